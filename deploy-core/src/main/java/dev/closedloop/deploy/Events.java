@@ -1,0 +1,85 @@
+package dev.closedloop.deploy;
+
+import java.time.Duration;
+import java.util.List;
+
+/** Sends events to the configured listeners. One per release run. */
+public final class Events {
+
+  private final List<ReleaseListener> listeners;
+
+  public Events(List<ReleaseListener> listeners) {
+    this.listeners = List.copyOf(listeners);
+  }
+
+  public static Events none() {
+    return new Events(List.of());
+  }
+
+  public void emit(ReleaseEvent event) {
+    for (ReleaseListener listener : listeners) {
+      listener.on(event);
+    }
+  }
+
+  public void progress(Step step, String message) {
+    emit(new ReleaseEvent.Progress(step, message));
+  }
+
+  public void info(String message) {
+    emit(new ReleaseEvent.Log(ReleaseEvent.Level.INFO, message));
+  }
+
+  public void warn(String message) {
+    emit(new ReleaseEvent.Log(ReleaseEvent.Level.WARN, message));
+  }
+
+  public void debug(String message) {
+    emit(new ReleaseEvent.Log(ReleaseEvent.Level.DEBUG, message));
+  }
+
+  /** Starts timing a step: emits {@code StepStarted} now and its end when closed. */
+  public StepTimer start(Step step) {
+    return new StepTimer(step);
+  }
+
+  /**
+   * Times one step. Call {@link #finished} with a summary when it succeeded; closing it without
+   * that reports the step as failed with {@link #failed}'s message, or a generic one.
+   */
+  public final class StepTimer implements AutoCloseable {
+    private final Step step;
+    private final long startNanos = System.nanoTime();
+    private boolean ended;
+
+    private StepTimer(Step step) {
+      this.step = step;
+      emit(new ReleaseEvent.StepStarted(step));
+    }
+
+    public Duration elapsed() {
+      return Duration.ofNanos(System.nanoTime() - startNanos);
+    }
+
+    public StepResult finished(String summary) {
+      ended = true;
+      Duration duration = elapsed();
+      emit(new ReleaseEvent.StepFinished(step, duration, summary));
+      return new StepResult(step, StepResult.Status.SUCCEEDED, duration, summary);
+    }
+
+    public StepResult failed(String message) {
+      ended = true;
+      Duration duration = elapsed();
+      emit(new ReleaseEvent.StepFailed(step, duration, message));
+      return new StepResult(step, StepResult.Status.FAILED, duration, message);
+    }
+
+    @Override
+    public void close() {
+      if (!ended) {
+        failed("interrupted");
+      }
+    }
+  }
+}

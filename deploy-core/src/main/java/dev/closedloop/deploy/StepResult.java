@@ -1,0 +1,12 @@
+package dev.closedloop.deploy;
+
+import java.time.Duration;
+
+/** How one step of a release ended. */
+public record StepResult(Step step, Status status, Duration duration, String summary) {
+
+  public enum Status {
+    SUCCEEDED,
+    FAILED
+  }
+}

@@ -1,0 +1,138 @@
+package dev.closedloop.deploy.database;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.Step;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.output.MigrateOutput;
+import org.flywaydb.core.api.output.MigrateResult;
+import org.flywaydb.core.api.output.ValidateResult;
+import org.flywaydb.core.internal.sqlscript.FlywaySqlScriptException;
+
+/** Applies Flyway migrations: validate first, then migrate, one progress line per migration. */
+public final class FlywayMigrator implements Migrator {
+
+  private static final int MAX_STATEMENT_LENGTH = 200;
+
+  private final Migrations migrations;
+  private final Events events;
+  private final Step step;
+
+  public FlywayMigrator(Migrations migrations, Events events, Step step) {
+    this.migrations = migrations;
+    this.events = events;
+    this.step = step;
+  }
+
+  @Override
+  public MigrationOutcome migrate(DatabaseTarget target) {
+    Flyway flyway = Flyway.configure(migrations.classLoader())
+        .dataSource(target.jdbcUrl(), target.user(), target.password())
+        .locations(migrations.locations().toArray(String[]::new))
+        .validateMigrationNaming(true)
+        .cleanDisabled(true)
+        .load();
+    try {
+      MigrationSet set = resolved(flyway);
+      if (set.migrations().isEmpty()) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION,
+            "No migrations found in " + migrations + " (deploy.migrations): add V<version>__<name>.sql"
+                + " files there, or point deploy.migrations at them");
+      }
+      validate(flyway);
+      long start = System.nanoTime();
+      MigrateResult result = flyway.migrate();
+      Duration total = Duration.ofNanos(System.nanoTime() - start);
+      List<AppliedMigration> applied = new ArrayList<>();
+      for (MigrateOutput output : result.migrations) {
+        MigrationSet.Migration migration = find(set, output);
+        Duration took = Duration.ofMillis(output.executionTime);
+        applied.add(new AppliedMigration(migration, took));
+        events.progress(step, "applied " + migration.label() + " (" + took.toMillis() + " ms)");
+      }
+      return new MigrationOutcome(set, applied, total);
+    } catch (FlywayException e) {
+      throw failure(e);
+    }
+  }
+
+  private void validate(Flyway flyway) {
+    ValidateResult validation = Flyway.configure(migrations.classLoader())
+        .configuration(flyway.getConfiguration())
+        .ignoreMigrationPatterns("*:pending")
+        .load()
+        .validateWithResult();
+    if (!validation.validationSuccessful) {
+      String details = validation.invalidMigrations.isEmpty() ? validation.getAllErrorMessages()
+          : validation.invalidMigrations.get(0).filepath + ": " + validation.invalidMigrations.get(0).errorDetails.errorMessage;
+      throw new DeployException(DeployException.Kind.MIGRATION,
+          "Migrations in " + migrations + " do not validate: " + oneLine(details));
+    }
+  }
+
+  private static MigrationSet resolved(Flyway flyway) {
+    List<MigrationSet.Migration> list = new ArrayList<>();
+    for (MigrationInfo info : flyway.info().all()) {
+      if (info.getScript() == null || info.getResolvedChecksum() == null && info.getType().isSynthetic()) {
+        continue; // schema markers and baselines are not files
+      }
+      list.add(new MigrationSet.Migration(
+          info.getVersion() != null ? info.getVersion().getVersion() : null,
+          info.getDescription(),
+          info.getScript(),
+          info.getChecksum()));
+    }
+    return MigrationSet.of(list);
+  }
+
+  private static MigrationSet.Migration find(MigrationSet set, MigrateOutput output) {
+    for (MigrationSet.Migration m : set.migrations()) {
+      boolean sameVersion = output.version == null || output.version.isEmpty()
+          ? m.version() == null : output.version.equals(m.version());
+      if (sameVersion && m.description().equals(output.description)) {
+        return m;
+      }
+    }
+    return new MigrationSet.Migration(output.version, output.description, output.filepath, null);
+  }
+
+  private DeployException failure(FlywayException e) {
+    FlywaySqlScriptException script = null;
+    SQLException sql = null;
+    for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+      if (t instanceof FlywaySqlScriptException s && script == null) {
+        script = s;
+      }
+      if (t instanceof SQLException s && sql == null) {
+        sql = s;
+      }
+    }
+    if (script != null) {
+      String file = script.getResource() != null ? script.getResource().getFilename() : "a migration";
+      String statement = script.getStatement() != null ? oneLine(script.getStatement()) : "";
+      if (statement.length() > MAX_STATEMENT_LENGTH) {
+        statement = statement.substring(0, MAX_STATEMENT_LENGTH) + "…";
+      }
+      String message = sql != null ? oneLine(sql.getMessage()) : oneLine(e.getMessage());
+      return new DeployException(DeployException.Kind.MIGRATION,
+          "Migration " + file + " failed at line " + script.getLineNumber() + ": " + message
+              + (statement.isEmpty() ? "" : " — in statement: " + statement), e);
+    }
+    return new DeployException(DeployException.Kind.MIGRATION,
+        "Migrating with " + migrations + " failed: " + oneLine(e.getMessage()), e);
+  }
+
+  private static String oneLine(String text) {
+    if (text == null) {
+      return "";
+    }
+    // Flyway's messages carry a banner of dashes and labelled lines; keep the words.
+    return text.replaceAll("-{3,}", " ").replaceAll("\\s+", " ").trim();
+  }
+}

@@ -1,0 +1,63 @@
+package dev.closedloop.deploy.database;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A database created on an existing server for one run, and dropped after it. */
+final class ScratchDatabase implements EphemeralDatabase {
+
+  private static final Pattern URL = Pattern.compile("(jdbc:postgresql://[^/?]*)(/[^?]*)?(\\?.*)?");
+
+  private final DatabaseTarget server;
+
+  ScratchDatabase(DatabaseTarget server) {
+    this.server = server;
+    if (!URL.matcher(server.jdbcUrl()).matches()) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION,
+          "The test database URL " + server + " (deploy.testDatabaseUrl) is not of the form"
+              + " jdbc:postgresql://host:port/database");
+    }
+  }
+
+  @Override
+  public Instance start(Events events) {
+    String name = "closedloop_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    execute("CREATE DATABASE " + name);
+    Matcher m = URL.matcher(server.jdbcUrl());
+    m.matches();
+    String url = m.group(1) + "/" + name + (m.group(3) != null ? m.group(3) : "");
+    DatabaseTarget target = DatabaseTarget.of(url, server.user(), server.password());
+    events.debug("created scratch database " + name + " on " + server);
+    return new Instance() {
+      @Override
+      public DatabaseTarget target() {
+        return target;
+      }
+
+      @Override
+      public void close() {
+        execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+      }
+    };
+  }
+
+  private void execute(String sql) {
+    try (Connection c = server.connect(); Statement s = c.createStatement()) {
+      s.execute(sql);
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE,
+          "'" + sql + "' failed on " + server + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String describe() {
+    return "a scratch database on " + server;
+  }
+}

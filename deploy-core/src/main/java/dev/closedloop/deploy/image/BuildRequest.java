@@ -1,0 +1,32 @@
+package dev.closedloop.deploy.image;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What to build: the Dockerfile and its context, and the image repository to tag and push it to
+ * as {@code <repository>:<sha>} (plus {@code extraTags}).
+ */
+public record BuildRequest(
+    ImageRef repository,
+    String sha,
+    Path context,
+    Path dockerfile,
+    Map<String, String> buildArgs,
+    String target,
+    Map<String, String> labels,
+    List<String> extraTags,
+    boolean force) {
+
+  public BuildRequest {
+    buildArgs = Map.copyOf(buildArgs);
+    labels = Map.copyOf(labels);
+    extraTags = List.copyOf(extraTags);
+  }
+
+  /** The reference the build is keyed by. */
+  public ImageRef shaRef() {
+    return repository.withTag(sha);
+  }
+}

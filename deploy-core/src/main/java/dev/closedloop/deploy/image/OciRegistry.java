@@ -1,0 +1,166 @@
+package dev.closedloop.deploy.image;
+
+import dev.closedloop.deploy.DeployException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A registry spoken to through the OCI distribution API over {@code java.net.http}: anonymous,
+ * basic, or bearer-token auth answered from the {@code WWW-Authenticate} challenge.
+ */
+public final class OciRegistry implements Registry {
+
+  /** Every manifest kind we keep intact: single images and multi-platform indexes. */
+  static final String MANIFEST_TYPES = String.join(", ",
+      "application/vnd.oci.image.index.v1+json",
+      "application/vnd.docker.distribution.manifest.list.v2+json",
+      "application/vnd.oci.image.manifest.v1+json",
+      "application/vnd.docker.distribution.manifest.v2+json");
+
+  private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
+  private static final Pattern TOKEN_FIELD = Pattern.compile("\"(?:token|access_token)\"\\s*:\\s*\"([^\"]+)\"");
+
+  private final HttpClient http;
+  private final RegistryCredentials credentials;
+  private final Map<String, String> bearerTokens = new LinkedHashMap<>();
+
+  public OciRegistry(RegistryCredentials credentials) {
+    this.credentials = credentials;
+    this.http = HttpClient.newBuilder()
+        .connectTimeout(Duration.ofSeconds(10))
+        .followRedirects(HttpClient.Redirect.NORMAL)
+        .build();
+  }
+
+  public static OciRegistry anonymous() {
+    return new OciRegistry(null);
+  }
+
+  @Override
+  public Optional<String> digestOf(ImageRef image) {
+    String reference = image.digestValue().orElseGet(() -> image.tagValue().orElse("latest"));
+    HttpResponse<Void> response = send(image, HttpRequest.newBuilder(manifestUri(image, reference))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+        .header("Accept", MANIFEST_TYPES));
+    if (response.statusCode() == 404) {
+      return Optional.empty();
+    }
+    if (response.statusCode() != 200) {
+      throw failure(image, "HEAD manifest answered HTTP " + response.statusCode());
+    }
+    return Optional.of(response.headers().firstValue("Docker-Content-Digest").orElseThrow(() ->
+        failure(image, "the registry sent no Docker-Content-Digest header")));
+  }
+
+  private HttpResponse<Void> send(ImageRef image, HttpRequest.Builder request) {
+    String scope = "repository:" + image.repository() + ":pull,push";
+    String token = bearerTokens.get(scope);
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    } else if (credentials != null && image.isLoopback()) {
+      request.header("Authorization", credentials.basicHeader());
+    }
+    HttpResponse<Void> response = exchange(image, request.build());
+    if (response.statusCode() == 401) {
+      String challenge = response.headers().firstValue("WWW-Authenticate").orElse("");
+      String authorization = answer(image, challenge, scope);
+      response = exchange(image, request.setHeader("Authorization", authorization).build());
+      if (response.statusCode() == 401 || response.statusCode() == 403) {
+        throw new DeployException(DeployException.Kind.REGISTRY,
+            "The registry " + image.registry() + " refused the credentials for " + image.name()
+                + ": check the <server> with id '" + image.registry() + "' in settings.xml");
+      }
+    }
+    return response;
+  }
+
+  private String answer(ImageRef image, String challenge, String scope) {
+    if (challenge.regionMatches(true, 0, "Basic", 0, 5)) {
+      if (credentials == null) {
+        throw noCredentials(image);
+      }
+      return credentials.basicHeader();
+    }
+    if (!challenge.regionMatches(true, 0, "Bearer", 0, 6)) {
+      throw failure(image, "unsupported authentication challenge '" + challenge + "'");
+    }
+    Map<String, String> params = new LinkedHashMap<>();
+    Matcher m = CHALLENGE_PARAM.matcher(challenge);
+    while (m.find()) {
+      params.put(m.group(1), m.group(2));
+    }
+    String realm = params.get("realm");
+    if (realm == null) {
+      throw failure(image, "the authentication challenge names no realm");
+    }
+    StringBuilder url = new StringBuilder(realm).append(realm.contains("?") ? "&" : "?")
+        .append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
+    if (params.containsKey("service")) {
+      url.append("&service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8));
+    }
+    HttpRequest.Builder tokenRequest = HttpRequest.newBuilder(URI.create(url.toString())).GET();
+    if (credentials != null) {
+      tokenRequest.header("Authorization", credentials.basicHeader());
+    }
+    try {
+      HttpResponse<String> response = http.send(tokenRequest.build(), HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() == 401 || response.statusCode() == 403) {
+        throw credentials == null ? noCredentials(image) : new DeployException(DeployException.Kind.REGISTRY,
+            "The registry " + image.registry() + " refused the credentials for " + image.name()
+                + ": check the <server> with id '" + image.registry() + "' in settings.xml");
+      }
+      Matcher token = TOKEN_FIELD.matcher(response.body());
+      if (response.statusCode() != 200 || !token.find()) {
+        throw failure(image, "the token service answered HTTP " + response.statusCode());
+      }
+      bearerTokens.put(scope, token.group(1));
+      return "Bearer " + token.group(1);
+    } catch (IOException e) {
+      throw failure(image, "the token service is unreachable (" + e.getMessage() + ")");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw failure(image, "interrupted");
+    }
+  }
+
+  private HttpResponse<Void> exchange(ImageRef image, HttpRequest request) {
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.discarding());
+    } catch (IOException e) {
+      throw new DeployException(DeployException.Kind.REGISTRY,
+          "Cannot reach the registry " + image.registry() + " for " + image.name() + " ("
+              + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName())
+              + "): check the image parameter (deploy.image) and that the registry runs", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw failure(image, "interrupted");
+    }
+  }
+
+  private static URI manifestUri(ImageRef image, String reference) {
+    String scheme = image.isLoopback() ? "http" : "https";
+    return URI.create(scheme + "://" + image.apiHost() + "/v2/" + image.repository() + "/manifests/" + reference);
+  }
+
+  private static DeployException noCredentials(ImageRef image) {
+    return new DeployException(DeployException.Kind.REGISTRY,
+        "The registry " + image.registry() + " wants credentials for " + image.name()
+            + ": add a <server> with id '" + image.registry() + "' to settings.xml");
+  }
+
+  private static DeployException failure(ImageRef image, String what) {
+    return new DeployException(DeployException.Kind.REGISTRY,
+        "Registry " + image.registry() + " failed for " + image + ": " + what);
+  }
+}

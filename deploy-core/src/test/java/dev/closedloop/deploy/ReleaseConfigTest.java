@@ -1,0 +1,68 @@
+package dev.closedloop.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.closedloop.deploy.guard.CiEnvironment;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReleaseConfigTest {
+
+  @TempDir Path dir;
+
+  private CiEnvironment noCi() {
+    return new CiEnvironment(Map.of(), dir); // a temp dir is no git repository
+  }
+
+  @Test
+  void load_whenSeveralSettingsAreWrong_namesEveryOneInOneMessage() {
+    assertThatThrownBy(() -> Release.configure()
+            .image("Team/App:latest")
+            .sha("not-a-sha")
+            .buildContext(dir)
+            .ciEnvironment(noCi())
+            .load())
+        .isInstanceOfSatisfying(DeployException.class, e -> {
+          assertThat(e.kind()).isEqualTo(DeployException.Kind.CONFIGURATION);
+          assertThat(e.getMessage())
+              .startsWith("2 settings are wrong: ")
+              .contains("image (deploy.image): Invalid image reference 'Team/App:latest'")
+              .contains("sha (deploy.sha) must be a commit SHA");
+        });
+  }
+
+  @Test
+  void load_whenImageHasATag_explainsThatTheTagIsTheSha() {
+    assertThatThrownBy(() -> Release.configure().image("localhost:5000/app:latest").sha("abcdef1")
+            .buildContext(dir).load())
+        .hasMessageContaining("names a repository without tag or digest (the tag is the commit SHA)");
+  }
+
+  @Test
+  void load_takesTheShaFromTheCiSystem() {
+    Release release = Release.configure()
+        .image("localhost:5000/app")
+        .buildContext(dir)
+        .ciEnvironment(new CiEnvironment(Map.of("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"), dir))
+        .load();
+
+    assertThat(release.config().sha()).isEqualTo("0123456789abcdef0123456789abcdef01234567");
+    assertThat(release.config().buildRequest().shaRef().toString())
+        .isEqualTo("localhost:5000/app:0123456789abcdef0123456789abcdef01234567");
+    assertThat(release.config().dockerfile()).isEqualTo(dir.toAbsolutePath().resolve("Dockerfile"));
+  }
+
+  @Test
+  void build_whenNoShaCanBeFound_namesTheMissingSettingAndRunsNothing() {
+    java.util.List<ReleaseEvent> events = new java.util.ArrayList<>();
+    Release release = Release.configure().image("localhost:5000/app").buildContext(dir)
+        .ciEnvironment(noCi()).listener(events::add).load();
+
+    assertThatThrownBy(release::build)
+        .hasMessage("sha (deploy.sha; no CI variable or git repository gave one) is required by [build] but not set");
+    assertThat(events).isEmpty();
+  }
+}

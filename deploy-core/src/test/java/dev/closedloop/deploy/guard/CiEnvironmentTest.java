@@ -1,0 +1,35 @@
+package dev.closedloop.deploy.guard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class CiEnvironmentTest {
+
+  @TempDir Path dir;
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+      "GITHUB_SHA, GitHub Actions",
+      "CI_COMMIT_SHA, GitLab CI",
+      "GIT_COMMIT, Jenkins",
+      "CIRCLE_SHA1, CircleCI",
+      "BUILDKITE_COMMIT, Buildkite",
+      "BITBUCKET_COMMIT, Bitbucket Pipelines",
+      "BUILD_SOURCEVERSION, Azure Pipelines",
+      "TRAVIS_COMMIT, Travis CI"})
+  void sha_comesFromTheCiSystemsCommitVariable(String variable, String system) {
+    CiEnvironment ci = new CiEnvironment(Map.of(variable, "abc1234"), dir);
+
+    assertThat(ci.sha()).as(system).contains("abc1234");
+  }
+
+  @org.junit.jupiter.api.Test
+  void sha_outsideCiAndGit_isEmpty() {
+    assertThat(new CiEnvironment(Map.of(), dir).sha()).isEmpty();
+  }
+}
