@@ -29,6 +29,20 @@ public record Migrations(List<String> locations, ClassLoader classLoader) {
     return new Migrations(locations, loader);
   }
 
+  /** The same locations, with relative {@code filesystem:} paths resolved against {@code base}. */
+  public Migrations relativeTo(java.nio.file.Path base) {
+    List<String> resolved = new java.util.ArrayList<>();
+    for (String location : locations) {
+      if (location.startsWith("filesystem:")) {
+        Path dir = Path.of(location.substring("filesystem:".length()));
+        resolved.add("filesystem:" + base.resolve(dir).normalize());
+      } else {
+        resolved.add(location);
+      }
+    }
+    return new Migrations(resolved, classLoader);
+  }
+
   /**
    * Checks that every location exists, so a typo fails before any database is started.
    *

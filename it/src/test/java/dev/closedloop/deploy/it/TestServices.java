@@ -1,0 +1,108 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.fail;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The services {@code scripts/services} starts for the tests. A test that needs one and cannot
+ * reach it fails with the reason; it never skips.
+ */
+final class TestServices {
+
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  private TestServices() {}
+
+  static String dockerHost() {
+    return required("DOCKER_HOST");
+  }
+
+  /** The local registry, {@code 127.0.0.1:PORT}. */
+  static String registry() {
+    return required("CLOSEDLOOP_REGISTRY");
+  }
+
+  private static String required(String variable) {
+    String value = System.getenv(variable);
+    if (value == null || value.isBlank()) {
+      fail(variable + " is not set: run the tests through `scripts/services run ./mvnw -B install`,"
+          + " which starts the Docker engine and registry they need");
+    }
+    return value;
+  }
+
+  /** The repository root, where mvnw and scripts/ are. */
+  static Path root() {
+    return Path.of(System.getProperty("closedloop.root", "..")).toAbsolutePath().normalize();
+  }
+
+  static String version() {
+    return System.getProperty("closedloop.version", "0.1.0-SNAPSHOT");
+  }
+
+  /** The busybox binary images are built from: no image hub is reachable here. */
+  static Path busybox() {
+    for (String candidate : new String[] {"/bin/busybox", "/usr/bin/busybox"}) {
+      if (Files.isExecutable(Path.of(candidate))) {
+        return Path.of(candidate);
+      }
+    }
+    return fail("busybox is missing: scripts/services up installs busybox-static");
+  }
+
+  /** What the registry itself says the tag points at: HEAD on the manifest, no client of ours. */
+  static Optional<String> registryDigest(String repository, String tag) {
+    HttpRequest request = HttpRequest.newBuilder(
+            URI.create("http://" + registry() + "/v2/" + repository + "/manifests/" + tag))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+        .header("Accept", "application/vnd.docker.distribution.manifest.v2+json, "
+            + "application/vnd.oci.image.manifest.v1+json")
+        .build();
+    try {
+      HttpResponse<Void> response = HTTP.send(request, HttpResponse.BodyHandlers.discarding());
+      if (response.statusCode() == 404) {
+        return Optional.empty();
+      }
+      if (response.statusCode() != 200) {
+        return fail("registry answered HTTP " + response.statusCode() + " for " + repository + ":" + tag);
+      }
+      return response.headers().firstValue("Docker-Content-Digest");
+    } catch (IOException | InterruptedException e) {
+      return fail("registry at " + registry() + " is unreachable: " + e);
+    }
+  }
+
+  /** A fresh 40-digit commit SHA, so each test works on its own tags. */
+  static String randomSha() {
+    StringBuilder sha = new StringBuilder();
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    for (int i = 0; i < 40; i++) {
+      sha.append(Character.forDigit(random.nextInt(16), 16));
+    }
+    return sha.toString();
+  }
+
+  /** Runs a command, returning its exit code and combined output. */
+  static Run run(Path dir, String... command) {
+    try {
+      Process process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+      String output = new String(process.getInputStream().readAllBytes());
+      return new Run(process.waitFor(), output);
+    } catch (IOException e) {
+      return fail("cannot run " + String.join(" ", command) + ": " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return fail("interrupted");
+    }
+  }
+
+  record Run(int exitCode, String output) {}
+}
