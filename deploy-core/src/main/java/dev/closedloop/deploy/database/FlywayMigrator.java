@@ -37,8 +37,9 @@ public final class FlywayMigrator implements Migrator {
         .locations(migrations.locations().toArray(String[]::new))
         .validateMigrationNaming(true)
         .cleanDisabled(true)
+        .loggers(FlywayLogBridge.class.getName())
         .load();
-    try {
+    try (var logScope = FlywayLogBridge.route(events)) {
       MigrationSet set = resolved(flyway);
       if (set.migrations().isEmpty()) {
         throw new DeployException(DeployException.Kind.CONFIGURATION,

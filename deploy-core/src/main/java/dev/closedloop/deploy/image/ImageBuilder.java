@@ -117,17 +117,17 @@ public final class ImageBuilder {
 
     events.progress(Step.BUILD, "building " + request.shaRef() + " from " + request.dockerfile()
         + " on " + engine.host());
-    BuildImageCmd cmd = engine.client().buildImageCmd()
-        .withBaseDirectory(request.context().toFile())
-        .withDockerfile(request.dockerfile().toFile())
-        .withTags(tagNames)
-        .withLabels(labels)
-        .withPull(false);
-    request.buildArgs().forEach(cmd::withBuildArg);
-    if (request.target() != null && !request.target().isBlank()) {
-      cmd.withTarget(request.target());
-    }
     try {
+      BuildImageCmd cmd = engine.client().buildImageCmd()
+          .withBaseDirectory(request.context().toFile())
+          .withDockerfile(request.dockerfile().toFile())
+          .withTags(tagNames)
+          .withLabels(labels)
+          .withPull(false);
+      request.buildArgs().forEach(cmd::withBuildArg);
+      if (request.target() != null && !request.target().isBlank()) {
+        cmd.withTarget(request.target());
+      }
       return cmd.exec(new BuildImageResultCallback() {
         @Override
         public void onNext(BuildResponseItem item) {

@@ -62,8 +62,9 @@ public record ImageRef(String registry, String repository, String tag, String di
     int slash = rest.indexOf('/');
     if (slash >= 0) {
       String first = rest.substring(0, slash);
-      if (first.contains(".") || first.contains(":") || first.equals("localhost")
-          || !first.equals(first.toLowerCase())) {
+      // Docker also takes an uppercase first part for a host; we read it as the lowercase-rule
+      // mistake it almost always is, so the message can show the fix.
+      if (first.contains(".") || first.contains(":") || first.equals("localhost")) {
         registry = first;
         rest = rest.substring(slash + 1);
         checkRegistry(reference, registry);

@@ -55,6 +55,7 @@ class ImageRefTest {
   @ParameterizedTest(name = "[{index}] ''{0}''")
   @CsvSource(delimiter = '|', textBlock = """
       MyApp                                    | must be lowercase: use 'myapp'
+      Shop/App                                 | must be lowercase: use 'shop/app'
       team/MyApp:1                             | must be lowercase: use 'team/myapp'
       registry.example.com/Team/app            | must be lowercase
       ''                                       | it is empty

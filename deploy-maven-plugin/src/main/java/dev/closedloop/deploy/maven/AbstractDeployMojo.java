@@ -67,14 +67,22 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       ReleaseResult result = run(config.load());
       summarize(result);
     } catch (DeployException e) {
-      e.partialResult().ifPresent(this::summarize);
-      if (e.kind().isRefusal()) {
-        MojoFailureException failure = new MojoFailureException(e.getMessage());
-        failure.initCause(e);
-        throw failure;
-      }
-      throw new MojoExecutionException(e.getMessage(), e);
+      // each step's end was logged as it happened; Maven prints the failure itself
+      throwForMaven(e);
     }
+  }
+
+  /**
+   * MojoFailureException when the release said no, MojoExecutionException when it could not run.
+   * Maven prints every cause's message after ours, so the cause is attached only under -X, where
+   * the whole chain is wanted; otherwise the error stays the one line we wrote.
+   */
+  private void throwForMaven(DeployException e) throws MojoExecutionException, MojoFailureException {
+    boolean withCause = getLog().isDebugEnabled();
+    if (e.kind().isRefusal()) {
+      throw withCause ? new MojoFailureException(e.getMessage(), e) : new MojoFailureException(e.getMessage());
+    }
+    throw withCause ? new MojoExecutionException(e.getMessage(), e) : new MojoExecutionException(e.getMessage());
   }
 
   /** The goal's name, for messages. */
@@ -86,14 +94,10 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   abstract ReleaseResult run(Release release);
 
   private void summarize(ReleaseResult result) {
+    getLog().info("closedloop summary:");
     for (StepResult step : result.steps()) {
-      String line = String.format("%-13s %-9s %6.1f s  %s", step.step(), step.status().name().toLowerCase(),
-          step.duration().toMillis() / 1000.0, step.summary());
-      if (step.status() == StepResult.Status.SUCCEEDED) {
-        getLog().info(line);
-      } else {
-        getLog().error(line);
-      }
+      getLog().info(String.format("  %-13s %-9s %6.1f s  %s", step.step(), step.status().name().toLowerCase(),
+          step.duration().toMillis() / 1000.0, step.summary()));
     }
   }
 

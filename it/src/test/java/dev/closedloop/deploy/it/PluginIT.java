@@ -1,0 +1,134 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The real Maven (the project's mvnw) running the plugin in consumer projects under src/test/projects. */
+class PluginIT {
+
+  @TempDir Path work;
+
+  @Test
+  void buildAndTestMigrate_inAConsumerProject_pushShaTagAndProveTheMigrations() throws IOException {
+    Path project = copyProject("consumer");
+    String sha = TestServices.randomSha();
+
+    TestServices.Run run = mvn(project, "deploy:build", "deploy:test-migrate", "-Ddeploy.sha=" + sha);
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output())
+        .contains("--- build ---")
+        .contains("--- test-migrate ---")
+        .contains("applied V1 create customers")
+        .contains("test-migrate done in ")
+        .contains("9 migrations applied on embedded PostgreSQL")
+        .contains("BUILD SUCCESS");
+    String digest = TestServices.registryDigest("it/consumer", sha).orElseThrow();
+    assertThat(run.output()).contains("pushed " + TestServices.registry() + "/it/consumer:" + sha + " (" + digest + ")");
+    assertThat(TestServices.registryDigest("it/consumer", "latest")).as("build never tags latest").isEmpty();
+
+    TestServices.Run again = mvn(project, "deploy:build", "-Ddeploy.sha=" + sha);
+    assertThat(again.exitCode()).as(again.output()).isZero();
+    assertThat(again.output()).contains("reused " + TestServices.registry() + "/it/consumer:" + sha + " (" + digest + ")");
+  }
+
+  @Test
+  void skip_skipsEveryGoal() throws IOException {
+    Path project = copyProject("consumer");
+
+    TestServices.Run run = mvn(project, "deploy:build", "deploy:test-migrate", "-Ddeploy.skip=true",
+        "-Ddeploy.sha=" + TestServices.randomSha());
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output()).contains("Skipping deploy:build (deploy.skip)", "Skipping deploy:test-migrate (deploy.skip)");
+  }
+
+  @Test
+  void help_listsTheGoals() throws IOException {
+    TestServices.Run run = mvn(copyProject("consumer"), "deploy:help");
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output()).contains("deploy:build", "deploy:test-migrate");
+  }
+
+  @Test
+  void badInputs_failWithOneLineNamingTheParameter_andNoStackTrace() throws IOException {
+    Path project = copyProject("consumer");
+    String sha = TestServices.randomSha();
+
+    assertOneLineFailure(mvn(project, "deploy:build", "-Ddeploy.sha=" + sha, "-Ddeploy.image=Shop/App"),
+        "image (deploy.image): Invalid image reference 'Shop/App': repository names must be lowercase: use 'shop/app'");
+    assertOneLineFailure(mvn(project, "deploy:build", "-Ddeploy.sha=" + sha, "-Ddeploy.dockerfile=Nope.Dockerfile"),
+        "No Dockerfile at " + project.resolve("Nope.Dockerfile") + " (deploy.dockerfile)");
+    assertOneLineFailure(mvn(project, "deploy:build", "-Ddeploy.sha=" + sha,
+            "-Ddeploy.dockerHost=unix://" + work.resolve("closed.sock")),
+        "Cannot reach the Docker engine at unix://" + work.resolve("closed.sock"));
+    Files.createDirectories(project.resolve("empty"));
+    assertOneLineFailure(mvn(project, "deploy:test-migrate", "-Ddeploy.migrations=filesystem:empty"),
+        "No migrations found in filesystem:" + project.resolve("empty") + " (deploy.migrations)");
+
+    assertThat(TestServices.registryDigest("it/consumer", sha)).as("nothing was pushed").isEmpty();
+  }
+
+  /**
+   * Maven resolves a goal prefix to the first plugin in the POM that claims it, so a project that
+   * declares maven-deploy-plugin first sends deploy:build there. The README documents the fix.
+   */
+  @Test
+  void prefixTrap_whenMavenDeployPluginIsDeclaredFirst_deployPrefixMeansMavenDeployPlugin() throws IOException {
+    Path project = copyProject("prefix-trap");
+
+    TestServices.Run trapped = mvn(project, "deploy:build", "-Ddeploy.sha=" + TestServices.randomSha());
+
+    assertThat(trapped.exitCode()).isNotZero();
+    assertThat(trapped.output()).contains("Could not find goal 'build' in plugin org.apache.maven.plugins:maven-deploy-plugin");
+
+    String sha = TestServices.randomSha();
+    TestServices.Run qualified = mvn(project,
+        "dev.closedloop:deploy-maven-plugin:" + TestServices.version() + ":build", "-Ddeploy.sha=" + sha);
+    assertThat(qualified.exitCode()).as(qualified.output()).isZero();
+    assertThat(TestServices.registryDigest("it/prefix-trap", sha)).isPresent();
+  }
+
+  private static void assertOneLineFailure(TestServices.Run run, String message) {
+    assertThat(run.exitCode()).as(run.output()).isEqualTo(1);
+    List<String> errors = run.output().lines().filter(l -> l.startsWith("[ERROR] Failed to execute goal")).toList();
+    assertThat(errors).hasSize(1);
+    assertThat(errors.get(0)).contains(message);
+    assertThat(run.output()).doesNotContain("\tat ").doesNotContainPattern("\\w+Exception: ");
+  }
+
+  private Path copyProject(String name) throws IOException {
+    Path source = TestServices.root().resolve("it/src/test/projects").resolve(name);
+    Path target = work.resolve(name);
+    try (Stream<Path> files = Files.walk(source)) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        Path to = target.resolve(source.relativize(file).toString());
+        if (Files.isDirectory(file)) {
+          Files.createDirectories(to);
+        } else {
+          Files.copy(file, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    }
+    Files.copy(TestServices.busybox(), target.resolve("busybox"));
+    return target;
+  }
+
+  private static TestServices.Run mvn(Path project, String... args) {
+    List<String> command = new ArrayList<>(List.of(
+        TestServices.root().resolve("mvnw").toString(), "-B", "-ntp", "-Dstyle.color=never",
+        "-Dclosedloop.version=" + TestServices.version()));
+    command.addAll(List.of(args));
+    return TestServices.run(project, command.toArray(String[]::new));
+  }
+}
