@@ -1,0 +1,85 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.database.FlywayMigrator;
+import dev.closedloop.deploy.database.Migrations;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The README's main job: `mvn verify` on the example shop service builds and pushes its image and
+ * proves its migrations; the image then really serves its health check from a migrated database.
+ */
+class ExampleServiceIT {
+
+  @Test
+  void exampleService_buildsPushesAndTestMigrates_andItsImageAnswersHealthFromTheDatabase() throws Exception {
+    Path example = TestServices.root().resolve("examples/shop-service");
+    String sha = TestServices.randomSha();
+
+    TestServices.Run run = TestServices.run(example, TestServices.root().resolve("mvnw").toString(),
+        "-B", "-ntp", "-Dstyle.color=never", "-Dclosedloop.version=" + TestServices.version(),
+        "-Ddeploy.sha=" + sha, "verify");
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output()).contains("9 migrations applied on embedded PostgreSQL", "BUILD SUCCESS");
+    String digest = TestServices.registryDigest("examples/shop-service", sha).orElseThrow();
+    String image = TestServices.registry() + "/examples/shop-service@" + digest;
+
+    try (EphemeralDatabase.Instance database = EphemeralDatabase.embedded().start(Events.none())) {
+      new FlywayMigrator(Migrations.flyway("classpath:db/migration"), Events.none(), Step.TEST_MIGRATE)
+          .migrate(database.target());
+      int port = freePort();
+      String container = docker("run", "-d", "--network", "host", "-e", "PORT=" + port,
+          "-e", "DATABASE_URL=" + database.target().jdbcUrl(), "-e", "DATABASE_USER=postgres", image).strip();
+      try {
+        HttpResponse<String> health = awaitHealth(port);
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(health.body()).isEqualTo("{\"status\":\"ok\",\"database\":\"shop schema ready\"}");
+      } finally {
+        docker("rm", "-f", container);
+      }
+    }
+  }
+
+  private static HttpResponse<String> awaitHealth(int port) throws InterruptedException {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build();
+    IOException last = null;
+    for (int attempt = 0; attempt < 60; attempt++) { // bounded: 30 s at most
+      try {
+        return http.send(request, HttpResponse.BodyHandlers.ofString());
+      } catch (IOException e) {
+        last = e;
+        Thread.sleep(500);
+      }
+    }
+    throw new AssertionError("the service never answered on port " + port, last);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private static String docker(String... args) {
+    List<String> command = new java.util.ArrayList<>(List.of("docker", "-H", TestServices.dockerHost()));
+    command.addAll(List.of(args));
+    TestServices.Run run = TestServices.run(Path.of("."), command.toArray(String[]::new));
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    return run.output();
+  }
+}
