@@ -42,14 +42,14 @@ class ExampleServiceIT {
       new FlywayMigrator(Migrations.flyway("classpath:db/migration"), Events.none(), Step.TEST_MIGRATE)
           .migrate(database.target());
       int port = freePort();
-      String container = docker("run", "-d", "--network", "host", "-e", "PORT=" + port,
-          "-e", "DATABASE_URL=" + database.target().jdbcUrl(), "-e", "DATABASE_USER=postgres", image).strip();
+      String container = TestServices.docker("run", "-d", "--network", "host", "-e", "PORT=" + port,
+          "-e", "DATABASE_URL=" + database.target().jdbcUrl(), "-e", "DATABASE_USER=postgres", image).output().strip();
       try {
         HttpResponse<String> health = awaitHealth(port);
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(health.body()).isEqualTo("{\"status\":\"ok\",\"database\":\"shop schema ready\"}");
       } finally {
-        docker("rm", "-f", container);
+        TestServices.docker("rm", "-f", container);
       }
     }
   }
@@ -73,13 +73,5 @@ class ExampleServiceIT {
     try (ServerSocket socket = new ServerSocket(0)) {
       return socket.getLocalPort();
     }
-  }
-
-  private static String docker(String... args) {
-    List<String> command = new java.util.ArrayList<>(List.of("docker", "-H", TestServices.dockerHost()));
-    command.addAll(List.of(args));
-    TestServices.Run run = TestServices.run(Path.of("."), command.toArray(String[]::new));
-    assertThat(run.exitCode()).as(run.output()).isZero();
-    return run.output();
   }
 }

@@ -87,9 +87,9 @@ class ImageBuildIT {
     String sha = TestServices.randomSha();
     String ref = release(sha, false, List.of()).build().image().orElseThrow().image().toString();
 
-    String files = docker("run", "--rm", ref, "ls", "/app").output();
+    String files = TestServices.docker("run", "--rm", ref, "ls", "/app").output();
     assertThat(files).contains("hello.txt", "busybox", "Dockerfile").doesNotContain("secret.env");
-    String labels = docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref).output();
+    String labels = TestServices.docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref).output();
     assertThat(labels)
         .contains("\"greeting\":\"hi\"")
         .contains("\"org.opencontainers.image.revision\":\"" + sha + "\"")
@@ -138,13 +138,5 @@ class ImageBuildIT {
     assertThatThrownBy(() -> release(TestServices.randomSha(), false, List.of("latest")).build())
         .hasMessageStartingWith("The build never tags 'latest' (deploy.tags)");
     assertThat(TestServices.registryDigest(repository, "latest")).isEmpty();
-  }
-
-  private static TestServices.Run docker(String... args) {
-    List<String> command = new ArrayList<>(List.of("docker", "-H", TestServices.dockerHost()));
-    command.addAll(List.of(args));
-    TestServices.Run run = TestServices.run(Path.of("."), command.toArray(String[]::new));
-    assertThat(run.exitCode()).as(run.output()).isZero();
-    return run;
   }
 }

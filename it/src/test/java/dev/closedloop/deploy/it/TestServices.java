@@ -90,6 +90,17 @@ final class TestServices {
     return sha.toString();
   }
 
+  /** Runs the docker CLI against the test engine; fails the test when it fails. */
+  static Run docker(String... args) {
+    java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("docker", "-H", dockerHost()));
+    command.addAll(java.util.List.of(args));
+    Run run = run(Path.of("."), command.toArray(String[]::new));
+    if (run.exitCode() != 0) {
+      fail(String.join(" ", command) + " failed: " + run.output());
+    }
+    return run;
+  }
+
   /** Runs a command, returning its exit code and combined output. */
   static Run run(Path dir, String... command) {
     try {
