@@ -64,6 +64,7 @@ public final class Release {
     MigrationOutcome testMigration = null;
     try {
       config.require(steps.toArray(Step[]::new));
+      config.warnings().forEach(events::warn);
       for (Step step : steps) {
         switch (step) {
           case BUILD -> image = runStep(step, done, this::buildImage,

@@ -25,13 +25,15 @@ public record ReleaseConfig(
     Map<String, String> buildArgs,
     String buildTarget,
     Map<String, String> labels,
+    String sourceUrl,
     List<String> tags,
     boolean forceBuild,
     String dockerHost,
     RegistryCredentials registryCredentials,
     Migrations migrations,
     EphemeralDatabase testDatabase,
-    List<ReleaseListener> listeners) {
+    List<ReleaseListener> listeners,
+    List<String> warnings) {
 
   private static final Pattern SHA = Pattern.compile("[0-9a-f]{7,64}");
 
@@ -40,11 +42,17 @@ public record ReleaseConfig(
     labels = Map.copyOf(labels);
     tags = List.copyOf(tags);
     listeners = List.copyOf(listeners);
+    warnings = List.copyOf(warnings);
   }
 
   /** The build request this configuration describes. */
   public BuildRequest buildRequest() {
-    return new BuildRequest(image, sha, buildContext, dockerfile, buildArgs, buildTarget, labels, tags, forceBuild);
+    Map<String, String> allLabels = new LinkedHashMap<>();
+    if (sourceUrl != null && !sourceUrl.isBlank()) {
+      allLabels.put("org.opencontainers.image.source", sourceUrl);
+    }
+    allLabels.putAll(labels);
+    return new BuildRequest(image, sha, buildContext, dockerfile, buildArgs, buildTarget, allLabels, tags, forceBuild);
   }
 
   /**
@@ -88,6 +96,7 @@ public record ReleaseConfig(
     private final Map<String, String> buildArgs = new LinkedHashMap<>();
     private String buildTarget;
     private final Map<String, String> labels = new LinkedHashMap<>();
+    private String sourceUrl;
     private final List<String> tags = new ArrayList<>();
     private boolean forceBuild;
     private String dockerHost;
@@ -140,6 +149,15 @@ public record ReleaseConfig(
 
     public Builder labels(Map<String, String> labels) {
       this.labels.putAll(labels);
+      return this;
+    }
+
+    /**
+     * The source repository's web address, for the {@code org.opencontainers.image.source}
+     * label; default: from the CI variables.
+     */
+    public Builder sourceUrl(String url) {
+      this.sourceUrl = url;
       return this;
     }
 
@@ -207,11 +225,17 @@ public record ReleaseConfig(
           problems.add("image (deploy.image): " + e.getMessage());
         }
       }
+      List<String> warnings = new ArrayList<>();
+      CiEnvironment environment = ci != null ? ci : CiEnvironment.current(buildContext);
       String resolvedSha = sha;
       if (resolvedSha == null || resolvedSha.isBlank()) {
-        CiEnvironment environment = ci != null ? ci : CiEnvironment.current(buildContext);
         resolvedSha = environment.sha().orElse(null);
+        if (resolvedSha != null && environment.uncommittedChanges()) {
+          warnings.add("The working tree has uncommitted changes: an image built now holds them, but is"
+              + " tagged with commit " + resolvedSha + ". Commit first, or set deploy.sha");
+        }
       }
+      String resolvedSource = sourceUrl != null ? sourceUrl : environment.sourceUrl().orElse(null);
       if (resolvedSha != null && !SHA.matcher(resolvedSha).matches()) {
         problems.add("sha (deploy.sha) must be a commit SHA of 7 to 64 lowercase hex digits; got '" + resolvedSha + "'");
       }
@@ -222,7 +246,8 @@ public record ReleaseConfig(
         Path context = buildContext.toAbsolutePath().normalize();
         Path file = dockerfile != null ? context.resolve(dockerfile).normalize() : context.resolve("Dockerfile");
         return new Release(new ReleaseConfig(imageRef, resolvedSha, context, file, buildArgs, buildTarget,
-            labels, tags, forceBuild, dockerHost, registryCredentials, migrations, testDatabase, listeners));
+            labels, resolvedSource, tags, forceBuild, dockerHost, registryCredentials, migrations, testDatabase,
+            listeners, warnings));
       }
       throw new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1 ? problems.get(0)
           : problems.size() + " settings are wrong: " + String.join("; ", problems));

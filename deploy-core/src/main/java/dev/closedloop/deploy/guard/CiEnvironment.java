@@ -35,13 +35,36 @@ public final class CiEnvironment {
 
   /** The commit SHA from the CI variables, else from {@code git rev-parse HEAD}. */
   public Optional<String> sha() {
+    return shaFromCi().or(() -> git("rev-parse", "HEAD"));
+  }
+
+  private Optional<String> shaFromCi() {
     for (String name : SHA_VARIABLES) {
       String value = env.get(name);
       if (value != null && !value.isBlank()) {
         return Optional.of(value.trim());
       }
     }
-    return git("rev-parse", "HEAD");
+    return Optional.empty();
+  }
+
+  /**
+   * True when the SHA comes from git and tracked files differ from that commit: an image built
+   * now would not be what the SHA names.
+   */
+  public boolean uncommittedChanges() {
+    return shaFromCi().isEmpty()
+        && git("status", "--porcelain", "--untracked-files=no").isPresent();
+  }
+
+  /** The repository's web address from the CI variables (GitHub Actions, GitLab CI), if any. */
+  public Optional<String> sourceUrl() {
+    String server = env.get("GITHUB_SERVER_URL");
+    String repository = env.get("GITHUB_REPOSITORY");
+    if (server != null && repository != null) {
+      return Optional.of(server + "/" + repository);
+    }
+    return Optional.ofNullable(env.get("CI_PROJECT_URL"));
   }
 
   private Optional<String> git(String... args) {

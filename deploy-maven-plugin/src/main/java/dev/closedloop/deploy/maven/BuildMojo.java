@@ -39,6 +39,13 @@ public class BuildMojo extends AbstractDeployMojo {
   @Parameter
   Map<String, String> labels = Map.of();
 
+  /**
+   * The source repository's web address, for the {@code org.opencontainers.image.source} label;
+   * default: the POM's {@code <scm><url>}, else the CI system's repository URL.
+   */
+  @Parameter(property = "deploy.sourceUrl", defaultValue = "${project.scm.url}")
+  String sourceUrl;
+
   /** Tags pushed besides {@code <sha>}, comma-separated with -D. Never {@code latest}. */
   @Parameter(property = "deploy.tags")
   List<String> tags = List.of();
@@ -64,6 +71,7 @@ public class BuildMojo extends AbstractDeployMojo {
         .buildArgs(buildArgs)
         .buildTarget(buildTarget)
         .labels(labels)
+        .sourceUrl(sourceUrl)
         .tags(tags)
         .forceBuild(forceBuild);
   }

@@ -49,7 +49,8 @@ class ImageBuildIT {
         .sha(sha)
         .buildContext(context)
         .buildArg("GREETING", "hi")
-        .labels(Map.of("org.opencontainers.image.source", "https://example.com/shop"))
+        .labels(Map.of("team", "shop"))
+        .sourceUrl("https://example.com/shop")
         .tags(tags)
         .forceBuild(force)
         .dockerHost(TestServices.dockerHost())
@@ -92,6 +93,7 @@ class ImageBuildIT {
     String labels = TestServices.docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref).output();
     assertThat(labels)
         .contains("\"greeting\":\"hi\"")
+        .contains("\"team\":\"shop\"")
         .contains("\"org.opencontainers.image.revision\":\"" + sha + "\"")
         .contains("\"org.opencontainers.image.source\":\"https://example.com/shop\"")
         .contains("\"org.opencontainers.image.created\":\"20");
@@ -131,6 +133,24 @@ class ImageBuildIT {
               .containsExactly(StepResult.Status.FAILED);
         });
     assertThat(TestServices.registryDigest(repository, sha)).isEmpty();
+  }
+
+  @Test
+  void build_withATargetStage_buildsOnlyThatStage() throws IOException {
+    Files.writeString(context.resolve("Dockerfile"), """
+        FROM scratch AS tools
+        COPY busybox /bin/busybox
+        ENTRYPOINT ["/bin/busybox"]
+
+        FROM tools AS app
+        COPY hello.txt /hello.txt
+        """);
+    String ref = Release.configure().image(TestServices.registry() + "/" + repository)
+        .sha(TestServices.randomSha()).buildContext(context).buildTarget("tools")
+        .dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow().image().toString();
+
+    String files = TestServices.docker("run", "--rm", ref, "ls", "/").output();
+    assertThat(files).contains("bin").doesNotContain("hello.txt");
   }
 
   @Test

@@ -1,0 +1,175 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Release;
+import dev.closedloop.deploy.image.BuiltImage;
+import dev.closedloop.deploy.image.RegistryCredentials;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Pushing to a registry that wants credentials (htpasswd, basic auth), from the API and from
+ * settings.xml through Maven. The test runs that registry itself.
+ */
+class AuthenticatedRegistryIT {
+
+  private static final String USER = "ci";
+  private static final String PASSWORD = "pa:ss@w/rd-for-tests";
+
+  @TempDir static Path state;
+  private static Process registry;
+  private static String address;
+
+  @TempDir Path context;
+
+  @BeforeAll
+  static void startRegistry() throws Exception {
+    TestServices.Run hash = TestServices.run(state, "python3", "-W", "ignore", "-c",
+        "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))", PASSWORD);
+    assertThat(hash.exitCode()).as(hash.output()).isZero();
+    assertThat(hash.output().strip()).startsWith("$2b$");
+    Files.writeString(state.resolve("htpasswd"), USER + ":" + hash.output().strip() + "\n");
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    address = "127.0.0.1:" + port;
+    Files.writeString(state.resolve("config.yml"), """
+        version: 0.1
+        log:
+          level: warn
+        storage:
+          filesystem:
+            rootdirectory: %s
+        auth:
+          htpasswd:
+            realm: closedloop-test
+            path: %s
+        http:
+          addr: %s
+        """.formatted(state.resolve("data"), state.resolve("htpasswd"), address));
+    registry = new ProcessBuilder("docker-registry", "serve", state.resolve("config.yml").toString())
+        .redirectErrorStream(true).redirectOutput(state.resolve("registry.log").toFile()).start();
+    HttpClient http = HttpClient.newHttpClient();
+    for (int attempt = 0; attempt < 100; attempt++) { // 10 s at most
+      try {
+        int status = http.send(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/")).build(),
+            HttpResponse.BodyHandlers.discarding()).statusCode();
+        assertThat(status).as("the registry wants credentials").isEqualTo(401);
+        return;
+      } catch (IOException e) {
+        Thread.sleep(100);
+      }
+    }
+    throw new AssertionError("the registry did not start: " + Files.readString(state.resolve("registry.log")));
+  }
+
+  @AfterAll
+  static void stopRegistry() throws InterruptedException {
+    if (registry != null) {
+      registry.destroy();
+      registry.waitFor();
+    }
+  }
+
+  @Test
+  void build_withCredentials_pushes_andAReRunFindsTheImageThroughTheAuthChallenge() throws IOException {
+    writeContext(context);
+    String sha = TestServices.randomSha();
+
+    BuiltImage first = build(sha, new RegistryCredentials(USER, PASSWORD));
+    BuiltImage second = build(sha, new RegistryCredentials(USER, PASSWORD));
+
+    assertThat(first.reused()).isFalse();
+    assertThat(digest("auth/app", sha)).contains(first.digest());
+    assertThat(second.reused()).isTrue();
+    assertThat(second.digest()).isEqualTo(first.digest());
+  }
+
+  @Test
+  void build_withWrongOrNoCredentials_namesTheSettingsServer_andNeverPrintsThePassword() throws IOException {
+    writeContext(context);
+    String sha = TestServices.randomSha();
+
+    assertThatThrownBy(() -> build(sha, new RegistryCredentials(USER, "wrong-password")))
+        .isInstanceOfSatisfying(DeployException.class, e -> {
+          assertThat(e.kind()).isEqualTo(DeployException.Kind.REGISTRY);
+          assertThat(e.getMessage()).isEqualTo("The registry " + address + " refused the credentials for "
+              + address + "/auth/app: check the <server> with id '" + address + "' in settings.xml");
+        });
+    assertThatThrownBy(() -> build(sha, null))
+        .hasMessage("The registry " + address + " wants credentials for " + address
+            + "/auth/app: add a <server> with id '" + address + "' to settings.xml");
+    assertThat(digest("auth/app", sha)).isEmpty();
+  }
+
+  @Test
+  void mavenBuild_takesCredentialsFromSettingsXmlServer() throws IOException {
+    Path project = Files.createDirectories(context.resolve("project"));
+    writeContext(project);
+    Files.copy(TestServices.root().resolve("it/src/test/projects/consumer/pom.xml"), project.resolve("pom.xml"));
+    Path settings = context.resolve("settings.xml");
+    Files.writeString(settings, """
+        <settings>
+          <servers>
+            <server>
+              <id>%s</id>
+              <username>%s</username>
+              <password>%s</password>
+            </server>
+          </servers>
+        </settings>
+        """.formatted(address, USER, PASSWORD));
+    String sha = TestServices.randomSha();
+
+    TestServices.Run run = TestServices.run(project, TestServices.root().resolve("mvnw").toString(), "-B", "-ntp",
+        "-s", settings.toString(), "-Dclosedloop.version=" + TestServices.version(),
+        "-Ddeploy.image=" + address + "/auth/consumer", "-Ddeploy.sha=" + sha, "deploy:build");
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(digest("auth/consumer", sha)).isPresent();
+    assertThat(run.output()).doesNotContain(PASSWORD);
+  }
+
+  private BuiltImage build(String sha, RegistryCredentials credentials) {
+    return Release.configure().image(address + "/auth/app").sha(sha)
+        .buildContext(context).registryCredentials(credentials)
+        .dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow();
+  }
+
+  private static void writeContext(Path dir) throws IOException {
+    Files.copy(TestServices.busybox(), dir.resolve("busybox"));
+    Files.writeString(dir.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\n");
+  }
+
+  private static Optional<String> digest(String repository, String tag) {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + address + "/v2/" + repository + "/manifests/" + tag))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+        .header("Accept", "application/vnd.docker.distribution.manifest.v2+json")
+        .header("Authorization", "Basic " + Base64.getEncoder()
+            .encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8)))
+        .build();
+    try {
+      HttpResponse<Void> response = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.discarding());
+      return response.statusCode() == 200 ? response.headers().firstValue("Docker-Content-Digest") : Optional.empty();
+    } catch (IOException | InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
