@@ -140,6 +140,28 @@ class TestMigrateIT {
     assertThat(untouched.target).as("no database was started").isNull();
   }
 
+  @Test
+  void embedded_reusesOneInitdbTemplate_andRebuildsADamagedOne() throws IOException, SQLException {
+    try (EphemeralDatabase.Instance first = EphemeralDatabase.embedded().start(Events.none())) {
+      assertThat(first.target().jdbcUrl()).startsWith("jdbc:postgresql://");
+    }
+    List<Path> templates;
+    try (var found = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+      templates = found.filter(p -> p.getFileName().toString().startsWith("closedloop-postgres-template-")
+          && !p.getFileName().toString().contains(".new-")).toList();
+    }
+    assertThat(templates).isNotEmpty(); // one per PostgreSQL build this machine has run
+    for (Path template : templates) {
+      Files.deleteIfExists(template.resolve("global/pg_control"));
+    }
+
+    try (EphemeralDatabase.Instance database = EphemeralDatabase.embedded().start(Events.none());
+        Connection c = database.target().connect()) {
+      assertThat(strings(c, "SELECT 1")).containsExactly("1");
+    }
+    assertThat(templates).anyMatch(template -> Files.isRegularFile(template.resolve("global/pg_control")));
+  }
+
   private static void assertGone(DatabaseTarget target) {
     assertThat(target).as("a database was started").isNotNull();
     assertThatThrownBy(target::connect).isInstanceOf(DeployException.class);
