@@ -87,6 +87,19 @@ public record ReleaseConfig(
     }
   }
 
+  private static Map<String, String> keyValues(List<String> entries, String setting) {
+    Map<String, String> map = new LinkedHashMap<>();
+    for (String entry : entries) {
+      int eq = entry == null ? -1 : entry.indexOf('=');
+      if (eq <= 0) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION,
+            setting + " takes NAME=value entries; got '" + entry + "'");
+      }
+      map.put(entry.substring(0, eq).trim(), entry.substring(eq + 1));
+    }
+    return map;
+  }
+
   /** Collects settings; {@link #load()} checks them all at once. */
   public static final class Builder {
     private String image;
@@ -141,6 +154,12 @@ public record ReleaseConfig(
       return this;
     }
 
+    /** Build arguments written as {@code NAME=value}, as they come from the command line. */
+    public Builder buildArgs(List<String> entries) {
+      this.buildArgs.putAll(keyValues(entries, "buildArgs (deploy.buildArgs)"));
+      return this;
+    }
+
     /** The Dockerfile stage to build ({@code --target}). */
     public Builder buildTarget(String stage) {
       this.buildTarget = stage;
@@ -149,6 +168,12 @@ public record ReleaseConfig(
 
     public Builder labels(Map<String, String> labels) {
       this.labels.putAll(labels);
+      return this;
+    }
+
+    /** Labels written as {@code name=value}, as they come from the command line. */
+    public Builder labels(List<String> entries) {
+      this.labels.putAll(keyValues(entries, "labels (deploy.labels)"));
       return this;
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.closedloop.deploy.guard.CiEnvironment;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,6 +33,20 @@ class ReleaseConfigTest {
               .contains("image (deploy.image): Invalid image reference 'Team/App:latest'")
               .contains("sha (deploy.sha) must be a commit SHA");
         });
+  }
+
+  @Test
+  void buildArgsAndLabels_fromNameEqualsValueEntries_keepEqualsSignsInValues() {
+    Release release = Release.configure().image("localhost:5000/app").sha("abcdef1").buildContext(dir)
+        .buildArgs(List.of("GREETING=hi", "QUERY=a=b")).labels(List.of("team=shop")).sourceUrl("https://example.com/shop")
+        .load();
+
+    assertThat(release.config().buildRequest().buildArgs()).containsOnly(
+        Map.entry("GREETING", "hi"), Map.entry("QUERY", "a=b"));
+    assertThat(release.config().buildRequest().labels()).containsOnly(
+        Map.entry("team", "shop"), Map.entry("org.opencontainers.image.source", "https://example.com/shop"));
+    assertThatThrownBy(() -> Release.configure().buildArgs(List.of("NOVALUE")))
+        .hasMessage("buildArgs (deploy.buildArgs) takes NAME=value entries; got 'NOVALUE'");
   }
 
   @Test

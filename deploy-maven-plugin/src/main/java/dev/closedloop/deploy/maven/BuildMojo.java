@@ -5,7 +5,6 @@ import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.ReleaseResult;
 import java.io.File;
 import java.util.List;
-import java.util.Map;
 import javax.inject.Inject;
 import org.apache.maven.plugins.annotations.LifecyclePhase;
 import org.apache.maven.plugins.annotations.Mojo;
@@ -27,17 +26,20 @@ public class BuildMojo extends AbstractDeployMojo {
   @Parameter(property = "deploy.dockerfile")
   File dockerfile;
 
-  /** Build arguments ({@code --build-arg}). */
-  @Parameter
-  Map<String, String> buildArgs = Map.of();
+  /** Build arguments ({@code --build-arg}) as {@code NAME=value}, comma-separated with -D. */
+  @Parameter(property = "deploy.buildArgs")
+  List<String> buildArgs = List.of();
 
   /** The Dockerfile stage to build ({@code --target}). */
   @Parameter(property = "deploy.buildTarget")
   String buildTarget;
 
-  /** Labels added to the image, besides the OCI revision and creation labels. */
-  @Parameter
-  Map<String, String> labels = Map.of();
+  /**
+   * Labels added to the image as {@code name=value}, comma-separated with -D, besides the OCI
+   * revision, creation and source labels.
+   */
+  @Parameter(property = "deploy.labels")
+  List<String> labels = List.of();
 
   /**
    * The source repository's web address, for the {@code org.opencontainers.image.source} label;

@@ -22,7 +22,8 @@ class PluginIT {
     Path project = copyProject("consumer");
     String sha = TestServices.randomSha();
 
-    TestServices.Run run = mvn(project, "deploy:build", "deploy:test-migrate", "-Ddeploy.sha=" + sha);
+    TestServices.Run run = mvn(project, "deploy:build", "deploy:test-migrate", "-Ddeploy.sha=" + sha,
+        "-Ddeploy.labels=team=shop,tier=web");
 
     assertThat(run.exitCode()).as(run.output()).isZero();
     assertThat(run.output())
@@ -36,6 +37,8 @@ class PluginIT {
     String digest = TestServices.registryDigest("it/consumer", sha).orElseThrow();
     assertThat(run.output()).contains("pushed " + TestServices.registry() + "/it/consumer:" + sha + " (" + digest + ")");
     assertThat(TestServices.registryDigest("it/consumer", "latest")).as("build never tags latest").isEmpty();
+    assertThat(TestServices.docker("image", "inspect", "--format", "{{json .Config.Labels}}",
+        TestServices.registry() + "/it/consumer:" + sha).output()).contains("\"team\":\"shop\"", "\"tier\":\"web\"");
 
     TestServices.Run again = mvn(project, "deploy:build", "-Ddeploy.sha=" + sha);
     assertThat(again.exitCode()).as(again.output()).isZero();
