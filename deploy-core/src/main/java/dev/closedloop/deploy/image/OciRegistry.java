@@ -33,7 +33,8 @@ public final class OciRegistry implements Registry {
 
   private final HttpClient http;
   private final RegistryCredentials credentials;
-  private final Map<String, String> bearerTokens = new LinkedHashMap<>();
+  /** The Authorization header that answered the registry's challenge, by scope. */
+  private final Map<String, String> authorizations = new LinkedHashMap<>();
 
   public OciRegistry(RegistryCredentials credentials) {
     this.credentials = credentials;
@@ -65,16 +66,15 @@ public final class OciRegistry implements Registry {
 
   private HttpResponse<Void> send(ImageRef image, HttpRequest.Builder request) {
     String scope = "repository:" + image.repository() + ":pull,push";
-    String token = bearerTokens.get(scope);
-    if (token != null) {
-      request.header("Authorization", "Bearer " + token);
-    } else if (credentials != null && image.isLoopback()) {
-      request.header("Authorization", credentials.basicHeader());
+    String known = authorizations.get(scope);
+    if (known != null) {
+      request.header("Authorization", known);
     }
     HttpResponse<Void> response = exchange(image, request.build());
     if (response.statusCode() == 401) {
       String challenge = response.headers().firstValue("WWW-Authenticate").orElse("");
       String authorization = answer(image, challenge, scope);
+      authorizations.put(scope, authorization);
       response = exchange(image, request.setHeader("Authorization", authorization).build());
       if (response.statusCode() == 401 || response.statusCode() == 403) {
         throw new DeployException(DeployException.Kind.REGISTRY,
@@ -124,7 +124,6 @@ public final class OciRegistry implements Registry {
       if (response.statusCode() != 200 || !token.find()) {
         throw failure(image, "the token service answered HTTP " + response.statusCode());
       }
-      bearerTokens.put(scope, token.group(1));
       return "Bearer " + token.group(1);
     } catch (IOException e) {
       throw failure(image, "the token service is unreachable (" + e.getMessage() + ")");
