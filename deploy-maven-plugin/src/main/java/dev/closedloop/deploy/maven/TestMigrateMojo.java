@@ -39,7 +39,8 @@ public class TestMigrateMojo extends AbstractDeployMojo {
 
   /**
    * A PostgreSQL server to test on instead of the embedded one: each run creates a fresh
-   * database there and drops it afterwards. The user needs CREATEDB.
+   * database there and drops it afterwards. The user needs CREATEDB. A JDBC URL, a libpq URI
+   * ({@code postgres://user:password@host:5432/db}) or a key=value string.
    */
   @Parameter(property = "deploy.testDatabaseUrl")
   String testDatabaseUrl;
@@ -68,8 +69,8 @@ public class TestMigrateMojo extends AbstractDeployMojo {
         .relativeTo(project.getBasedir().toPath())
         .withClassLoader(projectClassLoader()));
     if (testDatabaseUrl != null && !testDatabaseUrl.isBlank()) {
-      config.testDatabase(EphemeralDatabase.external(
-          DatabaseTarget.of(testDatabaseUrl, testDatabaseUser, testDatabasePassword)));
+      config.testDatabase(EphemeralDatabase.external(DatabaseTarget.parse(testDatabaseUrl, testDatabaseUser,
+          testDatabasePassword, "testDatabaseUrl (deploy.testDatabaseUrl)")));
     }
   }
 

@@ -46,6 +46,21 @@ class PluginIT {
   }
 
   @Test
+  void testMigrate_onAServerGivenAsALibpqUri_usesAScratchDatabaseThere() throws Exception {
+    Path project = copyProject("consumer");
+    try (var server = dev.closedloop.deploy.database.EphemeralDatabase.embedded()
+        .start(dev.closedloop.deploy.Events.none())) {
+      String uri = "postgres://postgres@127.0.0.1:" + server.target().port() + "/postgres";
+
+      TestServices.Run run = mvn(project, "deploy:test-migrate", "-Ddeploy.testDatabaseUrl=" + uri);
+
+      assertThat(run.exitCode()).as(run.output()).isZero();
+      assertThat(run.output()).contains("9 migrations applied on a scratch database on jdbc:postgresql://127.0.0.1:"
+          + server.target().port() + "/postgres as postgres");
+    }
+  }
+
+  @Test
   void skip_skipsEveryGoal() throws IOException {
     Path project = copyProject("consumer");
 
