@@ -9,10 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
-/**
- * What the CI system (or, outside CI, git) says about the commit being released. The branch and
- * run URL arrive with the branch guard.
- */
+/** What the CI system (or, outside CI, git) says about the commit being released. */
 public final class CiEnvironment {
 
   /** The commit variables of GitHub Actions, GitLab CI, Jenkins, CircleCI, Buildkite,
@@ -55,6 +52,98 @@ public final class CiEnvironment {
   public boolean uncommittedChanges() {
     return shaFromCi().isEmpty()
         && git("status", "--porcelain", "--untracked-files=no").isPresent();
+  }
+
+  /**
+   * The branch being built: from the CI system's variables (GitHub Actions, GitLab CI, Jenkins,
+   * CircleCI, Buildkite, Bitbucket Pipelines, Azure Pipelines, Travis CI), else git's current
+   * branch. A pull-request build is reported as one, never as its target branch.
+   */
+  public Branch branch() {
+    if ("true".equals(env.get("GITHUB_ACTIONS"))) {
+      String event = env.getOrDefault("GITHUB_EVENT_NAME", "");
+      if (event.startsWith("pull_request")) {
+        return Branch.pullRequest(env.getOrDefault("GITHUB_HEAD_REF", "?") + " -> "
+            + env.getOrDefault("GITHUB_BASE_REF", "?"), "GitHub Actions " + event + " event");
+      }
+      return headsRef(env.get("GITHUB_REF"), "GITHUB_REF");
+    }
+    if ("true".equals(env.get("GITLAB_CI"))) {
+      if (present("CI_MERGE_REQUEST_IID")) {
+        return Branch.pullRequest(env.getOrDefault("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "?") + " -> "
+            + env.getOrDefault("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "?"), "GitLab CI merge request pipeline");
+      }
+      return present("CI_COMMIT_BRANCH") ? Branch.of(env.get("CI_COMMIT_BRANCH"), "CI_COMMIT_BRANCH")
+          : Branch.unknown("GitLab CI (no CI_COMMIT_BRANCH: a tag pipeline?)");
+    }
+    if (present("JENKINS_URL")) {
+      if (present("CHANGE_ID")) {
+        return Branch.pullRequest(env.getOrDefault("CHANGE_BRANCH", "?") + " -> "
+            + env.getOrDefault("CHANGE_TARGET", "?"), "Jenkins change request (CHANGE_ID)");
+      }
+      if (present("BRANCH_NAME")) {
+        return Branch.of(env.get("BRANCH_NAME"), "BRANCH_NAME");
+      }
+      if (present("GIT_BRANCH")) { // the Git plugin names the remote: origin/main
+        String branch = env.get("GIT_BRANCH").replaceFirst("^refs/heads/", "").replaceFirst("^(refs/remotes/)?[^/]+/", "");
+        return Branch.of(branch, "GIT_BRANCH");
+      }
+    }
+    if ("true".equals(env.get("CIRCLECI"))) {
+      if (present("CIRCLE_PULL_REQUEST") || present("CIRCLE_PR_NUMBER")) {
+        return Branch.pullRequest(env.getOrDefault("CIRCLE_BRANCH", "?"), "CircleCI pull request");
+      }
+      return present("CIRCLE_BRANCH") ? Branch.of(env.get("CIRCLE_BRANCH"), "CIRCLE_BRANCH")
+          : Branch.unknown("CircleCI (no CIRCLE_BRANCH: a tag build?)");
+    }
+    if ("true".equals(env.get("BUILDKITE"))) {
+      String pr = env.getOrDefault("BUILDKITE_PULL_REQUEST", "false");
+      if (!pr.isBlank() && !pr.equals("false")) {
+        return Branch.pullRequest(env.getOrDefault("BUILDKITE_BRANCH", "?") + " -> "
+            + env.getOrDefault("BUILDKITE_PULL_REQUEST_BASE_BRANCH", "?"), "Buildkite pull request " + pr);
+      }
+      return present("BUILDKITE_BRANCH") ? Branch.of(env.get("BUILDKITE_BRANCH"), "BUILDKITE_BRANCH")
+          : Branch.unknown("Buildkite");
+    }
+    if (present("BITBUCKET_BUILD_NUMBER")) {
+      if (present("BITBUCKET_PR_ID")) {
+        return Branch.pullRequest(env.getOrDefault("BITBUCKET_BRANCH", "?") + " -> "
+            + env.getOrDefault("BITBUCKET_PR_DESTINATION_BRANCH", "?"), "Bitbucket Pipelines pull request");
+      }
+      return present("BITBUCKET_BRANCH") ? Branch.of(env.get("BITBUCKET_BRANCH"), "BITBUCKET_BRANCH")
+          : Branch.unknown("Bitbucket Pipelines (no BITBUCKET_BRANCH: a tag build?)");
+    }
+    if ("True".equalsIgnoreCase(env.get("TF_BUILD"))) {
+      if ("PullRequest".equals(env.get("BUILD_REASON"))) {
+        return Branch.pullRequest(env.getOrDefault("SYSTEM_PULLREQUEST_SOURCEBRANCH", "?") + " -> "
+            + env.getOrDefault("SYSTEM_PULLREQUEST_TARGETBRANCH", "?"), "Azure Pipelines pull request");
+      }
+      return headsRef(env.get("BUILD_SOURCEBRANCH"), "BUILD_SOURCEBRANCH");
+    }
+    if ("true".equals(env.get("TRAVIS"))) {
+      // On a pull request TRAVIS_BRANCH is the target branch: exactly what must not count.
+      String pr = env.getOrDefault("TRAVIS_PULL_REQUEST", "false");
+      if (!pr.equals("false")) {
+        return Branch.pullRequest(env.getOrDefault("TRAVIS_PULL_REQUEST_BRANCH", "?") + " -> "
+            + env.getOrDefault("TRAVIS_BRANCH", "?"), "Travis CI pull request " + pr);
+      }
+      return present("TRAVIS_BRANCH") ? Branch.of(env.get("TRAVIS_BRANCH"), "TRAVIS_BRANCH") : Branch.unknown("Travis CI");
+    }
+    return git("symbolic-ref", "--short", "-q", "HEAD")
+        .map(name -> Branch.of(name, "git"))
+        .orElseGet(() -> Branch.unknown("git (detached HEAD, or no repository)"));
+  }
+
+  private static Branch headsRef(String ref, String variable) {
+    if (ref != null && ref.startsWith("refs/heads/")) {
+      return Branch.of(ref.substring("refs/heads/".length()), variable);
+    }
+    return Branch.unknown(variable + "=" + ref + " (not a branch)");
+  }
+
+  private boolean present(String name) {
+    String value = env.get(name);
+    return value != null && !value.isBlank();
   }
 
   /** The repository's web address from the CI variables (GitHub Actions, GitLab CI), if any. */

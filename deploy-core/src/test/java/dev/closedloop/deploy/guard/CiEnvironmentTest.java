@@ -39,10 +39,7 @@ class CiEnvironmentTest {
 
   @org.junit.jupiter.api.Test
   void uncommittedChanges_areSeenOnlyWhenTheShaComesFromGit() throws Exception {
-    git("init", "-q");
-    java.nio.file.Files.writeString(dir.resolve("a.txt"), "one");
-    git("add", "a.txt");
-    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "one");
+    TestGit.initWithOneCommit(dir, "main");
     CiEnvironment local = new CiEnvironment(Map.of(), dir);
     assertThat(local.sha()).hasValueSatisfying(sha -> assertThat(sha).matches("[0-9a-f]{40}"));
     assertThat(local.uncommittedChanges()).isFalse();
@@ -52,12 +49,6 @@ class CiEnvironmentTest {
     assertThat(local.uncommittedChanges()).isTrue();
     assertThat(new CiEnvironment(Map.of("GITHUB_SHA", "abc1234"), dir).uncommittedChanges())
         .as("CI names the commit it checked out").isFalse();
-  }
-
-  private void git(String... args) throws Exception {
-    java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("git", "-C", dir.toString()));
-    command.addAll(java.util.List.of(args));
-    assertThat(new ProcessBuilder(command).inheritIO().start().waitFor()).isZero();
   }
 
   @org.junit.jupiter.api.Test
