@@ -8,7 +8,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -50,10 +53,9 @@ public final class OciRegistry implements Registry {
 
   @Override
   public Optional<String> digestOf(ImageRef image) {
-    String reference = image.digestValue().orElseGet(() -> image.tagValue().orElse("latest"));
-    HttpResponse<Void> response = send(image, HttpRequest.newBuilder(manifestUri(image, reference))
+    HttpResponse<Void> response = send(image, HttpRequest.newBuilder(manifestUri(image, reference(image)))
         .method("HEAD", HttpRequest.BodyPublishers.noBody())
-        .header("Accept", MANIFEST_TYPES));
+        .header("Accept", MANIFEST_TYPES), HttpResponse.BodyHandlers.discarding());
     if (response.statusCode() == 404) {
       return Optional.empty();
     }
@@ -64,18 +66,63 @@ public final class OciRegistry implements Registry {
         failure(image, "the registry sent no Docker-Content-Digest header")));
   }
 
-  private HttpResponse<Void> send(ImageRef image, HttpRequest.Builder request) {
+  @Override
+  public Manifest manifest(ImageRef image) {
+    HttpResponse<byte[]> response = send(image, HttpRequest.newBuilder(manifestUri(image, reference(image)))
+        .GET().header("Accept", MANIFEST_TYPES), HttpResponse.BodyHandlers.ofByteArray());
+    if (response.statusCode() == 404) {
+      throw new DeployException(DeployException.Kind.REGISTRY, image + " is not in the registry: build and push it"
+          + " first (deploy:build)");
+    }
+    if (response.statusCode() != 200) {
+      throw failure(image, "GET manifest answered HTTP " + response.statusCode());
+    }
+    String mediaType = response.headers().firstValue("Content-Type").orElseThrow(() ->
+        failure(image, "the registry sent the manifest without a Content-Type"));
+    String digest = sha256(response.body());
+    if (image.digestValue().isPresent() && !image.digestValue().get().equals(digest)) {
+      throw failure(image, "the manifest's bytes hash to " + digest + ", not to the digest asked for");
+    }
+    return new Manifest(response.body(), mediaType, digest);
+  }
+
+  @Override
+  public void putManifest(ImageRef repository, String tag, Manifest manifest) {
+    ImageRef tagged = repository.withTag(tag);
+    HttpResponse<Void> response = send(tagged, HttpRequest.newBuilder(manifestUri(tagged, tag))
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest.content()))
+        .header("Content-Type", manifest.mediaType()), HttpResponse.BodyHandlers.discarding());
+    if (response.statusCode() != 201 && response.statusCode() != 200) {
+      throw failure(tagged, "PUT manifest answered HTTP " + response.statusCode()
+          + (response.statusCode() == 400 || response.statusCode() == 409
+              ? " (tags in this repository may be immutable)" : ""));
+    }
+  }
+
+  private static String reference(ImageRef image) {
+    return image.digestValue().orElseGet(() -> image.tagValue().orElse("latest"));
+  }
+
+  private static String sha256(byte[] content) {
+    try {
+      return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private <T> HttpResponse<T> send(ImageRef image, HttpRequest.Builder request, HttpResponse.BodyHandler<T> body) {
     String scope = "repository:" + image.repository() + ":pull,push";
     String known = authorizations.get(scope);
     if (known != null) {
       request.header("Authorization", known);
     }
-    HttpResponse<Void> response = exchange(image, request.build());
+    HttpResponse<T> response = exchange(image, request.build(), body);
     if (response.statusCode() == 401) {
       String challenge = response.headers().firstValue("WWW-Authenticate").orElse("");
       String authorization = answer(image, challenge, scope);
       authorizations.put(scope, authorization);
-      response = exchange(image, request.setHeader("Authorization", authorization).build());
+      response = exchange(image, request.setHeader("Authorization", authorization).build(), body);
       if (response.statusCode() == 401 || response.statusCode() == 403) {
         throw new DeployException(DeployException.Kind.REGISTRY,
             "The registry " + image.registry() + " refused the credentials for " + image.name()
@@ -133,9 +180,9 @@ public final class OciRegistry implements Registry {
     }
   }
 
-  private HttpResponse<Void> exchange(ImageRef image, HttpRequest request) {
+  private <T> HttpResponse<T> exchange(ImageRef image, HttpRequest request, HttpResponse.BodyHandler<T> body) {
     try {
-      return http.send(request, HttpResponse.BodyHandlers.discarding());
+      return http.send(request, body);
     } catch (IOException e) {
       throw new DeployException(DeployException.Kind.REGISTRY,
           "Cannot reach the registry " + image.registry() + " for " + image.name() + " ("

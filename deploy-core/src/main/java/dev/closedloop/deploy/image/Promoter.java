@@ -1,0 +1,55 @@
+package dev.closedloop.deploy.image;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.Step;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Moves tags to a digest through the registry's API: the manifest is read once and put under
+ * each tag, so no layer is pulled or pushed. Each tag is read back to prove it moved.
+ */
+public final class Promoter {
+
+  private final Registry registry;
+  private final Events events;
+
+  public Promoter(Registry registry, Events events) {
+    this.registry = registry;
+    this.events = events;
+  }
+
+  /**
+   * @param repository the image repository (tag and digest ignored)
+   * @param digest the manifest digest the tags must point at
+   */
+  public List<TagMove> promote(ImageRef repository, String digest, List<String> tags) {
+    ImageRef source = repository.withDigest(digest);
+    Manifest manifest = null;
+    List<TagMove> moves = new ArrayList<>();
+    for (String tag : tags) {
+      ImageRef tagged = repository.withTag(tag);
+      Optional<String> previous = registry.digestOf(tagged);
+      if (previous.isPresent() && previous.get().equals(digest)) {
+        events.progress(Step.PROMOTE, tagged + " already points at " + digest);
+        moves.add(new TagMove(tag, previous.get(), digest, false));
+        continue;
+      }
+      if (manifest == null) {
+        manifest = registry.manifest(source);
+      }
+      registry.putManifest(repository, tag, manifest);
+      String now = registry.digestOf(tagged).orElse(null);
+      if (!digest.equals(now)) {
+        throw new DeployException(DeployException.Kind.REGISTRY, "Moved " + tagged + " to " + digest
+            + " but the registry now reports " + now + " for it: another release moved it at the same time,"
+            + " or the registry rewrote the manifest");
+      }
+      events.progress(Step.PROMOTE, tagged + ": " + previous.orElse("(new tag)") + " -> " + digest);
+      moves.add(new TagMove(tag, previous.orElse(null), digest, true));
+    }
+    return moves;
+  }
+}
