@@ -1,0 +1,217 @@
+package dev.closedloop.deploy.guard;
+
+import dev.closedloop.deploy.DeployException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * One row per release attempt in the production database: who, what, and every status it went
+ * through. Rows are inserted and advanced, never deleted or rewritten; it is the audit trail.
+ *
+ * <p>Statuses: queued, running, migrated, promoted, succeeded; or failed, superseded.
+ */
+public final class ReleaseLedger {
+
+  public static final String DEFAULT_SCHEMA = "closedloop";
+  public static final String DEFAULT_TABLE = "release_ledger";
+
+  private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
+  /** A row of the ledger, as read back. */
+  public record Entry(long id, String service, String sha, String branch, boolean branchGuardOverridden,
+      String ciRunUrl, String imageDigest, String status, String statusHistory, String migrationsApplied,
+      String previousDigests, Instant startedAt, Instant finishedAt, String error, Integer backendPid) {}
+
+  /** What a new attempt records when it joins the queue. */
+  public record Attempt(String service, String sha, String branch, boolean branchGuardOverridden,
+      String ciRunUrl, String imageDigest) {}
+
+  private final String table;
+
+  public ReleaseLedger(String schema, String table) {
+    for (String name : new String[] {schema, table}) {
+      if (name == null || !IDENTIFIER.matcher(name).matches()) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, "Invalid ledger name '" + name
+            + "' (deploy.ledgerSchema, deploy.ledgerTable): use lowercase letters, digits and '_'");
+      }
+    }
+    this.table = schema + "." + table;
+  }
+
+  public String table() {
+    return table;
+  }
+
+  /** Creates the schema and table when missing; safe to run from many releases at once. */
+  public void ensure(Connection c) {
+    String schema = table.substring(0, table.indexOf('.'));
+    execute(c, "CREATE SCHEMA IF NOT EXISTS " + schema);
+    execute(c, "CREATE TABLE IF NOT EXISTS " + table + " ("
+        + " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        + " service text NOT NULL,"
+        + " sha text NOT NULL,"
+        + " branch text,"
+        + " branch_guard_overridden boolean NOT NULL DEFAULT false,"
+        + " ci_run_url text,"
+        + " image_digest text,"
+        + " status text NOT NULL,"
+        + " status_history jsonb NOT NULL,"
+        + " migrations_applied jsonb NOT NULL DEFAULT '[]',"
+        + " previous_digests jsonb NOT NULL DEFAULT '{}',"
+        + " started_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+        + " finished_at timestamptz,"
+        + " error text,"
+        + " backend_pid integer)");
+    execute(c, "CREATE INDEX IF NOT EXISTS " + table.replace('.', '_') + "_service_idx ON " + table + " (service, id)");
+  }
+
+  private static void execute(Connection c, String sql) {
+    try (Statement s = c.createStatement()) {
+      s.execute(sql);
+    } catch (SQLException e) {
+      if ("23505".equals(e.getSQLState()) || "42P07".equals(e.getSQLState())) {
+        return; // created by a concurrent release between its check and ours
+      }
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot prepare the release ledger: " + e.getMessage(), e);
+    }
+  }
+
+  /** Inserts a queued row for this attempt, owned by {@code c}'s backend. */
+  public long enqueue(Connection c, Attempt attempt) {
+    String sql = "INSERT INTO " + table + " (service, sha, branch, branch_guard_overridden, ci_run_url, image_digest,"
+        + " status, status_history, backend_pid) VALUES (?, ?, ?, ?, ?, ?, 'queued',"
+        + " jsonb_build_array(jsonb_build_object('status', 'queued', 'at', clock_timestamp())), pg_backend_pid())"
+        + " RETURNING id";
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      s.setString(1, attempt.service());
+      s.setString(2, attempt.sha());
+      s.setString(3, attempt.branch());
+      s.setBoolean(4, attempt.branchGuardOverridden());
+      s.setString(5, attempt.ciRunUrl());
+      s.setString(6, attempt.imageDigest());
+      try (ResultSet rs = s.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    } catch (SQLException e) {
+      throw failure("record the release", e);
+    }
+  }
+
+  /** Moves row {@code id} to {@code status}, appending it to the history; terminal statuses set finished_at. */
+  public void advance(Connection c, long id, String status, String error) {
+    boolean terminal = status.equals("succeeded") || status.equals("failed") || status.equals("superseded");
+    String sql = "UPDATE " + table + " SET status = ?, status_history = status_history || jsonb_build_array("
+        + "jsonb_build_object('status', ?::text, 'at', clock_timestamp())), error = coalesce(?, error)"
+        + (terminal ? ", finished_at = clock_timestamp()" : "") + " WHERE id = ?";
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      s.setString(1, status);
+      s.setString(2, status);
+      s.setString(3, error);
+      s.setLong(4, id);
+      s.executeUpdate();
+    } catch (SQLException e) {
+      throw failure("advance the release to " + status, e);
+    }
+  }
+
+  /** Records a JSON value (migrations applied, previous digests) on row {@code id}. */
+  public void record(Connection c, long id, String column, String json) {
+    if (!Map.of("migrations_applied", 1, "previous_digests", 1, "image_digest", 1).containsKey(column)) {
+      throw new IllegalArgumentException(column);
+    }
+    String cast = column.equals("image_digest") ? "?" : "?::jsonb";
+    try (PreparedStatement s = c.prepareStatement("UPDATE " + table + " SET " + column + " = " + cast + " WHERE id = ?")) {
+      s.setString(1, json);
+      s.setLong(2, id);
+      s.executeUpdate();
+    } catch (SQLException e) {
+      throw failure("record " + column, e);
+    }
+  }
+
+  /**
+   * Marks rows of {@code service} that are not finished but whose process is gone (its backend
+   * left the server) as failed: a release killed while waiting or running.
+   */
+  public int abandonDead(Connection c, String service) {
+    String sql = "UPDATE " + table + " SET status = 'failed', error = 'abandoned: its process died',"
+        + " finished_at = clock_timestamp(), status_history = status_history || jsonb_build_array("
+        + "jsonb_build_object('status', 'failed', 'at', clock_timestamp()))"
+        + " WHERE service = ? AND finished_at IS NULL AND status <> 'succeeded'"
+        + " AND backend_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)";
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      s.setString(1, service);
+      return s.executeUpdate();
+    } catch (SQLException e) {
+      throw failure("clean up abandoned releases", e);
+    }
+  }
+
+  /** The queued rows of {@code service}, oldest first. */
+  public List<Long> queued(Connection c, String service) {
+    List<Long> ids = new ArrayList<>();
+    try (PreparedStatement s = c.prepareStatement(
+        "SELECT id FROM " + table + " WHERE service = ? AND status = 'queued' ORDER BY id")) {
+      s.setString(1, service);
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          ids.add(rs.getLong(1));
+        }
+      }
+      return ids;
+    } catch (SQLException e) {
+      throw failure("read the release queue", e);
+    }
+  }
+
+  public Optional<Entry> entry(Connection c, long id) {
+    List<Entry> found = select(c, " WHERE id = ?", s -> s.setLong(1, id));
+    return found.isEmpty() ? Optional.empty() : Optional.of(found.get(0));
+  }
+
+  /** Every row of {@code service}, oldest first. */
+  public List<Entry> history(Connection c, String service) {
+    return select(c, " WHERE service = ? ORDER BY id", s -> s.setString(1, service));
+  }
+
+  private interface Binder {
+    void bind(PreparedStatement s) throws SQLException;
+  }
+
+  private List<Entry> select(Connection c, String where, Binder binder) {
+    String sql = "SELECT id, service, sha, branch, branch_guard_overridden, ci_run_url, image_digest, status,"
+        + " status_history::text, migrations_applied::text, previous_digests::text, started_at, finished_at,"
+        + " error, backend_pid FROM " + table + where;
+    List<Entry> entries = new ArrayList<>();
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      binder.bind(s);
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          entries.add(new Entry(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getBoolean(5),
+              rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10),
+              rs.getString(11), rs.getTimestamp(12).toInstant(),
+              rs.getTimestamp(13) != null ? rs.getTimestamp(13).toInstant() : null, rs.getString(14),
+              (Integer) rs.getObject(15)));
+        }
+      }
+      return entries;
+    } catch (SQLException e) {
+      throw failure("read the release ledger", e);
+    }
+  }
+
+  private DeployException failure(String what, SQLException e) {
+    return new DeployException(DeployException.Kind.DATABASE,
+        "Cannot " + what + " in the ledger " + table + ": " + e.getMessage(), e);
+  }
+}

@@ -1,0 +1,211 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.ReleaseLock;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The release lock and ledger on a real PostgreSQL, with releases racing for it. */
+class ReleaseLockIT {
+
+  private static EphemeralDatabase.Instance production;
+  private static final ReleaseLedger LEDGER = new ReleaseLedger("closedloop", "release_ledger");
+  private static final Pattern RUNNING_AT = Pattern.compile("\"status\": \"running\", \"at\": \"([^\"]+)\"|"
+      + "\"at\": \"([^\"]+)\", \"status\": \"running\"");
+  private static final Pattern FINISHED_AT = Pattern.compile("\"status\": \"succeeded\", \"at\": \"([^\"]+)\"|"
+      + "\"at\": \"([^\"]+)\", \"status\": \"succeeded\"");
+
+  @BeforeAll
+  static void start() throws Exception {
+    production = EphemeralDatabase.embedded().start(Events.none());
+    try (Connection c = production.target().connect()) {
+      LEDGER.ensure(c); // once, so no release's first DDL skews the arrival order below
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    production.close();
+  }
+
+  /** One release: join the queue, wait, hold the lock for {@code hold}, finish. */
+  private static String release(String service, String sha, ReleaseLock.Mode mode, Duration hold) throws Exception {
+    try (Connection c = production.target().connect()) {
+      LEDGER.ensure(c);
+      long id = LEDGER.enqueue(c, new ReleaseLedger.Attempt(service, sha, "main", false, null, null));
+      try (ReleaseLock lock = new ReleaseLock(c, LEDGER, service, Events.none())) {
+        ReleaseLock.Outcome outcome = lock.acquire(id, mode, Duration.ofSeconds(30));
+        if (outcome == ReleaseLock.Outcome.SUPERSEDED) {
+          LEDGER.advance(c, id, "superseded", null);
+          return sha + ":superseded";
+        }
+        LEDGER.advance(c, id, "running", null);
+        Thread.sleep(hold.toMillis());
+        LEDGER.advance(c, id, "succeeded", null);
+        return sha + ":ran";
+      }
+    }
+  }
+
+  private static List<String> raceFour(String service, ReleaseLock.Mode mode) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<String>> results = new ArrayList<>();
+      for (int i = 1; i <= 4; i++) {
+        String sha = "sha" + i;
+        results.add(pool.submit(() -> release(service, sha, mode, Duration.ofMillis(1000))));
+        Thread.sleep(250); // arrival order 1, 2, 3, 4; 1 holds the lock while the others arrive
+      }
+      List<String> outcomes = new ArrayList<>();
+      for (Future<String> result : results) {
+        outcomes.add(result.get());
+      }
+      return outcomes;
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  @Test
+  void supersede_fourAtOnce_theFirstRuns_olderWaitersAreSuperseded_theNewestWins() throws Exception {
+    String service = "shop-supersede";
+
+    List<String> outcomes = raceFour(service, ReleaseLock.Mode.SUPERSEDE);
+
+    assertThat(outcomes).containsExactly("sha1:ran", "sha2:superseded", "sha3:superseded", "sha4:ran");
+    List<ReleaseLedger.Entry> rows = ledger(service);
+    assertThat(rows).extracting(ReleaseLedger.Entry::sha).containsExactly("sha1", "sha2", "sha3", "sha4");
+    assertThat(rows).extracting(ReleaseLedger.Entry::status)
+        .containsExactly("succeeded", "superseded", "superseded", "succeeded");
+    assertNeverTwoAtOnce(rows);
+  }
+
+  @Test
+  void queue_fourAtOnce_allRun_oneAtATime_inArrivalOrder() throws Exception {
+    String service = "shop-queue";
+
+    List<String> outcomes = raceFour(service, ReleaseLock.Mode.QUEUE);
+
+    assertThat(outcomes).containsExactly("sha1:ran", "sha2:ran", "sha3:ran", "sha4:ran");
+    List<ReleaseLedger.Entry> rows = ledger(service);
+    assertThat(rows).extracting(ReleaseLedger.Entry::status).containsOnly("succeeded");
+    assertNeverTwoAtOnce(rows);
+    List<Instant> starts = rows.stream().map(r -> instant(RUNNING_AT, r.statusHistory())).toList();
+    assertThat(starts).isSorted();
+  }
+
+  @Test
+  void fail_whenTheLockIsHeld_failsAtOnce_namingTheOtherModes() throws Exception {
+    String service = "shop-fail";
+    try (Connection holder = production.target().connect()) {
+      LEDGER.ensure(holder);
+      long first = LEDGER.enqueue(holder, new ReleaseLedger.Attempt(service, "sha1", "main", false, null, null));
+      try (ReleaseLock lock = new ReleaseLock(holder, LEDGER, service, Events.none())) {
+        assertThat(lock.acquire(first, ReleaseLock.Mode.FAIL, Duration.ofSeconds(5))).isEqualTo(ReleaseLock.Outcome.ACQUIRED);
+        LEDGER.advance(holder, first, "running", null);
+
+        assertThatThrownBy(() -> release(service, "sha2", ReleaseLock.Mode.FAIL, Duration.ZERO))
+            .isInstanceOfSatisfying(DeployException.class, e -> {
+              assertThat(e.kind()).isEqualTo(DeployException.Kind.GUARD);
+              assertThat(e.getMessage()).isEqualTo("Another release of shop-fail holds the release lock"
+                  + " (deploy.lockMode=fail): try again when it has finished, or use deploy.lockMode=queue");
+            });
+      }
+    }
+  }
+
+  @Test
+  void aReleaseWhoseProcessDied_freesTheLock_andIsMarkedAbandoned() throws Exception {
+    String service = "shop-killed";
+    Connection dying = production.target().connect();
+    LEDGER.ensure(dying);
+    long dead = LEDGER.enqueue(dying, new ReleaseLedger.Attempt(service, "sha1", "main", false, null, null));
+    ReleaseLock lock = new ReleaseLock(dying, LEDGER, service, Events.none());
+    assertThat(lock.acquire(dead, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5))).isEqualTo(ReleaseLock.Outcome.ACQUIRED);
+    LEDGER.advance(dying, dead, "running", null);
+
+    dying.close(); // what kill -9 does to the session: the server ends it and frees its lock
+
+    assertThat(release(service, "sha2", ReleaseLock.Mode.QUEUE, Duration.ZERO)).isEqualTo("sha2:ran");
+    List<ReleaseLedger.Entry> rows = ledger(service);
+    assertThat(rows).extracting(ReleaseLedger.Entry::status).containsExactly("failed", "succeeded");
+    assertThat(rows.get(0).error()).isEqualTo("abandoned: its process died");
+  }
+
+  @Test
+  void waiting_givesUpAfterTheTimeout_withTheSettingNamed() throws Exception {
+    String service = "shop-timeout";
+    try (Connection holder = production.target().connect(); Connection waiter = production.target().connect()) {
+      LEDGER.ensure(holder);
+      long first = LEDGER.enqueue(holder, new ReleaseLedger.Attempt(service, "sha1", "main", false, null, null));
+      try (ReleaseLock lock = new ReleaseLock(holder, LEDGER, service, Events.none())) {
+        lock.acquire(first, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5));
+        LEDGER.advance(holder, first, "running", null);
+        long second = LEDGER.enqueue(waiter, new ReleaseLedger.Attempt(service, "sha2", "main", false, null, null));
+
+        assertThatThrownBy(() -> new ReleaseLock(waiter, LEDGER, service, Events.none())
+                .acquire(second, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(1)))
+            .hasMessage("Gave up waiting 1 s for the release lock of shop-timeout (deploy.lockTimeout):"
+                + " another release still holds it");
+      }
+    }
+  }
+
+  @Test
+  void theLock_isNotFlywaysLock() throws Exception {
+    try (Connection a = production.target().connect(); Connection b = production.target().connect()) {
+      LEDGER.ensure(a);
+      long id = LEDGER.enqueue(a, new ReleaseLedger.Attempt("shop-flyway", "sha1", "main", false, null, null));
+      try (ReleaseLock lock = new ReleaseLock(a, LEDGER, "shop-flyway", Events.none())) {
+        lock.acquire(id, ReleaseLock.Mode.FAIL, Duration.ofSeconds(1));
+        // Flyway takes bigint advisory locks; none of them is blocked by ours
+        try (var s = b.createStatement(); var rs = s.executeQuery(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2")) {
+          rs.next();
+          assertThat(rs.getInt(1)).as("ours is a two-key (objsubid 2) lock").isEqualTo(1);
+        }
+      }
+    }
+  }
+
+  private static List<ReleaseLedger.Entry> ledger(String service) throws Exception {
+    try (Connection c = production.target().connect()) {
+      return LEDGER.history(c, service);
+    }
+  }
+
+  /** From the ledger alone: no release's running interval overlaps another's. */
+  private static void assertNeverTwoAtOnce(List<ReleaseLedger.Entry> rows) {
+    List<Instant[]> intervals = rows.stream().filter(r -> r.status().equals("succeeded"))
+        .map(r -> new Instant[] {instant(RUNNING_AT, r.statusHistory()), instant(FINISHED_AT, r.statusHistory())})
+        .sorted((x, y) -> x[0].compareTo(y[0])).toList();
+    for (int i = 1; i < intervals.size(); i++) {
+      assertThat(intervals.get(i)[0]).as("release %d starts after release %d finished", i + 1, i)
+          .isAfterOrEqualTo(intervals.get(i - 1)[1]);
+    }
+  }
+
+  private static Instant instant(Pattern pattern, String history) {
+    Matcher m = pattern.matcher(history);
+    assertThat(m.find()).as(history).isTrue();
+    String at = m.group(1) != null ? m.group(1) : m.group(2);
+    return java.time.OffsetDateTime.parse(at.replace(" ", "T")).toInstant();
+  }
+}
