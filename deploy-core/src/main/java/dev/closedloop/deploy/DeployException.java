@@ -68,9 +68,9 @@ public class DeployException extends RuntimeException {
     return Optional.ofNullable(partialResult);
   }
 
-  /** This failure with the result of the steps that ran before it. */
-  DeployException withPartialResult(ReleaseResult result) {
-    DeployException copy = new DeployException(kind, getMessage(), getCause(), result);
+  /** This failure with the result of the steps that ran before it, its message redacted. */
+  DeployException withPartialResult(ReleaseResult result, dev.closedloop.deploy.secret.Redactor redactor) {
+    DeployException copy = new DeployException(kind, redactor.redact(getMessage()), getCause(), result);
     copy.setStackTrace(getStackTrace());
     return copy;
   }

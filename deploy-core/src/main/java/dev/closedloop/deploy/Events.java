@@ -1,5 +1,6 @@
 package dev.closedloop.deploy;
 
+import dev.closedloop.deploy.secret.Redactor;
 import java.time.Duration;
 import java.util.List;
 
@@ -7,9 +8,16 @@ import java.util.List;
 public final class Events {
 
   private final List<ReleaseListener> listeners;
+  private final Redactor redactor;
 
   public Events(List<ReleaseListener> listeners) {
+    this(listeners, new Redactor());
+  }
+
+  /** Events whose text passes through {@code redactor}: no listener ever sees a secret. */
+  public Events(List<ReleaseListener> listeners, Redactor redactor) {
     this.listeners = List.copyOf(listeners);
+    this.redactor = redactor;
   }
 
   public static Events none() {
@@ -17,9 +25,23 @@ public final class Events {
   }
 
   public void emit(ReleaseEvent event) {
+    ReleaseEvent safe = redact(event);
     for (ReleaseListener listener : listeners) {
-      listener.on(event);
+      listener.on(safe);
     }
+  }
+
+  private ReleaseEvent redact(ReleaseEvent event) {
+    if (event instanceof ReleaseEvent.StepFinished e) {
+      return new ReleaseEvent.StepFinished(e.step(), e.duration(), redactor.redact(e.summary()));
+    } else if (event instanceof ReleaseEvent.StepFailed e) {
+      return new ReleaseEvent.StepFailed(e.step(), e.duration(), redactor.redact(e.message()));
+    } else if (event instanceof ReleaseEvent.Progress e) {
+      return new ReleaseEvent.Progress(e.step(), redactor.redact(e.message()));
+    } else if (event instanceof ReleaseEvent.Log e) {
+      return new ReleaseEvent.Log(e.level(), redactor.redact(e.message()));
+    }
+    return event;
   }
 
   public void progress(Step step, String message) {

@@ -2,11 +2,17 @@ package dev.closedloop.deploy;
 
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
+import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.CiEnvironment;
+import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.ReleaseLock;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
+import dev.closedloop.deploy.secret.Redactor;
+import dev.closedloop.deploy.secret.SecretResolver;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,8 +38,31 @@ public record ReleaseConfig(
     RegistryCredentials registryCredentials,
     Migrations migrations,
     EphemeralDatabase testDatabase,
+    ProductionDatabase productionDatabase,
+    boolean requireTls,
+    List<String> promoteTags,
+    Guards guards,
+    CiEnvironment ci,
+    Redactor redactor,
     List<ReleaseListener> listeners,
     List<String> warnings) {
+
+  /** How a release is kept to one branch and one at a time. */
+  public record Guards(
+      String branch,
+      List<String> allowedBranches,
+      boolean branchGuard,
+      ReleaseLock.Mode lockMode,
+      Duration lockTimeout,
+      String lockName,
+      String ledgerSchema,
+      String ledgerTable,
+      boolean failWhenSuperseded) {
+
+    public Guards {
+      allowedBranches = List.copyOf(allowedBranches);
+    }
+  }
 
   private static final Pattern SHA = Pattern.compile("[0-9a-f]{7,64}");
 
@@ -41,6 +70,7 @@ public record ReleaseConfig(
     buildArgs = Map.copyOf(buildArgs);
     labels = Map.copyOf(labels);
     tags = List.copyOf(tags);
+    promoteTags = List.copyOf(promoteTags);
     listeners = List.copyOf(listeners);
     warnings = List.copyOf(warnings);
   }
@@ -53,6 +83,11 @@ public record ReleaseConfig(
     }
     allLabels.putAll(labels);
     return new BuildRequest(image, sha, buildContext, dockerfile, buildArgs, buildTarget, allLabels, tags, forceBuild);
+  }
+
+  /** The ledger this configuration names. */
+  public ReleaseLedger ledger() {
+    return new ReleaseLedger(guards.ledgerSchema(), guards.ledgerTable());
   }
 
   /**
@@ -77,9 +112,26 @@ public record ReleaseConfig(
             missing.add("migrations (deploy.migrations)");
           }
         }
+        case MIGRATE -> {
+          if (productionDatabase == null) {
+            missing.add("databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)");
+          }
+          if (guards.lockName() == null) {
+            missing.add("lockName (deploy.lockName, or deploy.image to derive it from)");
+          }
+        }
+        case PROMOTE -> {
+          if (image == null) {
+            missing.add("image (deploy.image)");
+          }
+          if (sha == null) {
+            missing.add("sha (deploy.sha; no CI variable or git repository gave one)");
+          }
+        }
         default -> { }
       }
     }
+    missing = missing.stream().distinct().toList();
     if (!missing.isEmpty()) {
       throw new DeployException(DeployException.Kind.CONFIGURATION,
           String.join(", ", missing) + (missing.size() == 1 ? " is" : " are") + " required by "
@@ -118,8 +170,101 @@ public record ReleaseConfig(
     private EphemeralDatabase testDatabase = EphemeralDatabase.embedded();
     private final List<ReleaseListener> listeners = new ArrayList<>();
     private CiEnvironment ci;
+    private ProductionDatabase productionDatabase;
+    private String databaseUrl;
+    private String databaseUser;
+    private String databasePassword;
+    private boolean requireTls;
+    private final List<String> promoteTags = new ArrayList<>(List.of("latest"));
+    private String branch;
+    private final List<String> allowedBranches = new ArrayList<>();
+    private boolean branchGuard = true;
+    private ReleaseLock.Mode lockMode = ReleaseLock.Mode.SUPERSEDE;
+    private Duration lockTimeout = Duration.ofMinutes(30);
+    private String lockName;
+    private String ledgerSchema = ReleaseLedger.DEFAULT_SCHEMA;
+    private String ledgerTable = ReleaseLedger.DEFAULT_TABLE;
+    private boolean failWhenSuperseded;
 
     Builder() {}
+
+    /** The production database; default: {@link #databaseUrl}, else the DATABASE_URL variable. */
+    public Builder productionDatabase(ProductionDatabase database) {
+      this.productionDatabase = database;
+      return this;
+    }
+
+    /**
+     * The production database as a connection string (JDBC, libpq URI or key=value), or a
+     * secret reference to one ({@code env:NAME}, {@code file:PATH}), or {@code embedded:DIR} for
+     * a local stand-in. User and password may be references too.
+     */
+    public Builder databaseUrl(String url, String user, String password) {
+      this.databaseUrl = url;
+      this.databaseUser = user;
+      this.databasePassword = password;
+      return this;
+    }
+
+    /** Refuse a remote production database whose connection may fall back to plain text. */
+    public Builder requireTls(boolean require) {
+      this.requireTls = require;
+      return this;
+    }
+
+    /** Tags moved to the tested digest at promote; default {@code latest}. */
+    public Builder promoteTags(List<String> tags) {
+      this.promoteTags.clear();
+      this.promoteTags.addAll(tags);
+      return this;
+    }
+
+    /** The branch being released; default: from the CI variables, else git. */
+    public Builder branch(String branch) {
+      this.branch = branch;
+      return this;
+    }
+
+    /** Branch patterns allowed to release; default {@code main} and {@code master}. */
+    public Builder allowedBranches(List<String> patterns) {
+      this.allowedBranches.addAll(patterns);
+      return this;
+    }
+
+    /** False lets any branch release, loudly, and records that in the ledger. */
+    public Builder branchGuard(boolean enabled) {
+      this.branchGuard = enabled;
+      return this;
+    }
+
+    public Builder lockMode(ReleaseLock.Mode mode) {
+      this.lockMode = mode;
+      return this;
+    }
+
+    /** How long a release waits for the lock; default 30 minutes. */
+    public Builder lockTimeout(Duration timeout) {
+      this.lockTimeout = timeout;
+      return this;
+    }
+
+    /** What releases queue on; default: the image repository's path. */
+    public Builder lockName(String name) {
+      this.lockName = name;
+      return this;
+    }
+
+    public Builder ledger(String schema, String table) {
+      this.ledgerSchema = schema;
+      this.ledgerTable = table;
+      return this;
+    }
+
+    /** Make a superseded release an error instead of a clean exit. */
+    public Builder failWhenSuperseded(boolean fail) {
+      this.failWhenSuperseded = fail;
+      return this;
+    }
 
     /** The image repository, e.g. {@code 123456789012.dkr.ecr.us-west-2.amazonaws.com/app}. */
     public Builder image(String repository) {
@@ -267,12 +412,48 @@ public record ReleaseConfig(
       if (buildContext == null) {
         problems.add("buildContext (deploy.buildContext) is null");
       }
+      Redactor redactor = new Redactor();
+      if (registryCredentials != null) {
+        redactor.register(registryCredentials.password());
+      }
+      SecretResolver secrets = new SecretResolver(environment.variables(), redactor);
+      ProductionDatabase production = productionDatabase;
+      if (production == null) {
+        String url = databaseUrl != null && !databaseUrl.isBlank() ? databaseUrl
+            : environment.variables().get("DATABASE_URL");
+        String setting = databaseUrl != null && !databaseUrl.isBlank()
+            ? "databaseUrl (deploy.databaseUrl)" : "the DATABASE_URL variable";
+        if (url != null && !url.isBlank()) {
+          try {
+            production = ProductionDatabase.parse(secrets.resolve(url, setting),
+                secrets.resolve(databaseUser, "databaseUser (deploy.databaseUser)"),
+                secrets.resolve(databasePassword, "databasePassword (deploy.databasePassword)"), setting);
+          } catch (DeployException e) {
+            problems.add(redactor.redact(e.getMessage()));
+          }
+        }
+      }
+      if (lockTimeout == null || lockTimeout.isNegative()) {
+        problems.add("lockTimeout (deploy.lockTimeout) must be zero or more");
+      }
+      for (String tag : promoteTags) {
+        if (imageRef != null) {
+          try {
+            imageRef.withTag(tag);
+          } catch (DeployException e) {
+            problems.add("promoteTags (deploy.promoteTags): " + e.getMessage());
+          }
+        }
+      }
+      String resolvedLockName = lockName != null ? lockName : imageRef != null ? imageRef.repository() : null;
       if (problems.isEmpty()) {
         Path context = buildContext.toAbsolutePath().normalize();
         Path file = dockerfile != null ? context.resolve(dockerfile).normalize() : context.resolve("Dockerfile");
+        Guards guards = new Guards(branch, allowedBranches, branchGuard, lockMode, lockTimeout, resolvedLockName,
+            ledgerSchema, ledgerTable, failWhenSuperseded);
         return new Release(new ReleaseConfig(imageRef, resolvedSha, context, file, buildArgs, buildTarget,
             labels, resolvedSource, tags, forceBuild, dockerHost, registryCredentials, migrations, testDatabase,
-            listeners, warnings));
+            production, requireTls, promoteTags, guards, environment, redactor, listeners, warnings));
       }
       throw new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1 ? problems.get(0)
           : problems.size() + " settings are wrong: " + String.join("; ", problems));

@@ -2,27 +2,45 @@ package dev.closedloop.deploy;
 
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.image.BuiltImage;
+import dev.closedloop.deploy.image.TagMove;
 import java.util.List;
 import java.util.Optional;
 
 /** What a release run did: one result per step that ran, and the values the steps produced. */
 public final class ReleaseResult {
 
+  /** How the run ended when it did not fail (a failure throws {@link DeployException}). */
+  public enum Outcome {
+    /** Every step that was asked for ran. */
+    COMPLETED,
+    /** A newer release of the same service took this one's place while it waited for the lock. */
+    SUPERSEDED
+  }
+
   private final List<StepResult> steps;
   private final BuiltImage image;
   private final MigrationOutcome testMigration;
+  private final MigrationOutcome migration;
+  private final List<TagMove> promotion;
+  private final Long ledgerId;
+  private final Outcome outcome;
 
-  ReleaseResult(List<StepResult> steps, BuiltImage image, MigrationOutcome testMigration) {
+  ReleaseResult(List<StepResult> steps, BuiltImage image, MigrationOutcome testMigration,
+      MigrationOutcome migration, List<TagMove> promotion, Long ledgerId, Outcome outcome) {
     this.steps = List.copyOf(steps);
     this.image = image;
     this.testMigration = testMigration;
+    this.migration = migration;
+    this.promotion = promotion == null ? null : List.copyOf(promotion);
+    this.ledgerId = ledgerId;
+    this.outcome = outcome;
   }
 
   public List<StepResult> steps() {
     return steps;
   }
 
-  /** The image in the registry, once build ran. */
+  /** The image in the registry, once build ran (or the image found by its SHA tag). */
   public Optional<BuiltImage> image() {
     return Optional.ofNullable(image);
   }
@@ -32,12 +50,32 @@ public final class ReleaseResult {
     return Optional.ofNullable(testMigration);
   }
 
+  /** What migrate applied to production. */
+  public Optional<MigrationOutcome> migration() {
+    return Optional.ofNullable(migration);
+  }
+
+  /** Each promote tag's move, with its previous digest. */
+  public Optional<List<TagMove>> promotion() {
+    return Optional.ofNullable(promotion);
+  }
+
+  /** This release's row in the ledger. */
+  public Optional<Long> ledgerId() {
+    return Optional.ofNullable(ledgerId);
+  }
+
+  public Outcome outcome() {
+    return outcome;
+  }
+
   public boolean succeeded() {
-    return steps.stream().allMatch(s -> s.status() == StepResult.Status.SUCCEEDED);
+    return outcome == Outcome.COMPLETED
+        && steps.stream().allMatch(s -> s.status() == StepResult.Status.SUCCEEDED);
   }
 
   @Override
   public String toString() {
-    return "ReleaseResult" + steps;
+    return "ReleaseResult" + steps + (outcome == Outcome.SUPERSEDED ? " superseded" : "");
   }
 }

@@ -20,6 +20,15 @@ public final class FlywayMigrator implements Migrator {
 
   private static final int MAX_STATEMENT_LENGTH = 200;
 
+  /**
+   * A release killed mid-migration must not leave its statement running (holding locks) until
+   * it ends on its own: since PostgreSQL 14 the server can check for a vanished client while a
+   * statement runs, and abort it. Older servers skip this.
+   */
+  private static final String ABORT_WHEN_CLIENT_DIES = "DO $$ BEGIN"
+      + " IF current_setting('server_version_num')::int >= 140000 THEN"
+      + " EXECUTE 'SET client_connection_check_interval = 1000'; END IF; END $$";
+
   private final Migrations migrations;
   private final Events events;
   private final Step step;
@@ -32,11 +41,20 @@ public final class FlywayMigrator implements Migrator {
 
   @Override
   public MigrationOutcome migrate(DatabaseTarget target) {
+    return migrate(target, null);
+  }
+
+  /**
+   * Like {@link #migrate(DatabaseTarget)}, but refuses before changing anything when the files
+   * found now are not the set with {@code expectedFingerprint} (the set test-migrate proved).
+   */
+  public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint) {
     Flyway flyway = Flyway.configure(migrations.classLoader())
         .dataSource(target.jdbcUrl(), target.user(), target.password())
         .locations(migrations.locations().toArray(String[]::new))
         .validateMigrationNaming(true)
         .cleanDisabled(true)
+        .initSql(ABORT_WHEN_CLIENT_DIES)
         .loggers(FlywayLogBridge.class.getName())
         .load();
     try (var logScope = FlywayLogBridge.route(events)) {
@@ -46,7 +64,12 @@ public final class FlywayMigrator implements Migrator {
             "No migrations found in " + migrations + " (deploy.migrations): add V<version>__<name>.sql"
                 + " files there, or point deploy.migrations at them");
       }
-      validate(flyway);
+      validate(flyway); // first: its message is the precise one when production's history disagrees
+      if (expectedFingerprint != null && !expectedFingerprint.equals(set.fingerprint())) {
+        throw new DeployException(DeployException.Kind.MIGRATION, "The migrations in " + migrations + " ("
+            + set.fingerprint() + ") are not the set test-migrate proved in this run (" + expectedFingerprint
+            + "): they changed in between. Nothing was applied; run the release again");
+      }
       long start = System.nanoTime();
       MigrateResult result = flyway.migrate();
       Duration total = Duration.ofNanos(System.nanoTime() - start);
@@ -77,19 +100,23 @@ public final class FlywayMigrator implements Migrator {
     }
   }
 
+  /**
+   * The migration files as found now, whatever the database has applied: the same set on a
+   * fresh database and on production, so their fingerprints compare.
+   */
   private static MigrationSet resolved(Flyway flyway) {
-    List<MigrationSet.Migration> list = new ArrayList<>();
+    java.util.Set<MigrationSet.Migration> files = new java.util.LinkedHashSet<>();
     for (MigrationInfo info : flyway.info().all()) {
-      if (info.getScript() == null || info.getResolvedChecksum() == null && info.getType().isSynthetic()) {
-        continue; // schema markers and baselines are not files
+      if (info.getResolvedChecksum() == null || info.getScript() == null) {
+        continue; // applied rows with no file here, schema markers, baselines
       }
-      list.add(new MigrationSet.Migration(
+      files.add(new MigrationSet.Migration(
           info.getVersion() != null ? info.getVersion().getVersion() : null,
-          info.getDescription(),
+          info.getResolvedDescription() != null ? info.getResolvedDescription() : info.getDescription(),
           info.getScript(),
-          info.getChecksum()));
+          info.getResolvedChecksum()));
     }
-    return MigrationSet.of(list);
+    return MigrationSet.of(new ArrayList<>(files));
   }
 
   private static MigrationSet.Migration find(MigrationSet set, MigrateOutput output) {

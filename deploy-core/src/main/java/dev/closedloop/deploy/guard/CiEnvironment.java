@@ -146,6 +146,34 @@ public final class CiEnvironment {
     return value != null && !value.isBlank();
   }
 
+  /** The address of this CI run, for the ledger: where to read what happened. */
+  public Optional<String> runUrl() {
+    if (present("GITHUB_RUN_ID") && present("GITHUB_REPOSITORY")) {
+      return Optional.of(env.getOrDefault("GITHUB_SERVER_URL", "https://github.com") + "/"
+          + env.get("GITHUB_REPOSITORY") + "/actions/runs/" + env.get("GITHUB_RUN_ID"));
+    }
+    for (String name : List.of("CI_JOB_URL", "BUILD_URL", "CIRCLE_BUILD_URL", "BUILDKITE_BUILD_URL",
+        "TRAVIS_BUILD_WEB_URL")) {
+      if (present(name)) {
+        return Optional.of(env.get(name));
+      }
+    }
+    if (present("SYSTEM_COLLECTIONURI") && present("SYSTEM_TEAMPROJECT") && present("BUILD_BUILDID")) {
+      return Optional.of(env.get("SYSTEM_COLLECTIONURI") + env.get("SYSTEM_TEAMPROJECT")
+          + "/_build/results?buildId=" + env.get("BUILD_BUILDID"));
+    }
+    if (present("BITBUCKET_GIT_HTTP_ORIGIN") && present("BITBUCKET_BUILD_NUMBER")) {
+      return Optional.of(env.get("BITBUCKET_GIT_HTTP_ORIGIN") + "/addon/pipelines/home#!/results/"
+          + env.get("BITBUCKET_BUILD_NUMBER"));
+    }
+    return Optional.empty();
+  }
+
+  /** The environment's variables, for settings that default to one (DATABASE_URL) or name one (env:). */
+  public Map<String, String> variables() {
+    return env;
+  }
+
   /** The repository's web address from the CI variables (GitHub Actions, GitLab CI), if any. */
   public Optional<String> sourceUrl() {
     String server = env.get("GITHUB_SERVER_URL");

@@ -147,7 +147,7 @@ public final class ReleaseLedger {
     String sql = "UPDATE " + table + " SET status = 'failed', error = 'abandoned: its process died',"
         + " finished_at = clock_timestamp(), status_history = status_history || jsonb_build_array("
         + "jsonb_build_object('status', 'failed', 'at', clock_timestamp()))"
-        + " WHERE service = ? AND finished_at IS NULL AND status <> 'succeeded'"
+        + " WHERE service = ? AND finished_at IS NULL AND status IN ('queued', 'running')"
         + " AND backend_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, service);
@@ -172,6 +172,27 @@ public final class ReleaseLedger {
     } catch (SQLException e) {
       throw failure("read the release queue", e);
     }
+  }
+
+  /** The newest row of {@code service} for {@code sha} whose migrate succeeded. */
+  public Optional<Entry> latestMigrated(Connection c, String service, String sha) {
+    List<Entry> found = select(c, " WHERE service = ? AND sha = ? AND status IN ('migrated', 'promoted', 'succeeded')"
+        + " ORDER BY id DESC LIMIT 1", s -> {
+          s.setString(1, service);
+          s.setString(2, sha);
+        });
+    return found.stream().findFirst();
+  }
+
+  /** A row of {@code service} newer than {@code id} that migrated production (of another commit). */
+  public Optional<Entry> newerMigrated(Connection c, String service, long id) {
+    List<Entry> found = select(c, " WHERE service = ? AND id > ? AND status IN ('migrated', 'promoted', 'succeeded')"
+        + " AND sha <> (SELECT sha FROM " + table + " WHERE id = ?) ORDER BY id DESC LIMIT 1", s -> {
+          s.setString(1, service);
+          s.setLong(2, id);
+          s.setLong(3, id);
+        });
+    return found.stream().findFirst();
   }
 
   public Optional<Entry> entry(Connection c, long id) {

