@@ -9,10 +9,13 @@ import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.DockerEngine;
+import dev.closedloop.deploy.image.EcrRegistry;
 import dev.closedloop.deploy.image.ImageBuilder;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.OciRegistry;
 import dev.closedloop.deploy.image.Promoter;
+import dev.closedloop.deploy.image.Registry;
+import dev.closedloop.deploy.image.RegistryCredentials;
 import dev.closedloop.deploy.image.TagMove;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -41,6 +44,7 @@ public final class Release {
 
   private final ReleaseConfig config;
   private final Events events;
+  private Registry registry;
 
   Release(ReleaseConfig config) {
     this.config = config;
@@ -125,8 +129,13 @@ public final class Release {
 
   private BuiltImage buildImage() {
     ImageBuilder.validate(config.buildRequest());
+    RegistryCredentials credentials = config.registryCredentials();
+    if (credentials == null && registry() instanceof EcrRegistry ecr) {
+      credentials = ecr.pushCredentials();
+      config.redactor().register(credentials.password());
+    }
     try (DockerEngine engine = DockerEngine.connect(config.dockerHost())) {
-      return new ImageBuilder(engine, registry(), config.registryCredentials(), events).build(config.buildRequest());
+      return new ImageBuilder(engine, registry(), credentials, events).build(config.buildRequest());
     }
   }
 
@@ -242,8 +251,13 @@ public final class Release {
     return new BuiltImage(shaRef, digest, List.of(shaRef), true);
   }
 
-  private OciRegistry registry() {
-    return new OciRegistry(config.registryCredentials());
+  /** ECR through the AWS SDK for ECR hosts, the distribution API for every other registry. */
+  private synchronized Registry registry() {
+    if (registry == null) {
+      registry = config.image() != null && config.image().isEcr() ? EcrRegistry.of(config.image())
+          : new OciRegistry(config.registryCredentials());
+    }
+    return registry;
   }
 
   private <T> T runStep(Step step, Run run, Supplier<T> body, Function<T, String> summary) {

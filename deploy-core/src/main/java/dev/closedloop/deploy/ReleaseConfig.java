@@ -1,5 +1,6 @@
 package dev.closedloop.deploy;
 
+import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.database.ProductionDatabase;
@@ -425,9 +426,16 @@ public record ReleaseConfig(
             ? "databaseUrl (deploy.databaseUrl)" : "the DATABASE_URL variable";
         if (url != null && !url.isBlank()) {
           try {
-            production = ProductionDatabase.parse(secrets.resolve(url, setting),
-                secrets.resolve(databaseUser, "databaseUser (deploy.databaseUser)"),
-                secrets.resolve(databasePassword, "databasePassword (deploy.databasePassword)"), setting);
+            String resolved = secrets.resolve(url, setting);
+            String user = secrets.resolve(databaseUser, "databaseUser (deploy.databaseUser)");
+            String password = secrets.resolve(databasePassword, "databasePassword (deploy.databasePassword)");
+            if (resolved.startsWith("embedded:")) {
+              production = ProductionDatabase.parse(resolved, user, password, setting);
+            } else {
+              DatabaseTarget target = DatabaseTarget.parse(resolved, user, password, setting);
+              redactor.register(target.password()); // a password inside a URL is a secret of its own
+              production = ProductionDatabase.at(target);
+            }
           } catch (DeployException e) {
             problems.add(redactor.redact(e.getMessage()));
           }

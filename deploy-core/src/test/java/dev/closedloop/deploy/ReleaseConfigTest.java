@@ -50,6 +50,27 @@ class ReleaseConfigTest {
   }
 
   @Test
+  void load_takesTheProductionDatabaseFromDatabaseUrl_andHidesItsPasswordFromEveryEvent() {
+    List<ReleaseEvent> events = new java.util.ArrayList<>();
+    Release release = Release.configure().buildContext(dir)
+        .ciEnvironment(new CiEnvironment(Map.of("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/shop"), dir))
+        .listener(events::add)
+        .load();
+
+    assertThat(release.config().productionDatabase().describe()).isEqualTo("jdbc:postgresql://127.0.0.1:1/shop as app");
+    assertThat(release.config().redactor().redact("postgres://app:hunter2@127.0.0.1:1/shop and hunter2"))
+        .isEqualTo("**** and ****");
+  }
+
+  @Test
+  void load_whenDatabaseUrlIsMalformed_saysSoWithoutThePassword() {
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
+            .databaseUrl("postgres://app:hunt%zz@db/shop", null, null).load())
+        .hasMessage("databaseUrl (deploy.databaseUrl) has a '%' that is not followed by two hex digits: encode '%'"
+            + " itself as %25");
+  }
+
+  @Test
   void load_whenImageHasATag_explainsThatTheTagIsTheSha() {
     assertThatThrownBy(() -> Release.configure().image("localhost:5000/app:latest").sha("abcdef1")
             .buildContext(dir).load())

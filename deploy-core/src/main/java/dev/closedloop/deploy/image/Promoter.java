@@ -45,7 +45,7 @@ public final class Promoter {
       if (!digest.equals(now)) {
         throw new DeployException(DeployException.Kind.REGISTRY, "Moved " + tagged + " to " + digest
             + " but the registry now reports " + now + " for it: another release moved it at the same time,"
-            + " or the registry rewrote the manifest");
+            + " the repository's tags are immutable, or the registry rewrote the manifest");
       }
       events.progress(Step.PROMOTE, tagged + ": " + previous.orElse("(new tag)") + " -> " + digest);
       moves.add(new TagMove(tag, previous.orElse(null), digest, true));

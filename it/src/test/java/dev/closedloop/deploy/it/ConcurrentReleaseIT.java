@@ -1,0 +1,163 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.Release;
+import dev.closedloop.deploy.ReleaseResult;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.database.Migrations;
+import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.ReleaseLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Four whole releases of four commits started at once against one production database, while
+ * a fifth holds the lock: what the ledger and the registry show afterwards.
+ */
+class ConcurrentReleaseIT {
+
+  private static final ReleaseLedger LEDGER = new ReleaseLedger("closedloop", "release_ledger");
+  private static final Pattern STATUS_AT = Pattern.compile("\\{\"at\": \"([^\"]+)\", \"status\": \"(\\w+)\"\\}");
+  private static EphemeralDatabase.Instance production;
+
+  @TempDir Path context;
+
+  @BeforeAll
+  static void start() {
+    production = EphemeralDatabase.embedded().start(Events.none());
+  }
+
+  @AfterAll
+  static void stop() {
+    production.close();
+  }
+
+  @Test
+  void supersede_olderWaitingReleasesEndSuperseded_theNewestIsReleased() throws Exception {
+    Race race = race(ReleaseLock.Mode.SUPERSEDE);
+
+    assertThat(race.outcomes).containsExactly(ReleaseResult.Outcome.SUPERSEDED, ReleaseResult.Outcome.SUPERSEDED,
+        ReleaseResult.Outcome.SUPERSEDED, ReleaseResult.Outcome.COMPLETED);
+    assertThat(TestServices.registryDigest(race.repository, "latest")).contains(race.digests.get(3));
+    List<ReleaseLedger.Entry> rows = race.ledger;
+    assertThat(rows).extracting(ReleaseLedger.Entry::status)
+        .containsExactly("succeeded", "superseded", "superseded", "superseded", "succeeded");
+    assertNeverTwoAtOnce(rows);
+  }
+
+  @Test
+  void queue_everyReleaseRuns_oneAtATime_inArrivalOrder() throws Exception {
+    Race race = race(ReleaseLock.Mode.QUEUE);
+
+    assertThat(race.outcomes).containsOnly(ReleaseResult.Outcome.COMPLETED);
+    assertThat(TestServices.registryDigest(race.repository, "latest")).contains(race.digests.get(3));
+    List<ReleaseLedger.Entry> rows = race.ledger;
+    assertThat(rows).extracting(ReleaseLedger.Entry::status).containsOnly("succeeded").hasSize(5);
+    assertNeverTwoAtOnce(rows);
+    List<Instant> starts = rows.stream().map(r -> at(r, "running")).toList();
+    assertThat(starts).isSorted();
+    // each release saw the one before it as latest's previous digest: none was skipped
+    for (int i = 2; i < 5; i++) {
+      assertThat(rows.get(i).previousDigests()).isEqualTo("{\"latest\": \"" + race.digests.get(i - 2) + "\"}");
+    }
+  }
+
+  private record Race(String repository, List<String> digests, List<ReleaseResult.Outcome> outcomes,
+      List<ReleaseLedger.Entry> ledger) {}
+
+  private Race race(ReleaseLock.Mode mode) throws Exception {
+    String repository = "it/race-" + UUID.randomUUID().toString().substring(0, 8);
+    String image = TestServices.registry() + "/" + repository;
+    DatabaseTarget target = production.target();
+    Files.copy(TestServices.busybox(), context.resolve("busybox"));
+    List<String> shas = new ArrayList<>();
+    List<String> digests = new ArrayList<>();
+    for (int i = 1; i <= 4; i++) { // four commits, four images
+      Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /\nLABEL commit=" + i + "\n");
+      String sha = TestServices.randomSha();
+      shas.add(sha);
+      digests.add(Release.configure().image(image).sha(sha).buildContext(context).dockerHost(TestServices.dockerHost())
+          .load().build().image().orElseThrow().digest());
+    }
+
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try (Connection holder = target.connect()) {
+      LEDGER.ensure(holder);
+      long held = LEDGER.enqueue(holder, new ReleaseLedger.Attempt(repository, "0".repeat(40), "main", false, null, null));
+      ReleaseLock lock = new ReleaseLock(holder, LEDGER, repository, Events.none());
+      lock.acquire(held, mode, Duration.ofSeconds(5));
+      LEDGER.advance(holder, held, "running", null);
+
+      List<Future<ReleaseResult>> results = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        String sha = shas.get(i);
+        results.add(pool.submit(() -> Release.configure().image(image).sha(sha).buildContext(context)
+            .dockerHost(TestServices.dockerHost()).migrations(Migrations.flyway("classpath:db/migration"))
+            .productionDatabase(dev.closedloop.deploy.database.ProductionDatabase.at(target))
+            .branch("main").lockMode(mode).lockTimeout(Duration.ofMinutes(2))
+            .load().release()));
+        awaitQueued(holder, repository, i + 1); // arrival order is the order started
+      }
+      LEDGER.advance(holder, held, "succeeded", null);
+      lock.close();
+
+      List<ReleaseResult.Outcome> outcomes = new ArrayList<>();
+      for (Future<ReleaseResult> result : results) {
+        outcomes.add(result.get().outcome());
+      }
+      return new Race(repository, digests, outcomes, LEDGER.history(holder, repository));
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static void awaitQueued(Connection c, String service, int count) throws InterruptedException {
+    for (int i = 0; i < 600; i++) { // 60 s at most
+      if (LEDGER.history(c, service).stream().filter(r -> r.status().equals("queued")
+          || r.status().equals("superseded")).count() >= count) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError(count + " releases never queued");
+  }
+
+  /** From the ledger alone: no two releases were between running and their end at once. */
+  private static void assertNeverTwoAtOnce(List<ReleaseLedger.Entry> rows) {
+    List<Instant[]> intervals = rows.stream().filter(r -> r.status().equals("succeeded"))
+        .map(r -> new Instant[] {at(r, "running"), at(r, "succeeded")})
+        .sorted((x, y) -> x[0].compareTo(y[0])).toList();
+    for (int i = 1; i < intervals.size(); i++) {
+      assertThat(intervals.get(i)[0]).isAfterOrEqualTo(intervals.get(i - 1)[1]);
+    }
+  }
+
+  private static Instant at(ReleaseLedger.Entry row, String status) {
+    Matcher m = STATUS_AT.matcher(row.statusHistory());
+    while (m.find()) {
+      if (m.group(2).equals(status)) {
+        return OffsetDateTime.parse(m.group(1)).toInstant();
+      }
+    }
+    throw new AssertionError(status + " not in " + row.statusHistory());
+  }
+}
