@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.output.MigrateOutput;
@@ -49,14 +51,18 @@ public final class FlywayMigrator implements Migrator {
    * found now are not the set with {@code expectedFingerprint} (the set test-migrate proved).
    */
   public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint) {
-    Flyway flyway = Flyway.configure(migrations.classLoader())
+    FluentConfiguration configuration = Flyway.configure(migrations.classLoader())
         .dataSource(target.jdbcUrl(), target.user(), target.password())
         .locations(migrations.locations().toArray(String[]::new))
         .validateMigrationNaming(true)
         .cleanDisabled(true)
         .initSql(ABORT_WHEN_CLIENT_DIES)
-        .loggers(FlywayLogBridge.class.getName())
-        .load();
+        .loggers(FlywayLogBridge.class.getName());
+    // Flyway's default lock lives in an open transaction, which CREATE INDEX CONCURRENTLY (and
+    // every non-transactional migration) waits on forever. Releases are already one at a time
+    // under the release lock, so Flyway's lock can be a session lock.
+    configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false);
+    Flyway flyway = configuration.load();
     try (var logScope = FlywayLogBridge.route(events)) {
       MigrationSet set = resolved(flyway);
       if (set.migrations().isEmpty()) {

@@ -3,10 +3,8 @@ package dev.closedloop.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.closedloop.deploy.Events;
-import dev.closedloop.deploy.Step;
-import dev.closedloop.deploy.database.EphemeralDatabase;
-import dev.closedloop.deploy.database.FlywayMigrator;
-import dev.closedloop.deploy.database.Migrations;
+import dev.closedloop.deploy.database.ProductionDatabase;
+import dev.closedloop.deploy.guard.ReleaseLedger;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -14,33 +12,42 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The README's main job: `mvn verify` on the example shop service builds and pushes its image and
- * proves its migrations; the image then really serves its health check from a migrated database.
+ * The README's main job: `mvn package deploy:release` on the example shop service builds and
+ * pushes its image, proves its migrations, migrates its local production database and moves
+ * latest; the released image then really serves its health check from that database.
  */
 class ExampleServiceIT {
 
   @Test
-  void exampleService_buildsPushesAndTestMigrates_andItsImageAnswersHealthFromTheDatabase() throws Exception {
+  void exampleService_releases_andTheReleasedImageAnswersHealthFromProduction() throws Exception {
     Path example = TestServices.root().resolve("examples/shop-service");
     String sha = TestServices.randomSha();
 
     TestServices.Run run = TestServices.run(example, TestServices.root().resolve("mvnw").toString(),
         "-B", "-ntp", "-Dstyle.color=never", "-Dclosedloop.version=" + TestServices.version(),
-        "-Ddeploy.sha=" + sha, "verify");
+        "-Ddeploy.sha=" + sha, "package", "deploy:release");
 
     assertThat(run.exitCode()).as(run.output()).isZero();
     assertThat(run.output()).contains("9 migrations applied on embedded PostgreSQL", "BUILD SUCCESS");
     String digest = TestServices.registryDigest("examples/shop-service", sha).orElseThrow();
-    String image = TestServices.registry() + "/examples/shop-service@" + digest;
+    assertThat(TestServices.registryDigest("examples/shop-service", "latest")).contains(digest);
+    String image = TestServices.registry() + "/examples/shop-service:latest";
 
-    try (EphemeralDatabase.Instance database = EphemeralDatabase.embedded().start(Events.none())) {
-      new FlywayMigrator(Migrations.flyway("classpath:db/migration"), Events.none(), Step.TEST_MIGRATE)
-          .migrate(database.target());
+    Path productionData = example.resolve("target/deploy/production-db");
+    try (ProductionDatabase.Session database = ProductionDatabase.embeddedAt(productionData).open(Events.none())) {
+      try (Connection c = database.target().connect()) {
+        ReleaseLedger.Entry last = new ReleaseLedger("closedloop", "release_ledger")
+            .history(c, "examples/shop-service").stream().reduce((a, b) -> b).orElseThrow();
+        assertThat(last.sha()).isEqualTo(sha);
+        assertThat(last.status()).isEqualTo("succeeded");
+        assertThat(last.imageDigest()).isEqualTo(digest);
+      }
       int port = freePort();
       String container = TestServices.docker("run", "-d", "--network", "host", "-e", "PORT=" + port,
           "-e", "DATABASE_URL=" + database.target().jdbcUrl(), "-e", "DATABASE_USER=postgres", image).output().strip();

@@ -142,6 +142,26 @@ class ReleaseIT {
     assertThat(rows.get(1).error()).startsWith("Migration V2__unique_names.sql failed at line 2");
   }
 
+  /** Flyway's own transaction-scoped lock is known to deadlock with CREATE INDEX CONCURRENTLY. */
+  @Test
+  @org.junit.jupiter.api.Timeout(180)
+  void release_withANonTransactionalMigration_runsUnderTheReleaseLockWithoutDeadlock() throws Exception {
+    Path migrations = Files.createDirectories(work.resolve("concurrent"));
+    Files.writeString(migrations.resolve("V1__create_orders.sql"),
+        "CREATE TABLE orders (id int PRIMARY KEY, placed_at timestamptz);\n"
+            + "INSERT INTO orders SELECT g, now() FROM generate_series(1, 1000) g;\n");
+    Files.writeString(migrations.resolve("V2__index_orders_concurrently.sql"),
+        "CREATE INDEX CONCURRENTLY orders_placed_idx ON orders (placed_at);\n");
+    Files.writeString(migrations.resolve("V2__index_orders_concurrently.sql.conf"), "executeInTransaction=false\n");
+
+    TestServices.Run run = release(TestServices.randomSha(), "-Ddeploy.migrations=filesystem:" + migrations);
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(strings(production, "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'orders_placed_idx'::regclass"))
+        .containsExactly("true");
+    assertThat(ledger()).extracting(ReleaseLedger.Entry::status).containsExactly("succeeded");
+  }
+
   @Test
   void release_fromAFeatureBranchOrAPullRequest_isRefusedBeforeAnyConnection() throws IOException {
     // nothing listens on this port: a release that tried to connect would say so instead
