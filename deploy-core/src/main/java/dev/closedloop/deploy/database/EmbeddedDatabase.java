@@ -85,7 +85,8 @@ final class EmbeddedDatabase implements EphemeralDatabase {
     return "embedded PostgreSQL";
   }
 
-  private static EmbeddedPostgres start(Path dataDir, Path log) throws IOException {
+  /** A server on {@code dataDir}, initdb'ed first when it holds no database yet; its output goes to {@code log}. */
+  static EmbeddedPostgres start(Path dataDir, Path log) throws IOException {
     return EmbeddedPostgres.builder()
         .setDataDirectory(dataDir)
         .setCleanDataDirectory(false) // an initdb'ed copy is used as it is; close() deletes it

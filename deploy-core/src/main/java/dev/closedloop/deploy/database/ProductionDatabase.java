@@ -44,14 +44,7 @@ public interface ProductionDatabase {
         EmbeddedPostgres postgres;
         try {
           Files.createDirectories(dataDirectory);
-          postgres = EmbeddedPostgres.builder()
-              .setDataDirectory(dataDirectory)
-              .setCleanDataDirectory(false)
-              .setOutputRedirector(ProcessBuilder.Redirect.appendTo(dataDirectory.resolveSibling(
-                  dataDirectory.getFileName() + ".log").toFile()))
-              .setErrorRedirector(ProcessBuilder.Redirect.appendTo(dataDirectory.resolveSibling(
-                  dataDirectory.getFileName() + ".log").toFile()))
-              .start();
+          postgres = EmbeddedDatabase.start(dataDirectory, dataDirectory.resolveSibling(dataDirectory.getFileName() + ".log"));
         } catch (IOException | RuntimeException e) {
           throw new DeployException(DeployException.Kind.DATABASE, "Cannot start the local production database in "
               + dataDirectory + " (" + e.getMessage() + "): is another release using it?", e);
