@@ -216,6 +216,9 @@ public final class Release {
     target.poolerProblem().ifPresent(problem -> {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
     });
+    target.sharedBackendProblem().ifPresent(problem -> {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
+    });
     target.tlsProblem().ifPresent(problem -> {
       if (config.requireTls()) {
         throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem

@@ -316,6 +316,35 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
     return Optional.empty();
   }
 
+  /**
+   * Asks the server whether it is really a transaction-mode pooler: two sessions of our own get
+   * the same backend only when something multiplexes them over shared server connections
+   * (PgBouncer's pool_mode=transaction on any port). A session-mode pooler or a direct
+   * connection never does, so this never refuses a safe URL; a busy pool may hide one.
+   */
+  public Optional<String> sharedBackendProblem() {
+    try (Connection first = connect(); Connection second = connect()) {
+      int a = backendPid(first);
+      int b = backendPid(second);
+      if (a == b) {
+        return Optional.of(host() + ":" + port() + " runs two separate sessions on one server backend (pid " + a
+            + "): it is a transaction-mode pooler (such as PgBouncer with pool_mode=transaction), which cannot"
+            + " hold the release lock or run migrations safely: use a session-mode pooler or the direct"
+            + " connection string");
+      }
+      return Optional.empty();
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot query " + this + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static int backendPid(Connection c) throws SQLException {
+    try (var s = c.createStatement(); var rs = s.executeQuery("SELECT pg_backend_pid()")) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
   /** Opens a connection, failing with one line that names the database (never the password). */
   public Connection connect() {
     Properties props = new Properties();

@@ -163,6 +163,78 @@ class ReleaseIT {
   }
 
   @Test
+  void release_throughPgBouncerInTransactionMode_isRefused_inSessionModeItReleases() throws Exception {
+    try (PgBouncer transaction = PgBouncer.start(work.resolve("tx"), production.port(), "transaction");
+        PgBouncer session = PgBouncer.start(work.resolve("session"), production.port(), "session")) {
+      String sha = TestServices.randomSha();
+
+      TestServices.Run refused = release(sha, "-Ddeploy.databaseUrl=postgres://postgres@127.0.0.1:" + transaction.port
+          + "/" + production.database());
+
+      assertThat(refused.exitCode()).isEqualTo(1);
+      assertThat(refused.output()).contains("runs two separate sessions on one server backend")
+          .contains("use a session-mode pooler or the direct connection string");
+      assertThat(strings(production, "SELECT coalesce(to_regclass('closedloop.release_ledger')::text, 'none')"))
+          .as("refused before the ledger was even created").containsExactly("none");
+      assertThat(TestServices.registryDigest(repository, "latest")).isEmpty();
+
+      TestServices.Run released = release(sha, "-Ddeploy.databaseUrl=postgres://postgres@127.0.0.1:" + session.port
+          + "/" + production.database());
+
+      assertThat(released.exitCode()).as(released.output()).isZero();
+      assertThat(ledger()).extracting(ReleaseLedger.Entry::status).containsExactly("succeeded");
+    }
+  }
+
+  /** A real PgBouncer in front of the test's PostgreSQL, run as nobody (it will not run as root). */
+  private record PgBouncer(Process process, int port) implements AutoCloseable {
+    static PgBouncer start(Path dir, int postgresPort, String poolMode) throws Exception {
+      Files.createDirectories(dir);
+      int port;
+      try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+        port = socket.getLocalPort();
+      }
+      Files.writeString(dir.resolve("pgbouncer.ini"), """
+          [databases]
+          * = host=127.0.0.1 port=%d user=postgres
+          [pgbouncer]
+          listen_addr = 127.0.0.1
+          listen_port = %d
+          auth_type = any
+          pool_mode = %s
+          unix_socket_dir =
+          """.formatted(postgresPort, port, poolMode));
+      for (Path p = dir; p != null && p.startsWith(dir.getParent().getParent()); p = p.getParent()) {
+        Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+      }
+      Files.setPosixFilePermissions(dir.resolve("pgbouncer.ini"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+      String binary = Files.isExecutable(Path.of("/usr/sbin/pgbouncer")) ? "/usr/sbin/pgbouncer" : "pgbouncer";
+      List<String> command = new ArrayList<>(List.of(binary));
+      if ("root".equals(System.getProperty("user.name"))) {
+        command.addAll(List.of("-u", "nobody"));
+      }
+      command.add(dir.resolve("pgbouncer.ini").toString());
+      Process process = new ProcessBuilder(command).redirectErrorStream(true)
+          .redirectOutput(dir.resolve("pgbouncer.log").toFile()).start();
+      for (int i = 0; i < 100; i++) { // 10 s at most
+        try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
+          return new PgBouncer(process, port);
+        } catch (IOException e) {
+          Thread.sleep(100);
+        }
+      }
+      process.destroy();
+      throw new AssertionError("PgBouncer did not start: " + Files.readString(dir.resolve("pgbouncer.log")));
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      process.destroy();
+      process.waitFor();
+    }
+  }
+
+  @Test
   void release_fromAFeatureBranchOrAPullRequest_isRefusedBeforeAnyConnection() throws IOException {
     // nothing listens on this port: a release that tried to connect would say so instead
     String closed = "postgres://postgres@127.0.0.1:1/nowhere";
