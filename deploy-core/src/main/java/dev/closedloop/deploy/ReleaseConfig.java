@@ -8,6 +8,7 @@ import dev.closedloop.deploy.guard.CiEnvironment;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
 import dev.closedloop.deploy.image.BuildRequest;
+import dev.closedloop.deploy.image.DockerConfig;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
 import dev.closedloop.deploy.secret.Redactor;
@@ -350,6 +351,11 @@ public record ReleaseConfig(
       return this;
     }
 
+    /**
+     * Credentials for the image's registry; default: the docker CLI's configuration
+     * ({@code DOCKER_CONFIG}/config.json: credHelpers, credsStore, auths), and for ECR without
+     * any, a token from GetAuthorizationToken.
+     */
     public Builder registryCredentials(RegistryCredentials credentials) {
       this.registryCredentials = credentials;
       return this;
@@ -414,8 +420,16 @@ public record ReleaseConfig(
         problems.add("buildContext (deploy.buildContext) is null");
       }
       Redactor redactor = new Redactor();
-      if (registryCredentials != null) {
-        redactor.register(registryCredentials.password());
+      RegistryCredentials credentials = registryCredentials;
+      if (credentials == null && imageRef != null) {
+        try {
+          credentials = DockerConfig.current(environment.variables()).credentials(imageRef.registry()).orElse(null);
+        } catch (DeployException e) {
+          problems.add(e.getMessage());
+        }
+      }
+      if (credentials != null) {
+        redactor.register(credentials.password());
       }
       SecretResolver secrets = new SecretResolver(environment.variables(), redactor);
       ProductionDatabase production = productionDatabase;
@@ -460,7 +474,7 @@ public record ReleaseConfig(
         Guards guards = new Guards(branch, allowedBranches, branchGuard, lockMode, lockTimeout, resolvedLockName,
             ledgerSchema, ledgerTable, failWhenSuperseded);
         return new Release(new ReleaseConfig(imageRef, resolvedSha, context, file, buildArgs, buildTarget,
-            labels, resolvedSource, tags, forceBuild, dockerHost, registryCredentials, migrations, testDatabase,
+            labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, testDatabase,
             production, requireTls, promoteTags, guards, environment, redactor, listeners, warnings));
       }
       throw new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1 ? problems.get(0)

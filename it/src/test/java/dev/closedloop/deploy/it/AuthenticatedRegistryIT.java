@@ -147,6 +147,46 @@ class AuthenticatedRegistryIT {
     assertThat(run.output()).doesNotContain(PASSWORD);
   }
 
+  @Test
+  void credentials_fromDockerConfig_inlineAuthsAndACredentialHelper() throws IOException {
+    writeContext(context);
+    Path inline = Files.createDirectories(context.resolve("docker-inline"));
+    Files.writeString(inline.resolve("config.json"), """
+        {"auths": {"%s": {"auth": "%s"}}}
+        """.formatted(address, Base64.getEncoder().encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8))));
+    String sha = TestServices.randomSha();
+
+    BuiltImage built = Release.configure().image(address + "/auth/app").sha(sha).buildContext(context)
+        .ciEnvironment(new dev.closedloop.deploy.guard.CiEnvironment(java.util.Map.of("DOCKER_CONFIG", inline.toString()), context))
+        .dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow();
+    assertThat(digest("auth/app", sha)).contains(built.digest());
+
+    // a real helper program, as docker-credential-pass or -ecr-login would be, found on PATH
+    Path bin = Files.createDirectories(context.resolve("bin"));
+    Path helper = bin.resolve("docker-credential-closedloop-test");
+    Files.writeString(helper, """
+        #!/bin/sh
+        read registry
+        [ "$1" = get ] && [ "$registry" = "%s" ] || { echo "credentials not found in native keychain"; exit 1; }
+        printf '{"ServerURL":"%%s","Username":"%s","Secret":"%s"}' "$registry"
+        """.formatted(address, USER, PASSWORD));
+    Files.setPosixFilePermissions(helper, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    Path withHelper = Files.createDirectories(context.resolve("docker-helper"));
+    Files.writeString(withHelper.resolve("config.json"), "{\"credHelpers\": {\"" + address + "\": \"closedloop-test\"}}");
+    Path project = Files.createDirectories(context.resolve("project"));
+    writeContext(project);
+    Files.copy(TestServices.root().resolve("it/src/test/projects/consumer/pom.xml"), project.resolve("pom.xml"));
+    String next = TestServices.randomSha();
+
+    TestServices.Run run = TestServices.run(project, java.util.Map.of("DOCKER_CONFIG", withHelper.toString(),
+        "PATH", bin + ":" + System.getenv("PATH")), TestServices.mvnw("-Ddeploy.image=" + address + "/auth/helper",
+        "-Ddeploy.sha=" + next, "deploy:build").toArray(String[]::new));
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(digest("auth/helper", next)).isPresent();
+    assertThat(run.output()).doesNotContain(PASSWORD);
+  }
+
   private BuiltImage build(String sha, RegistryCredentials credentials) {
     return Release.configure().image(address + "/auth/app").sha(sha)
         .buildContext(context).registryCredentials(credentials)

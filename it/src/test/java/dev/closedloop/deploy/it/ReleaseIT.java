@@ -255,6 +255,20 @@ class ReleaseIT {
   }
 
   @Test
+  void release_withTheBranchGuardOff_releasesLoudly_andTheLedgerRecordsTheOverride() throws Exception {
+    TestServices.Run run = release(TestServices.randomSha(), "-Ddeploy.branch=feature/debug-deploy",
+        "-Ddeploy.branchGuard=off");
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output()).contains("[WARNING] BRANCH GUARD OFF (deploy.branchGuard=off): releasing to production"
+        + " from branch 'feature/debug-deploy' (deploy.branch)");
+    ReleaseLedger.Entry row = ledger().get(0);
+    assertThat(row.branch()).isEqualTo("feature/debug-deploy");
+    assertThat(row.branchGuardOverridden()).isTrue();
+    assertThat(row.status()).isEqualTo("succeeded");
+  }
+
+  @Test
   void release_whenTestMigrateFails_neverConnectsToProduction() throws IOException {
     Path migrations = Files.createDirectories(work.resolve("broken"));
     Files.writeString(migrations.resolve("V1__broken.sql"), "CREATE TABLE (;\n");
