@@ -8,7 +8,6 @@ import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.RegistryCredentials;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,7 +32,7 @@ class AuthenticatedRegistryIT {
   private static final String PASSWORD = "pa:ss@w/rd-for-tests";
 
   @TempDir static Path state;
-  private static Process registry;
+  private static TestServices.OwnRegistry registry;
   private static String address;
 
   @TempDir Path context;
@@ -45,46 +44,18 @@ class AuthenticatedRegistryIT {
     assertThat(hash.exitCode()).as(hash.output()).isZero();
     assertThat(hash.output().strip()).startsWith("$2b$");
     Files.writeString(state.resolve("htpasswd"), USER + ":" + hash.output().strip() + "\n");
-    int port;
-    try (ServerSocket socket = new ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
-    address = "127.0.0.1:" + port;
-    Files.writeString(state.resolve("config.yml"), """
-        version: 0.1
-        log:
-          level: warn
-        storage:
-          filesystem:
-            rootdirectory: %s
-        auth:
+    registry = TestServices.startRegistry(state, """
           htpasswd:
             realm: closedloop-test
             path: %s
-        http:
-          addr: %s
-        """.formatted(state.resolve("data"), state.resolve("htpasswd"), address));
-    registry = new ProcessBuilder("docker-registry", "serve", state.resolve("config.yml").toString())
-        .redirectErrorStream(true).redirectOutput(state.resolve("registry.log").toFile()).start();
-    HttpClient http = HttpClient.newHttpClient();
-    for (int attempt = 0; attempt < 100; attempt++) { // 10 s at most
-      try {
-        int status = http.send(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/")).build(),
-            HttpResponse.BodyHandlers.discarding()).statusCode();
-        assertThat(status).as("the registry wants credentials").isEqualTo(401);
-        return;
-      } catch (IOException e) {
-        Thread.sleep(100);
-      }
-    }
-    throw new AssertionError("the registry did not start: " + Files.readString(state.resolve("registry.log")));
+        """.formatted(state.resolve("htpasswd")));
+    address = registry.address();
   }
 
   @AfterAll
   static void stopRegistry() throws InterruptedException {
     if (registry != null) {
-      registry.destroy();
-      registry.waitFor();
+      registry.close();
     }
   }
 

@@ -106,6 +106,45 @@ final class TestServices {
     }
   }
 
+  /** A registry a test runs itself, with an {@code auth:} block of its own; stop it with {@link #close}. */
+  record OwnRegistry(Process process, String address) implements AutoCloseable {
+    @Override
+    public void close() throws InterruptedException {
+      process.destroy();
+      process.waitFor();
+    }
+  }
+
+  /**
+   * Starts docker-registry on a free loopback port with data under {@code state} and the given
+   * YAML {@code auth:} block (indented by two spaces), and waits until it challenges for credentials.
+   */
+  static OwnRegistry startRegistry(Path state, String authBlock) throws IOException, InterruptedException {
+    int port;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    String address = "127.0.0.1:" + port;
+    Files.writeString(state.resolve("config.yml"), "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+        + "    rootdirectory: " + state.resolve("data") + "\nauth:\n" + authBlock + "http:\n  addr: " + address + "\n");
+    Process process = new ProcessBuilder("docker-registry", "serve", state.resolve("config.yml").toString())
+        .redirectErrorStream(true).redirectOutput(state.resolve("registry.log").toFile()).start();
+    for (int attempt = 0; attempt < 100; attempt++) { // 10 s at most
+      try {
+        HttpResponse<Void> v2 = HTTP.send(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/")).build(),
+            HttpResponse.BodyHandlers.discarding());
+        if (v2.statusCode() != 401) {
+          fail("the registry at " + address + " does not ask for credentials (HTTP " + v2.statusCode() + ")");
+        }
+        return new OwnRegistry(process, address);
+      } catch (IOException e) {
+        Thread.sleep(100);
+      }
+    }
+    process.destroy();
+    return fail("the registry did not start: " + Files.readString(state.resolve("registry.log")));
+  }
+
   /** A fresh 40-digit commit SHA, so each test works on its own tags. */
   static String randomSha() {
     StringBuilder sha = new StringBuilder();

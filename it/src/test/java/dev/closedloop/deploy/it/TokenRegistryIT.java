@@ -16,12 +16,7 @@ import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.URI;
 import java.net.URLDecoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,7 +46,7 @@ class TokenRegistryIT {
 
   @TempDir static Path state;
   private static HttpServer tokenService;
-  private static Process registry;
+  private static TestServices.OwnRegistry registry;
   private static String address;
   private static PrivateKey key;
   private static String certificate;
@@ -94,51 +89,20 @@ class TokenRegistryIT {
     });
     tokenService.start();
 
-    int port;
-    try (ServerSocket socket = new ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
-    address = "127.0.0.1:" + port;
-    Files.writeString(state.resolve("config.yml"), """
-        version: 0.1
-        log:
-          level: warn
-        storage:
-          filesystem:
-            rootdirectory: %s
-        auth:
+    registry = TestServices.startRegistry(state, """
           token:
             realm: http://127.0.0.1:%d/token
             service: %s
             issuer: %s
             rootcertbundle: %s
-        http:
-          addr: %s
-        """.formatted(state.resolve("data"), tokenService.getAddress().getPort(), SERVICE, ISSUER,
-        state.resolve("root.pem"), address));
-    registry = new ProcessBuilder("docker-registry", "serve", state.resolve("config.yml").toString())
-        .redirectErrorStream(true).redirectOutput(state.resolve("registry.log").toFile()).start();
-    HttpClient http = HttpClient.newHttpClient();
-    for (int i = 0; ; i++) {
-      try {
-        HttpResponse<Void> v2 = http.send(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/")).build(),
-            HttpResponse.BodyHandlers.discarding());
-        assertThat(v2.headers().firstValue("WWW-Authenticate")).hasValueSatisfying(c -> assertThat(c).startsWith("Bearer"));
-        return;
-      } catch (IOException e) {
-        if (i > 100) {
-          throw new AssertionError("registry did not start: " + Files.readString(state.resolve("registry.log")));
-        }
-        Thread.sleep(100);
-      }
-    }
+        """.formatted(tokenService.getAddress().getPort(), SERVICE, ISSUER, state.resolve("root.pem")));
+    address = registry.address();
   }
 
   @AfterAll
   static void stop() throws InterruptedException {
     if (registry != null) {
-      registry.destroy();
-      registry.waitFor();
+      registry.close();
     }
     if (tokenService != null) {
       tokenService.stop(0);
