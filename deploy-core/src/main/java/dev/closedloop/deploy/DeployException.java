@@ -1,5 +1,6 @@
 package dev.closedloop.deploy;
 
+import dev.closedloop.deploy.secret.Redactor;
 import java.util.Optional;
 
 /**
@@ -69,7 +70,7 @@ public class DeployException extends RuntimeException {
   }
 
   /** This failure with the result of the steps that ran before it, its message redacted. */
-  DeployException withPartialResult(ReleaseResult result, dev.closedloop.deploy.secret.Redactor redactor) {
+  DeployException withPartialResult(ReleaseResult result, Redactor redactor) {
     DeployException copy = new DeployException(kind, redactor.redact(getMessage()), getCause(), result);
     copy.setStackTrace(getStackTrace());
     return copy;

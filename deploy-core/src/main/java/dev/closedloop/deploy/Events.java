@@ -48,10 +48,6 @@ public final class Events {
     emit(new ReleaseEvent.Progress(step, message));
   }
 
-  public void info(String message) {
-    emit(new ReleaseEvent.Log(ReleaseEvent.Level.INFO, message));
-  }
-
   public void warn(String message) {
     emit(new ReleaseEvent.Log(ReleaseEvent.Level.WARN, message));
   }

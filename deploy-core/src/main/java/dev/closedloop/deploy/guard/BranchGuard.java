@@ -56,6 +56,16 @@ public final class BranchGuard {
     return new Decision(branch.name(), branch.source(), false, null);
   }
 
+  /** Reads the {@code branchGuard} setting: {@code on} or {@code off}, nothing else. */
+  public static boolean enabled(String setting) {
+    String value = setting == null ? "on" : setting.trim().toLowerCase(java.util.Locale.ROOT);
+    if (!value.equals("on") && !value.equals("off")) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "branchGuard (deploy.branchGuard) is on or off;"
+          + " got '" + setting + "'");
+    }
+    return value.equals("on");
+  }
+
   private static DeployException refuse(String message) {
     return new DeployException(DeployException.Kind.GUARD, message);
   }

@@ -9,8 +9,8 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -24,6 +24,7 @@ public final class ReleaseLedger {
   public static final String DEFAULT_SCHEMA = "closedloop";
   public static final String DEFAULT_TABLE = "release_ledger";
 
+  private static final Set<String> JSON_COLUMNS = Set.of("migrations_applied", "previous_digests");
   private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
   /** A row of the ledger, as read back. */
@@ -124,13 +125,12 @@ public final class ReleaseLedger {
     }
   }
 
-  /** Records a JSON value (migrations applied, previous digests) on row {@code id}. */
+  /** Records a JSON value, {@code migrations_applied} or {@code previous_digests}, on row {@code id}. */
   public void record(Connection c, long id, String column, String json) {
-    if (!Map.of("migrations_applied", 1, "previous_digests", 1, "image_digest", 1).containsKey(column)) {
+    if (!JSON_COLUMNS.contains(column)) {
       throw new IllegalArgumentException(column);
     }
-    String cast = column.equals("image_digest") ? "?" : "?::jsonb";
-    try (PreparedStatement s = c.prepareStatement("UPDATE " + table + " SET " + column + " = " + cast + " WHERE id = ?")) {
+    try (PreparedStatement s = c.prepareStatement("UPDATE " + table + " SET " + column + " = ?::jsonb WHERE id = ?")) {
       s.setString(1, json);
       s.setLong(2, id);
       s.executeUpdate();
@@ -193,11 +193,6 @@ public final class ReleaseLedger {
           s.setLong(3, id);
         });
     return found.stream().findFirst();
-  }
-
-  public Optional<Entry> entry(Connection c, long id) {
-    List<Entry> found = select(c, " WHERE id = ?", s -> s.setLong(1, id));
-    return found.isEmpty() ? Optional.empty() : Optional.of(found.get(0));
   }
 
   /** Every row of {@code service}, oldest first. */

@@ -127,6 +127,14 @@ class BranchGuardTest {
   }
 
   @Test
+  void enabled_readsOnAndOff_andNamesTheSettingForAnythingElse() {
+    assertThat(BranchGuard.enabled("on")).isTrue();
+    assertThat(BranchGuard.enabled(" OFF ")).isFalse();
+    assertThatThrownBy(() -> BranchGuard.enabled("of"))
+        .hasMessage("branchGuard (deploy.branchGuard) is on or off; got 'of'");
+  }
+
+  @Test
   void branch_outsideCi_isGitsCurrentBranch_andDetachedHeadIsUnknown() throws Exception {
     TestGit.initWithOneCommit(dir, "trunk");
 

@@ -8,6 +8,7 @@ import dev.closedloop.deploy.StepResult;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
+import dev.closedloop.deploy.guard.BranchGuard;
 import dev.closedloop.deploy.guard.ReleaseLock;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
@@ -244,7 +245,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .promoteTags(promoteTags)
         .branch(branch)
         .allowedBranches(allowedBranches)
-        .branchGuard(!"off".equalsIgnoreCase(branchGuard))
+        .branchGuard(BranchGuard.enabled(branchGuard))
         .lockMode(ReleaseLock.Mode.parse(lockMode))
         .lockTimeout(ReleaseLock.parseTimeout(lockTimeout))
         .lockName(lockName)
