@@ -87,10 +87,19 @@ public final class Events {
     }
 
     public StepResult failed(String message) {
+      return end(StepResult.Status.FAILED, message);
+    }
+
+    /** The step was stopped because another step of the run failed. */
+    public StepResult stopped(String message) {
+      return end(StepResult.Status.STOPPED, message);
+    }
+
+    private StepResult end(StepResult.Status status, String message) {
       ended = true;
       Duration duration = elapsed();
       emit(new ReleaseEvent.StepFailed(step, duration, message));
-      return new StepResult(step, StepResult.Status.FAILED, duration, message);
+      return new StepResult(step, status, duration, message);
     }
 
     @Override

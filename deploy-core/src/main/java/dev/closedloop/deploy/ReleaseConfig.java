@@ -4,6 +4,7 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.database.ProductionDatabase;
+import dev.closedloop.deploy.guard.BranchGuard;
 import dev.closedloop.deploy.guard.CiEnvironment;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
@@ -113,21 +114,22 @@ public record ReleaseConfig(
           if (migrations == null) {
             missing.add("migrations (deploy.migrations)");
           }
+          if (testDatabase == null) {
+            missing.add("testDatabase (deploy.testDatabaseUrl, or the embedded default)");
+          }
         }
-        case MIGRATE -> {
+        case MIGRATE, PROMOTE -> { // both write the ledger, under the release lock
+          if (step == Step.PROMOTE && image == null) {
+            missing.add("image (deploy.image)");
+          }
+          if (step == Step.PROMOTE && sha == null) {
+            missing.add("sha (deploy.sha; no CI variable or git repository gave one)");
+          }
           if (productionDatabase == null) {
             missing.add("databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)");
           }
           if (guards.lockName() == null) {
             missing.add("lockName (deploy.lockName, or deploy.image to derive it from)");
-          }
-        }
-        case PROMOTE -> {
-          if (image == null) {
-            missing.add("image (deploy.image)");
-          }
-          if (sha == null) {
-            missing.add("sha (deploy.sha; no CI variable or git repository gave one)");
           }
         }
         default -> { }
@@ -138,6 +140,16 @@ public record ReleaseConfig(
       throw new DeployException(DeployException.Kind.CONFIGURATION,
           String.join(", ", missing) + (missing.size() == 1 ? " is" : " are") + " required by "
               + List.of(steps) + " but not set");
+    }
+  }
+
+  /** The parsed value, or null with the parser's message added to {@code problems}. */
+  private static <T> T parse(List<String> problems, java.util.function.Supplier<T> parser) {
+    try {
+      return parser.get();
+    } catch (DeployException e) {
+      problems.add(e.getMessage());
+      return null;
     }
   }
 
@@ -180,9 +192,12 @@ public record ReleaseConfig(
     private final List<String> promoteTags = new ArrayList<>(List.of("latest"));
     private String branch;
     private final List<String> allowedBranches = new ArrayList<>();
-    private boolean branchGuard = true;
-    private ReleaseLock.Mode lockMode = ReleaseLock.Mode.SUPERSEDE;
-    private Duration lockTimeout = Duration.ofMinutes(30);
+    private String branchGuard = "on";
+    private String lockMode = "supersede";
+    private String lockTimeout = "30m";
+    private String testDatabaseUrl;
+    private String testDatabaseUser;
+    private String testDatabasePassword;
     private String lockName;
     private String ledgerSchema = ReleaseLedger.DEFAULT_SCHEMA;
     private String ledgerTable = ReleaseLedger.DEFAULT_TABLE;
@@ -235,18 +250,36 @@ public record ReleaseConfig(
 
     /** False lets any branch release, loudly, and records that in the ledger. */
     public Builder branchGuard(boolean enabled) {
-      this.branchGuard = enabled;
+      this.branchGuard = enabled ? "on" : "off";
+      return this;
+    }
+
+    /** {@code on} or {@code off}, as the setting is written; checked by {@link #load()}. */
+    public Builder branchGuard(String setting) {
+      this.branchGuard = setting;
       return this;
     }
 
     public Builder lockMode(ReleaseLock.Mode mode) {
-      this.lockMode = mode;
+      this.lockMode = mode.name();
+      return this;
+    }
+
+    /** {@code supersede}, {@code queue} or {@code fail}, as the setting is written; checked by {@link #load()}. */
+    public Builder lockMode(String setting) {
+      this.lockMode = setting;
       return this;
     }
 
     /** How long a release waits for the lock; default 30 minutes. */
     public Builder lockTimeout(Duration timeout) {
-      this.lockTimeout = timeout;
+      this.lockTimeout = timeout == null ? null : timeout.toString();
+      return this;
+    }
+
+    /** The lock timeout as people write it ({@code 30m}, {@code 90s}, {@code 1h}); checked by {@link #load()}. */
+    public Builder lockTimeout(String setting) {
+      this.lockTimeout = setting;
       return this;
     }
 
@@ -372,6 +405,18 @@ public record ReleaseConfig(
       return this;
     }
 
+    /**
+     * A server to test on instead of the embedded one ({@link EphemeralDatabase#external}): a
+     * connection string in any form, or a secret reference to one; user and password may be
+     * references too. Null or blank keeps {@link #testDatabase}.
+     */
+    public Builder testDatabaseUrl(String url, String user, String password) {
+      this.testDatabaseUrl = url;
+      this.testDatabaseUser = user;
+      this.testDatabasePassword = password;
+      return this;
+    }
+
     public Builder listener(ReleaseListener listener) {
       this.listeners.add(listener);
       return this;
@@ -441,7 +486,7 @@ public record ReleaseConfig(
         if (url != null && !url.isBlank()) {
           try {
             String resolved = secrets.resolve(url, setting);
-            String user = secrets.resolve(databaseUser, "databaseUser (deploy.databaseUser)");
+            String user = secrets.resolveName(databaseUser, "databaseUser (deploy.databaseUser)");
             String password = secrets.resolve(databasePassword, "databasePassword (deploy.databasePassword)");
             if (resolved.startsWith("embedded:")) {
               production = ProductionDatabase.parse(resolved, user, password, setting);
@@ -455,9 +500,26 @@ public record ReleaseConfig(
           }
         }
       }
-      if (lockTimeout == null || lockTimeout.isNegative()) {
+      EphemeralDatabase throwaway = testDatabase;
+      if (testDatabaseUrl != null && !testDatabaseUrl.isBlank()) {
+        String setting = "testDatabaseUrl (deploy.testDatabaseUrl)";
+        try {
+          DatabaseTarget server = DatabaseTarget.parse(secrets.resolve(testDatabaseUrl, setting),
+              secrets.resolveName(testDatabaseUser, "testDatabaseUser (deploy.testDatabaseUser)"),
+              secrets.resolve(testDatabasePassword, "testDatabasePassword (deploy.testDatabasePassword)"), setting);
+          redactor.register(server.password());
+          throwaway = EphemeralDatabase.external(server);
+        } catch (DeployException e) {
+          problems.add(redactor.redact(e.getMessage()));
+        }
+      }
+      Duration timeout = parse(problems, () -> ReleaseLock.parseTimeout(lockTimeout));
+      if (timeout != null && timeout.isNegative()) {
         problems.add("lockTimeout (deploy.lockTimeout) must be zero or more");
       }
+      ReleaseLock.Mode mode = parse(problems, () -> ReleaseLock.Mode.parse(lockMode));
+      Boolean guardOn = parse(problems, () -> BranchGuard.enabled(branchGuard));
+      parse(problems, () -> new ReleaseLedger(ledgerSchema, ledgerTable));
       for (String tag : promoteTags) {
         if (imageRef != null) {
           try {
@@ -471,10 +533,10 @@ public record ReleaseConfig(
       if (problems.isEmpty()) {
         Path context = buildContext.toAbsolutePath().normalize();
         Path file = dockerfile != null ? context.resolve(dockerfile).normalize() : context.resolve("Dockerfile");
-        Guards guards = new Guards(branch, allowedBranches, branchGuard, lockMode, lockTimeout, resolvedLockName,
+        Guards guards = new Guards(branch, allowedBranches, guardOn, mode, timeout, resolvedLockName,
             ledgerSchema, ledgerTable, failWhenSuperseded);
         return new Release(new ReleaseConfig(imageRef, resolvedSha, context, file, buildArgs, buildTarget,
-            labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, testDatabase,
+            labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
             production, requireTls, promoteTags, guards, environment, redactor, listeners, warnings));
       }
       throw new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1 ? problems.get(0)

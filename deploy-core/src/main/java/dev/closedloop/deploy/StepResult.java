@@ -7,6 +7,8 @@ public record StepResult(Step step, Status status, Duration duration, String sum
 
   public enum Status {
     SUCCEEDED,
-    FAILED
+    FAILED,
+    /** Stopped before it finished because a step running beside it failed. */
+    STOPPED
   }
 }

@@ -1,6 +1,9 @@
 package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.internal.flyway.FlywayMigrator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +44,11 @@ public record Migrations(List<String> locations, ClassLoader classLoader) {
       }
     }
     return new Migrations(resolved, classLoader);
+  }
+
+  /** The migrator that applies these migrations, reporting its progress as {@code step}. */
+  public Migrator migrator(Events events, Step step) {
+    return new FlywayMigrator(this, events, step);
   }
 
   /**

@@ -1,13 +1,30 @@
 package dev.closedloop.deploy.database;
 
-/** Applies a service's migrations to one database. */
+/**
+ * Applies a service's migrations to one database. A run proves a set on a throwaway database,
+ * then applies exactly that set to production: {@link #migrate} refuses a set whose fingerprint
+ * is not the one proven. Made by {@link Migrations#migrator}.
+ */
 public interface Migrator {
+
+  /**
+   * Checks that the migrations can be read, before any database is started.
+   *
+   * @throws dev.closedloop.deploy.DeployException of kind CONFIGURATION naming the location
+   */
+  void validate();
 
   /**
    * Validates the migrations against {@code target} and applies the pending ones.
    *
+   * @param expectedFingerprint the fingerprint of the set proven earlier in this run; null on
+   *     the throwaway database, where the set is being proven
+   * @return the whole set found, the migrations applied now, and the time it took
    * @throws dev.closedloop.deploy.DeployException of kind MIGRATION naming the failing file,
-   *     statement and the database's message
+   *     statement and the database's message, or the set that differs from the proven one
    */
-  MigrationOutcome migrate(DatabaseTarget target);
+  MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint);
+
+  /** What is migrated, for logs and plans, e.g. "Flyway migrations in classpath:db/migration". */
+  String describe();
 }

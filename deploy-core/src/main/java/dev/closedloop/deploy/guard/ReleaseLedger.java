@@ -1,5 +1,7 @@
 package dev.closedloop.deploy.guard;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.closedloop.deploy.DeployException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -25,6 +27,7 @@ public final class ReleaseLedger {
   public static final String DEFAULT_TABLE = "release_ledger";
 
   private static final Set<String> JSON_COLUMNS = Set.of("migrations_applied", "previous_digests");
+  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
   /** A row of the ledger, as read back. */
@@ -125,10 +128,19 @@ public final class ReleaseLedger {
     }
   }
 
-  /** Records a JSON value, {@code migrations_applied} or {@code previous_digests}, on row {@code id}. */
-  public void record(Connection c, long id, String column, String json) {
+  /**
+   * Records {@code value} as JSON in {@code migrations_applied} (a list of labels) or
+   * {@code previous_digests} (tag to digest, null for a tag that did not exist) of row {@code id}.
+   */
+  public void record(Connection c, long id, String column, Object value) {
     if (!JSON_COLUMNS.contains(column)) {
       throw new IllegalArgumentException(column);
+    }
+    String json;
+    try {
+      json = JSON.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("not JSON: " + value, e);
     }
     try (PreparedStatement s = c.prepareStatement("UPDATE " + table + " SET " + column + " = ?::jsonb WHERE id = ?")) {
       s.setString(1, json);

@@ -9,6 +9,8 @@ import com.github.dockerjava.api.model.PushResponseItem;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Step;
+import java.io.Closeable;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -35,6 +37,9 @@ public final class ImageBuilder {
   private final Registry registry;
   private final RegistryCredentials credentials;
   private final Events events;
+  /** The build or push stream in flight; closing it makes the engine cancel that work. */
+  private volatile Closeable inFlight;
+  private volatile boolean aborted;
 
   public ImageBuilder(DockerEngine engine, Registry registry, RegistryCredentials credentials, Events events) {
     this.engine = engine;
@@ -70,14 +75,40 @@ public final class ImageBuilder {
     }
   }
 
+  /**
+   * Stops a build in progress from another thread: the engine cancels the build or push it is
+   * doing, and nothing more is pushed. {@link #build} then fails.
+   */
+  public void abort() {
+    aborted = true;
+    Closeable stream = inFlight;
+    if (stream != null) {
+      try {
+        stream.close();
+      } catch (IOException e) {
+        events.debug("closing the build stream: " + e.getMessage());
+      }
+    }
+  }
+
+  private void checkNotAborted(String before) {
+    if (aborted) {
+      throw new DeployException(DeployException.Kind.DOCKER, "Stopped before " + before);
+    }
+  }
+
+  /**
+   * Builds and pushes. The {@code <sha>} tag is pushed last, so its presence in the registry
+   * means every tag of the build is there: a reused image is a whole one.
+   */
   public BuiltImage build(BuildRequest request) {
     validate(request);
     ImageRef shaRef = request.shaRef();
     List<ImageRef> tags = new ArrayList<>();
-    tags.add(shaRef);
     for (String tag : request.extraTags()) {
       tags.add(request.repository().withTag(tag));
     }
+    tags.add(shaRef);
 
     if (!request.force()) {
       Optional<String> existing = registry.digestOf(shaRef);
@@ -88,10 +119,12 @@ public final class ImageBuilder {
       }
     }
 
+    checkNotAborted("building " + shaRef);
     String imageId = buildImage(request, tags);
     events.debug("built image " + imageId);
     String digest = null;
     for (ImageRef tag : tags) {
+      checkNotAborted("pushing " + tag);
       String pushed = push(tag);
       if (digest == null) {
         digest = pushed;
@@ -128,7 +161,7 @@ public final class ImageBuilder {
       if (request.target() != null && !request.target().isBlank()) {
         cmd.withTarget(request.target());
       }
-      return cmd.exec(new BuildImageResultCallback() {
+      BuildImageResultCallback callback = cmd.exec(new BuildImageResultCallback() {
         @Override
         public void onNext(BuildResponseItem item) {
           String stream = item.getStream();
@@ -142,8 +175,14 @@ public final class ImageBuilder {
           }
           super.onNext(item);
         }
-      }).awaitImageId();
-    } catch (RuntimeException e) {
+      });
+      inFlight = callback;
+      if (aborted) {
+        callback.close();
+      }
+      return callback.awaitImageId();
+    } catch (RuntimeException | IOException e) {
+      checkNotAborted("the build of " + request.shaRef() + " finished");
       throw new DeployException(DeployException.Kind.DOCKER,
           "docker build of " + request.dockerfile() + " failed: " + DockerEngine.rootMessage(e), e);
     }
@@ -152,12 +191,19 @@ public final class ImageBuilder {
   private String push(ImageRef tag) {
     events.progress(Step.BUILD, "pushing " + tag);
     PushCallback callback = new PushCallback();
+    inFlight = callback;
     try {
       engine.client().pushImageCmd(tag.name())
           .withTag(tag.tagValue().orElseThrow())
           .withAuthConfig(authConfig(tag))
-          .exec(callback)
-          .awaitCompletion();
+          .exec(callback);
+      if (aborted) {
+        callback.close();
+      }
+      callback.awaitCompletion();
+      checkNotAborted("the push of " + tag + " finished");
+    } catch (IOException e) {
+      throw new DeployException(DeployException.Kind.DOCKER, "Cannot stop the push of " + tag + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new DeployException(DeployException.Kind.DOCKER, "Interrupted while pushing " + tag, e);

@@ -1,5 +1,8 @@
 package dev.closedloop.deploy.image;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.closedloop.deploy.DeployException;
 import java.io.IOException;
 import java.net.URI;
@@ -15,6 +18,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -32,12 +36,12 @@ public final class OciRegistry implements Registry {
       "application/vnd.docker.distribution.manifest.v2+json");
 
   private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
-  private static final Pattern TOKEN_FIELD = Pattern.compile("\"(?:token|access_token)\"\\s*:\\s*\"([^\"]+)\"");
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final HttpClient http;
   private final RegistryCredentials credentials;
   /** The Authorization header that answered the registry's challenge, by scope. */
-  private final Map<String, String> authorizations = new LinkedHashMap<>();
+  private final Map<String, String> authorizations = new ConcurrentHashMap<>();
 
   public OciRegistry(RegistryCredentials credentials) {
     this.credentials = credentials;
@@ -167,16 +171,33 @@ public final class OciRegistry implements Registry {
             "The registry " + image.registry() + " refused the credentials for " + image.name()
                 + ": check the <server> with id '" + image.registry() + "' in settings.xml");
       }
-      Matcher token = TOKEN_FIELD.matcher(response.body());
-      if (response.statusCode() != 200 || !token.find()) {
-        throw failure(image, "the token service answered HTTP " + response.statusCode());
+      String token = response.statusCode() == 200 ? token(response.body()) : null;
+      if (token == null) {
+        throw failure(image, "the token service answered HTTP " + response.statusCode()
+            + (response.statusCode() == 200 ? " without a token" : ""));
       }
-      return "Bearer " + token.group(1);
+      return "Bearer " + token;
     } catch (IOException e) {
       throw failure(image, "the token service is unreachable (" + e.getMessage() + ")");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw failure(image, "interrupted");
+    }
+  }
+
+  /** The token of a token service's answer: {@code token}, or OAuth2's {@code access_token}. */
+  private static String token(String body) {
+    try {
+      JsonNode answer = JSON.readTree(body);
+      for (String field : new String[] {"token", "access_token"}) {
+        JsonNode token = answer.path(field);
+        if (token.isTextual() && !token.asText().isEmpty()) {
+          return token.asText();
+        }
+      }
+      return null;
+    } catch (JsonProcessingException e) {
+      return null;
     }
   }
 

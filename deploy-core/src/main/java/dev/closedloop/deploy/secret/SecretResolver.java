@@ -23,9 +23,25 @@ public final class SecretResolver {
   }
 
   /**
+   * Resolves a secret and registers its value with the redactor before anyone sees it.
+   *
    * @param setting the setting it came from, for messages (never the value)
    */
   public String resolve(String reference, String setting) {
+    String value = read(reference, setting);
+    redactor.register(value);
+    return value;
+  }
+
+  /**
+   * Resolves a setting that may come from a reference but is no secret, such as a user name:
+   * its value is not masked, so a user named {@code postgres} leaves {@code jdbc:postgresql} legible.
+   */
+  public String resolveName(String reference, String setting) {
+    return read(reference, setting);
+  }
+
+  private String read(String reference, String setting) {
     if (reference == null) {
       return null;
     }
@@ -51,7 +67,6 @@ public final class SecretResolver {
     } else {
       value = reference;
     }
-    redactor.register(value);
     return value;
   }
 }

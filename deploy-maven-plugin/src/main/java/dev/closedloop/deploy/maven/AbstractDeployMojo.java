@@ -5,11 +5,7 @@ import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.StepResult;
-import dev.closedloop.deploy.database.DatabaseTarget;
-import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
-import dev.closedloop.deploy.guard.BranchGuard;
-import dev.closedloop.deploy.guard.ReleaseLock;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
 import java.io.File;
@@ -112,16 +108,17 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   /**
    * A PostgreSQL server to test on instead of the embedded one: each run creates a fresh
    * database there and drops it afterwards. The user needs CREATEDB. A JDBC URL, a libpq URI
-   * ({@code postgres://user:password@host:5432/db}) or a key=value string.
+   * ({@code postgres://user:password@host:5432/db}) or a key=value string, or a reference to one
+   * ({@code env:NAME}, {@code file:PATH}).
    */
   @Parameter(property = "deploy.testDatabaseUrl")
   String testDatabaseUrl;
 
-  /** The user for {@code testDatabaseUrl}. */
+  /** The user for {@code testDatabaseUrl} (or {@code env:NAME}, {@code file:PATH}). */
   @Parameter(property = "deploy.testDatabaseUser")
   String testDatabaseUser;
 
-  /** The password for {@code testDatabaseUrl}. */
+  /** The password for {@code testDatabaseUrl} (or {@code env:NAME}, {@code file:PATH}). */
   @Parameter(property = "deploy.testDatabasePassword")
   String testDatabasePassword;
 
@@ -223,7 +220,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   abstract ReleaseResult run(Release release);
 
   private ReleaseConfig.Builder configure() {
-    ReleaseConfig.Builder config = Release.configure()
+    return Release.configure()
         .image(image)
         .sha(sha)
         .dockerHost(dockerHost)
@@ -245,17 +242,13 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .promoteTags(promoteTags)
         .branch(branch)
         .allowedBranches(allowedBranches)
-        .branchGuard(BranchGuard.enabled(branchGuard))
-        .lockMode(ReleaseLock.Mode.parse(lockMode))
-        .lockTimeout(ReleaseLock.parseTimeout(lockTimeout))
+        .branchGuard(branchGuard)
+        .lockMode(lockMode)
+        .lockTimeout(lockTimeout)
         .lockName(lockName)
         .ledger(ledgerSchema, ledgerTable)
-        .failWhenSuperseded(failWhenSuperseded);
-    if (testDatabaseUrl != null && !testDatabaseUrl.isBlank()) {
-      config.testDatabase(EphemeralDatabase.external(DatabaseTarget.parse(testDatabaseUrl, testDatabaseUser,
-          testDatabasePassword, "testDatabaseUrl (deploy.testDatabaseUrl)")));
-    }
-    return config;
+        .failWhenSuperseded(failWhenSuperseded)
+        .testDatabaseUrl(testDatabaseUrl, testDatabaseUser, testDatabasePassword);
   }
 
   /**

@@ -22,7 +22,7 @@ final class MavenLogListener implements ReleaseListener {
     } else if (event instanceof ReleaseEvent.StepFailed e) {
       log.error(e.step() + " failed after " + seconds(e.duration()) + ": " + e.message());
     } else if (event instanceof ReleaseEvent.Progress e) {
-      log.info("  " + e.message());
+      log.info("  [" + e.step() + "] " + e.message()); // build and test-migrate run side by side
     } else if (event instanceof ReleaseEvent.Log e) {
       switch (e.level()) {
         case DEBUG -> log.debug(e.message());

@@ -11,7 +11,6 @@ import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
-import dev.closedloop.deploy.database.FlywayMigrator;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.Migrations;
 import java.io.IOException;
@@ -38,8 +37,8 @@ class TestMigrateIT {
   @Test
   void migrations_createEveryTableTypeFunctionIndexAndView() throws SQLException {
     try (EphemeralDatabase.Instance database = EphemeralDatabase.embedded().start(Events.none())) {
-      MigrationOutcome outcome = new FlywayMigrator(SHOP, new Events(List.of(events::add)), Step.TEST_MIGRATE)
-          .migrate(database.target());
+      MigrationOutcome outcome = SHOP.migrator(new Events(List.of(events::add)), Step.TEST_MIGRATE)
+          .migrate(database.target(), null);
 
       assertThat(outcome.applied()).extracting(a -> a.migration().label()).containsExactly(
           "V1 create customers", "V2 create order status", "V3 create products", "V4 create orders",

@@ -1,23 +1,36 @@
-package dev.closedloop.deploy.database;
+package dev.closedloop.deploy.internal.flyway;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.database.AppliedMigration;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.MigrationOutcome;
+import dev.closedloop.deploy.database.MigrationSet;
+import dev.closedloop.deploy.database.Migrations;
+import dev.closedloop.deploy.database.Migrator;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.flywaydb.core.Flyway;
-import org.flywaydb.core.api.configuration.FluentConfiguration;
-import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.callback.Callback;
+import org.flywaydb.core.api.callback.Context;
+import org.flywaydb.core.api.callback.Event;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.core.api.output.MigrateOutput;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.flywaydb.core.api.output.ValidateResult;
 import org.flywaydb.core.internal.sqlscript.FlywaySqlScriptException;
+import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 
-/** Applies Flyway migrations: validate first, then migrate, one progress line per migration. */
+/**
+ * Applies Flyway migrations: validate first, then migrate, one progress line per migration.
+ * Flyway's types stay in this package; callers see only {@link Migrator}.
+ */
 public final class FlywayMigrator implements Migrator {
 
   private static final int MAX_STATEMENT_LENGTH = 200;
@@ -42,21 +55,27 @@ public final class FlywayMigrator implements Migrator {
   }
 
   @Override
-  public MigrationOutcome migrate(DatabaseTarget target) {
-    return migrate(target, null);
+  public void validate() {
+    migrations.validate();
+  }
+
+  @Override
+  public String describe() {
+    return "Flyway migrations in " + migrations;
   }
 
   /**
-   * Like {@link #migrate(DatabaseTarget)}, but refuses before changing anything when the files
-   * found now are not the set with {@code expectedFingerprint} (the set test-migrate proved).
+   * Refuses before changing anything when the files found now are not the set with
+   * {@code expectedFingerprint} (the set test-migrate proved).
    */
+  @Override
   public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint) {
     FluentConfiguration configuration = Flyway.configure(migrations.classLoader())
         .dataSource(target.jdbcUrl(), target.user(), target.password())
         .locations(migrations.locations().toArray(String[]::new))
         .validateMigrationNaming(true)
         .cleanDisabled(true)
-        .initSql(ABORT_WHEN_CLIENT_DIES)
+        .callbacks(new AbortWhenClientDies())
         .loggers(FlywayLogBridge.class.getName());
     // Flyway's default lock lives in an open transaction, which CREATE INDEX CONCURRENTLY (and
     // every non-transactional migration) waits on forever. Releases are already one at a time
@@ -70,7 +89,7 @@ public final class FlywayMigrator implements Migrator {
             "No migrations found in " + migrations + " (deploy.migrations): add V<version>__<name>.sql"
                 + " files there, or point deploy.migrations at them");
       }
-      validate(flyway); // first: its message is the precise one when production's history disagrees
+      validateAgainst(flyway); // first: its message is the precise one when production's history disagrees
       if (expectedFingerprint != null && !expectedFingerprint.equals(set.fingerprint())) {
         throw new DeployException(DeployException.Kind.MIGRATION, "The migrations in " + migrations + " ("
             + set.fingerprint() + ") are not the set test-migrate proved in this run (" + expectedFingerprint
@@ -92,7 +111,34 @@ public final class FlywayMigrator implements Migrator {
     }
   }
 
-  private void validate(Flyway flyway) {
+  /** Flyway's replacement for the deprecated {@code initSql}: runs on every connection it opens. */
+  private static final class AbortWhenClientDies implements Callback {
+    @Override
+    public boolean supports(Event event, Context context) {
+      return event == Event.AFTER_CONNECT;
+    }
+
+    @Override
+    public boolean canHandleInTransaction(Event event, Context context) {
+      return true;
+    }
+
+    @Override
+    public void handle(Event event, Context context) {
+      try (Statement s = context.getConnection().createStatement()) {
+        s.execute(ABORT_WHEN_CLIENT_DIES);
+      } catch (SQLException e) {
+        throw new FlywayException("Cannot set client_connection_check_interval: " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public String getCallbackName() {
+      return "closedloop-abort-when-client-dies";
+    }
+  }
+
+  private void validateAgainst(Flyway flyway) {
     ValidateResult validation = Flyway.configure(migrations.classLoader())
         .configuration(flyway.getConfiguration())
         .ignoreMigrationPatterns("*:pending")

@@ -1,4 +1,4 @@
-package dev.closedloop.deploy.database;
+package dev.closedloop.deploy.internal.flyway;
 
 import dev.closedloop.deploy.Events;
 import org.flywaydb.core.api.logging.Log;

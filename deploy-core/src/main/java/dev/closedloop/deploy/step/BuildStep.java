@@ -1,0 +1,58 @@
+package dev.closedloop.deploy.step;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.image.BuildRequest;
+import dev.closedloop.deploy.image.BuiltImage;
+import dev.closedloop.deploy.image.EcrRegistry;
+import dev.closedloop.deploy.image.ImageBuilder;
+import dev.closedloop.deploy.image.RegistryCredentials;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Builds {@code <image>:<sha>} and pushes it, or reuses it when the registry has it already. */
+public final class BuildStep implements ReleaseStep<BuiltImage> {
+
+  @Override
+  public Step step() {
+    return Step.BUILD;
+  }
+
+  @Override
+  public DeployException.Kind failureKind() {
+    return DeployException.Kind.DOCKER;
+  }
+
+  @Override
+  public BuiltImage run(RunContext context) {
+    ReleaseConfig config = context.config();
+    ImageBuilder.validate(config.buildRequest());
+    RegistryCredentials credentials = config.registryCredentials();
+    if (credentials == null && context.registry() instanceof EcrRegistry ecr) {
+      credentials = ecr.pushCredentials();
+      config.redactor().register(credentials.password());
+    }
+    ImageBuilder builder = new ImageBuilder(context.docker(), context.registry(), credentials, context.events());
+    try (RunContext.Registration stopping = context.onStop(builder::abort)) {
+      BuiltImage built = builder.build(config.buildRequest());
+      context.image(built);
+      return built;
+    }
+  }
+
+  @Override
+  public String summarize(ReleaseConfig config, BuiltImage built) {
+    return (built.reused() ? "reused " : "pushed ") + built.image() + " (" + built.digest() + ")";
+  }
+
+  @Override
+  public String describe(ReleaseConfig config) {
+    BuildRequest request = config.buildRequest();
+    List<String> tags = new ArrayList<>(List.of(request.shaRef().toString()));
+    request.extraTags().forEach(tag -> tags.add(request.repository().withTag(tag).toString()));
+    return "build " + request.dockerfile() + " in " + request.context() + " and push it as " + String.join(", ", tags)
+        + (request.force() ? " (forced, even when " + request.shaRef() + " is in the registry)"
+            : ", unless " + request.shaRef() + " is in the registry already (then it is reused)");
+  }
+}

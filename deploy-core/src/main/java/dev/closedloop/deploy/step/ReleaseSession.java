@@ -1,0 +1,166 @@
+package dev.closedloop.deploy.step;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.ProductionDatabase;
+import dev.closedloop.deploy.guard.BranchGuard;
+import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.ReleaseLock;
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/**
+ * The production side of one run: past the branch guard, connected, one row in the ledger and
+ * the release lock, held from before migrate until the run ends. Closing it frees the lock and
+ * the connections (and stops a local stand-in for production).
+ */
+public final class ReleaseSession implements AutoCloseable {
+
+  private final ReleaseLedger ledger;
+  private final Events events;
+  private ProductionDatabase.Session database;
+  private Connection connection;
+  private ReleaseLock lock;
+  private Long ledgerId;
+  private boolean superseded;
+
+  private ReleaseSession(ReleaseLedger ledger, Events events) {
+    this.ledger = ledger;
+    this.events = events;
+  }
+
+  /**
+   * Checks the branch, connects to production, joins the ledger's queue and waits for the lock.
+   * On failure, everything it opened is closed again before the exception leaves.
+   */
+  static ReleaseSession open(RunContext context) {
+    ReleaseConfig config = context.config();
+    Events events = context.events();
+    BranchGuard.Decision branch = new BranchGuard(config.guards().allowedBranches(), config.guards().branchGuard())
+        .check(config.guards().branch(), config.ci());
+    if (branch.overridden()) {
+      events.warn(branch.warning());
+    }
+    String digest = context.image().digest();
+    ReleaseSession session = new ReleaseSession(config.ledger(), events);
+    try {
+      session.connect(config, events);
+      session.join(config, branch, digest);
+      return session;
+    } catch (RuntimeException e) {
+      session.fail(config.redactor().redact(String.valueOf(e.getMessage())));
+      session.close();
+      throw e;
+    }
+  }
+
+  private void connect(ReleaseConfig config, Events events) {
+    ProductionDatabase production = config.productionDatabase();
+    events.progress(Step.MIGRATE, "production database: " + production.describe());
+    database = production.open(events);
+    DatabaseTarget target = database.target();
+    target.poolerProblem().ifPresent(problem -> {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
+    });
+    target.sharedBackendProblem().ifPresent(problem -> {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
+    });
+    target.tlsProblem().ifPresent(problem -> {
+      if (config.requireTls()) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem
+            + " (deploy.requireTls is set)");
+      }
+      events.warn("databaseUrl: " + problem);
+    });
+    connection = target.connect();
+  }
+
+  private void join(ReleaseConfig config, BranchGuard.Decision branch, String digest) {
+    ledger.ensure(connection);
+    String lockName = config.guards().lockName();
+    ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
+        branch.overridden(), config.ci().runUrl().orElse(null), digest));
+    lock = new ReleaseLock(connection, ledger, lockName, events);
+    ReleaseLock.Outcome outcome = lock.acquire(ledgerId, config.guards().lockMode(), config.guards().lockTimeout());
+    if (outcome == ReleaseLock.Outcome.SUPERSEDED) {
+      ledger.advance(connection, ledgerId, "superseded", null);
+      if (config.guards().failWhenSuperseded()) {
+        throw new DeployException(DeployException.Kind.GUARD, "Superseded: a newer release of " + lockName
+            + " took this one's place while it waited (deploy.failWhenSuperseded is set)");
+      }
+      superseded = true;
+      return;
+    }
+    ledger.advance(connection, ledgerId, "running", null);
+    events.progress(Step.MIGRATE, "holding the release lock of " + lockName + " (ledger #" + ledgerId + ")");
+  }
+
+  /** Production, as migrations reach it. */
+  public DatabaseTarget target() {
+    return database.target();
+  }
+
+  /** The lock's own connection, where the ledger is written. */
+  public Connection connection() {
+    return connection;
+  }
+
+  public ReleaseLedger ledger() {
+    return ledger;
+  }
+
+  /** This run's row in the ledger. */
+  public long ledgerId() {
+    return ledgerId;
+  }
+
+  /** True when a newer release took this one's place while it waited: nothing more may run. */
+  public boolean superseded() {
+    return superseded;
+  }
+
+  /** Moves this run's row to {@code status}. */
+  public void advance(String status, String error) {
+    ledger.advance(connection, ledgerId, status, error);
+  }
+
+  /**
+   * Marks this run's row failed with {@code message} (already redacted), when it has a row. A
+   * ledger out of reach is warned about: the failure that led here is the one to report.
+   */
+  public void fail(String message) {
+    if (ledgerId == null || connection == null) {
+      return;
+    }
+    try {
+      ledger.advance(connection, ledgerId, "failed", message);
+    } catch (DeployException ledgerDown) {
+      events.warn("could not record the failure in the ledger: " + ledgerDown.getMessage());
+    }
+  }
+
+  /** Records a value (a list or a map, stored as JSON) in column {@code column} of this run's row. */
+  public void record(String column, Object value) {
+    ledger.record(connection, ledgerId, column, value);
+  }
+
+  @Override
+  public void close() {
+    if (lock != null) {
+      lock.close();
+    }
+    if (connection != null) {
+      try {
+        connection.close();
+      } catch (SQLException e) {
+        events.debug("closing the lock connection: " + e.getMessage());
+      }
+    }
+    if (database != null) {
+      database.close();
+    }
+  }
+}

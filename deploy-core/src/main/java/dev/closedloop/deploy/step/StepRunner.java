@@ -1,0 +1,151 @@
+package dev.closedloop.deploy.step;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Runs stages of steps in order; the steps of one stage side by side, each on a thread of its
+ * own. Times each step and emits its events, advances the ledger row after a step that moves
+ * it, and reports an unexpected exception as the kind of the step that threw it. When a step
+ * fails, the steps beside it are stopped, and no later stage runs.
+ */
+public final class StepRunner {
+
+  /** Steps that run side by side; a stage of one step runs on the caller's thread. */
+  public record Stage(List<ReleaseStep<?>> steps) {
+    public Stage {
+      steps = List.copyOf(steps);
+    }
+
+    public static Stage of(ReleaseStep<?>... steps) {
+      return new Stage(List.of(steps));
+    }
+  }
+
+  private final RunContext context;
+
+  public StepRunner(RunContext context) {
+    this.context = context;
+  }
+
+  /**
+   * Runs the stages; stops early, without failing, when the release was superseded.
+   *
+   * @throws DeployException the first failure, after every step beside it has ended
+   */
+  public void run(List<Stage> stages) {
+    try {
+      for (Stage stage : stages) {
+        if (context.superseded()) {
+          break;
+        }
+        if (stage.steps().size() == 1) {
+          runStep(stage.steps().get(0));
+        } else {
+          runSideBySide(stage.steps());
+        }
+      }
+      context.openSession().filter(session -> !session.superseded() && context.promotion().isPresent())
+          .ifPresent(session -> session.advance("succeeded", null));
+    } catch (DeployException e) {
+      context.openSession().ifPresent(session -> session.fail(context.config().redactor().redact(e.getMessage())));
+      throw e;
+    }
+  }
+
+  private <T> void runStep(ReleaseStep<T> step) {
+    Events.StepTimer timer = context.events().start(step.step());
+    try {
+      T result = step.run(context);
+      context.add(timer.finished(step.summarize(context.config(), result)));
+      if (step.ledgerStatus() != null && !context.superseded()) {
+        context.openSession().ifPresent(session -> session.advance(step.ledgerStatus(), null));
+      }
+    } catch (RuntimeException e) {
+      if (context.stopped()) {
+        context.add(timer.stopped("stopped: a step beside it failed"));
+        context.events().debug(step.step() + " ended after being stopped: " + e);
+        throw new Stopped(e);
+      }
+      DeployException failure = e instanceof DeployException deploy ? deploy
+          : new DeployException(step.failureKind(), step.step() + " failed unexpectedly: " + e, e);
+      context.add(timer.failed(failure.getMessage()));
+      throw failure;
+    }
+  }
+
+  private void runSideBySide(List<ReleaseStep<?>> steps) {
+    ExecutorService threads = Executors.newFixedThreadPool(steps.size(), task -> {
+      Thread thread = new Thread(task, "closedloop-step");
+      thread.setDaemon(true);
+      return thread;
+    });
+    try {
+      ExecutorCompletionService<Void> running = new ExecutorCompletionService<>(threads);
+      for (ReleaseStep<?> step : steps) {
+        running.submit(() -> {
+          Thread.currentThread().setName("closedloop-" + step.step());
+          runStep(step);
+          return null;
+        });
+      }
+      DeployException first = null;
+      List<Throwable> others = new ArrayList<>();
+      for (int i = 0; i < steps.size(); i++) {
+        Future<Void> done = take(running, steps);
+        try {
+          done.get(); // done already: never waits
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          if (cause instanceof Stopped) {
+            continue;
+          }
+          if (first == null && cause instanceof DeployException failure) {
+            first = failure;
+            context.stop();
+          } else {
+            others.add(cause);
+            context.stop();
+          }
+        }
+      }
+      if (first == null && !others.isEmpty()) {
+        Throwable cause = others.remove(0);
+        throw cause instanceof RuntimeException runtime ? runtime : new IllegalStateException(cause);
+      }
+      if (first != null) {
+        others.forEach(first::addSuppressed);
+        throw first;
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  private Future<Void> take(ExecutorCompletionService<Void> running, List<ReleaseStep<?>> steps) {
+    try {
+      return running.take();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      context.stop();
+      throw new DeployException(steps.get(0).failureKind(), "Interrupted while " + steps.stream()
+          .map(step -> step.step().id()).toList() + " were running", e);
+    }
+  }
+
+  /** A step that ended because it was stopped: not a failure of its own. */
+  private static final class Stopped extends RuntimeException {
+    Stopped(Throwable cause) {
+      super(cause.getMessage(), cause, false, false);
+    }
+  }
+}
