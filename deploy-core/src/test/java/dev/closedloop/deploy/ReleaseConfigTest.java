@@ -101,4 +101,53 @@ class ReleaseConfigTest {
         .hasMessage("sha (deploy.sha; no CI variable or git repository gave one) is required by [build] but not set");
     assertThat(events).isEmpty();
   }
+
+  @Test
+  void load_namesEveryBadGuardAndTestDatabaseSetting_inOneMessage() {
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
+            .lockMode("sometimes").lockTimeout("soon").branchGuard("maybe").ledger("Closed-Loop", "ledger")
+            .testDatabaseUrl("postgres://ci:s3cret%zz@db.example.com:5432/ci", null, null)
+            .load())
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
+            .startsWith("5 settings are wrong: ")
+            .contains("Unknown lock mode 'sometimes' (deploy.lockMode)")
+            .contains("lockTimeout (deploy.lockTimeout) 'soon' is not a duration")
+            .contains("branchGuard (deploy.branchGuard) is on or off; got 'maybe'")
+            .contains("Invalid ledger name 'Closed-Loop'")
+            .contains("testDatabaseUrl (deploy.testDatabaseUrl) has a '%' that is not followed by two hex digits")
+            .doesNotContain("s3cret"));
+  }
+
+  @Test
+  void promote_withoutADatabase_namesTheMissingSettingAndRunsNothing() {
+    List<ReleaseEvent> events = new java.util.ArrayList<>();
+    Release release = Release.configure().image("localhost:5000/app").sha("abcdef1").buildContext(dir)
+        .ciEnvironment(noCi()).listener(events::add).load();
+
+    assertThatThrownBy(release::promote)
+        .hasMessage("databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable) is required by [promote] but not set");
+    assertThat(events).isEmpty();
+  }
+
+  @Test
+  void describe_saysWhatEachStepWouldDo_withoutThePassword() {
+    Release release = Release.configure().image("localhost:5000/shop").sha("abcdef1").buildContext(dir)
+        .ciEnvironment(noCi()).tags(List.of("v1"))
+        .migrations(dev.closedloop.deploy.database.Migrations.flyway("classpath:db/migration"))
+        .databaseUrl("postgres://app:hunter2@db.example.com:5432/shop", null, null)
+        .promoteTags(List.of("latest", "stable"))
+        .load();
+
+    assertThat(release.describe()).containsExactly(
+        "build: build " + dir.toAbsolutePath().resolve("Dockerfile") + " in " + dir.toAbsolutePath()
+            + " and push it as localhost:5000/shop:abcdef1, localhost:5000/shop:v1, unless"
+            + " localhost:5000/shop:abcdef1 is in the registry already (then it is reused)",
+        "test-migrate: apply Flyway migrations in classpath:db/migration to a fresh embedded PostgreSQL,"
+            + " record the set's fingerprint, then remove it",
+        "migrate: on an allowed branch (main, master) and holding the release lock of shop (supersede mode),"
+            + " apply the set test-migrate proved to jdbc:postgresql://db.example.com:5432/shop as app, recorded in"
+            + " the ledger closedloop.release_ledger",
+        "promote: move localhost:5000/shop:latest, localhost:5000/shop:stable to the digest of"
+            + " localhost:5000/shop:abcdef1 (manifest only, no layers), recording each tag's previous digest in the ledger");
+  }
 }
