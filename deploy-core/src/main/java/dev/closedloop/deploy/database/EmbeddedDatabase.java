@@ -2,79 +2,68 @@ package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
-import java.net.URL;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.Comparator;
-import java.util.HexFormat;
-import java.util.Locale;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
- * A PostgreSQL server of its own for each run, in a temporary directory. {@code initdb} is most
- * of a server's start, so its result is kept once per machine and PostgreSQL build (a template
- * data directory under the temporary directory) and copied for each run.
+ * A PostgreSQL server of its own for each run. {@code initdb} is most of a server's start, so its
+ * result is kept once per PostgreSQL build (a template data directory in the user's private
+ * cache directory) and copied for each run. The data is thrown away, so the server runs without
+ * durability, is stopped without a checkpoint, and its directory is removed in the background.
  */
 final class EmbeddedDatabase implements EphemeralDatabase {
 
   /** Left behind by a server that ran; never copied into a fresh data directory. */
   private static final Set<String> RUNTIME_FILES = Set.of("epg-lock", "postmaster.pid", "postmaster.opts");
 
+  /** Room a throwaway database may need in shared memory (a container's default is only 64 MB). */
+  private static final long MIN_MEMORY_SPACE = 512L * 1024 * 1024;
+
   @Override
   public Instance start(Events events) {
-    Path log = createTemp(() -> Files.createTempFile("closedloop-postgres-", ".log"));
-    Path dataDir = createTemp(() -> Files.createTempDirectory("closedloop-postgres-"));
-    EmbeddedPostgres postgres = null;
-    Optional<Path> template = template(events, log);
-    if (template.isPresent()) {
-      try {
-        copy(template.get(), dataDir);
-        postgres = start(dataDir, log);
-      } catch (IOException | RuntimeException e) {
-        events.debug("the PostgreSQL template " + template.get() + " did not start (" + e.getMessage()
-            + "); starting from initdb");
-        delete(template.get());
-        delete(dataDir);
-        dataDir = createTemp(() -> Files.createTempDirectory("closedloop-postgres-"));
-      }
-    }
+    PostgresBinaries binaries = PostgresBinaries.current();
+    Path run = createRunDirectory();
+    Path data = run.resolve("data");
+    Path log = run.resolve("postgres.log");
+    PostgresServer server;
     try {
-      if (postgres == null) {
-        postgres = start(dataDir, log);
+      server = startFromTemplate(binaries, data, log, events).orElse(null);
+      if (server == null) {
+        Trees.delete(data);
+        PostgresServer.initdb(binaries, data, log, false, "--wal-segsize=1");
+        server = PostgresServer.start(binaries, data, log, true);
       }
     } catch (IOException | RuntimeException e) {
-      delete(dataDir);
-      throw new DeployException(DeployException.Kind.DATABASE,
-          "Cannot start embedded PostgreSQL (" + e.getMessage() + "); its log is " + log
-              + ". Or point deploy.testDatabaseUrl at a server to test on", e);
+      String reason = e.getMessage();
+      Trees.delete(run);
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot start embedded PostgreSQL (" + reason
+          + "). Or point deploy.testDatabaseUrl at a server to test on", e);
     }
-    events.debug("embedded PostgreSQL on port " + postgres.getPort() + ", data " + dataDir + ", log " + log);
-    DatabaseTarget target = DatabaseTarget.of(postgres.getJdbcUrl("postgres", "postgres"), "postgres", null);
-    EmbeddedPostgres running = postgres;
-    Path data = dataDir;
+    events.debug("embedded PostgreSQL on port " + server.port() + ", data " + data + ", log " + log);
+    DatabaseTarget target = DatabaseTarget.of("jdbc:postgresql://127.0.0.1:" + server.port() + "/postgres",
+        "postgres", null);
+    PostgresServer running = server;
     return new Instance() {
+      private boolean closed;
+
       @Override
       public DatabaseTarget target() {
         return target;
       }
 
       @Override
-      public void close() {
-        try {
+      public synchronized void close() {
+        if (!closed) {
+          closed = true;
           running.close();
-          Files.deleteIfExists(log);
-        } catch (IOException e) {
-          events.warn("embedded PostgreSQL did not stop cleanly: " + e.getMessage());
-        } finally {
-          delete(data);
+          Trees.deleteLater(run);
         }
       }
     };
@@ -85,46 +74,70 @@ final class EmbeddedDatabase implements EphemeralDatabase {
     return "embedded PostgreSQL";
   }
 
-  /** A server on {@code dataDir}, initdb'ed first when it holds no database yet; its output goes to {@code log}. */
-  static EmbeddedPostgres start(Path dataDir, Path log) throws IOException {
-    return EmbeddedPostgres.builder()
-        .setDataDirectory(dataDir)
-        .setCleanDataDirectory(false) // an initdb'ed copy is used as it is; close() deletes it
-        .setOutputRedirector(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .setErrorRedirector(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .start();
+  /** A server on a copy of the template; empty when there is no template or its copy does not start. */
+  private static Optional<PostgresServer> startFromTemplate(PostgresBinaries binaries, Path data, Path log,
+      Events events) {
+    Optional<Path> template = template(binaries, events);
+    if (template.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      Files.createDirectory(data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      Trees.copy(template.get(), data, RUNTIME_FILES);
+      return Optional.of(PostgresServer.start(binaries, data, log, true));
+    } catch (IOException | RuntimeException e) {
+      events.debug("the PostgreSQL template " + template.get() + " did not start (" + e.getMessage()
+          + "); discarding it, this run does its own initdb");
+      discard(template.get());
+      return Optional.empty();
+    }
   }
 
   /**
-   * The initdb'ed data directory for this PostgreSQL build, made on first use. Empty when the
-   * build cannot be told apart (then every run does its own initdb).
+   * The initdb'ed data directory of this PostgreSQL build, made on first use. Never changed once
+   * in place, so any number of processes may copy it at once; a damaged one is moved aside
+   * whole before it is deleted. Empty when none can be made (then every run does its own initdb).
    */
-  private static Optional<Path> template(Events events, Path log) {
-    Optional<String> key = binariesKey();
-    if (key.isEmpty()) {
-      return Optional.empty();
-    }
-    Path template = Path.of(System.getProperty("java.io.tmpdir"), "closedloop-postgres-template-" + key.get());
+  private static Optional<Path> template(PostgresBinaries binaries, Events events) {
+    Path cache = PostgresBinaries.cacheDirectory();
+    Path template = cache.resolve("template-" + binaries.key());
     if (isDataDirectory(template)) {
       return Optional.of(template);
     }
-    delete(template); // damaged (say, a cleaner emptied part of the temporary directory): made anew
+    discard(template);
     Path fresh = null;
+    Path log = null;
     try {
-      fresh = Files.createTempDirectory(template.getParent(), template.getFileName() + ".new-");
-      start(fresh, log).close(); // initdb, then a clean shutdown
+      fresh = Files.createTempDirectory(cache, template.getFileName() + ".new-");
+      log = Files.createTempFile(cache, "initdb-", ".log");
+      PostgresServer.initdb(binaries, fresh, log, false, "--wal-segsize=1"); // 1 MB, not 16 MB, to copy
       try {
         Files.move(fresh, template, StandardCopyOption.ATOMIC_MOVE);
         events.debug("kept an initdb'ed PostgreSQL data directory at " + template + " for later runs");
-      } catch (IOException e) {
-        // another process made it first, or this file system cannot swap it in whole
+      } catch (IOException raced) {
+        // another process made it first
       }
     } catch (IOException | RuntimeException e) {
       events.debug("no PostgreSQL template (" + e.getMessage() + "); every run does its own initdb");
     } finally {
-      delete(fresh); // nothing left to delete once moved
+      Trees.delete(fresh); // nothing left to delete once moved
+      Trees.delete(log);
     }
     return isDataDirectory(template) ? Optional.of(template) : Optional.empty();
+  }
+
+  /** Moves {@code dir} aside in one step, then deletes it: nobody ever copies half of it. */
+  private static void discard(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    Path aside = dir.resolveSibling(dir.getFileName() + ".discarded-" + UUID.randomUUID());
+    try {
+      Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
+      Trees.delete(aside);
+    } catch (IOException e) {
+      // another process discarded it first
+    }
   }
 
   private static boolean isDataDirectory(Path dir) {
@@ -132,67 +145,22 @@ final class EmbeddedDatabase implements EphemeralDatabase {
         .allMatch(file -> Files.isRegularFile(dir.resolve(file)));
   }
 
-  /** Names the PostgreSQL build by where its binaries archive is, which holds its version. */
-  private static Optional<String> binariesKey() {
-    String osName = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-    String os = osName.startsWith("linux") ? "linux" : osName.startsWith("mac") ? "darwin"
-        : osName.startsWith("windows") ? "windows" : null;
-    String arch = switch (System.getProperty("os.arch", "")) {
-      case "amd64", "x86_64" -> "x86_64";
-      case "aarch64", "arm64" -> "arm_64";
-      default -> System.getProperty("os.arch");
-    };
-    URL binaries = os == null ? null
-        : EmbeddedPostgres.class.getClassLoader().getResource("postgres-" + os + "-" + arch + ".txz");
-    if (binaries == null) {
-      return Optional.empty();
-    }
+  /**
+   * A private directory for one run's data and log: in shared memory ({@code /dev/shm}) when it
+   * has room, since writing the data to a disk only to delete it is most of a start; else in the
+   * temporary directory.
+   */
+  private static Path createRunDirectory() {
     try {
-      byte[] hash = MessageDigest.getInstance("SHA-256").digest(binaries.toString().getBytes(StandardCharsets.UTF_8));
-      return Optional.of(HexFormat.of().formatHex(hash, 0, 8));
-    } catch (NoSuchAlgorithmException e) {
-      return Optional.empty();
-    }
-  }
-
-  private static void copy(Path from, Path to) throws IOException {
-    try (Stream<Path> files = Files.walk(from)) {
-      for (Path file : (Iterable<Path>) files::iterator) {
-        if (RUNTIME_FILES.contains(file.getFileName().toString())) {
-          continue;
-        }
-        Path target = to.resolve(from.relativize(file).toString());
-        if (Files.isDirectory(file)) {
-          Files.createDirectories(target);
-        } else {
-          Files.copy(file, target, StandardCopyOption.COPY_ATTRIBUTES);
-        }
+      Path memory = Path.of("/dev/shm");
+      if (Files.isDirectory(memory) && Files.isWritable(memory)
+          && Files.getFileStore(memory).getUsableSpace() >= MIN_MEMORY_SPACE) {
+        return Files.createTempDirectory(memory, "closedloop-postgres-");
       }
-    }
-  }
-
-  private static void delete(Path dir) {
-    if (dir == null || !Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (Path file : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
-        Files.deleteIfExists(file);
-      }
+      return Files.createTempDirectory("closedloop-postgres-");
     } catch (IOException e) {
-      // a leftover temporary directory is not worth failing a release for
-    }
-  }
-
-  private interface IoSupplier<T> {
-    T get() throws IOException;
-  }
-
-  private static <T> T createTemp(IoSupplier<T> create) {
-    try {
-      return create.get();
-    } catch (IOException e) {
-      throw new DeployException(DeployException.Kind.DATABASE, "Cannot create a temporary file: " + e.getMessage(), e);
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot create a temporary directory for embedded"
+          + " PostgreSQL: " + e.getMessage() + ". Check java.io.tmpdir, or point deploy.testDatabaseUrl at a server", e);
     }
   }
 }

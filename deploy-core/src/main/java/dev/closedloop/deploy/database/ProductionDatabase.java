@@ -2,7 +2,6 @@ package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,15 +40,21 @@ public interface ProductionDatabase {
     return new ProductionDatabase() {
       @Override
       public Session open(Events events) {
-        EmbeddedPostgres postgres;
+        PostgresBinaries binaries = PostgresBinaries.current();
+        Path log = dataDirectory.resolveSibling(dataDirectory.getFileName() + ".log");
+        PostgresServer server;
         try {
-          Files.createDirectories(dataDirectory);
-          postgres = EmbeddedDatabase.start(dataDirectory, dataDirectory.resolveSibling(dataDirectory.getFileName() + ".log"));
+          Files.createDirectories(dataDirectory.getParent());
+          if (!Files.isRegularFile(dataDirectory.resolve("PG_VERSION"))) {
+            PostgresServer.initdb(binaries, dataDirectory, log, true);
+          }
+          server = PostgresServer.start(binaries, dataDirectory, log, false);
         } catch (IOException | RuntimeException e) {
           throw new DeployException(DeployException.Kind.DATABASE, "Cannot start the local production database in "
               + dataDirectory + " (" + e.getMessage() + "): is another release using it?", e);
         }
-        DatabaseTarget target = DatabaseTarget.of(postgres.getJdbcUrl("postgres", "postgres"), "postgres", null);
+        DatabaseTarget target = DatabaseTarget.of("jdbc:postgresql://127.0.0.1:" + server.port() + "/postgres",
+            "postgres", null);
         return new Session() {
           @Override
           public DatabaseTarget target() {
@@ -58,11 +63,7 @@ public interface ProductionDatabase {
 
           @Override
           public void close() {
-            try {
-              postgres.close();
-            } catch (IOException e) {
-              events.warn("the local production database did not stop cleanly: " + e.getMessage());
-            }
+            server.close();
           }
         };
       }

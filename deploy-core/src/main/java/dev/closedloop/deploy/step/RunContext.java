@@ -206,7 +206,7 @@ public final class RunContext implements AutoCloseable {
     void close();
   }
 
-  private <T> T own(T resource) {
+  synchronized <T> T own(T resource) {
     if (resource instanceof AutoCloseable closeable) {
       opened.push(closeable);
     }

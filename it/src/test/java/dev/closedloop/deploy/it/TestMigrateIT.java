@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -140,14 +141,19 @@ class TestMigrateIT {
   }
 
   @Test
-  void embedded_reusesOneInitdbTemplate_andRebuildsADamagedOne() throws IOException, SQLException {
+  void embedded_reusesOneInitdbTemplate_inAPrivateCache_andRebuildsADamagedOne() throws IOException, SQLException {
     try (EphemeralDatabase.Instance first = EphemeralDatabase.embedded().start(Events.none())) {
-      assertThat(first.target().jdbcUrl()).startsWith("jdbc:postgresql://");
+      assertThat(first.target().jdbcUrl()).startsWith("jdbc:postgresql://127.0.0.1:");
     }
+    String xdg = System.getenv("XDG_CACHE_HOME");
+    Path cache = (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache"))
+        .resolve("closedloop");
+    assertThat(Files.getPosixFilePermissions(cache)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+    assertThat(Files.getOwner(cache).getName()).isEqualTo(System.getProperty("user.name"));
     List<Path> templates;
-    try (var found = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
-      templates = found.filter(p -> p.getFileName().toString().startsWith("closedloop-postgres-template-")
-          && !p.getFileName().toString().contains(".new-")).toList();
+    try (var found = Files.list(cache)) {
+      templates = found.filter(p -> p.getFileName().toString().startsWith("template-")
+          && !p.getFileName().toString().contains(".")).toList();
     }
     assertThat(templates).isNotEmpty(); // one per PostgreSQL build this machine has run
     for (Path template : templates) {

@@ -17,6 +17,7 @@ import java.util.List;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.MigrationInfoService;
 import org.flywaydb.core.api.callback.Callback;
 import org.flywaydb.core.api.callback.Context;
 import org.flywaydb.core.api.callback.Event;
@@ -83,13 +84,16 @@ public final class FlywayMigrator implements Migrator {
     configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false);
     Flyway flyway = configuration.load();
     try (var logScope = FlywayLogBridge.route(events)) {
-      MigrationSet set = resolved(flyway);
+      MigrationInfoService info = flyway.info();
+      MigrationSet set = resolved(info);
       if (set.migrations().isEmpty()) {
         throw new DeployException(DeployException.Kind.CONFIGURATION,
             "No migrations found in " + migrations + " (deploy.migrations): add V<version>__<name>.sql"
                 + " files there, or point deploy.migrations at them");
       }
-      validateAgainst(flyway); // first: its message is the precise one when production's history disagrees
+      if (info.applied().length > 0) { // a fresh database has no history to disagree with
+        validateAgainst(flyway); // first: its message is the precise one when production's history disagrees
+      }
       if (expectedFingerprint != null && !expectedFingerprint.equals(set.fingerprint())) {
         throw new DeployException(DeployException.Kind.MIGRATION, "The migrations in " + migrations + " ("
             + set.fingerprint() + ") are not the set test-migrate proved in this run (" + expectedFingerprint
@@ -156,17 +160,17 @@ public final class FlywayMigrator implements Migrator {
    * The migration files as found now, whatever the database has applied: the same set on a
    * fresh database and on production, so their fingerprints compare.
    */
-  private static MigrationSet resolved(Flyway flyway) {
+  private static MigrationSet resolved(MigrationInfoService info) {
     java.util.Set<MigrationSet.Migration> files = new java.util.LinkedHashSet<>();
-    for (MigrationInfo info : flyway.info().all()) {
-      if (info.getResolvedChecksum() == null || info.getScript() == null) {
+    for (MigrationInfo migration : info.all()) {
+      if (migration.getResolvedChecksum() == null || migration.getScript() == null) {
         continue; // applied rows with no file here, schema markers, baselines
       }
       files.add(new MigrationSet.Migration(
-          info.getVersion() != null ? info.getVersion().getVersion() : null,
-          info.getResolvedDescription() != null ? info.getResolvedDescription() : info.getDescription(),
-          info.getScript(),
-          info.getResolvedChecksum()));
+          migration.getVersion() != null ? migration.getVersion().getVersion() : null,
+          migration.getResolvedDescription() != null ? migration.getResolvedDescription() : migration.getDescription(),
+          migration.getScript(),
+          migration.getResolvedChecksum()));
     }
     return MigrationSet.of(new ArrayList<>(files));
   }
