@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -91,6 +92,13 @@ class PluginIT {
     Files.createDirectories(project.resolve("empty"));
     assertOneLineFailure(mvn(project, "deploy:test-migrate", "-Ddeploy.migrations=filesystem:empty"),
         "No migrations found in filesystem:" + project.resolve("empty") + " (deploy.migrations)");
+
+    assertOneLineFailure(TestServices.run(project, Map.of("DATABASE_URL", ""), TestServices.mvnw("deploy:promote",
+            "-Ddeploy.sha=" + sha).toArray(String[]::new)),
+        "databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable) is required by [promote] but not set");
+    assertOneLineFailure(mvn(project, "deploy:migrate", "-Ddeploy.lockMode=sometimes", "-Ddeploy.lockTimeout=soon"),
+        "2 settings are wrong: lockTimeout (deploy.lockTimeout) 'soon' is not a duration: write e.g. 30m, 90s or 1h;"
+            + " Unknown lock mode 'sometimes' (deploy.lockMode): use supersede, queue or fail");
 
     assertThat(TestServices.registryDigest("it/consumer", sha)).as("nothing was pushed").isEmpty();
   }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseResult;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.StepResult;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
@@ -14,6 +16,12 @@ import dev.closedloop.deploy.guard.ReleaseLock;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.OciRegistry;
 import dev.closedloop.deploy.image.Promoter;
+import dev.closedloop.deploy.step.BuildStep;
+import dev.closedloop.deploy.step.MigrateStep;
+import dev.closedloop.deploy.step.PromoteStep;
+import dev.closedloop.deploy.step.RunContext;
+import dev.closedloop.deploy.step.StepRunner;
+import dev.closedloop.deploy.step.TestMigrateStep;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
@@ -28,6 +36,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -35,7 +44,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * BENCHMARKS.md rows "promote", "lock hand-off" and "re-run". Not *IT classes: they run only
+ * BENCHMARKS.md rows "promote", "lock hand-off", "re-run" and "side by side". Not *IT classes: they run only
  * when asked for (see BENCHMARKS.md). Each writes its table to it/target/benchmarks/.
  */
 class ReleaseBenchmark {
@@ -171,6 +180,85 @@ class ReleaseBenchmark {
           again.stream().map(n -> n / 1_000_000).toList(), 100 * againMs / firstMs);
       write("rerun.txt", report);
     }
+  }
+
+  @Test
+  void sideBySide_releaseWallTime_againstTheSequentialOrder() throws Exception {
+    StringBuilder report = new StringBuilder();
+    for (int megabytes : new int[] {1, 30}) { // a build as short as test-migrate, and one that dominates
+      report.append(sideBySide(megabytes));
+    }
+    write("side-by-side.txt", report.toString());
+  }
+
+  private String sideBySide(int megabytes) throws Exception {
+    String registry = env("CLOSEDLOOP_REGISTRY");
+    String image = registry + "/bench/side-" + UUID.randomUUID().toString().substring(0, 8);
+    Path context = largeContext(megabytes);
+    try (EphemeralDatabase.Instance server = EphemeralDatabase.embedded().start(Events.none())) {
+      List<Long> together = new ArrayList<>();
+      List<Long> inOrder = new ArrayList<>();
+      List<Long> bound = new ArrayList<>();
+      List<Long> sums = new ArrayList<>();
+      for (int i = -1; i < RUNS; i++) { // i = -1: warm-up
+        for (boolean sideBySide : new boolean[] {i % 2 == 0, i % 2 != 0}) { // alternate which goes first
+          Files.writeString(context.resolve("run.txt"), UUID.randomUUID().toString()); // a new commit's content
+          String sha = UUID.randomUUID().toString().replace("-", "") + "00000000";
+          String database = "side_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+          try (Connection c = server.target().connect(); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + database);
+          }
+          ProductionDatabase production = ProductionDatabase.at(DatabaseTarget.of(
+              "jdbc:postgresql://127.0.0.1:" + server.target().port() + "/" + database, "postgres", null));
+          Release release = Release.configure().image(image).sha(sha).buildContext(context)
+              .migrations(Migrations.flyway("classpath:db/migration")).productionDatabase(production)
+              .branch("main").load();
+          long start = System.nanoTime();
+          List<StepResult> steps = sideBySide ? release.release().steps() : inOrder(release);
+          long wall = System.nanoTime() - start;
+          if (i < 0) {
+            continue;
+          }
+          Map<Step, Long> took = new java.util.EnumMap<>(Step.class);
+          steps.forEach(step -> took.put(step.step(), step.duration().toNanos()));
+          assertThat(took).containsOnlyKeys(Step.BUILD, Step.TEST_MIGRATE, Step.MIGRATE, Step.PROMOTE);
+          if (sideBySide) {
+            together.add(wall);
+            bound.add(Math.max(took.get(Step.BUILD), took.get(Step.TEST_MIGRATE)) + took.get(Step.MIGRATE)
+                + took.get(Step.PROMOTE));
+            sums.add(took.values().stream().mapToLong(Long::longValue).sum());
+          } else {
+            inOrder.add(wall);
+          }
+        }
+      }
+      double togetherMs = medianOf(together) / 1e6;
+      double inOrderMs = medianOf(inOrder) / 1e6;
+      double boundMs = medianOf(bound) / 1e6;
+      double sumMs = medianOf(sums) / 1e6;
+      return String.format("""
+          release of a %d MB image and the 9 sample migrations, each run a new commit, median of %d
+            build and test-migrate side by side (release()):      %8.1f ms  runs %s
+            the old sequential order (same steps, one at a time): %8.1f ms  runs %s
+            side by side, sum of its steps:                       %8.1f ms
+            side by side, max(build, test-migrate) + migrate + promote: %8.1f ms
+            sequential / side by side: %.2fx;  wall / bound: %.2f (target <= 1.10)
+          """, megabytes, RUNS, togetherMs, millisOf(together), inOrderMs, millisOf(inOrder), sumMs, boundMs,
+          inOrderMs / togetherMs, togetherMs / boundMs);
+    }
+  }
+
+  /** The four steps one after another in one process, as releases ran before they ran side by side. */
+  private static List<StepResult> inOrder(Release release) {
+    try (RunContext context = new RunContext(release.config(), Events.none())) {
+      new StepRunner(context).run(List.of(StepRunner.Stage.of(new BuildStep()), StepRunner.Stage.of(new TestMigrateStep()),
+          StepRunner.Stage.of(new MigrateStep()), StepRunner.Stage.of(new PromoteStep())));
+      return context.results();
+    }
+  }
+
+  private static List<Long> millisOf(List<Long> nanos) {
+    return nanos.stream().map(n -> n / 1_000_000).toList();
   }
 
   private static ReleaseResult release(String image, String sha, Path context, ProductionDatabase production) {
