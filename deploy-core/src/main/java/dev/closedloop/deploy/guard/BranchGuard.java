@@ -29,17 +29,26 @@ public final class BranchGuard {
   }
 
   /**
-   * @param explicit the branch named by the {@code branch} setting, or null to ask {@code ci}
+   * @param explicit the branch named by the {@code branch} setting, or null to ask {@code ci}. A
+   *     CI system's word wins: under one, the setting must agree with the branch it builds.
    * @throws DeployException of kind GUARD when the branch may not release
    */
   public Decision check(String explicit, CiEnvironment ci) {
-    Branch branch = explicit != null && !explicit.isBlank() ? Branch.of(explicit.trim(), "deploy.branch") : ci.branch();
+    Branch detected = ci.branch();
+    boolean named = explicit != null && !explicit.isBlank();
+    Branch branch = named && !detected.fromCi() ? Branch.named(explicit.trim(), "deploy.branch") : detected;
     String what = branch.isKnown() ? (branch.pullRequest() ? "pull request " : "branch ") + "'" + branch.name() + "'"
         : "an unknown branch";
     if (!enabled) {
       String warning = "BRANCH GUARD OFF (deploy.branchGuard=off): releasing to production from " + what
           + " (" + branch.source() + "). This is recorded in the ledger; turn the guard back on after debugging.";
       return new Decision(branch.name(), branch.source(), true, warning);
+    }
+    if (named && detected.fromCi() && !detected.pullRequest()
+        && (!detected.isKnown() || !detected.name().equals(explicit.trim()))) {
+      throw refuse("Refusing to release: deploy.branch says '" + explicit.trim() + "' but the CI system builds "
+          + what + " (" + branch.source() + "). Under CI, deploy.branch must agree with the CI's branch; to debug"
+          + " the deploy path from another branch, set deploy.branchGuard=off");
     }
     if (branch.pullRequest()) {
       throw refuse("Refusing to release from " + what + " (" + branch.source() + "): a pull-request build never"

@@ -129,9 +129,7 @@ public final class CiEnvironment {
       }
       return present("TRAVIS_BRANCH") ? Branch.of(env.get("TRAVIS_BRANCH"), "TRAVIS_BRANCH") : Branch.unknown("Travis CI");
     }
-    return git("symbolic-ref", "--short", "-q", "HEAD")
-        .map(name -> Branch.of(name, "git"))
-        .orElseGet(() -> Branch.unknown("git (detached HEAD, or no repository)"));
+    return Branch.git(git("symbolic-ref", "--short", "-q", "HEAD").orElse(null));
   }
 
   private static Branch headsRef(String ref, String variable) {

@@ -107,9 +107,29 @@ class BranchGuardTest {
   }
 
   @Test
-  void check_explicitBranchWinsOverCiVariables() {
-    BranchGuard.Decision decision = new BranchGuard(List.of(), true)
-        .check("main", ci("GITHUB_ACTIONS=true;GITHUB_EVENT_NAME=push;GITHUB_REF=refs/heads/feature/x"));
+  void check_underCi_anExplicitBranchMustAgreeWithTheCi_andNeverTurnsAPullRequestIntoItsTarget() {
+    BranchGuard guard = new BranchGuard(List.of(), true);
+
+    assertThatThrownBy(() -> guard.check("main", ci("GITHUB_ACTIONS=true;GITHUB_EVENT_NAME=push;GITHUB_REF=refs/heads/feature/x")))
+        .hasMessage("Refusing to release: deploy.branch says 'main' but the CI system builds branch 'feature/x'"
+            + " (GITHUB_REF). Under CI, deploy.branch must agree with the CI's branch; to debug the deploy path"
+            + " from another branch, set deploy.branchGuard=off");
+    assertThatThrownBy(() -> guard.check("main", ci("GITHUB_ACTIONS=true;GITHUB_EVENT_NAME=pull_request;"
+            + "GITHUB_HEAD_REF=feature/x;GITHUB_BASE_REF=main")))
+        .hasMessage("Refusing to release from pull request 'feature/x -> main' (GitHub Actions pull_request event):"
+            + " a pull-request build never counts as its target branch. Release from the branch after merging");
+    assertThatThrownBy(() -> guard.check("main", ci("GITLAB_CI=true;CI_COMMIT_TAG=v1.0")))
+        .hasMessageStartingWith("Refusing to release: deploy.branch says 'main' but the CI system builds an unknown"
+            + " branch (GitLab CI (no CI_COMMIT_BRANCH: a tag pipeline?))");
+
+    BranchGuard.Decision agreeing = guard.check("main", ci("GITLAB_CI=true;CI_COMMIT_BRANCH=main"));
+    assertThat(agreeing.branch()).isEqualTo("main");
+    assertThat(agreeing.source()).isEqualTo("CI_COMMIT_BRANCH");
+  }
+
+  @Test
+  void check_outsideCi_anExplicitBranchIsTheBranch() {
+    BranchGuard.Decision decision = new BranchGuard(List.of(), true).check("main", ci(""));
 
     assertThat(decision.branch()).isEqualTo("main");
     assertThat(decision.source()).isEqualTo("deploy.branch");
@@ -138,7 +158,7 @@ class BranchGuardTest {
   void branch_outsideCi_isGitsCurrentBranch_andDetachedHeadIsUnknown() throws Exception {
     TestGit.initWithOneCommit(dir, "trunk");
 
-    assertThat(ci("").branch()).isEqualTo(Branch.of("trunk", "git"));
+    assertThat(ci("").branch()).isEqualTo(Branch.git("trunk"));
 
     TestGit.git(dir, "checkout", "-q", "--detach");
     assertThat(ci("").branch().isKnown()).isFalse();
