@@ -73,6 +73,9 @@ public class DeployException extends RuntimeException {
   DeployException withPartialResult(ReleaseResult result, Redactor redactor) {
     DeployException copy = new DeployException(kind, redactor.redact(getMessage()), getCause(), result);
     copy.setStackTrace(getStackTrace());
+    for (Throwable other : getSuppressed()) {
+      copy.addSuppressed(other);
+    }
     return copy;
   }
 }

@@ -9,7 +9,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -22,6 +22,13 @@ final class EmbeddedDatabase implements EphemeralDatabase {
 
   /** Left behind by a server that ran; never copied into a fresh data directory. */
   private static final Set<String> RUNTIME_FILES = Set.of("epg-lock", "postmaster.pid", "postmaster.opts");
+
+  /** Instances not closed yet; a JVM that exits (Ctrl-C included) stops them and deletes their data. */
+  private static final Set<Instance> OPEN = ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> OPEN.forEach(Instance::close), "closedloop-postgres-close"));
+  }
 
   /** Room a throwaway database may need in shared memory (a container's default is only 64 MB). */
   private static final long MIN_MEMORY_SPACE = 512L * 1024 * 1024;
@@ -41,16 +48,15 @@ final class EmbeddedDatabase implements EphemeralDatabase {
         server = PostgresServer.start(binaries, data, log, true);
       }
     } catch (IOException | RuntimeException e) {
-      String reason = e.getMessage();
-      Trees.delete(run);
-      throw new DeployException(DeployException.Kind.DATABASE, "Cannot start embedded PostgreSQL (" + reason
-          + "). Or point deploy.testDatabaseUrl at a server to test on", e);
+      Trees.delete(data); // the log stays, for the reason
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot start embedded PostgreSQL (" + e.getMessage()
+          + "; its log is " + log + "). Or point deploy.testDatabaseUrl at a server to test on", e);
     }
     events.debug("embedded PostgreSQL on port " + server.port() + ", data " + data + ", log " + log);
     DatabaseTarget target = DatabaseTarget.of("jdbc:postgresql://127.0.0.1:" + server.port() + "/postgres",
         "postgres", null);
     PostgresServer running = server;
-    return new Instance() {
+    Instance instance = new Instance() {
       private boolean closed;
 
       @Override
@@ -62,11 +68,14 @@ final class EmbeddedDatabase implements EphemeralDatabase {
       public synchronized void close() {
         if (!closed) {
           closed = true;
+          OPEN.remove(this);
           running.close();
           Trees.deleteLater(run);
         }
       }
     };
+    OPEN.add(instance);
+    return instance;
   }
 
   @Override
@@ -86,9 +95,12 @@ final class EmbeddedDatabase implements EphemeralDatabase {
       Trees.copy(template.get(), data, RUNTIME_FILES);
       return Optional.of(PostgresServer.start(binaries, data, log, true));
     } catch (IOException | RuntimeException e) {
-      events.debug("the PostgreSQL template " + template.get() + " did not start (" + e.getMessage()
-          + "); discarding it, this run does its own initdb");
-      discard(template.get());
+      // a port, a full disk or a template another process is discarding: this run does its own initdb
+      events.debug("a copy of the PostgreSQL template " + template.get() + " did not start (" + e.getMessage()
+          + "); this run does its own initdb");
+      if (!isDataDirectory(template.get())) {
+        Trees.discard(template.get());
+      }
       return Optional.empty();
     }
   }
@@ -100,11 +112,13 @@ final class EmbeddedDatabase implements EphemeralDatabase {
    */
   private static Optional<Path> template(PostgresBinaries binaries, Events events) {
     Path cache = PostgresBinaries.cacheDirectory();
-    Path template = cache.resolve("template-" + binaries.key());
+    Path template = cache.resolve("template-" + binaries.key() + "-" + localeKey());
     if (isDataDirectory(template)) {
       return Optional.of(template);
     }
-    discard(template);
+    if (Files.exists(template) && !isDataDirectory(template)) { // damaged, and not just made by another process
+      Trees.discard(template);
+    }
     Path fresh = null;
     Path log = null;
     try {
@@ -126,18 +140,11 @@ final class EmbeddedDatabase implements EphemeralDatabase {
     return isDataDirectory(template) ? Optional.of(template) : Optional.empty();
   }
 
-  /** Moves {@code dir} aside in one step, then deletes it: nobody ever copies half of it. */
-  private static void discard(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    Path aside = dir.resolveSibling(dir.getFileName() + ".discarded-" + UUID.randomUUID());
-    try {
-      Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
-      Trees.delete(aside);
-    } catch (IOException e) {
-      // another process discarded it first
-    }
+  /** initdb takes the collation from the environment: a template is kept per locale too. */
+  private static String localeKey() {
+    String locale = Stream.of("LC_ALL", "LC_COLLATE", "LANG").map(System::getenv)
+        .filter(value -> value != null && !value.isBlank()).findFirst().orElse("C");
+    return Integer.toHexString(locale.hashCode());
   }
 
   private static boolean isDataDirectory(Path dir) {

@@ -8,13 +8,12 @@ import java.io.InputStream;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -50,6 +49,10 @@ final class PostgresBinaries {
    * @throws DeployException of kind DATABASE when there are none for this platform or they cannot be unpacked
    */
   static synchronized PostgresBinaries current() {
+    if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows")) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "The embedded PostgreSQL runs on Linux and"
+          + " macOS: on Windows, point deploy.testDatabaseUrl at a PostgreSQL server to test on");
+    }
     URL archive = archive();
     String key = key(archive);
     Path home = cacheDirectory().resolve("postgres-" + key);
@@ -96,23 +99,32 @@ final class PostgresBinaries {
           // another process made it: checked below like any other
         }
       }
-      UserPrincipal me = FileSystems.getDefault().getUserPrincipalLookupService()
-          .lookupPrincipalByName(System.getProperty("user.name"));
-      if (!Files.getOwner(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS).equals(me)
-          || !Files.getPosixFilePermissions(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS).equals(PRIVATE)) {
+      if (!Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS).equals(myUid())
+          || !Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS).equals(PRIVATE)) {
         throw new DeployException(DeployException.Kind.DATABASE, "The cache directory " + dir + " is not "
             + System.getProperty("user.name") + "'s own with mode 0700: closedloop runs what it keeps there, so"
             + " it refuses to. Remove it (or set XDG_CACHE_HOME to a directory of your own)");
       }
       return dir;
-    } catch (UnsupportedOperationException e) {
-      return dir; // no POSIX permissions on this file system (Windows): per-user profile directories
     } catch (AccessDeniedException e) {
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot create the cache directory " + dir
           + " (permission denied): set XDG_CACHE_HOME to a directory of your own", e);
     } catch (IOException e) {
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot use the cache directory " + dir + ": "
           + e.getMessage() + ". Set XDG_CACHE_HOME to a directory of your own", e);
+    }
+  }
+
+  /**
+   * This process's user id, read off a file it creates: a user without a passwd entry (a
+   * container run with {@code -u 1001}) has no name to look up, but has an id.
+   */
+  private static Object myUid() throws IOException {
+    Path probe = Files.createTempFile("closedloop-uid-", "");
+    try {
+      return Files.getAttribute(probe, "unix:uid");
+    } finally {
+      Files.deleteIfExists(probe);
     }
   }
 
@@ -146,9 +158,19 @@ final class PostgresBinaries {
     }
   }
 
+  /** {@code path}, when it is inside {@code root}; an archive entry that leads outside is refused. */
+  private static Path inside(Path root, Path path, TarArchiveEntry entry) throws IOException {
+    if (!path.startsWith(root.toRealPath()) && !path.startsWith(root)) {
+      throw new IOException("the archive's entry " + entry.getName() + " leads outside it");
+    }
+    return path;
+  }
+
   /** Unpacks into a fresh directory beside {@code home}, then moves it into place whole. */
   private static void unpack(URL archive, Path home) {
-    Trees.delete(home); // damaged (no bin/postgres): unpacked anew
+    if (Files.exists(home) && !Files.isExecutable(home.resolve("bin/postgres"))) {
+      Trees.discard(home); // damaged: unpacked anew
+    }
     Path fresh = null;
     try {
       fresh = Files.createTempDirectory(home.getParent(), home.getFileName() + ".new-");
@@ -162,13 +184,15 @@ final class PostgresBinaries {
           if (entry.isDirectory()) {
             Files.createDirectories(target);
           } else if (entry.isSymbolicLink()) {
+            inside(fresh, target.getParent().resolve(entry.getLinkName()).normalize(), entry);
             Files.createDirectories(target.getParent());
             Files.createSymbolicLink(target, Path.of(entry.getLinkName()));
           } else if (entry.isLink()) {
             Files.createDirectories(target.getParent());
-            Files.createLink(target, fresh.resolve(entry.getLinkName()).normalize());
+            Files.createLink(target, inside(fresh, fresh.resolve(entry.getLinkName()).normalize(), entry));
           } else {
             Files.createDirectories(target.getParent());
+            inside(fresh, target.getParent().toRealPath(), entry); // no earlier link leads it outside
             Files.copy(tar, target);
             if ((entry.getMode() & 0100) != 0 || entry.getName().replaceFirst("^\\./", "").startsWith("bin/")) {
               Files.setPosixFilePermissions(target, EnumSet.of(PosixFilePermission.OWNER_READ,

@@ -68,8 +68,10 @@ final class PostgresServer implements AutoCloseable {
     IOException last = null;
     for (int attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
       int port = freePort();
+      long logStart = Files.exists(log) ? Files.size(log) : 0;
       List<String> args = new ArrayList<>(List.of("-D", dataDir.toString(), "-p", Integer.toString(port),
-          "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "timezone=UTC"));
+          "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "timezone=UTC",
+          "-c", "lc_messages=C")); // its log is read for "could not bind"
       if (throwaway) { // its data is thrown away: nothing to make durable
         args.addAll(List.of("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
             "-c", "autovacuum=off", "-c", "jit=off"));
@@ -84,7 +86,7 @@ final class PostgresServer implements AutoCloseable {
       } catch (IOException e) {
         server.close();
         last = e;
-        if (!tail(log).contains("could not bind")) {
+        if (!logSince(log, logStart).contains("could not bind")) {
           break; // only a port taken between our check and the server's bind is worth another try
         }
       }
@@ -127,6 +129,17 @@ final class PostgresServer implements AutoCloseable {
     if (stopped) {
       return;
     }
+    boolean interrupted = Thread.interrupted(); // an interrupted caller still waits for the server to end
+    try {
+      stop();
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void stop() {
     stopped = true;
     RUNNING.remove(this);
     if (!process.isAlive()) {
@@ -158,6 +171,17 @@ final class PostgresServer implements AutoCloseable {
   private static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0)) {
       return socket.getLocalPort();
+    }
+  }
+
+  /** What the log got from byte {@code offset} on. */
+  private static String logSince(Path log, long offset) {
+    try {
+      byte[] all = Files.readAllBytes(log);
+      return new String(all, (int) Math.min(offset, all.length), (int) Math.max(0, all.length - offset),
+          StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
     }
   }
 

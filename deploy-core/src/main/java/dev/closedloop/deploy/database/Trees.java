@@ -32,6 +32,23 @@ final class Trees {
 
   private Trees() {}
 
+  /**
+   * Moves {@code dir} aside in one step, then deletes it, so nobody ever copies or runs half of
+   * it; another process that discarded it first is no error.
+   */
+  static void discard(Path dir) {
+    if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Path aside = dir.resolveSibling(dir.getFileName() + ".discarded-" + java.util.UUID.randomUUID());
+    try {
+      Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
+      delete(aside);
+    } catch (IOException e) {
+      // another process discarded it first
+    }
+  }
+
   /** Deletes {@code dir} on a background thread. */
   static void deleteLater(Path dir) {
     try {

@@ -163,6 +163,12 @@ public final class ImageBuilder {
       }
       BuildImageResultCallback callback = cmd.exec(new BuildImageResultCallback() {
         @Override
+        public void onStart(Closeable stream) {
+          super.onStart(stream);
+          closeIfAborted(this); // the stream opens on another thread, maybe after abort()
+        }
+
+        @Override
         public void onNext(BuildResponseItem item) {
           String stream = item.getStream();
           if (stream != null && !stream.isBlank()) {
@@ -227,10 +233,26 @@ public final class ImageBuilder {
     return auth;
   }
 
+  private void closeIfAborted(Closeable callback) {
+    if (aborted) {
+      try {
+        callback.close();
+      } catch (IOException e) {
+        events.debug("closing the build stream: " + e.getMessage());
+      }
+    }
+  }
+
   /** One progress line per layer once it is in the registry, not one per chunk. */
   private final class PushCallback extends ResultCallback.Adapter<PushResponseItem> {
     private String digest;
     private String error;
+
+    @Override
+    public void onStart(Closeable stream) {
+      super.onStart(stream);
+      closeIfAborted(this); // the stream opens on another thread, maybe after abort()
+    }
 
     @Override
     public void onNext(PushResponseItem item) {

@@ -64,14 +64,14 @@ public final class StepRunner {
     Events.StepTimer timer = context.events().start(step.step());
     try {
       T result = step.run(context);
-      context.add(timer.finished(step.summarize(context.config(), result)));
       if (step.ledgerStatus() != null && !context.superseded()) {
         context.openSession().ifPresent(session -> session.advance(step.ledgerStatus(), null));
       }
+      context.add(timer.finished(step.summarize(context.config(), result)));
     } catch (RuntimeException e) {
       if (context.stopped()) {
-        context.add(timer.stopped("stopped: a step beside it failed"));
-        context.events().debug(step.step() + " ended after being stopped: " + e);
+        // what it ended with may be its own failure, not only the stop's echo: keep it in view
+        context.add(timer.stopped("stopped because a step beside it failed; it ended with: " + e.getMessage()));
         throw new Stopped(e);
       }
       DeployException failure = e instanceof DeployException deploy ? deploy

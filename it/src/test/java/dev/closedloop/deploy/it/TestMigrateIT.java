@@ -167,6 +167,29 @@ class TestMigrateIT {
     assertThat(templates).anyMatch(template -> Files.isRegularFile(template.resolve("global/pg_control")));
   }
 
+  @Test
+  void twoProcesses_unpackingAndMakingTheTemplateAtOnce_bothStart_andLeaveOneTemplate() throws Exception {
+    Path cache = Files.createDirectories(dir.resolve("cache")); // a cache of their own: nothing made yet
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<Process> processes = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+          TemplateRace.class.getName()).redirectErrorStream(true);
+      builder.environment().put("XDG_CACHE_HOME", cache.toString());
+      processes.add(builder.start());
+    }
+    for (Process process : processes) {
+      String output = new String(process.getInputStream().readAllBytes());
+      assertThat(process.waitFor()).as(output).isZero();
+      assertThat(output).contains("answered 42");
+    }
+    try (var made = Files.list(cache.resolve("closedloop"))) {
+      assertThat(made.map(p -> p.getFileName().toString()).sorted().toList())
+          .as("one copy of the binaries and one template, nothing half-made left behind")
+          .hasSize(2).allMatch(name -> name.matches("postgres-[0-9a-f]{16}|template-[0-9a-f]{16}-[0-9a-f]+"));
+    }
+  }
+
   private static void assertGone(DatabaseTarget target) {
     assertThat(target).as("a database was started").isNotNull();
     assertThatThrownBy(target::connect).isInstanceOf(DeployException.class);
