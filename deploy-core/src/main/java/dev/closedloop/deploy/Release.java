@@ -113,7 +113,7 @@ public final class Release {
   private static ReleaseResult result(RunContext context) {
     return new ReleaseResult(context.results(), context.knownImage().orElse(null),
         context.testMigration().orElse(null), context.migration().orElse(null), context.promotion().orElse(null),
-        context.openSession().map(session -> session.ledgerId()).orElse(null),
+        context.ledgerId().orElse(null),
         context.superseded() ? ReleaseResult.Outcome.SUPERSEDED : ReleaseResult.Outcome.COMPLETED);
   }
 }

@@ -23,7 +23,17 @@ public interface Migrator {
    * @throws dev.closedloop.deploy.DeployException of kind MIGRATION naming the failing file,
    *     statement and the database's message, or the set that differs from the proven one
    */
-  MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint);
+  default MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint) {
+    return migrate(target, expectedFingerprint, pending -> { });
+  }
+
+  /**
+   * Like {@link #migrate(DatabaseTarget, String)}, telling {@code beforeApplying} the migrations
+   * about to be applied (their labels, in order) after every check and before the first is
+   * applied; not at all when none is pending. The ledger records them there, before the act.
+   */
+  MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
+      java.util.function.Consumer<java.util.List<String>> beforeApplying);
 
   /** What is migrated, for logs and plans, e.g. "Flyway migrations in classpath:db/migration". */
   String describe();

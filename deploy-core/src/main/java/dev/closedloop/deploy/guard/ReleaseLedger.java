@@ -19,27 +19,36 @@ import java.util.regex.Pattern;
  * One row per release attempt in the production database: who, what, and every status it went
  * through. Rows are inserted and advanced, never deleted or rewritten; it is the audit trail.
  *
- * <p>Statuses: queued, running, migrated, promoted, succeeded; or failed, superseded.
+ * <p>Statuses: queued, running, migrating, migrated, promoted, succeeded; or failed, superseded.
+ * A fact is written before the act that makes it true: {@code migrating} with the migrations
+ * about to be applied before the first one runs, each promote tag's previous digest before its
+ * move and the tag in {@code tags_moved} after it, so a release that died anywhere leaves a row
+ * saying what may have happened.
  */
 public final class ReleaseLedger {
 
   public static final String DEFAULT_SCHEMA = "closedloop";
   public static final String DEFAULT_TABLE = "release_ledger";
 
-  private static final Set<String> JSON_COLUMNS = Set.of("migrations_applied", "previous_digests");
+  private static final Set<String> JSON_COLUMNS = Set.of("migrations_applied", "migrations_planned");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
   /** A row of the ledger, as read back. */
   public record Entry(long id, String service, String sha, String branch, boolean branchGuardOverridden,
       String ciRunUrl, String imageDigest, String status, String statusHistory, String migrationsApplied,
-      String previousDigests, Instant startedAt, Instant finishedAt, String error, Integer backendPid) {}
+      String previousDigests, Instant startedAt, Instant finishedAt, String error, Integer backendPid,
+      String migrationsPlanned, String tagsMoved) {}
 
   /** What a new attempt records when it joins the queue. */
   public record Attempt(String service, String sha, String branch, boolean branchGuardOverridden,
       String ciRunUrl, String imageDigest) {}
 
+  private final String schema;
+  /** schema.table, as users write it in messages. */
   private final String table;
+  /** The same, quoted for SQL: a name like {@code order} is no keyword there. */
+  private final String quoted;
 
   public ReleaseLedger(String schema, String table) {
     for (String name : new String[] {schema, table}) {
@@ -48,18 +57,25 @@ public final class ReleaseLedger {
             + "' (deploy.ledgerSchema, deploy.ledgerTable): use lowercase letters, digits and '_'");
       }
     }
+    this.schema = schema;
     this.table = schema + "." + table;
+    this.quoted = '"' + schema + "\".\"" + table + '"';
   }
 
   public String table() {
     return table;
   }
 
-  /** Creates the schema and table when missing; safe to run from many releases at once. */
+  /**
+   * Creates the schema and table when missing, and the columns later versions added; safe to run
+   * from many releases at once. An existing schema is not created again, so a role without the
+   * CREATE privilege on the database can keep its ledger in a schema made for it.
+   */
   public void ensure(Connection c) {
-    String schema = table.substring(0, table.indexOf('.'));
-    execute(c, "CREATE SCHEMA IF NOT EXISTS " + schema);
-    execute(c, "CREATE TABLE IF NOT EXISTS " + table + " ("
+    if (!schemaExists(c)) {
+      execute(c, "CREATE SCHEMA IF NOT EXISTS \"" + schema + '"');
+    }
+    execute(c, "CREATE TABLE IF NOT EXISTS " + quoted + " ("
         + " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
         + " service text NOT NULL,"
         + " sha text NOT NULL,"
@@ -75,7 +91,20 @@ public final class ReleaseLedger {
         + " finished_at timestamptz,"
         + " error text,"
         + " backend_pid integer)");
-    execute(c, "CREATE INDEX IF NOT EXISTS " + table.replace('.', '_') + "_service_idx ON " + table + " (service, id)");
+    execute(c, "CREATE INDEX IF NOT EXISTS \"" + table.replace('.', '_') + "_service_idx\" ON " + quoted + " (service, id)");
+    execute(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS migrations_planned jsonb NOT NULL DEFAULT '[]'");
+    execute(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS tags_moved jsonb NOT NULL DEFAULT '[]'");
+  }
+
+  private boolean schemaExists(Connection c) {
+    try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM pg_namespace WHERE nspname = ?")) {
+      s.setString(1, schema);
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next();
+      }
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot prepare the release ledger: " + e.getMessage(), e);
+    }
   }
 
   private static void execute(Connection c, String sql) {
@@ -91,7 +120,7 @@ public final class ReleaseLedger {
 
   /** Inserts a queued row for this attempt, owned by {@code c}'s backend. */
   public long enqueue(Connection c, Attempt attempt) {
-    String sql = "INSERT INTO " + table + " (service, sha, branch, branch_guard_overridden, ci_run_url, image_digest,"
+    String sql = "INSERT INTO " + quoted + " (service, sha, branch, branch_guard_overridden, ci_run_url, image_digest,"
         + " status, status_history, backend_pid) VALUES (?, ?, ?, ?, ?, ?, 'queued',"
         + " jsonb_build_array(jsonb_build_object('status', 'queued', 'at', clock_timestamp())), pg_backend_pid())"
         + " RETURNING id";
@@ -114,7 +143,7 @@ public final class ReleaseLedger {
   /** Moves row {@code id} to {@code status}, appending it to the history; terminal statuses set finished_at. */
   public void advance(Connection c, long id, String status, String error) {
     boolean terminal = status.equals("succeeded") || status.equals("failed") || status.equals("superseded");
-    String sql = "UPDATE " + table + " SET status = ?, status_history = status_history || jsonb_build_array("
+    String sql = "UPDATE " + quoted + " SET status = ?, status_history = status_history || jsonb_build_array("
         + "jsonb_build_object('status', ?::text, 'at', clock_timestamp())), error = coalesce(?, error)"
         + (terminal ? ", finished_at = clock_timestamp()" : "") + " WHERE id = ?";
     try (PreparedStatement s = c.prepareStatement(sql)) {
@@ -142,7 +171,7 @@ public final class ReleaseLedger {
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException("not JSON: " + value, e);
     }
-    try (PreparedStatement s = c.prepareStatement("UPDATE " + table + " SET " + column + " = ?::jsonb WHERE id = ?")) {
+    try (PreparedStatement s = c.prepareStatement("UPDATE " + quoted + " SET " + column + " = ?::jsonb WHERE id = ?")) {
       s.setString(1, json);
       s.setLong(2, id);
       s.executeUpdate();
@@ -151,15 +180,44 @@ public final class ReleaseLedger {
     }
   }
 
+  /** Records, before its move, where promote tag {@code tag} pointed (null: it did not exist). */
+  public void recordPreviousDigest(Connection c, long id, String tag, String previousDigest) {
+    update(c, id, "previous_digests = previous_digests || jsonb_build_object(?::text, ?::text)", "record the previous"
+        + " digest of " + tag, tag, previousDigest);
+  }
+
+  /** Records, after its move was read back, that promote tag {@code tag} moved. */
+  public void recordTagMoved(Connection c, long id, String tag) {
+    update(c, id, "tags_moved = tags_moved || jsonb_build_array(?::text)", "record the move of " + tag, tag);
+  }
+
+  /** Records the digest this release acts on, when it is known only after the row was made. */
+  public void recordImageDigest(Connection c, long id, String digest) {
+    update(c, id, "image_digest = ?", "record the image digest", digest);
+  }
+
+  private void update(Connection c, long id, String assignment, String what, String... values) {
+    try (PreparedStatement s = c.prepareStatement("UPDATE " + quoted + " SET " + assignment + " WHERE id = ?")) {
+      for (int i = 0; i < values.length; i++) {
+        s.setString(i + 1, values[i]);
+      }
+      s.setLong(values.length + 1, id);
+      s.executeUpdate();
+    } catch (SQLException e) {
+      throw failure(what, e);
+    }
+  }
+
   /**
    * Marks rows of {@code service} that are not finished but whose process is gone (its backend
-   * left the server) as failed: a release killed while waiting or running.
+   * left the server) as failed: a release killed while waiting, running or migrating. A row at
+   * {@code migrated} is left alone: a split job's migrate ends there, waiting for its promote.
    */
   public int abandonDead(Connection c, String service) {
-    String sql = "UPDATE " + table + " SET status = 'failed', error = 'abandoned: its process died',"
+    String sql = "UPDATE " + quoted + " SET status = 'failed', error = 'abandoned: its process died',"
         + " finished_at = clock_timestamp(), status_history = status_history || jsonb_build_array("
         + "jsonb_build_object('status', 'failed', 'at', clock_timestamp()))"
-        + " WHERE service = ? AND finished_at IS NULL AND status IN ('queued', 'running')"
+        + " WHERE service = ? AND finished_at IS NULL AND status IN ('queued', 'running', 'migrating')"
         + " AND backend_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, service);
@@ -173,7 +231,7 @@ public final class ReleaseLedger {
   public List<Long> queued(Connection c, String service) {
     List<Long> ids = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(
-        "SELECT id FROM " + table + " WHERE service = ? AND status = 'queued' ORDER BY id")) {
+        "SELECT id FROM " + quoted + " WHERE service = ? AND status = 'queued' ORDER BY id")) {
       s.setString(1, service);
       try (ResultSet rs = s.executeQuery()) {
         while (rs.next()) {
@@ -186,9 +244,16 @@ public final class ReleaseLedger {
     }
   }
 
-  /** The newest row of {@code service} for {@code sha} whose migrate succeeded. */
+  /** History entries that say a release touched production: it began or finished migrating. */
+  private static final String TOUCHED_PRODUCTION = "(status_history @> '[{\"status\": \"migrating\"}]'"
+      + " OR status_history @> '[{\"status\": \"migrated\"}]')";
+
+  /**
+   * The newest row of {@code service} for {@code sha} whose migrate succeeded, whatever happened
+   * to it after (a promote that failed later does not undo the migration).
+   */
   public Optional<Entry> latestMigrated(Connection c, String service, String sha) {
-    List<Entry> found = select(c, " WHERE service = ? AND sha = ? AND status IN ('migrated', 'promoted', 'succeeded')"
+    List<Entry> found = select(c, " WHERE service = ? AND sha = ? AND status_history @> '[{\"status\": \"migrated\"}]'"
         + " ORDER BY id DESC LIMIT 1", s -> {
           s.setString(1, service);
           s.setString(2, sha);
@@ -196,10 +261,13 @@ public final class ReleaseLedger {
     return found.stream().findFirst();
   }
 
-  /** A row of {@code service} newer than {@code id} that migrated production (of another commit). */
+  /**
+   * A row of {@code service} newer than {@code id}, of another commit, that touched production:
+   * it began migrating, whether or not it finished or failed afterwards.
+   */
   public Optional<Entry> newerMigrated(Connection c, String service, long id) {
-    List<Entry> found = select(c, " WHERE service = ? AND id > ? AND status IN ('migrated', 'promoted', 'succeeded')"
-        + " AND sha <> (SELECT sha FROM " + table + " WHERE id = ?) ORDER BY id DESC LIMIT 1", s -> {
+    List<Entry> found = select(c, " WHERE service = ? AND id > ? AND " + TOUCHED_PRODUCTION
+        + " AND sha <> (SELECT sha FROM " + quoted + " WHERE id = ?) ORDER BY id DESC LIMIT 1", s -> {
           s.setString(1, service);
           s.setLong(2, id);
           s.setLong(3, id);
@@ -219,7 +287,7 @@ public final class ReleaseLedger {
   private List<Entry> select(Connection c, String where, Binder binder) {
     String sql = "SELECT id, service, sha, branch, branch_guard_overridden, ci_run_url, image_digest, status,"
         + " status_history::text, migrations_applied::text, previous_digests::text, started_at, finished_at,"
-        + " error, backend_pid FROM " + table + where;
+        + " error, backend_pid, migrations_planned::text, tags_moved::text FROM " + quoted + where;
     List<Entry> entries = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       binder.bind(s);
@@ -229,7 +297,7 @@ public final class ReleaseLedger {
               rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10),
               rs.getString(11), rs.getTimestamp(12).toInstant(),
               rs.getTimestamp(13) != null ? rs.getTimestamp(13).toInstant() : null, rs.getString(14),
-              (Integer) rs.getObject(15)));
+              (Integer) rs.getObject(15), rs.getString(16), rs.getString(17)));
         }
       }
       return entries;

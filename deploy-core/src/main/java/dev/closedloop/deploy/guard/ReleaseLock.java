@@ -150,6 +150,24 @@ public final class ReleaseLock implements AutoCloseable {
     }
   }
 
+  /** True when this connection's session holds the lock now, as the server sees it. */
+  public boolean held() {
+    if (!held) {
+      return false;
+    }
+    try (PreparedStatement s = connection.prepareStatement("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+        + " AND classid = ? AND objid = ? AND objsubid = 2 AND pid = pg_backend_pid() AND granted")) {
+      s.setInt(1, NAMESPACE);
+      s.setInt(2, key);
+      try (ResultSet rs = s.executeQuery()) {
+        rs.next();
+        return rs.getInt(1) > 0;
+      }
+    } catch (SQLException e) {
+      return false; // no answer from the session is no proof it holds anything
+    }
+  }
+
   @Override
   public void close() {
     if (!held) {

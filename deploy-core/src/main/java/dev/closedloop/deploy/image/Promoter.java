@@ -21,17 +21,40 @@ public final class Promoter {
     this.events = events;
   }
 
+  /** Where each tag pointed before its move, and that it moved: written down as it happens. */
+  public interface Journal {
+    Journal NONE = new Journal() {
+      @Override
+      public void before(String tag, String previousDigest) { }
+
+      @Override
+      public void moved(String tag) { }
+    };
+
+    /** Before {@code tag} is touched; {@code previousDigest} is null when it does not exist yet. */
+    void before(String tag, String previousDigest);
+
+    /** After {@code tag} was moved and read back. */
+    void moved(String tag);
+  }
+
+  public List<TagMove> promote(ImageRef repository, String digest, List<String> tags) {
+    return promote(repository, digest, tags, Journal.NONE);
+  }
+
   /**
    * @param repository the image repository (tag and digest ignored)
    * @param digest the manifest digest the tags must point at
+   * @param journal told each tag's previous digest before its move, and the move after it
    */
-  public List<TagMove> promote(ImageRef repository, String digest, List<String> tags) {
+  public List<TagMove> promote(ImageRef repository, String digest, List<String> tags, Journal journal) {
     ImageRef source = repository.withDigest(digest);
     Manifest manifest = null;
     List<TagMove> moves = new ArrayList<>();
     for (String tag : tags) {
       ImageRef tagged = repository.withTag(tag);
       Optional<String> previous = registry.digestOf(tagged);
+      journal.before(tag, previous.orElse(null));
       if (previous.isPresent() && previous.get().equals(digest)) {
         events.progress(Step.PROMOTE, tagged + " already points at " + digest);
         moves.add(new TagMove(tag, previous.get(), digest, false));
@@ -47,6 +70,7 @@ public final class Promoter {
             + " but the registry now reports " + now + " for it: another release moved it at the same time,"
             + " the repository's tags are immutable, or the registry rewrote the manifest");
       }
+      journal.moved(tag);
       events.progress(Step.PROMOTE, tagged + ": " + previous.orElse("(new tag)") + " -> " + digest);
       moves.add(new TagMove(tag, previous.orElse(null), digest, true));
     }

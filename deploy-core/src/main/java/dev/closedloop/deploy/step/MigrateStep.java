@@ -36,7 +36,10 @@ public final class MigrateStep implements ReleaseStep<MigrationOutcome> {
       return null;
     }
     MigrationOutcome outcome = context.config().migrations().migrator(context.events(), Step.MIGRATE)
-        .migrate(session.target(), proven.fingerprint());
+        .migrate(session.target(), proven.fingerprint(), pending -> {
+          session.record("migrations_planned", pending); // the fact first: production is about to change
+          session.advance("migrating", null);
+        });
     context.migration(outcome);
     session.record("migrations_applied", outcome.applied().stream().map(a -> a.migration().label()).toList());
     return outcome;

@@ -7,9 +7,7 @@ import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.Promoter;
 import dev.closedloop.deploy.image.TagMove;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Moves the promote tags to the tested image's digest through the registry API (no layer
@@ -37,18 +35,46 @@ public final class PromoteStep implements ReleaseStep<List<TagMove>> {
     if (session.superseded()) {
       return null;
     }
-    Long migratedBy = splitJob ? migratedRow(config, session).id() : null;
-    BuiltImage image = context.image();
-    List<TagMove> moves = new Promoter(context.registry(), context.events())
-        .promote(config.image(), image.digest(), config.promoteTags());
+    Long migratedBy = null;
+    if (splitJob) {
+      ReleaseLedger.Entry migrated = migratedRow(config, session);
+      migratedBy = migrated.id();
+      tested(context, session, migrated.imageDigest());
+    }
+    session.verifyLock();
+    String digest = context.image().digest();
+    List<TagMove> moves = new Promoter(context.registry(), context.events()).promote(config.image(), digest,
+        config.promoteTags(), new Promoter.Journal() {
+          @Override
+          public void before(String tag, String previousDigest) {
+            session.ledger().recordPreviousDigest(session.connection(), session.ledgerId(), tag, previousDigest);
+          }
+
+          @Override
+          public void moved(String tag) {
+            session.ledger().recordTagMoved(session.connection(), session.ledgerId(), tag);
+          }
+        });
     context.promotion(moves);
-    Map<String, String> previous = new LinkedHashMap<>();
-    moves.forEach(move -> previous.put(move.tag(), move.previousDigest()));
-    session.record("previous_digests", previous);
     if (migratedBy != null) { // the split job's migrate row: its release is complete now
       session.ledger().advance(session.connection(), migratedBy, "succeeded", null);
     }
     return moves;
+  }
+
+  /**
+   * A split job promotes the digest its migrate job recorded, not whatever {@code <sha>} names
+   * now: a forced rebuild in between must not change what goes live.
+   */
+  private static void tested(RunContext context, ReleaseSession session, String digest) {
+    BuiltImage now = context.image();
+    if (digest == null || digest.equals(now.digest())) {
+      return;
+    }
+    context.events().warn(now.image() + " now names " + now.digest() + ", not the " + digest + " that deploy:migrate"
+        + " recorded (rebuilt in between?): promoting " + digest + ", the image whose migrations were applied");
+    context.image(new BuiltImage(now.image(), digest, now.tags(), true));
+    session.ledger().recordImageDigest(session.connection(), session.ledgerId(), digest);
   }
 
   /** The ledger row of this commit's migrate, when no newer release migrated production since. */

@@ -25,6 +25,7 @@ public final class ReleaseSession implements AutoCloseable {
   private Connection connection;
   private ReleaseLock lock;
   private Long ledgerId;
+  private String lockName;
   private boolean superseded;
 
   private ReleaseSession(ReleaseLedger ledger, Events events) {
@@ -48,7 +49,7 @@ public final class ReleaseSession implements AutoCloseable {
     ReleaseSession session = new ReleaseSession(config.ledger(), events);
     try {
       session.connect(config, events);
-      session.join(config, branch, digest);
+      session.join(config, branch, digest, context);
       return session;
     } catch (RuntimeException e) {
       session.fail(config.redactor().redact(String.valueOf(e.getMessage())));
@@ -78,11 +79,12 @@ public final class ReleaseSession implements AutoCloseable {
     connection = target.connect();
   }
 
-  private void join(ReleaseConfig config, BranchGuard.Decision branch, String digest) {
+  private void join(ReleaseConfig config, BranchGuard.Decision branch, String digest, RunContext context) {
     ledger.ensure(connection);
-    String lockName = config.guards().lockName();
+    lockName = config.guards().lockName();
     ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
         branch.overridden(), config.ci().runUrl().orElse(null), digest));
+    context.ledgerId(ledgerId); // the result names the row even when waiting for the lock fails
     lock = new ReleaseLock(connection, ledger, lockName, events);
     ReleaseLock.Outcome outcome = lock.acquire(ledgerId, config.guards().lockMode(), config.guards().lockTimeout());
     if (outcome == ReleaseLock.Outcome.SUPERSEDED) {
@@ -120,6 +122,20 @@ public final class ReleaseSession implements AutoCloseable {
   /** True when a newer release took this one's place while it waited: nothing more may run. */
   public boolean superseded() {
     return superseded;
+  }
+
+  /**
+   * Checks that this session still holds the release lock, before an act that must not race
+   * another release (a connection reset by a pooler or a proxy loses it without a word).
+   *
+   * @throws DeployException of kind GUARD when it does not
+   */
+  public void verifyLock() {
+    if (!lock.held()) {
+      throw new DeployException(DeployException.Kind.GUARD, "Lost the release lock of " + lockName + " (its"
+          + " connection to production was reset?): refusing to go on, another release may be running. Run the"
+          + " release again");
+    }
   }
 
   /** Moves this run's row to {@code status}. */

@@ -41,6 +41,7 @@ public final class RunContext implements AutoCloseable {
   private volatile MigrationOutcome testMigration;
   private volatile MigrationOutcome migration;
   private volatile List<TagMove> promotion;
+  private volatile Long ledgerId;
 
   public RunContext(ReleaseConfig config, Events events) {
     this.config = config;
@@ -143,6 +144,15 @@ public final class RunContext implements AutoCloseable {
 
   void promotion(List<TagMove> moves) {
     this.promotion = List.copyOf(moves);
+  }
+
+  /** This run's row in the ledger, once it has one. */
+  public Optional<Long> ledgerId() {
+    return Optional.ofNullable(ledgerId);
+  }
+
+  void ledgerId(long id) {
+    this.ledgerId = id;
   }
 
   /** Every step's result so far, in the order they ended. */

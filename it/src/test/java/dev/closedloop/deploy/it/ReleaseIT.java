@@ -1,10 +1,16 @@
 package dev.closedloop.deploy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.Release;
+import dev.closedloop.deploy.ReleaseEvent;
+import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,13 +70,17 @@ class ReleaseIT {
   }
 
   private TestServices.Run release(Map<String, String> env, String sha, String... extra) {
+    return goal(env, sha, "deploy:release", extra);
+  }
+
+  private TestServices.Run goal(Map<String, String> env, String sha, String goal, String... extra) {
     List<String> args = new ArrayList<>(List.of("-Ddeploy.image=" + TestServices.registry() + "/" + repository,
         "-Ddeploy.sha=" + sha, "-Ddeploy.databaseUrl=" + databaseUrl()));
     args.addAll(List.of(extra));
     if (args.stream().noneMatch(a -> a.startsWith("-Ddeploy.branch="))) {
       args.add("-Ddeploy.branch=main");
     }
-    args.add("deploy:release");
+    args.add(goal);
     return TestServices.run(project, env, TestServices.mvnw(args.toArray(String[]::new)).toArray(String[]::new));
   }
 
@@ -235,7 +245,8 @@ class ReleaseIT {
   }
 
   @Test
-  void release_fromAFeatureBranchOrAPullRequest_isRefusedBeforeAnyConnection() throws IOException {
+  void release_fromAFeatureBranchOrAPullRequest_isRefusedBeforeAnyConnection_whateverDeployBranchSays()
+      throws IOException {
     // nothing listens on this port: a release that tried to connect would say so instead
     String closed = "postgres://postgres@127.0.0.1:1/nowhere";
 
@@ -243,7 +254,7 @@ class ReleaseIT {
         "-Ddeploy.databaseUrl=" + closed);
     TestServices.Run pullRequest = release(Map.of("GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "pull_request",
         "GITHUB_HEAD_REF", "feature/login", "GITHUB_BASE_REF", "main", "GITHUB_REF", "refs/pull/7/merge"),
-        TestServices.randomSha(), "-Ddeploy.branch=", "-Ddeploy.databaseUrl=" + closed);
+        TestServices.randomSha(), "-Ddeploy.branch=main", "-Ddeploy.databaseUrl=" + closed);
 
     assertThat(feature.exitCode()).isEqualTo(1);
     assertThat(feature.output()).contains("Refusing to release from branch 'feature/login' (deploy.branch):"
@@ -329,6 +340,133 @@ class ReleaseIT {
   private List<ReleaseLedger.Entry> ledger() throws SQLException {
     try (Connection c = production.connect()) {
       return LEDGER.history(c, repository);
+    }
+  }
+
+  @Test
+  void release_recordsMigratingWithThePlannedMigrations_beforeTheFirstOneRuns() throws Exception {
+    Path migrations = Files.createDirectories(work.resolve("observing"));
+    // the first migration copies what the ledger says at that moment (nothing on the throwaway database)
+    Files.writeString(migrations.resolve("V1__observe_ledger.sql"), """
+        CREATE TABLE seen (status text, planned text);
+        DO $$ BEGIN
+          IF to_regclass('closedloop.release_ledger') IS NOT NULL THEN
+            EXECUTE 'INSERT INTO seen SELECT status, migrations_planned::text FROM closedloop.release_ledger'
+              || ' ORDER BY id DESC LIMIT 1';
+          END IF;
+        END $$;
+        """);
+    Files.writeString(migrations.resolve("V2__create_people.sql"), "CREATE TABLE people (id int PRIMARY KEY);\n");
+
+    TestServices.Run run = release(TestServices.randomSha(), "-Ddeploy.migrations=filesystem:" + migrations);
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(strings(production, "SELECT status || ' ' || planned FROM seen"))
+        .containsExactly("migrating [\"V1 observe ledger\", \"V2 create people\"]");
+    ReleaseLedger.Entry row = ledger().get(0);
+    assertThat(row.statusHistory()).containsSubsequence("running", "migrating", "migrated", "promoted", "succeeded");
+    assertThat(row.migrationsPlanned()).isEqualTo("[\"V1 observe ledger\", \"V2 create people\"]");
+    assertThat(row.tagsMoved()).isEqualTo("[\"latest\"]");
+  }
+
+  @Test
+  void splitJobs_promoteMovesTheDigestThatMigrateRecorded_evenAfterAForcedRebuild() throws Exception {
+    String sha = TestServices.randomSha();
+    assertThat(goal(Map.of(), sha, "deploy:build").exitCode()).isZero();
+    String tested = TestServices.registryDigest(repository, sha).orElseThrow();
+    TestServices.Run migrate = goal(Map.of(), sha, "deploy:migrate");
+    assertThat(migrate.exitCode()).as(migrate.output()).isZero();
+
+    Files.writeString(project.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nLABEL rebuilt=1\n");
+    assertThat(goal(Map.of(), sha, "deploy:build", "-Ddeploy.forceBuild=true").exitCode()).isZero();
+    String rebuilt = TestServices.registryDigest(repository, sha).orElseThrow();
+    assertThat(rebuilt).isNotEqualTo(tested);
+
+    TestServices.Run promote = goal(Map.of(), sha, "deploy:promote");
+
+    assertThat(promote.exitCode()).as(promote.output()).isZero();
+    assertThat(promote.output()).contains("now names " + rebuilt + ", not the " + tested + " that deploy:migrate recorded");
+    assertThat(TestServices.registryDigest(repository, "latest")).contains(tested);
+    List<ReleaseLedger.Entry> rows = ledger();
+    assertThat(rows).extracting(ReleaseLedger.Entry::status).containsExactly("succeeded", "succeeded");
+    assertThat(rows.get(1).imageDigest()).isEqualTo(tested);
+    assertThat(rows.get(1).tagsMoved()).isEqualTo("[\"latest\"]");
+  }
+
+  @Test
+  void splitJobs_anOlderPromote_isRefused_whenANewerReleaseMigratedAndThenFailed() throws Exception {
+    String older = TestServices.randomSha();
+    assertThat(goal(Map.of(), older, "deploy:build").exitCode()).isZero();
+    assertThat(goal(Map.of(), older, "deploy:migrate").exitCode()).isZero();
+
+    // a newer commit adds a migration, migrates production, then fails at promote
+    Path extra = Files.createDirectories(work.resolve("newer"));
+    Files.writeString(extra.resolve("V100__add_nickname.sql"), "ALTER TABLE customers ADD COLUMN nickname text;\n");
+    String newer = TestServices.randomSha();
+    Release release = Release.configure().image(TestServices.registry() + "/" + repository).sha(newer)
+        .buildContext(project).dockerHost(TestServices.dockerHost())
+        .migrations(Migrations.flyway("classpath:db/migration", "filesystem:" + extra))
+        .databaseUrl(databaseUrl(), null, null).branch("main")
+        .listener(event -> {
+          if (event instanceof ReleaseEvent.StepFinished done && done.step() == Step.MIGRATE) {
+            deleteConfigBlob(newer); // the registry now refuses the manifest: promote fails
+          }
+        })
+        .load();
+    assertThatThrownBy(release::release).isInstanceOfSatisfying(DeployException.class,
+        e -> assertThat(e.kind()).as(e.getMessage()).isEqualTo(DeployException.Kind.REGISTRY));
+    assertThat(ledger().get(1).status()).isEqualTo("failed");
+    assertThat(ledger().get(1).statusHistory()).contains("migrating", "migrated");
+
+    TestServices.Run promote = goal(Map.of(), older, "deploy:promote");
+
+    assertThat(promote.exitCode()).isEqualTo(1);
+    assertThat(promote.output()).contains("Refusing to promote " + older + ": release #" + ledger().get(1).id()
+        + " of " + newer + " migrated production after it");
+    assertThat(TestServices.registryDigest(repository, "latest")).as("latest never moved").isEmpty();
+  }
+
+  @Test
+  void release_whenPromoteFailsBetweenTwoTags_theLedgerSaysWhichTagsMoved() throws Exception {
+    String sha = TestServices.randomSha();
+    String latest = TestServices.registry() + "/" + repository + ":latest";
+    Release release = Release.configure().image(TestServices.registry() + "/" + repository).sha(sha)
+        .buildContext(project).dockerHost(TestServices.dockerHost())
+        .migrations(Migrations.flyway("classpath:db/migration"))
+        .databaseUrl(databaseUrl(), null, null).branch("main").promoteTags(List.of("latest", "stable"))
+        .listener(event -> {
+          if (event instanceof ReleaseEvent.Progress p && p.message().startsWith(latest + ": ")) {
+            deleteConfigBlob(sha); // latest has moved; the registry now refuses the manifest for stable
+          }
+        })
+        .load();
+
+    assertThatThrownBy(release::release).isInstanceOf(DeployException.class);
+
+    String digest = TestServices.registryDigest(repository, sha).orElseThrow();
+    assertThat(TestServices.registryDigest(repository, "latest")).contains(digest);
+    assertThat(TestServices.registryDigest(repository, "stable")).isEmpty();
+    ReleaseLedger.Entry row = ledger().get(0);
+    assertThat(row.status()).isEqualTo("failed");
+    assertThat(row.previousDigests()).isEqualTo("{\"latest\": null, \"stable\": null}");
+    assertThat(row.tagsMoved()).isEqualTo("[\"latest\"]");
+  }
+
+  /** Deletes the config blob of {@code <repository>:<tag>} from the registry, which then refuses its manifest. */
+  private void deleteConfigBlob(String tag) {
+    try {
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      String base = "http://" + TestServices.registry() + "/v2/" + repository;
+      String manifest = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/manifests/" + tag))
+          .header("Accept", "application/vnd.docker.distribution.manifest.v2+json").build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      String config = new com.fasterxml.jackson.databind.ObjectMapper().readTree(manifest).path("config")
+          .path("digest").asText();
+      int status = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/blobs/" + config))
+          .DELETE().build(), java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+      assertThat(status).as("DELETE blob " + config).isEqualTo(202);
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException(e);
     }
   }
 

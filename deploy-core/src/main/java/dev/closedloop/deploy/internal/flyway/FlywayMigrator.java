@@ -14,6 +14,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
@@ -70,7 +71,8 @@ public final class FlywayMigrator implements Migrator {
    * {@code expectedFingerprint} (the set test-migrate proved).
    */
   @Override
-  public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint) {
+  public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
+      Consumer<List<String>> beforeApplying) {
     FluentConfiguration configuration = Flyway.configure(migrations.classLoader())
         .dataSource(target.jdbcUrl(), target.user(), target.password())
         .locations(migrations.locations().toArray(String[]::new))
@@ -98,6 +100,14 @@ public final class FlywayMigrator implements Migrator {
         throw new DeployException(DeployException.Kind.MIGRATION, "The migrations in " + migrations + " ("
             + set.fingerprint() + ") are not the set test-migrate proved in this run (" + expectedFingerprint
             + "): they changed in between. Nothing was applied; run the release again");
+      }
+      List<String> pending = new ArrayList<>();
+      for (MigrationInfo migration : info.pending()) {
+        pending.add((migration.getVersion() != null ? "V" + migration.getVersion().getVersion() : "R") + " "
+            + migration.getDescription());
+      }
+      if (!pending.isEmpty()) {
+        beforeApplying.accept(pending);
       }
       long start = System.nanoTime();
       MigrateResult result = flyway.migrate();
@@ -162,7 +172,14 @@ public final class FlywayMigrator implements Migrator {
    */
   private static MigrationSet resolved(MigrationInfoService info) {
     java.util.Set<MigrationSet.Migration> files = new java.util.LinkedHashSet<>();
-    for (MigrationInfo migration : info.all()) {
+    // In the order the files define, not the order they were applied in: on a database where a
+    // repeatable ran before a newer versioned file arrived, Flyway lists that file after it.
+    List<MigrationInfo> migrations = new ArrayList<>(List.of(info.all()));
+    migrations.sort(java.util.Comparator
+        .comparing((MigrationInfo m) -> m.getVersion() == null)
+        .thenComparing(MigrationInfo::getVersion, java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder()))
+        .thenComparing(MigrationInfo::getDescription));
+    for (MigrationInfo migration : migrations) {
       if (migration.getResolvedChecksum() == null || migration.getScript() == null) {
         continue; // applied rows with no file here, schema markers, baselines
       }
