@@ -69,12 +69,16 @@ public class DeployException extends RuntimeException {
     return Optional.ofNullable(partialResult);
   }
 
-  /** This failure with the result of the steps that ran before it, its message redacted. */
+  /**
+   * This failure with the result of the steps that ran before it, its message and every cause's
+   * redacted (Maven prints the whole chain under -X).
+   */
   DeployException withPartialResult(ReleaseResult result, Redactor redactor) {
-    DeployException copy = new DeployException(kind, redactor.redact(getMessage()), getCause(), result);
+    DeployException copy = new DeployException(kind, redactor.redact(getMessage()), redactor.redactChain(getCause()),
+        result);
     copy.setStackTrace(getStackTrace());
     for (Throwable other : getSuppressed()) {
-      copy.addSuppressed(other);
+      copy.addSuppressed(redactor.redactChain(other));
     }
     return copy;
   }

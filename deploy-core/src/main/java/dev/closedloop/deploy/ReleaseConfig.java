@@ -78,6 +78,16 @@ public record ReleaseConfig(
     warnings = List.copyOf(warnings);
   }
 
+  /** What a log or a debugger may show: no build argument's value, no credential, no URL with a password. */
+  @Override
+  public String toString() {
+    return "ReleaseConfig[image=" + image + ", sha=" + sha + ", buildContext=" + buildContext + ", buildArgs="
+        + buildArgs.keySet() + ", migrations=" + migrations + ", testDatabase="
+        + (testDatabase != null ? testDatabase.describe() : null) + ", productionDatabase="
+        + (productionDatabase != null ? productionDatabase.describe() : null) + ", promoteTags=" + promoteTags
+        + ", guards=" + guards + ", registryCredentials=" + (registryCredentials != null ? "****" : null) + "]";
+  }
+
   /** The build request this configuration describes. */
   public BuildRequest buildRequest() {
     Map<String, String> allLabels = new LinkedHashMap<>();

@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Loopback;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -283,8 +284,7 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
   }
 
   public boolean isLoopback() {
-    String host = host();
-    return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]");
+    return Loopback.isLoopback(host());
   }
 
   /**
@@ -295,7 +295,9 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
     if (isLoopback()) {
       return Optional.empty();
     }
-    String mode = parameter("sslmode").orElse("prefer");
+    // pgjdbc's ssl=true without an sslmode means verify-full
+    String mode = parameter("sslmode").orElse(parameter("ssl").filter("true"::equalsIgnoreCase).isPresent()
+        ? "verify-full" : "prefer");
     if (!NO_TLS_MODES.contains(mode)) {
       return Optional.empty();
     }

@@ -29,4 +29,12 @@ public record BuildRequest(
   public ImageRef shaRef() {
     return repository.withTag(sha);
   }
+
+  /** Names the build arguments without their values, which may be secrets (tokens for a private index). */
+  @Override
+  public String toString() {
+    return "BuildRequest[" + shaRef() + ", dockerfile=" + dockerfile + ", context=" + context + ", buildArgs="
+        + buildArgs.keySet() + ", target=" + target + ", labels=" + labels + ", extraTags=" + extraTags + ", force="
+        + force + "]";
+  }
 }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -21,6 +22,10 @@ import java.util.concurrent.TimeUnit;
  * order. A helper is the program {@code docker-credential-<name>}, run with {@code get}.
  */
 public final class DockerConfig {
+
+  /** Where the docker CLI keeps Docker Hub's credentials. */
+  static final String HUB_SERVER = "https://index.docker.io/v1/";
+  private static final java.time.Duration HELPER_TIMEOUT = java.time.Duration.ofSeconds(30);
 
   private final Path file;
 
@@ -47,19 +52,26 @@ public final class DockerConfig {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "Cannot read " + file + ": " + e.getMessage()
           + ". Fix the JSON, or point DOCKER_CONFIG elsewhere");
     }
-    String helper = config.path("credHelpers").path(registry).asText(null);
+    // The docker CLI keeps Docker Hub's credentials under its old index address, and asks
+    // helpers with it; credHelpers name it by that address's host.
+    boolean hub = registry.equals(ImageRef.DOCKER_HUB);
+    String server = hub ? HUB_SERVER : registry;
+    String helper = config.path("credHelpers").path(hub ? "index.docker.io" : registry).asText(null);
+    if (helper == null && hub) {
+      helper = config.path("credHelpers").path(registry).asText(null);
+    }
     if (helper != null) {
-      return fromHelper(helper, registry);
+      return fromHelper(helper, server);
     }
     String store = config.path("credsStore").asText(null);
     if (store != null && !store.isBlank()) {
-      Optional<RegistryCredentials> stored = fromHelper(store, registry);
+      Optional<RegistryCredentials> stored = fromHelper(store, server);
       if (stored.isPresent()) {
         return stored;
       }
     }
     for (String key : new String[] {registry, "https://" + registry, "http://" + registry,
-        registry.equals(ImageRef.DOCKER_HUB) ? "https://index.docker.io/v1/" : registry}) {
+        hub ? HUB_SERVER : registry}) {
       JsonNode auth = config.path("auths").path(key);
       if (!auth.isMissingNode()) {
         return inline(auth, key);
@@ -92,35 +104,58 @@ public final class DockerConfig {
 
   private Optional<RegistryCredentials> fromHelper(String helper, String registry) {
     String program = "docker-credential-" + helper;
+    Path errors = null;
+    Process process = null;
     try {
-      Process process = new ProcessBuilder(program, "get").redirectError(ProcessBuilder.Redirect.PIPE).start();
+      errors = Files.createTempFile("closedloop-credential-helper-", ".err"); // drained by the OS, never a full pipe
+      process = new ProcessBuilder(program, "get").redirectError(errors.toFile()).start();
       try (OutputStream in = process.getOutputStream()) {
         in.write(registry.getBytes(StandardCharsets.UTF_8));
       }
-      byte[] out;
-      try (InputStream stdout = process.getInputStream()) {
-        out = stdout.readAllBytes();
+      InputStream stdout = process.getInputStream();
+      CompletableFuture<byte[]> answer = CompletableFuture.supplyAsync(() -> {
+        try (stdout) {
+          return stdout.readAllBytes();
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      if (!process.waitFor(HELPER_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, program + " get did not answer within "
+            + HELPER_TIMEOUT.toSeconds() + " s for " + registry + ": check the helper (is it waiting for a login"
+            + " prompt or a keychain?) or remove it from " + file);
       }
-      if (!process.waitFor(30, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        throw new DeployException(DeployException.Kind.CONFIGURATION, program + " get did not answer within 30 s");
-      }
-      String text = new String(out, StandardCharsets.UTF_8).trim();
+      String text = new String(answer.get(HELPER_TIMEOUT.toSeconds(), TimeUnit.SECONDS), StandardCharsets.UTF_8).trim();
       if (process.exitValue() != 0) {
         if (text.contains("credentials not found")) {
           return Optional.empty();
         }
+        String said = text.isEmpty() ? Files.readString(errors, StandardCharsets.UTF_8).trim() : text;
         throw new DeployException(DeployException.Kind.CONFIGURATION, program + " get failed for " + registry
-            + " (exit " + process.exitValue() + "): " + text);
+            + " (exit " + process.exitValue() + "): " + said);
       }
-      JsonNode answer = new ObjectMapper().readTree(text);
-      return Optional.of(new RegistryCredentials(answer.path("Username").asText(), answer.path("Secret").asText()));
+      JsonNode json = new ObjectMapper().readTree(text);
+      return Optional.of(new RegistryCredentials(json.path("Username").asText(), json.path("Secret").asText()));
     } catch (IOException e) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, file + " names the credential helper " + helper
           + ", but " + program + " cannot be run (" + e.getMessage() + "): install it or change " + file, e);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, program + " get gave no readable answer for "
+          + registry + " within " + HELPER_TIMEOUT.toSeconds() + " s", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new DeployException(DeployException.Kind.CONFIGURATION, "Interrupted while asking " + program, e);
+    } finally {
+      if (process != null && process.isAlive()) {
+        process.destroyForcibly();
+      }
+      if (errors != null) {
+        try {
+          Files.deleteIfExists(errors);
+        } catch (IOException ignored) {
+          // a temporary file
+        }
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.image;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Loopback;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -154,7 +155,7 @@ public record ImageRef(String registry, String repository, String tag, String di
   public boolean isLoopback() {
     String host = registry.startsWith("[") ? registry.substring(0, registry.indexOf(']') + 1)
         : registry.contains(":") ? registry.substring(0, registry.indexOf(':')) : registry;
-    return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]");
+    return Loopback.isLoopback(host);
   }
 
   public boolean isEcr() {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Loopback;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -37,6 +38,8 @@ public final class OciRegistry implements Registry {
 
   private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** How long a registry may take to answer one call. */
+  private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
 
   private final HttpClient http;
   private final RegistryCredentials credentials;
@@ -116,6 +119,7 @@ public final class OciRegistry implements Registry {
   }
 
   private <T> HttpResponse<T> send(ImageRef image, HttpRequest.Builder request, HttpResponse.BodyHandler<T> body) {
+    request.timeout(READ_TIMEOUT); // a stalled registry must not hang a release that holds the lock
     String scope = "repository:" + image.repository() + ":pull,push";
     String known = authorizations.get(scope);
     if (known != null) {
@@ -155,12 +159,18 @@ public final class OciRegistry implements Registry {
     if (realm == null) {
       throw failure(image, "the authentication challenge names no realm");
     }
+    URI realmUri = URI.create(realm);
+    if (!"https".equalsIgnoreCase(realmUri.getScheme()) && !Loopback.isLoopback(realmUri.getHost())) {
+      throw new DeployException(DeployException.Kind.REGISTRY, "The registry " + image.registry() + " sends"
+          + " clients to the token service " + realm + " over plain HTTP: refusing to send credentials there."
+          + " Configure the registry's token realm as https://");
+    }
     StringBuilder url = new StringBuilder(realm).append(realm.contains("?") ? "&" : "?")
         .append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
     if (params.containsKey("service")) {
       url.append("&service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8));
     }
-    HttpRequest.Builder tokenRequest = HttpRequest.newBuilder(URI.create(url.toString())).GET();
+    HttpRequest.Builder tokenRequest = HttpRequest.newBuilder(URI.create(url.toString())).GET().timeout(READ_TIMEOUT);
     if (credentials != null) {
       tokenRequest.header("Authorization", credentials.basicHeader());
     }
@@ -204,6 +214,10 @@ public final class OciRegistry implements Registry {
   private <T> HttpResponse<T> exchange(ImageRef image, HttpRequest request, HttpResponse.BodyHandler<T> body) {
     try {
       return http.send(request, body);
+    } catch (java.net.http.HttpTimeoutException e) {
+      throw new DeployException(DeployException.Kind.REGISTRY, "The registry " + image.registry() + " did not answer"
+          + " within " + READ_TIMEOUT.toSeconds() + " s for " + image.name() + ": check that it runs and is not"
+          + " overloaded, then run again", e);
     } catch (IOException e) {
       throw new DeployException(DeployException.Kind.REGISTRY,
           "Cannot reach the registry " + image.registry() + " for " + image.name() + " ("

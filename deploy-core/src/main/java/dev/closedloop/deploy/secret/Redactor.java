@@ -22,6 +22,34 @@ public final class Redactor {
     }
   }
 
+  /**
+   * A copy of {@code cause} and every cause and suppressed exception below it, with each message
+   * redacted; class names and stack traces are kept, so a {@code -X} stack trace reads as the
+   * original. Null for null.
+   */
+  public Throwable redactChain(Throwable cause) {
+    return cause == null ? null : copy(cause, new java.util.IdentityHashMap<>());
+  }
+
+  private Throwable copy(Throwable original, java.util.Map<Throwable, Throwable> done) {
+    Throwable known = done.get(original);
+    if (known != null) {
+      return known; // a cycle in the chain
+    }
+    String text = original.getClass().getName()
+        + (original.getMessage() != null ? ": " + redact(original.getMessage()) : "");
+    RedactedException copy = new RedactedException(text);
+    done.put(original, copy);
+    copy.setStackTrace(original.getStackTrace());
+    if (original.getCause() != null && original.getCause() != original) {
+      copy.initCause(copy(original.getCause(), done));
+    }
+    for (Throwable suppressed : original.getSuppressed()) {
+      copy.addSuppressed(copy(suppressed, done));
+    }
+    return copy;
+  }
+
   public String redact(String text) {
     if (text == null) {
       return null;

@@ -103,6 +103,23 @@ class PluginIT {
     assertThat(TestServices.registryDigest("it/consumer", sha)).as("nothing was pushed").isEmpty();
   }
 
+  @Test
+  void debugOutput_withTheWholeCauseChain_neverShowsASecret() throws IOException {
+    Path project = copyProject("consumer");
+    Path migrations = Files.createDirectories(project.resolve("leaky"));
+    String secret = "pw-S3cret-" + TestServices.randomSha().substring(0, 8);
+    // the failing statement holds the secret, so Flyway's own exception message does too
+    Files.writeString(migrations.resolve("V1__leak.sql"), "SELECT '" + secret + "'::int;\n");
+
+    TestServices.Run run = TestServices.run(project, Map.of("DB_PASS", secret), TestServices.mvnw("-X",
+        "deploy:test-migrate", "-Ddeploy.migrations=filesystem:leaky", "-Ddeploy.databasePassword=env:DB_PASS",
+        "-Ddeploy.databaseUrl=postgres://app@127.0.0.1:1/none").toArray(String[]::new));
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.output()).contains("Caused by: ").contains("FlywaySqlScriptException")
+        .contains("invalid input syntax for type integer: \"****\"").doesNotContain(secret);
+  }
+
   /**
    * Maven resolves a goal prefix to the first plugin in the POM that claims it, so a project that
    * declares maven-deploy-plugin first sends deploy:build there. The README documents the fix.
