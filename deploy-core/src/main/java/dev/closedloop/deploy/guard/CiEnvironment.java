@@ -18,6 +18,11 @@ public final class CiEnvironment {
       "GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT", "CIRCLE_SHA1", "BUILDKITE_COMMIT",
       "BITBUCKET_COMMIT", "BUILD_SOURCEVERSION", "TRAVIS_COMMIT");
 
+  /** The run-number variables of the same CI systems, in the same order. */
+  static final List<String> RUN_NUMBER_VARIABLES = List.of(
+      "GITHUB_RUN_NUMBER", "CI_PIPELINE_IID", "BUILD_NUMBER", "CIRCLE_BUILD_NUM", "BUILDKITE_BUILD_NUMBER",
+      "BITBUCKET_BUILD_NUMBER", "BUILD_BUILDID", "TRAVIS_BUILD_NUMBER");
+
   private final Map<String, String> env;
   private final Path workDir;
 
@@ -182,12 +187,60 @@ public final class CiEnvironment {
     return Optional.ofNullable(env.get("CI_PROJECT_URL"));
   }
 
-  private Optional<String> git(String... args) {
+  /**
+   * The CI system's run number, which grows with every run of the pipeline: GitHub Actions,
+   * GitLab CI, Jenkins, CircleCI, Buildkite, Bitbucket Pipelines, Azure Pipelines, Travis CI.
+   * Orders releases when git history cannot.
+   */
+  public Optional<Long> runNumber() {
+    for (String name : RUN_NUMBER_VARIABLES) {
+      String value = env.get(name);
+      if (value != null && value.trim().matches("\\d{1,18}")) {
+        return Optional.of(Long.parseLong(value.trim()));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Whether {@code ancestor} is an ancestor of (or equal to) {@code descendant} in the local git
+   * history; empty when git cannot tell: no repository, or a commit it does not have (a shallow
+   * clone holds only the newest commits).
+   */
+  public Optional<Boolean> isAncestor(String ancestor, String descendant) {
+    int exit = gitExit("merge-base", "--is-ancestor", ancestor, descendant);
+    return exit == 0 ? Optional.of(true) : exit == 1 ? Optional.of(false) : Optional.empty();
+  }
+
+  /** git's exit code, or -1 when it could not run. */
+  private int gitExit(String... args) {
+    try {
+      Process process = new ProcessBuilder(gitCommand(args)).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        return -1;
+      }
+      return process.exitValue();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
+  private String[] gitCommand(String... args) {
     String[] command = new String[args.length + 3];
     command[0] = "git";
     command[1] = "-C";
     command[2] = workDir.toString();
     System.arraycopy(args, 0, command, 3, args.length);
+    return command;
+  }
+
+  private Optional<String> git(String... args) {
+    String[] command = gitCommand(args);
     try {
       Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
       String out;

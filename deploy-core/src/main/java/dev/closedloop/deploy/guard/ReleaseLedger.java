@@ -32,17 +32,31 @@ public final class ReleaseLedger {
 
   private static final Set<String> JSON_COLUMNS = Set.of("migrations_applied", "migrations_planned");
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** The first key of each row's own advisory lock ("clor"); the second is the row's id. */
+  static final int ROW_LOCK = 0x636C6F72;
   private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
   /** A row of the ledger, as read back. */
   public record Entry(long id, String service, String sha, String branch, boolean branchGuardOverridden,
       String ciRunUrl, String imageDigest, String status, String statusHistory, String migrationsApplied,
       String previousDigests, Instant startedAt, Instant finishedAt, String error, Integer backendPid,
-      String migrationsPlanned, String tagsMoved) {}
+      String migrationsPlanned, String tagsMoved, Long runNumber) {
+
+    /** The commit, for telling which release is newer. */
+    public CommitOrder.Commit commit() {
+      return new CommitOrder.Commit(sha, runNumber);
+    }
+  }
 
   /** What a new attempt records when it joins the queue. */
   public record Attempt(String service, String sha, String branch, boolean branchGuardOverridden,
-      String ciRunUrl, String imageDigest) {}
+      String ciRunUrl, String imageDigest, Long runNumber) {
+
+    public Attempt(String service, String sha, String branch, boolean branchGuardOverridden, String ciRunUrl,
+        String imageDigest) {
+      this(service, sha, branch, branchGuardOverridden, ciRunUrl, imageDigest, null);
+    }
+  }
 
   private final String schema;
   /** schema.table, as users write it in messages. */
@@ -94,6 +108,7 @@ public final class ReleaseLedger {
     execute(c, "CREATE INDEX IF NOT EXISTS \"" + table.replace('.', '_') + "_service_idx\" ON " + quoted + " (service, id)");
     execute(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS migrations_planned jsonb NOT NULL DEFAULT '[]'");
     execute(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS tags_moved jsonb NOT NULL DEFAULT '[]'");
+    execute(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS run_number bigint");
   }
 
   private boolean schemaExists(Connection c) {
@@ -118,12 +133,17 @@ public final class ReleaseLedger {
     }
   }
 
-  /** Inserts a queued row for this attempt, owned by {@code c}'s backend. */
+  /**
+   * Inserts a queued row for this attempt, and in the same statement takes the row's own advisory
+   * lock on {@code c}'s session: the row is alive exactly while that session is, which the server
+   * knows even behind a session pooler that keeps its backend for the next client (the pooler's
+   * reset frees the lock), so a dead release is told apart from a slow one.
+   */
   public long enqueue(Connection c, Attempt attempt) {
     String sql = "INSERT INTO " + quoted + " (service, sha, branch, branch_guard_overridden, ci_run_url, image_digest,"
-        + " status, status_history, backend_pid) VALUES (?, ?, ?, ?, ?, ?, 'queued',"
+        + " run_number, status, status_history, backend_pid) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued',"
         + " jsonb_build_array(jsonb_build_object('status', 'queued', 'at', clock_timestamp())), pg_backend_pid())"
-        + " RETURNING id";
+        + " RETURNING id, pg_advisory_lock(" + ROW_LOCK + ", (id & 2147483647)::int)";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, attempt.service());
       s.setString(2, attempt.sha());
@@ -131,6 +151,7 @@ public final class ReleaseLedger {
       s.setBoolean(4, attempt.branchGuardOverridden());
       s.setString(5, attempt.ciRunUrl());
       s.setString(6, attempt.imageDigest());
+      s.setObject(7, attempt.runNumber(), java.sql.Types.BIGINT);
       try (ResultSet rs = s.executeQuery()) {
         rs.next();
         return rs.getLong(1);
@@ -209,8 +230,8 @@ public final class ReleaseLedger {
   }
 
   /**
-   * Marks rows of {@code service} that are not finished but whose process is gone (its backend
-   * left the server) as failed: a release killed while waiting, running or migrating. A row at
+   * Marks rows of {@code service} that are not finished but whose process is gone (nobody holds
+   * the row's own lock: its session ended) as failed: a release killed while waiting, running or migrating. A row at
    * {@code migrated} is left alone: a split job's migrate ends there, waiting for its promote.
    */
   public int abandonDead(Connection c, String service) {
@@ -218,13 +239,31 @@ public final class ReleaseLedger {
         + " finished_at = clock_timestamp(), status_history = status_history || jsonb_build_array("
         + "jsonb_build_object('status', 'failed', 'at', clock_timestamp()))"
         + " WHERE service = ? AND finished_at IS NULL AND status IN ('queued', 'running', 'migrating')"
-        + " AND backend_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)";
+        + " AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted"
+        + " AND l.classid = " + ROW_LOCK + "::oid AND l.objid = ((" + quoted + ".id & 2147483647)::int)::oid)";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, service);
       return s.executeUpdate();
     } catch (SQLException e) {
       throw failure("clean up abandoned releases", e);
     }
+  }
+
+  /** The queued rows of {@code service}, oldest first, whole. */
+  public List<Entry> queuedEntries(Connection c, String service) {
+    return select(c, " WHERE service = ? AND status = 'queued' ORDER BY id", s -> s.setString(1, service));
+  }
+
+  /**
+   * The newest row of {@code service} other than {@code id} that touched production or moved a
+   * tag: the release a newer one must not fall behind.
+   */
+  public Optional<Entry> latestReleased(Connection c, String service, long id) {
+    return select(c, " WHERE service = ? AND id <> ? AND (" + TOUCHED_PRODUCTION
+        + " OR status_history @> '[{\"status\": \"promoted\"}]') ORDER BY id DESC LIMIT 1", s -> {
+          s.setString(1, service);
+          s.setLong(2, id);
+        }).stream().findFirst();
   }
 
   /** The queued rows of {@code service}, oldest first. */
@@ -287,7 +326,7 @@ public final class ReleaseLedger {
   private List<Entry> select(Connection c, String where, Binder binder) {
     String sql = "SELECT id, service, sha, branch, branch_guard_overridden, ci_run_url, image_digest, status,"
         + " status_history::text, migrations_applied::text, previous_digests::text, started_at, finished_at,"
-        + " error, backend_pid, migrations_planned::text, tags_moved::text FROM " + quoted + where;
+        + " error, backend_pid, migrations_planned::text, tags_moved::text, run_number FROM " + quoted + where;
     List<Entry> entries = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       binder.bind(s);
@@ -297,7 +336,7 @@ public final class ReleaseLedger {
               rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10),
               rs.getString(11), rs.getTimestamp(12).toInstant(),
               rs.getTimestamp(13) != null ? rs.getTimestamp(13).toInstant() : null, rs.getString(14),
-              (Integer) rs.getObject(15), rs.getString(16), rs.getString(17)));
+              (Integer) rs.getObject(15), rs.getString(16), rs.getString(17), (Long) rs.getObject(18)));
         }
       }
       return entries;

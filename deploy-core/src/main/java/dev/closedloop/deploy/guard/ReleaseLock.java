@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -67,24 +68,46 @@ public final class ReleaseLock implements AutoCloseable {
 
   /** Distinguishes closedloop's advisory locks from any other two-key lock in the database. */
   static final int NAMESPACE = 0x636C6F6F; // "cloo"
-  private static final Duration POLL = Duration.ofMillis(50);
+  /** How long a waiter whose turn it is blocks on the lock before it looks at the queue again. */
+  private static final Duration BLOCK_FOR = Duration.ofMillis(200);
+  /** A waiter whose turn it is not looks again after this, doubling up to {@link #MAX_PAUSE}. */
+  private static final Duration FIRST_PAUSE = Duration.ofMillis(100);
+  private static final Duration MAX_PAUSE = Duration.ofSeconds(1);
+  /** How often a waiter marks dead releases abandoned (a write): not on every look. */
+  private static final Duration SWEEP_EVERY = Duration.ofSeconds(2);
 
   private final Connection connection;
   private final ReleaseLedger ledger;
   private final String name;
   private final int key;
   private final Events events;
+  private final CommitOrder order;
+  private final CommitOrder.Commit mine;
+  /** Verdicts by the other release's commit: git is asked once per commit, not once per poll. */
+  private final java.util.Map<CommitOrder.Commit, CommitOrder.Comparison> verdicts = new java.util.HashMap<>();
   private boolean held;
 
   /**
    * @param connection a connection of the lock's own: the lock lives as long as its session
    */
   public ReleaseLock(Connection connection, ReleaseLedger ledger, String name, Events events) {
+    this(connection, ledger, name, events, null, null);
+  }
+
+  /**
+   * @param order tells which waiting release is of the newer commit; in supersede mode that one
+   *     stays. Null: the last to arrive stays.
+   * @param mine this release's commit
+   */
+  public ReleaseLock(Connection connection, ReleaseLedger ledger, String name, Events events, CommitOrder order,
+      CommitOrder.Commit mine) {
     this.connection = connection;
     this.ledger = ledger;
     this.name = name;
     this.key = key(name);
     this.events = events;
+    this.order = order;
+    this.mine = mine;
   }
 
   static int key(String name) {
@@ -100,26 +123,57 @@ public final class ReleaseLock implements AutoCloseable {
    * @throws DeployException of kind GUARD when the lock is held (fail mode) or the wait timed out
    */
   public Outcome acquire(long id, Mode mode, Duration timeout) {
+    execute("SET lock_timeout = " + BLOCK_FOR.toMillis()); // a wait on the lock ends after this, to look again
+    try {
+      return await(id, mode, timeout);
+    } finally {
+      try {
+        execute("RESET lock_timeout");
+      } catch (DeployException e) {
+        events.debug("lock_timeout not reset: " + e.getMessage());
+      }
+    }
+  }
+
+  private Outcome await(long id, Mode mode, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
+    long nextSweep = System.nanoTime();
+    Duration pause = FIRST_PAUSE;
     boolean announced = false;
     while (true) {
-      ledger.abandonDead(connection, name);
-      List<Long> queued = ledger.queued(connection, name);
-      if (mode == Mode.SUPERSEDE && !queued.isEmpty() && queued.get(queued.size() - 1) > id) {
-        events.progress(Step.MIGRATE, "superseded by release #" + queued.get(queued.size() - 1)
-            + " of a newer commit: leaving the queue");
-        return Outcome.SUPERSEDED;
+      if (System.nanoTime() - nextSweep >= 0) {
+        ledger.abandonDead(connection, name);
+        nextSweep = System.nanoTime() + SWEEP_EVERY.toNanos();
       }
-      boolean myTurn = mode != Mode.QUEUE || queued.isEmpty() || queued.get(0) == id;
-      if (myTurn && tryLock()) {
+      List<ReleaseLedger.Entry> waiting = ledger.queuedEntries(connection, name);
+      if (mode == Mode.SUPERSEDE) {
+        java.util.Optional<String> newer = newerWaiting(id, waiting);
+        if (newer.isPresent()) {
+          events.progress(Step.MIGRATE, "superseded by " + newer.get() + ": leaving the queue");
+          return Outcome.SUPERSEDED;
+        }
+      }
+      boolean myTurn = mode != Mode.QUEUE || waiting.isEmpty() || waiting.get(0).id() == id;
+      // Whose turn it is waits on the lock itself, and the server hands it over the moment it is
+      // free; only one waiter of a lock name does, the others look again less and less often.
+      if (myTurn && (mode == Mode.FAIL ? tryLock() : waitForLock())) {
         held = true;
-        return Outcome.ACQUIRED;
+        // a newer release may have queued while this one blocked on the lock: it takes the place
+        java.util.Optional<String> newer = mode == Mode.SUPERSEDE
+            ? newerWaiting(id, ledger.queuedEntries(connection, name)) : java.util.Optional.empty();
+        if (newer.isEmpty()) {
+          return Outcome.ACQUIRED;
+        }
+        close();
+        events.progress(Step.MIGRATE, "superseded by " + newer.get() + ": leaving the queue");
+        return Outcome.SUPERSEDED;
       }
       if (mode == Mode.FAIL) {
         throw new DeployException(DeployException.Kind.GUARD, "Another release of " + name + " holds the"
             + " release lock (deploy.lockMode=fail): try again when it has finished, or use deploy.lockMode=queue");
       }
-      if (System.nanoTime() > deadline) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
         throw new DeployException(DeployException.Kind.GUARD, "Gave up waiting " + timeout.toSeconds()
             + " s for the release lock of " + name + " (deploy.lockTimeout): another release still holds it");
       }
@@ -128,13 +182,92 @@ public final class ReleaseLock implements AutoCloseable {
             + " mode, up to " + timeout.toSeconds() + " s)");
         announced = true;
       }
-      try {
-        Thread.sleep(POLL.toMillis());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new DeployException(DeployException.Kind.GUARD, "Interrupted while waiting for the release lock", e);
+      if (myTurn) {
+        pause = FIRST_PAUSE;
+      } else {
+        sleep(Duration.ofNanos(Math.min(left, pause.toNanos())));
+        pause = pause.multipliedBy(2).compareTo(MAX_PAUSE) > 0 ? MAX_PAUSE : pause.multipliedBy(2);
       }
     }
+  }
+
+  /**
+   * Makes the lock's session one that lasts as long as its release and no longer: no server
+   * timeout ends it in the middle of a long migration, and TCP keepalives end it within about a
+   * minute when the machine that ran the release vanished without closing its socket (instead of
+   * the kernel's two hours), so the server frees the lock.
+   */
+  public static void prepareSession(Connection connection) {
+    try (Statement s = connection.createStatement()) {
+      s.execute("DO $$ BEGIN"
+          + " PERFORM set_config('statement_timeout', '0', false);"
+          + " PERFORM set_config('idle_in_transaction_session_timeout', '0', false);"
+          + " IF current_setting('server_version_num')::int >= 140000 THEN"
+          + "   PERFORM set_config('idle_session_timeout', '0', false); END IF;"
+          + " PERFORM set_config('tcp_keepalives_idle', '30', false);"
+          + " PERFORM set_config('tcp_keepalives_interval', '10', false);"
+          + " PERFORM set_config('tcp_keepalives_count', '3', false);"
+          + " END $$");
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot prepare the release lock's session: "
+          + e.getMessage(), e);
+    }
+  }
+
+  /** Blocks on the lock for at most the session's lock_timeout; true when it was granted. */
+  private boolean waitForLock() {
+    try (Statement s = connection.createStatement()) {
+      s.execute("SELECT pg_advisory_lock(" + NAMESPACE + ", " + key + ")");
+      return true;
+    } catch (SQLException e) {
+      if ("55P03".equals(e.getSQLState())) { // lock_not_available: another release still holds it
+        return false;
+      }
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot wait for the release lock: " + e.getMessage(), e);
+    }
+  }
+
+  private void execute(String sql) {
+    try (Statement s = connection.createStatement()) {
+      s.execute(sql);
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot wait for the release lock: " + e.getMessage(), e);
+    }
+  }
+
+  private static void sleep(Duration duration) {
+    try {
+      Thread.sleep(Math.max(1, duration.toMillis()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DeployException(DeployException.Kind.GUARD, "Interrupted while waiting for the release lock", e);
+    }
+  }
+
+  /**
+   * A waiting release that should stay instead of this one, described: the newest commit stays
+   * (by git history or run number), and where they cannot be told apart, the last to arrive.
+   */
+  private java.util.Optional<String> newerWaiting(long id, List<ReleaseLedger.Entry> waiting) {
+    for (ReleaseLedger.Entry other : waiting) {
+      if (other.id() == id) {
+        continue;
+      }
+      CommitOrder.Comparison comparison = order == null || mine == null
+          ? new CommitOrder.Comparison(CommitOrder.Verdict.UNKNOWN, "arrival")
+          : verdicts.computeIfAbsent(other.commit(), commit -> order.compare(mine, commit));
+      boolean otherStays = switch (comparison.verdict()) {
+        case OLDER -> true;
+        case NEWER -> false;
+        case SAME, UNKNOWN -> other.id() > id;
+      };
+      if (otherStays) {
+        return java.util.Optional.of("release #" + other.id() + " of " + other.sha()
+            + (comparison.verdict() == CommitOrder.Verdict.OLDER ? ", a newer commit (" + comparison.basis() + ")"
+                : ", which arrived later"));
+      }
+    }
+    return java.util.Optional.empty();
   }
 
   private boolean tryLock() {

@@ -48,7 +48,7 @@ public final class MigrateStep implements ReleaseStep<MigrationOutcome> {
   @Override
   public String summarize(ReleaseConfig config, MigrationOutcome outcome) {
     if (outcome == null) {
-      return "superseded by a newer release while waiting for the lock";
+      return "superseded by a newer release";
     }
     return outcome.applied().isEmpty()
         ? "production is already at the tested set (" + Summaries.shortFingerprint(outcome.set()) + ")"

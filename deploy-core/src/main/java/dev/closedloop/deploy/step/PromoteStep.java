@@ -95,7 +95,7 @@ public final class PromoteStep implements ReleaseStep<List<TagMove>> {
   @Override
   public String summarize(ReleaseConfig config, List<TagMove> moves) {
     if (moves == null) {
-      return "superseded by a newer release while waiting for the lock";
+      return "superseded by a newer release";
     }
     return String.join(", ", moves.stream().map(m -> m.tag() + (m.moved() ? " moved" : " already")
         + " at " + m.digest()).toList());

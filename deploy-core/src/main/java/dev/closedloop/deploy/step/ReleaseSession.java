@@ -7,6 +7,7 @@ import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.BranchGuard;
+import dev.closedloop.deploy.guard.CommitOrder;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
 import java.sql.Connection;
@@ -63,12 +64,7 @@ public final class ReleaseSession implements AutoCloseable {
     events.progress(Step.MIGRATE, "production database: " + production.describe());
     database = production.open(events);
     DatabaseTarget target = database.target();
-    target.poolerProblem().ifPresent(problem -> {
-      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
-    });
-    target.sharedBackendProblem().ifPresent(problem -> {
-      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
-    });
+    // decided from the connection string alone, before anything goes out: not even a handshake
     target.tlsProblem().ifPresent(problem -> {
       if (config.requireTls()) {
         throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem
@@ -76,28 +72,58 @@ public final class ReleaseSession implements AutoCloseable {
       }
       events.warn("databaseUrl: " + problem);
     });
+    target.poolerProblem().ifPresent(problem -> {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
+    });
+    target.sharedBackendProblem().ifPresent(problem -> { // asks the server: two sessions of ours
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
+    });
     connection = target.connect();
+    ReleaseLock.prepareSession(connection);
   }
 
   private void join(ReleaseConfig config, BranchGuard.Decision branch, String digest, RunContext context) {
     ledger.ensure(connection);
     lockName = config.guards().lockName();
+    CommitOrder order = new CommitOrder(config.ci());
+    CommitOrder.Commit mine = new CommitOrder.Commit(config.sha(), config.ci().runNumber().orElse(null));
     ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
-        branch.overridden(), config.ci().runUrl().orElse(null), digest));
+        branch.overridden(), config.ci().runUrl().orElse(null), digest, mine.runNumber()));
     context.ledgerId(ledgerId); // the result names the row even when waiting for the lock fails
-    lock = new ReleaseLock(connection, ledger, lockName, events);
+    lock = new ReleaseLock(connection, ledger, lockName, events, order, mine);
     ReleaseLock.Outcome outcome = lock.acquire(ledgerId, config.guards().lockMode(), config.guards().lockTimeout());
     if (outcome == ReleaseLock.Outcome.SUPERSEDED) {
-      ledger.advance(connection, ledgerId, "superseded", null);
-      if (config.guards().failWhenSuperseded()) {
-        throw new DeployException(DeployException.Kind.GUARD, "Superseded: a newer release of " + lockName
-            + " took this one's place while it waited (deploy.failWhenSuperseded is set)");
-      }
-      superseded = true;
+      supersede(config, "a newer release of " + lockName + " took this one's place while it waited", null);
       return;
+    }
+    // Arrival at the lock is not commit order: never release an older commit over a newer one.
+    var released = ledger.latestReleased(connection, lockName, ledgerId);
+    if (released.isPresent()) {
+      CommitOrder.Comparison comparison = order.compare(mine, released.get().commit());
+      if (comparison.verdict() == CommitOrder.Verdict.OLDER) {
+        String why = "commit " + config.sha() + " is older than " + released.get().sha() + ", which release #"
+            + released.get().id() + " already released (" + comparison.basis() + "). To go back on purpose, use"
+            + " deploy:rollback";
+        events.progress(Step.MIGRATE, "superseded: " + why);
+        supersede(config, why, why);
+        return;
+      }
+      if (comparison.verdict() == CommitOrder.Verdict.UNKNOWN) {
+        events.warn("Cannot tell whether commit " + config.sha() + " is newer than " + released.get().sha()
+            + " (release #" + released.get().id() + "): " + comparison.basis() + ". Going by arrival order");
+      }
     }
     ledger.advance(connection, ledgerId, "running", null);
     events.progress(Step.MIGRATE, "holding the release lock of " + lockName + " (ledger #" + ledgerId + ")");
+  }
+
+  private void supersede(ReleaseConfig config, String why, String error) {
+    ledger.advance(connection, ledgerId, "superseded", error);
+    if (config.guards().failWhenSuperseded()) {
+      throw new DeployException(DeployException.Kind.GUARD, "Superseded: " + why
+          + " (deploy.failWhenSuperseded is set)");
+    }
+    superseded = true;
   }
 
   /** Production, as migrations reach it. */

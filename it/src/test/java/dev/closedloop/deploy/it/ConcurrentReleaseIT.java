@@ -81,6 +81,83 @@ class ConcurrentReleaseIT {
     }
   }
 
+  /**
+   * Four commits of one branch, each released by its own Maven process from its own clone, started
+   * a second apart; the third builds longest, so it reaches the lock after the fourth. The newest
+   * commit must end on latest, and no release may go live after a newer one did.
+   */
+  @Test
+  void fourCommitsFromFourProcesses_theNewestCommitEndsOnLatest_evenWhenAnOlderOneArrivesLast() throws Exception {
+    String repository = "it/order-" + UUID.randomUUID().toString().substring(0, 8);
+    String database = "order_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    try (Connection c = production.target().connect(); java.sql.Statement s = c.createStatement()) {
+      s.execute("CREATE DATABASE " + database);
+    }
+    DatabaseTarget target = DatabaseTarget.of("jdbc:postgresql://127.0.0.1:" + production.target().port() + "/"
+        + database, "postgres", null);
+    Path origin = TestServices.copyProject("consumer", context.resolve("origin"));
+    Path logs = Files.createDirectories(Path.of("it/target/release-order-logs")); // kept for a failure's reader
+    git(origin, "init", "-q", "-b", "main");
+    int[] buildSeconds = {0, 0, 25, 0}; // the third reaches the lock well after the fourth went live
+    List<String> shas = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      Files.writeString(origin.resolve("commit.txt"), UUID.randomUUID().toString()); // no build cache from earlier runs
+      Files.writeString(origin.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nCOPY commit.txt /\n"
+          + "RUN [\"/bin/busybox\", \"sleep\", \"" + buildSeconds[i] + "\"]\n");
+      git(origin, "add", "-A");
+      git(origin, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "commit " + (i + 1));
+      shas.add(TestServices.run(origin, "git", "rev-parse", "HEAD").output().trim());
+    }
+    List<Process> releases = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      Path clone = context.resolve("clone-" + (i + 1));
+      git(context, "clone", "-q", origin.toString(), clone.toString());
+      git(clone, "checkout", "-q", shas.get(i));
+      List<String> args = new ArrayList<>(TestServices.mvnw("-Ddeploy.image=" + TestServices.registry() + "/"
+          + repository, "-Ddeploy.databaseUrl=postgres://postgres@127.0.0.1:" + target.port() + "/" + database,
+          "-Ddeploy.branch=main", "-Ddeploy.lockTimeout=5m", "deploy:release"));
+      ProcessBuilder maven = new ProcessBuilder(args).directory(clone.toFile()).redirectErrorStream(true)
+          .redirectOutput(logs.resolve("release-" + (i + 1) + ".log").toFile());
+      maven.environment().remove("DATABASE_URL");
+      releases.add(maven.start());
+      Thread.sleep(1000);
+    }
+    for (int i = 0; i < 4; i++) {
+      assertThat(releases.get(i).waitFor(5, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+      assertThat(releases.get(i).exitValue()).as(Files.readString(logs.resolve("release-" + (i + 1) + ".log")))
+          .isZero();
+    }
+
+    String newest = TestServices.registryDigest(repository, shas.get(3)).orElseThrow();
+    assertThat(TestServices.registryDigest(repository, "latest")).contains(newest);
+    List<ReleaseLedger.Entry> rows;
+    try (Connection c = target.connect()) {
+      rows = LEDGER.history(c, repository);
+    }
+    assertThat(rows).hasSize(4).extracting(ReleaseLedger.Entry::status).as("none lost, none failed")
+        .allMatch(status -> status.equals("succeeded") || status.equals("superseded"));
+    assertThat(rows).filteredOn(r -> r.sha().equals(shas.get(3))).extracting(ReleaseLedger.Entry::status)
+        .containsExactly("succeeded");
+    ReleaseLedger.Entry third = rows.stream().filter(r -> r.sha().equals(shas.get(2))).findFirst().orElseThrow();
+    ReleaseLedger.Entry fourth = rows.stream().filter(r -> r.sha().equals(shas.get(3))).findFirst().orElseThrow();
+    assertThat(third.startedAt()).as("the third arrived after the fourth went live").isAfter(at(fourth, "succeeded"));
+    assertThat(third.status()).isEqualTo("superseded");
+    assertThat(third.error()).isEqualTo("commit " + shas.get(2) + " is older than " + shas.get(3) + ", which release #"
+        + fourth.id() + " already released (git history). To go back on purpose, use deploy:rollback");
+    assertNeverTwoAtOnce(rows);
+    // the releases that went live did so in commit order
+    List<Integer> liveOrder = rows.stream().filter(r -> r.status().equals("succeeded"))
+        .sorted(java.util.Comparator.comparing(r -> at(r, "running"))).map(r -> shas.indexOf(r.sha())).toList();
+    assertThat(liveOrder).isSorted();
+  }
+
+  private static void git(Path dir, String... args) {
+    List<String> command = new ArrayList<>(List.of("git", "-C", dir.toString()));
+    command.addAll(List.of(args));
+    TestServices.Run run = TestServices.run(dir, command.toArray(String[]::new));
+    assertThat(run.exitCode()).as(String.join(" ", command) + ": " + run.output()).isZero();
+  }
+
   private record Race(String repository, List<String> digests, List<ReleaseResult.Outcome> outcomes,
       List<ReleaseLedger.Entry> ledger) {}
 

@@ -12,6 +12,7 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.ReleaseLock;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -266,6 +267,18 @@ class ReleaseIT {
   }
 
   @Test
+  void requireTls_refusesAPlainTextProductionUrl_beforeAnyConnectionIsTried() throws IOException {
+    // the host does not exist: a release that tried to reach it would say so instead
+    TestServices.Run run = release(TestServices.randomSha(), "-Ddeploy.requireTls=true",
+        "-Ddeploy.databaseUrl=postgres://postgres:Pw-Never-Sent@db.example.invalid:5432/shop?sslmode=prefer");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.output()).contains("databaseUrl (deploy.databaseUrl): the connection to db.example.invalid does not"
+        + " require TLS (sslmode=prefer): add sslmode=require (or verify-full) to the URL (deploy.requireTls is set)")
+        .doesNotContain("Cannot connect").doesNotContain("UnknownHost").doesNotContain("Pw-Never-Sent");
+  }
+
+  @Test
   void release_withTheBranchGuardOff_releasesLoudly_andTheLedgerRecordsTheOverride() throws Exception {
     TestServices.Run run = release(TestServices.randomSha(), "-Ddeploy.branch=feature/debug-deploy",
         "-Ddeploy.branchGuard=off");
@@ -467,6 +480,52 @@ class ReleaseIT {
       assertThat(status).as("DELETE blob " + config).isEqualTo(202);
     } catch (IOException | InterruptedException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void queue_aDeadWaiterBehindASessionPooler_isAbandoned_andTheReleasesAroundItRun() throws Exception {
+    try (PgBouncer pool = PgBouncer.start(work.resolve("pool"), production.port(), "session");
+        Connection holder = DatabaseTarget.of("jdbc:postgresql://127.0.0.1:" + pool.port + "/" + production.database(),
+            "postgres", null).connect()) {
+      LEDGER.ensure(holder);
+      long held = LEDGER.enqueue(holder, new ReleaseLedger.Attempt(repository, "a".repeat(40), "main", false, null, null));
+      ReleaseLock lock = new ReleaseLock(holder, LEDGER, repository, Events.none());
+      lock.acquire(held, ReleaseLock.Mode.QUEUE, java.time.Duration.ofSeconds(5));
+      LEDGER.advance(holder, held, "running", null);
+
+      // three releases queue behind it through the pooler; the second dies while it waits
+      List<String> shas = List.of(TestServices.randomSha(), TestServices.randomSha(), TestServices.randomSha());
+      List<Process> releases = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        releases.add(new ProcessBuilder(TestServices.mvnw("-Ddeploy.image=" + TestServices.registry() + "/"
+            + repository, "-Ddeploy.sha=" + shas.get(i), "-Ddeploy.databaseUrl=postgres://postgres@127.0.0.1:"
+            + pool.port + "/" + production.database(), "-Ddeploy.branch=main", "-Ddeploy.lockMode=queue",
+            "-Ddeploy.lockTimeout=3m", "deploy:release")).directory(project.toFile()).redirectErrorStream(true)
+            .redirectOutput(work.resolve("release-" + i + ".log").toFile()).start());
+        awaitSql(production, "SELECT count(*) FROM closedloop.release_ledger WHERE status = 'queued'",
+            Integer.toString(i + 1)); // arrival order is the order started
+      }
+      Thread.sleep(3000); // the second waiter now looks at the queue about once a second, idle in between
+      Integer deadBackend = ledger().get(2).backendPid();
+      releases.get(1).destroyForcibly().waitFor(); // SIGKILL, like a CI runner that vanished
+      Thread.sleep(500);
+      assertThat(strings(production, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + deadBackend))
+          .as("the pooler keeps the dead release's server session for its next client").containsExactly("1");
+      LEDGER.advance(holder, held, "succeeded", null);
+      lock.close();
+
+      for (int i : new int[] {0, 2}) {
+        assertThat(releases.get(i).waitFor(3, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+        assertThat(releases.get(i).exitValue()).as(Files.readString(work.resolve("release-" + i + ".log"))).isZero();
+      }
+      List<ReleaseLedger.Entry> rows = ledger();
+      assertThat(rows).extracting(ReleaseLedger.Entry::sha, ReleaseLedger.Entry::status).containsExactly(
+          org.assertj.core.groups.Tuple.tuple("a".repeat(40), "succeeded"),
+          org.assertj.core.groups.Tuple.tuple(shas.get(0), "succeeded"),
+          org.assertj.core.groups.Tuple.tuple(shas.get(1), "failed"),
+          org.assertj.core.groups.Tuple.tuple(shas.get(2), "succeeded"));
+      assertThat(rows.get(2).error()).isEqualTo("abandoned: its process died");
     }
   }
 

@@ -40,11 +40,14 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * BENCHMARKS.md rows "promote", "lock hand-off", "re-run" and "side by side". Not *IT classes: they run only
+ * BENCHMARKS.md rows "promote", "lock hand-off", "lock load", "re-run" and "side by side". Not *IT classes: they run only
  * when asked for (see BENCHMARKS.md). Each writes its table to it/target/benchmarks/.
  */
 class ReleaseBenchmark {
@@ -135,12 +138,82 @@ class ReleaseBenchmark {
       }
       String report = String.format("""
           lock hand-off: from the running release's unlock to the waiting one holding the lock, median of 10
-            closedloop release lock (ledger queue, 50 ms poll): %6.1f ms  runs %s
-            bare blocking pg_advisory_lock (server wake-up):    %6.1f ms  runs %s
+            closedloop release lock (ledger queue, blocking wait): %6.1f ms  runs %s
+            bare blocking pg_advisory_lock (server wake-up):       %6.1f ms  runs %s
             ratio: %.1fx
           """, median(ours, 0) / 1e6, millis(ours), median(bare, 0) / 1e6, millis(bare),
           (double) median(ours, 0) / median(bare, 0));
       write("lock-handoff.txt", report);
+    }
+  }
+
+  @Test
+  void waiters_loadOnProduction_withNoneOneAndTenWaiting() throws Exception {
+    try (EphemeralDatabase.Instance production = EphemeralDatabase.embedded().start(Events.none())) {
+      DatabaseTarget target = production.target();
+      ReleaseLedger ledger = new ReleaseLedger("closedloop", "release_ledger");
+      try (Connection c = target.connect()) {
+        ledger.ensure(c);
+      }
+      StringBuilder report = new StringBuilder("load on production while releases wait for the lock (queue mode),"
+          + " transactions per second on the server over 10 s of waiting\n");
+      double one = 0;
+      for (int waiters : new int[] {0, 1, 10}) {
+        double tps = waitingLoad(target, ledger, "load-" + waiters, waiters, Duration.ofSeconds(10));
+        if (waiters == 1) {
+          one = tps;
+        }
+        report.append(String.format("  %2d waiting: %6.1f transactions/s%s%n", waiters, tps,
+            waiters == 10 ? String.format("  (%.1fx the load of one waiter)", tps / one) : ""));
+      }
+      write("lock-load.txt", report.toString());
+    }
+  }
+
+  /** Transactions per second on the server while {@code waiters} releases wait behind a holder. */
+  private static double waitingLoad(DatabaseTarget target, ReleaseLedger ledger, String service, int waiters,
+      Duration window) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, waiters));
+    try (Connection holder = target.connect(); Connection probe = target.connect()) {
+      long held = ledger.enqueue(holder, new ReleaseLedger.Attempt(service, "holder", "main", false, null, null));
+      ReleaseLock lock = new ReleaseLock(holder, ledger, service, Events.none());
+      lock.acquire(held, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5));
+      List<Future<?>> waiting = new ArrayList<>();
+      for (int i = 0; i < waiters; i++) {
+        String sha = "waiter" + i;
+        waiting.add(pool.submit(() -> {
+          try (Connection c = target.connect()) {
+            long id = ledger.enqueue(c, new ReleaseLedger.Attempt(service, sha, "main", false, null, null));
+            try (ReleaseLock mine = new ReleaseLock(c, ledger, service, Events.none())) {
+              mine.acquire(id, ReleaseLock.Mode.QUEUE, Duration.ofMinutes(1));
+              ledger.advance(c, id, "succeeded", null);
+            }
+          }
+          return null;
+        }));
+      }
+      Thread.sleep(2000); // all are waiting
+      long before = transactions(probe);
+      Thread.sleep(window.toMillis());
+      long after = transactions(probe);
+      ledger.advance(holder, held, "succeeded", null);
+      lock.close();
+      for (Future<?> f : waiting) {
+        f.get();
+      }
+      return (after - before - 1) / (double) window.toSeconds(); // less the probe's own first read
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static long transactions(Connection probe) throws Exception {
+    try (Statement s = probe.createStatement(); java.sql.ResultSet rs = s.executeQuery(
+        "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")) {
+      rs.next();
+      long value = rs.getLong(1);
+      s.execute("SELECT pg_stat_clear_snapshot()");
+      return value;
     }
   }
 
