@@ -16,13 +16,18 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A PostgreSQL database to connect to: a JDBC URL and credentials. {@link #parse} takes the
- * forms people paste (JDBC URLs, libpq URIs, key=value DSNs). {@link #toString()} never shows
- * the password.
+ * A PostgreSQL database to connect to: a JDBC URL of hosts and database, the driver's properties
+ * (handed to pgjdbc as properties, never encoded into the URL) and credentials. {@link #parse}
+ * takes the forms people paste (JDBC URLs, libpq URIs, key=value DSNs). {@link #toString()}
+ * never shows the password.
  */
-public record DatabaseTarget(String jdbcUrl, String user, String password) {
+public record DatabaseTarget(String jdbcUrl, String user, String password, Map<String, String> properties) {
 
   private static final Pattern JDBC = Pattern.compile("jdbc:postgresql://([^/?]*)(?:/([^?]*))?(?:\\?(.*))?");
+  /** libpq's target_session_attrs as pgjdbc's targetServerType. */
+  private static final Map<String, String> SESSION_ATTRS = Map.of(
+      "any", "any", "read-write", "primary", "primary", "primary", "read-only", "secondary",
+      "standby", "secondary", "prefer-standby", "preferSecondary");
   private static final Set<String> NO_TLS_MODES = Set.of("disable", "allow", "prefer");
   /** libpq parameter names whose pgjdbc name differs. */
   private static final Map<String, String> LIBPQ_TO_JDBC = Map.of(
@@ -32,16 +37,52 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
       "sslkey", "sslkey",
       "sslrootcert", "sslrootcert");
 
+  /**
+   * A URL with a query is split here: its parameters become properties (decoded as pgjdbc decodes
+   * them), its user and password credentials unless given; properties given win over the URL's.
+   */
   public DatabaseTarget {
-    if (jdbcUrl == null || !JDBC.matcher(jdbcUrl).matches()) {
+    Matcher m = jdbcUrl == null ? null : JDBC.matcher(jdbcUrl);
+    if (m == null || !m.matches()) {
       throw new DeployException(DeployException.Kind.CONFIGURATION,
           "Unsupported database URL '" + redactUrl(jdbcUrl) + "': use jdbc:postgresql://host:port/database");
     }
+    Map<String, String> merged = new LinkedHashMap<>(jdbcQuery(m.group(3)));
+    user = user != null ? user : merged.get("user");
+    password = password != null ? password : merged.get("password");
+    merged.remove("user");
+    merged.remove("password");
+    if (properties != null) {
+      merged.putAll(properties);
+    }
+    jdbcUrl = "jdbc:postgresql://" + m.group(1) + "/" + (m.group(2) != null ? m.group(2) : "");
+    properties = java.util.Collections.unmodifiableMap(merged);
+  }
+
+  public DatabaseTarget(String jdbcUrl, String user, String password) {
+    this(jdbcUrl, user, password, Map.of());
   }
 
   public static DatabaseTarget of(String jdbcUrl, String user, String password) {
     return new DatabaseTarget(jdbcUrl, user, password);
   }
+
+  /** The same server and settings, another database on it. */
+  public DatabaseTarget withDatabase(String database) {
+    return new DatabaseTarget("jdbc:postgresql://" + hosts() + "/" + database, user, password, properties);
+  }
+
+  /** Query parameters of a JDBC URL, decoded the way pgjdbc decodes them ('+' is a space). */
+  private static Map<String, String> jdbcQuery(String query) {
+    return query(query, value -> {
+      try {
+        return java.net.URLDecoder.decode(value, StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        return value; // pgjdbc keeps what it cannot decode as it is
+      }
+    });
+  }
+
 
   /**
    * Reads a connection string in any of the forms people keep: a JDBC URL
@@ -70,7 +111,7 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
           + " jdbc:postgresql://host:5432/db, postgres://user:password@host:5432/db or host=… dbname=…");
     }
     return new DatabaseTarget(parsed.jdbcUrl,
-        user != null ? user : parsed.user, password != null ? password : parsed.password);
+        user != null ? user : parsed.user, password != null ? password : parsed.password, parsed.properties);
   }
 
   private static DatabaseTarget fromJdbc(String url, String setting) {
@@ -79,16 +120,16 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, setting + ": unsupported JDBC URL '"
           + redactUrl(url) + "': use jdbc:postgresql://host:port/database");
     }
-    Map<String, String> params = query(m.group(3), false);
-    String user = params.remove("user");
-    String password = params.remove("password");
-    return new DatabaseTarget(jdbc(m.group(1), m.group(2), params), user, password);
+    return new DatabaseTarget(url, null, null);
   }
 
   private static DatabaseTarget fromUri(String uri, String setting) {
     String rest = uri.substring(uri.indexOf("://") + 3);
-    // The last '@' ends the user info: a pasted password may hold '@' that nobody encoded.
-    int at = rest.lastIndexOf('@');
+    // The last '@' before the query ends the user info: a pasted password may hold '@' that
+    // nobody encoded, and a query value may hold one too.
+    // (A '?' in a password must be percent-encoded, as libpq wants it.)
+    int query0 = rest.indexOf('?');
+    int at = (query0 >= 0 ? rest.substring(0, query0) : rest).lastIndexOf('@');
     String userInfo = at >= 0 ? rest.substring(0, at) : null;
     String afterUser = at >= 0 ? rest.substring(at + 1) : rest;
     int hostEnd = indexOfAny(afterUser, "/?");
@@ -109,7 +150,7 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
       user = decode(colon >= 0 ? userInfo.substring(0, colon) : userInfo, setting);
       password = colon >= 0 ? decode(userInfo.substring(colon + 1), setting) : null;
     }
-    Map<String, String> params = query(query, true);
+    Map<String, String> params = query(query, value -> decode(value, "the URL"));
     user = params.containsKey("user") ? params.remove("user") : user;
     password = params.containsKey("password") ? params.remove("password") : password;
     if (params.containsKey("dbname")) {
@@ -119,7 +160,7 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names a unix socket"
           + " (host=" + params.get("host") + "): use a TCP host and port");
     }
-    return new DatabaseTarget(jdbc(hosts.isEmpty() ? "localhost" : hosts, database, params), user, password);
+    return target(hosts.isEmpty() ? "localhost" : hosts, database, params, user, password);
   }
 
   private static DatabaseTarget fromKeyValues(String dsn, String setting) {
@@ -173,28 +214,49 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
     }
     String hostaddr = values.remove("hostaddr");
     String port = values.remove("port");
-    String hosts = (host != null ? host : hostaddr != null ? hostaddr : "localhost") + (port != null ? ":" + port : "");
     String user = values.remove("user");
     String password = values.remove("password");
     String database = values.remove("dbname");
-    return new DatabaseTarget(jdbc(hosts, database, values), user, password);
+    return target(hostList(host != null ? host : hostaddr != null ? hostaddr : "localhost", port, setting), database,
+        values, user, password);
   }
 
-  private static String jdbc(String hosts, String database, Map<String, String> params) {
-    StringBuilder url = new StringBuilder("jdbc:postgresql://").append(hosts).append('/');
-    if (database != null) {
-      url.append(database);
+  /** libpq's comma-separated hosts and ports ({@code host=a,b port=5432,5433}) as a JDBC host list. */
+  private static String hostList(String hosts, String ports, String setting) {
+    String[] names = hosts.split(",");
+    String[] numbers = ports == null ? new String[0] : ports.split(",");
+    if (numbers.length > 1 && numbers.length != names.length) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names " + names.length + " hosts but "
+          + numbers.length + " ports: give one port, or one for each host");
     }
-    String sep = "?";
-    for (Map.Entry<String, String> param : params.entrySet()) {
-      url.append(sep).append(LIBPQ_TO_JDBC.getOrDefault(param.getKey(), param.getKey()))
-          .append('=').append(param.getValue());
-      sep = "&";
+    StringBuilder list = new StringBuilder();
+    for (int i = 0; i < names.length; i++) {
+      String name = names[i].trim();
+      list.append(i > 0 ? "," : "").append(name.contains(":") && !name.startsWith("[") ? "[" + name + "]" : name);
+      String number = numbers.length == 0 ? null : numbers[numbers.length == 1 ? 0 : i].trim();
+      if (number != null && !number.isEmpty()) {
+        list.append(':').append(number);
+      }
     }
-    return url.toString();
+    return list.toString();
   }
 
-  private static Map<String, String> query(String query, boolean decode) {
+  /** A target from libpq's parts: its parameter names become pgjdbc's, as properties. */
+  private static DatabaseTarget target(String hosts, String database, Map<String, String> libpq, String user,
+      String password) {
+    Map<String, String> properties = new LinkedHashMap<>();
+    libpq.forEach((name, value) -> {
+      if (name.equals("target_session_attrs")) {
+        properties.put("targetServerType", SESSION_ATTRS.getOrDefault(value, value));
+      } else {
+        properties.put(LIBPQ_TO_JDBC.getOrDefault(name, name), value);
+      }
+    });
+    return new DatabaseTarget("jdbc:postgresql://" + hosts + "/" + (database != null ? database : ""), user, password,
+        properties);
+  }
+
+  private static Map<String, String> query(String query, java.util.function.UnaryOperator<String> decode) {
     Map<String, String> params = new LinkedHashMap<>();
     if (query == null || query.isEmpty()) {
       return params;
@@ -203,7 +265,7 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
       int eq = pair.indexOf('=');
       String key = eq >= 0 ? pair.substring(0, eq) : pair;
       String value = eq >= 0 ? pair.substring(eq + 1) : "";
-      params.put(key, decode ? decode(value, "the URL") : value);
+      params.put(key, decode.apply(value));
     }
     return params;
   }
@@ -270,11 +332,19 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
     return m.group(2) != null ? m.group(2) : "";
   }
 
-  /** A JDBC parameter of the URL. */
+  /** A driver property ({@code sslmode}, {@code targetServerType}, …). */
   public Optional<String> parameter(String name) {
-    Matcher m = JDBC.matcher(jdbcUrl);
-    m.matches();
-    return Optional.ofNullable(query(m.group(3), false).get(name));
+    return Optional.ofNullable(properties.get(name));
+  }
+
+  /** Every host of the URL, without ports. */
+  public java.util.List<String> hostNames() {
+    java.util.List<String> names = new java.util.ArrayList<>();
+    for (String entry : hosts().split(",")) {
+      names.add(entry.startsWith("[") ? entry.substring(0, entry.indexOf(']') + 1)
+          : entry.contains(":") ? entry.substring(0, entry.lastIndexOf(':')) : entry);
+    }
+    return names;
   }
 
   private String hosts() {
@@ -283,8 +353,9 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
     return m.group(1).isEmpty() ? "localhost" : m.group(1);
   }
 
+  /** True when every host of the URL is this machine. */
   public boolean isLoopback() {
-    return Loopback.isLoopback(host());
+    return hostNames().stream().allMatch(Loopback::isLoopback);
   }
 
   /**
@@ -301,7 +372,8 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
     if (!NO_TLS_MODES.contains(mode)) {
       return Optional.empty();
     }
-    return Optional.of("the connection to " + host() + " does not require TLS (sslmode=" + mode
+    String remote = hostNames().stream().filter(name -> !Loopback.isLoopback(name)).findFirst().orElse(host());
+    return Optional.of("the connection to " + remote + " does not require TLS (sslmode=" + mode
         + "): add sslmode=require (or verify-full) to the URL");
   }
 
@@ -347,17 +419,24 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
     }
   }
 
-  /** Opens a connection, failing with one line that names the database (never the password). */
-  public Connection connect() {
+  /** What pgjdbc is handed besides the URL: the properties, the credentials, and our defaults. */
+  public Properties driverProperties() {
     Properties props = new Properties();
+    props.setProperty("connectTimeout", "10");
+    props.setProperty("ApplicationName", "closedloop");
+    props.putAll(properties);
     if (user != null) {
       props.setProperty("user", user);
     }
     if (password != null) {
       props.setProperty("password", password);
     }
-    props.setProperty("connectTimeout", "10");
-    props.setProperty("ApplicationName", "closedloop");
+    return props;
+  }
+
+  /** Opens a connection, failing with one line that names the database (never the password). */
+  public Connection connect() {
+    Properties props = driverProperties();
     try {
       return DriverManager.getConnection(jdbcUrl, props);
     } catch (SQLException e) {
@@ -373,6 +452,13 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
 
   @Override
   public String toString() {
-    return redactUrl(jdbcUrl) + (user != null ? " as " + user : "");
+    StringBuilder text = new StringBuilder(jdbcUrl);
+    String separator = "?";
+    for (Map.Entry<String, String> property : properties.entrySet()) {
+      boolean secret = property.getKey().toLowerCase(java.util.Locale.ROOT).contains("password");
+      text.append(separator).append(property.getKey()).append('=').append(secret ? "****" : property.getValue());
+      separator = "&";
+    }
+    return text + (user != null ? " as " + user : "");
   }
 }

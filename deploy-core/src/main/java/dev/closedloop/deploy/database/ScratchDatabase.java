@@ -6,33 +6,21 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** A database created on an existing server for one run, and dropped after it. */
 final class ScratchDatabase implements EphemeralDatabase {
-
-  private static final Pattern URL = Pattern.compile("(jdbc:postgresql://[^/?]*)(/[^?]*)?(\\?.*)?");
 
   private final DatabaseTarget server;
 
   ScratchDatabase(DatabaseTarget server) {
     this.server = server;
-    if (!URL.matcher(server.jdbcUrl()).matches()) {
-      throw new DeployException(DeployException.Kind.CONFIGURATION,
-          "The test database URL " + server + " (deploy.testDatabaseUrl) is not of the form"
-              + " jdbc:postgresql://host:port/database");
-    }
   }
 
   @Override
   public Instance start(Events events) {
     String name = "closedloop_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     execute("CREATE DATABASE " + name);
-    Matcher m = URL.matcher(server.jdbcUrl());
-    m.matches();
-    String url = m.group(1) + "/" + name + (m.group(3) != null ? m.group(3) : "");
-    DatabaseTarget target = DatabaseTarget.of(url, server.user(), server.password());
+    DatabaseTarget target = server.withDatabase(name);
     events.debug("created scratch database " + name + " on " + server);
     return new Instance() {
       @Override

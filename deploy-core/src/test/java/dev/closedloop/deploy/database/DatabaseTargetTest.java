@@ -23,7 +23,13 @@ class DatabaseTargetTest {
       postgres://user:a+b@host/db                                                         | jdbc:postgresql://host/db                                  | user | a+b
       postgres://host/db?user=u&password=p%2Fq&connect_timeout=5&application_name=shop    | jdbc:postgresql://host/db?connectTimeout=5&ApplicationName=shop | u | p/q
       postgres://u@[::1]:6000/db                                                          | jdbc:postgresql://[::1]:6000/db                            | u    | -
-      postgres://u@h1:5432,h2:5433/db?target_session_attrs=read-write                     | jdbc:postgresql://h1:5432,h2:5433/db?target_session_attrs=read-write | u | -
+      postgres://u@h1:5432,h2:5433/db?target_session_attrs=read-write                     | jdbc:postgresql://h1:5432,h2:5433/db?targetServerType=primary | u | -
+      host=::1 port=6000 dbname=db user=u                                                 | jdbc:postgresql://[::1]:6000/db                            | u    | -
+      host=a,b port=5432,5433 dbname=db target_session_attrs=prefer-standby               | jdbc:postgresql://a:5432,b:5433/db?targetServerType=preferSecondary | - | -
+      host=a,b port=5433 dbname=db                                                        | jdbc:postgresql://a:5433,b:5433/db                         | -    | -
+      postgres://u:pw@h/db?application_name=a@b&options=-c%20search_path%3Dx              | jdbc:postgresql://h/db?ApplicationName=a@b&options=-c search_path=x | u | pw
+      jdbc:postgresql://h/db?user=app&password=p%40ss%2Bw+x&sslmode=require               | jdbc:postgresql://h/db?sslmode=require                     | app  | p@ss+w x
+      postgres://h/db?application_name=my%20app                                           | jdbc:postgresql://h/db?ApplicationName=my app              | -    | -
       postgresql:///db                                                                    | jdbc:postgresql://localhost/db                             | -    | -
       host=db.example.com port=5432 user=app password=s3cret dbname=shop sslmode=require  | jdbc:postgresql://db.example.com:5432/shop?sslmode=require | app  | s3cret
       host=h dbname=shop user=app password='it''s \\' quoted'                              | jdbc:postgresql://h/shop                                   | app  | it's ' quoted
@@ -33,9 +39,24 @@ class DatabaseTargetTest {
   void parse_acceptsJdbcUriAndKeyValueForms(String raw, String jdbcUrl, String user, String password) {
     DatabaseTarget target = DatabaseTarget.parse(raw.replace("''", "\\'"), null, null, SETTING);
 
-    assertThat(target.jdbcUrl()).isEqualTo(jdbcUrl);
+    // the URL holds hosts and database; every parameter goes to the driver as a property, decoded
+    StringBuilder properties = new StringBuilder();
+    target.properties().forEach((name, value) -> properties.append(properties.length() == 0 ? "?" : "&")
+        .append(name).append('=').append(value));
+    assertThat(target.jdbcUrl() + properties).isEqualTo(jdbcUrl);
+    assertThat(target.driverProperties()).containsAllEntriesOf(target.properties());
     assertThat(target.user()).isEqualTo(user);
     assertThat(target.password()).isEqualTo(password);
+  }
+
+  @Test
+  void isLoopback_onlyWhenEveryHostIsThisMachine() {
+    assertThat(DatabaseTarget.parse("host=127.0.0.1,::1 dbname=db", null, null, SETTING).isLoopback()).isTrue();
+    DatabaseTarget mixed = DatabaseTarget.parse("host=127.0.0.1,db.example.com dbname=db", null, null, SETTING);
+    assertThat(mixed.isLoopback()).isFalse();
+    assertThat(mixed.tlsProblem()).isPresent();
+    assertThatThrownBy(() -> DatabaseTarget.parse("host=a,b,c port=1,2 dbname=db", null, null, SETTING))
+        .hasMessage(SETTING + " names 3 hosts but 2 ports: give one port, or one for each host");
   }
 
   @Test

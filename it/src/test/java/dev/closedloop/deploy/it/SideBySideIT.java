@@ -87,7 +87,7 @@ class SideBySideIT {
     Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\n"
         + "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"sleep 2; echo no such package >&2; exit 3\"]\n");
     Files.writeString(migrations.resolve("V1__slow.sql"), "SELECT pg_sleep(120);\n");
-    Recording database = new Recording(EphemeralDatabase.embedded());
+    RecordingDatabase database = new RecordingDatabase(EphemeralDatabase.embedded());
 
     assertThatThrownBy(() -> release(database).buildAndTestMigrate())
         .isInstanceOfSatisfying(DeployException.class, e -> {
@@ -157,28 +157,6 @@ class SideBySideIT {
         Thread.currentThread().interrupt();
         fail("interrupted");
       }
-    }
-  }
-
-  /** Remembers where the database it started was, to prove it is gone afterwards. */
-  private static final class Recording implements EphemeralDatabase {
-    private final EphemeralDatabase delegate;
-    private volatile DatabaseTarget target;
-
-    Recording(EphemeralDatabase delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public Instance start(Events events) {
-      Instance instance = delegate.start(events);
-      target = instance.target();
-      return instance;
-    }
-
-    @Override
-    public String describe() {
-      return delegate.describe();
     }
   }
 }

@@ -204,26 +204,4 @@ class TestMigrateIT {
     }
     return values;
   }
-
-  /** Remembers where the database it started was, to prove it is gone afterwards. */
-  private static final class RecordingDatabase implements EphemeralDatabase {
-    private final EphemeralDatabase delegate;
-    private volatile DatabaseTarget target;
-
-    RecordingDatabase(EphemeralDatabase delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public Instance start(Events events) {
-      Instance instance = delegate.start(events);
-      target = instance.target();
-      return instance;
-    }
-
-    @Override
-    public String describe() {
-      return delegate.describe();
-    }
-  }
 }

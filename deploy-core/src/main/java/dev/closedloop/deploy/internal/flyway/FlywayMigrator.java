@@ -74,7 +74,7 @@ public final class FlywayMigrator implements Migrator {
   public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
       Consumer<List<String>> beforeApplying) {
     FluentConfiguration configuration = Flyway.configure(migrations.classLoader())
-        .dataSource(target.jdbcUrl(), target.user(), target.password())
+        .dataSource(new TargetDataSource(target))
         .locations(migrations.locations().toArray(String[]::new))
         .validateMigrationNaming(true)
         .cleanDisabled(true)
