@@ -150,4 +150,17 @@ class ReleaseConfigTest {
         "promote: move localhost:5000/shop:latest, localhost:5000/shop:stable to the digest of"
             + " localhost:5000/shop:abcdef1 (manifest only, no layers), recording each tag's previous digest in the ledger");
   }
+
+  @Test
+  void toString_namesTheSettings_butNoBuildArgValueCredentialOrPassword() {
+    Release release = Release.configure().image("localhost:5000/app").sha("abcdef1").buildContext(dir)
+        .ciEnvironment(noCi()).buildArg("NPM_TOKEN", "npm-s3cret-token")
+        .registryCredentials(new dev.closedloop.deploy.image.RegistryCredentials("ci", "registry-s3cret"))
+        .databaseUrl("postgres://app:db-s3cret@db.example.com/shop?sslmode=require", null, null)
+        .load();
+
+    assertThat(release.config().toString()).contains("NPM_TOKEN", "localhost:5000/app", "db.example.com")
+        .doesNotContain("npm-s3cret-token").doesNotContain("registry-s3cret").doesNotContain("db-s3cret");
+    assertThat(release.config().buildRequest().toString()).contains("NPM_TOKEN").doesNotContain("npm-s3cret-token");
+  }
 }

@@ -41,12 +41,19 @@ public final class OciRegistry implements Registry {
   /** How long a registry may take to answer one call. */
   private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
 
+  private final Duration readTimeout;
+
   private final HttpClient http;
   private final RegistryCredentials credentials;
   /** The Authorization header that answered the registry's challenge, by scope. */
   private final Map<String, String> authorizations = new ConcurrentHashMap<>();
 
   public OciRegistry(RegistryCredentials credentials) {
+    this(credentials, READ_TIMEOUT);
+  }
+
+  OciRegistry(RegistryCredentials credentials, Duration readTimeout) {
+    this.readTimeout = readTimeout;
     this.credentials = credentials;
     this.http = HttpClient.newBuilder()
         .connectTimeout(Duration.ofSeconds(10))
@@ -119,7 +126,7 @@ public final class OciRegistry implements Registry {
   }
 
   private <T> HttpResponse<T> send(ImageRef image, HttpRequest.Builder request, HttpResponse.BodyHandler<T> body) {
-    request.timeout(READ_TIMEOUT); // a stalled registry must not hang a release that holds the lock
+    request.timeout(readTimeout); // a stalled registry must not hang a release that holds the lock
     String scope = "repository:" + image.repository() + ":pull,push";
     String known = authorizations.get(scope);
     if (known != null) {
@@ -170,7 +177,7 @@ public final class OciRegistry implements Registry {
     if (params.containsKey("service")) {
       url.append("&service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8));
     }
-    HttpRequest.Builder tokenRequest = HttpRequest.newBuilder(URI.create(url.toString())).GET().timeout(READ_TIMEOUT);
+    HttpRequest.Builder tokenRequest = HttpRequest.newBuilder(URI.create(url.toString())).GET().timeout(readTimeout);
     if (credentials != null) {
       tokenRequest.header("Authorization", credentials.basicHeader());
     }
@@ -216,7 +223,7 @@ public final class OciRegistry implements Registry {
       return http.send(request, body);
     } catch (java.net.http.HttpTimeoutException e) {
       throw new DeployException(DeployException.Kind.REGISTRY, "The registry " + image.registry() + " did not answer"
-          + " within " + READ_TIMEOUT.toSeconds() + " s for " + image.name() + ": check that it runs and is not"
+          + " within " + readTimeout.toMillis() + " ms for " + image.name() + ": check that it runs and is not"
           + " overloaded, then run again", e);
     } catch (IOException e) {
       throw new DeployException(DeployException.Kind.REGISTRY,

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
 import java.sql.Connection;
@@ -183,6 +184,23 @@ class ReleaseLockIT {
               + " row's own").isEqualTo(2);
         }
       }
+    }
+  }
+
+  @Test
+  void theLedger_inASchemaMadeForIt_needsNoRightToCreateSchemas() throws Exception {
+    try (Connection admin = production.target().connect(); var s = admin.createStatement()) {
+      s.execute("DROP SCHEMA IF EXISTS deploy_audit CASCADE; DROP ROLE IF EXISTS ledger_keeper;"
+          + " CREATE ROLE ledger_keeper LOGIN; CREATE SCHEMA deploy_audit AUTHORIZATION ledger_keeper");
+    }
+    DatabaseTarget asKeeper = DatabaseTarget.of(production.target().jdbcUrl(), "ledger_keeper", null);
+    ReleaseLedger ledger = new ReleaseLedger("deploy_audit", "order"); // a keyword as a name, quoted
+    try (Connection c = asKeeper.connect()) {
+      ledger.ensure(c);
+      ledger.ensure(c); // again, as every release does
+      long id = ledger.enqueue(c, new ReleaseLedger.Attempt("shop-keeper", "sha1", "main", false, null, null));
+      ledger.advance(c, id, "succeeded", null);
+      assertThat(ledger.history(c, "shop-keeper")).extracting(ReleaseLedger.Entry::status).containsExactly("succeeded");
     }
   }
 
