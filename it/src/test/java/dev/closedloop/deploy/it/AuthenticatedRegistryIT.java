@@ -158,6 +158,55 @@ class AuthenticatedRegistryIT {
     assertThat(run.output()).doesNotContain(PASSWORD);
   }
 
+  @Test
+  void credentialHelpers_thatFloodStderrOrHang_neverHangTheBuild_andDockerHubIsAskedByTheCliKey() throws IOException {
+    Path bin = Files.createDirectories(context.resolve("bin"));
+    Path asked = context.resolve("asked.txt");
+    helper(bin, "closedloop-flood", """
+        #!/bin/sh
+        head -c 300000 /dev/zero | tr '\\0' x >&2
+        read registry
+        printf '{"ServerURL":"%%s","Username":"%s","Secret":"%s"}' "$registry"
+        """.formatted(USER, PASSWORD));
+    helper(bin, "closedloop-hang", "#!/bin/sh\nexec sleep 300\n");
+    helper(bin, "closedloop-hub", "#!/bin/sh\nread registry\nprintf '%s' \"$registry\" > " + asked
+        + "\necho 'credentials not found in native keychain'\nexit 1\n");
+    Path config = Files.createDirectories(context.resolve("docker-helpers"));
+    Files.writeString(config.resolve("config.json"), "{\"credHelpers\": {\"" + address + "\": \"closedloop-flood\","
+        + " \"index.docker.io\": \"closedloop-hub\", \"127.0.0.1:1\": \"closedloop-hang\"}}");
+    Path project = Files.createDirectories(context.resolve("project"));
+    writeContext(project);
+    Files.copy(TestServices.root().resolve("it/src/test/projects/consumer/pom.xml"), project.resolve("pom.xml"));
+    java.util.Map<String, String> env = java.util.Map.of("DOCKER_CONFIG", config.toString(),
+        "PATH", bin + ":" + System.getenv("PATH"));
+    String sha = TestServices.randomSha();
+
+    // 300 KB on stderr, more than a pipe holds: the helper still answers, and the build pushes
+    TestServices.Run flood = TestServices.run(project, env, TestServices.mvnw("-Ddeploy.image=" + address
+        + "/auth/flood", "-Ddeploy.sha=" + sha, "deploy:build").toArray(String[]::new));
+    assertThat(flood.exitCode()).as(flood.output()).isZero();
+    assertThat(digest("auth/flood", sha)).isPresent();
+
+    // the docker CLI keeps Docker Hub's credentials under https://index.docker.io/v1/
+    TestServices.Run hub = TestServices.run(project, env, TestServices.mvnw("-Ddeploy.image=docker.io/team/app",
+        "-Ddeploy.sha=" + sha, "-Ddeploy.lockMode=bogus", "deploy:build").toArray(String[]::new));
+    assertThat(hub.exitCode()).isEqualTo(1);
+    assertThat(Files.readString(asked)).isEqualTo("https://index.docker.io/v1/");
+
+    TestServices.Run hang = TestServices.run(project, env, TestServices.mvnw("-Ddeploy.image=127.0.0.1:1/team/app",
+        "-Ddeploy.sha=" + sha, "deploy:build").toArray(String[]::new));
+    assertThat(hang.exitCode()).isEqualTo(1);
+    assertThat(hang.output().lines().filter(l -> l.startsWith("[ERROR] Failed to execute goal")).toList())
+        .singleElement().asString().contains("docker-credential-closedloop-hang get did not answer within 30 s for"
+            + " 127.0.0.1:1");
+  }
+
+  private static void helper(Path bin, String name, String script) throws IOException {
+    Path helper = bin.resolve("docker-credential-" + name);
+    Files.writeString(helper, script);
+    Files.setPosixFilePermissions(helper, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+  }
+
   private BuiltImage build(String sha, RegistryCredentials credentials) {
     return Release.configure().image(address + "/auth/app").sha(sha)
         .buildContext(context).registryCredentials(credentials)
