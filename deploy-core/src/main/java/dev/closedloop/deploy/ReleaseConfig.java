@@ -1,5 +1,6 @@
 package dev.closedloop.deploy;
 
+import dev.closedloop.deploy.aws.AwsSettings;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
@@ -44,6 +45,7 @@ public record ReleaseConfig(
     ProductionDatabase productionDatabase,
     boolean requireTls,
     List<String> promoteTags,
+    AwsSettings aws,
     Guards guards,
     CiEnvironment ci,
     Redactor redactor,
@@ -212,8 +214,25 @@ public record ReleaseConfig(
     private String ledgerSchema = ReleaseLedger.DEFAULT_SCHEMA;
     private String ledgerTable = ReleaseLedger.DEFAULT_TABLE;
     private boolean failWhenSuperseded;
+    private String awsEndpoint;
+    private String awsRegion;
 
     Builder() {}
+
+    /**
+     * One endpoint for every AWS service closedloop calls (SSM, ECR, …), for moto or LocalStack;
+     * default: AWS itself.
+     */
+    public Builder awsEndpoint(String endpoint) {
+      this.awsEndpoint = endpoint;
+      return this;
+    }
+
+    /** The AWS region; default: the ECR host's region for ECR, else the SDK's chain (AWS_REGION, profile). */
+    public Builder awsRegion(String region) {
+      this.awsRegion = region;
+      return this;
+    }
 
     /** The production database; default: {@link #databaseUrl}, else the DATABASE_URL variable. */
     public Builder productionDatabase(ProductionDatabase database) {
@@ -486,71 +505,77 @@ public record ReleaseConfig(
       if (credentials != null) {
         redactor.register(credentials.password());
       }
-      SecretResolver secrets = new SecretResolver(environment.variables(), redactor);
-      ProductionDatabase production = productionDatabase;
-      if (production == null) {
-        String url = databaseUrl != null && !databaseUrl.isBlank() ? databaseUrl
-            : environment.variables().get("DATABASE_URL");
-        String setting = databaseUrl != null && !databaseUrl.isBlank()
-            ? "databaseUrl (deploy.databaseUrl)" : "the DATABASE_URL variable";
-        if (url != null && !url.isBlank()) {
-          try {
-            String resolved = secrets.resolve(url, setting);
-            String user = secrets.resolveName(databaseUser, "databaseUser (deploy.databaseUser)");
-            String password = secrets.resolve(databasePassword, "databasePassword (deploy.databasePassword)");
-            if (resolved.startsWith("embedded:")) {
-              production = ProductionDatabase.parse(resolved, user, password, setting);
-            } else {
-              DatabaseTarget target = DatabaseTarget.parse(resolved, user, password, setting);
-              redactor.register(target.password()); // a password inside a URL is a secret of its own
-              production = ProductionDatabase.at(target);
+      AwsSettings aws = parse(problems, () -> AwsSettings.of(awsEndpoint, awsRegion));
+      SecretResolver secrets = new SecretResolver(environment.variables(), redactor,
+          aws != null ? aws : AwsSettings.defaults());
+      try { // closes the SSM client, if an ssm: reference opened one
+        ProductionDatabase production = productionDatabase;
+        if (production == null) {
+          String url = databaseUrl != null && !databaseUrl.isBlank() ? databaseUrl
+              : environment.variables().get("DATABASE_URL");
+          String setting = databaseUrl != null && !databaseUrl.isBlank()
+              ? "databaseUrl (deploy.databaseUrl)" : "the DATABASE_URL variable";
+          if (url != null && !url.isBlank()) {
+            try {
+              String resolved = secrets.resolve(url, setting);
+              String user = secrets.resolveName(databaseUser, "databaseUser (deploy.databaseUser)");
+              String password = secrets.resolve(databasePassword, "databasePassword (deploy.databasePassword)");
+              if (resolved.startsWith("embedded:")) {
+                production = ProductionDatabase.parse(resolved, user, password, setting);
+              } else {
+                DatabaseTarget target = DatabaseTarget.parse(resolved, user, password, setting);
+                redactor.register(target.password()); // a password inside a URL is a secret of its own
+                production = ProductionDatabase.at(target);
+              }
+            } catch (DeployException e) {
+              problems.add(redactor.redact(e.getMessage()));
             }
+          }
+        }
+        EphemeralDatabase throwaway = testDatabase;
+        if (testDatabaseUrl != null && !testDatabaseUrl.isBlank()) {
+          String setting = "testDatabaseUrl (deploy.testDatabaseUrl)";
+          try {
+            DatabaseTarget server = DatabaseTarget.parse(secrets.resolve(testDatabaseUrl, setting),
+                secrets.resolveName(testDatabaseUser, "testDatabaseUser (deploy.testDatabaseUser)"),
+                secrets.resolve(testDatabasePassword, "testDatabasePassword (deploy.testDatabasePassword)"), setting);
+            redactor.register(server.password());
+            throwaway = EphemeralDatabase.external(server);
           } catch (DeployException e) {
             problems.add(redactor.redact(e.getMessage()));
           }
         }
-      }
-      EphemeralDatabase throwaway = testDatabase;
-      if (testDatabaseUrl != null && !testDatabaseUrl.isBlank()) {
-        String setting = "testDatabaseUrl (deploy.testDatabaseUrl)";
-        try {
-          DatabaseTarget server = DatabaseTarget.parse(secrets.resolve(testDatabaseUrl, setting),
-              secrets.resolveName(testDatabaseUser, "testDatabaseUser (deploy.testDatabaseUser)"),
-              secrets.resolve(testDatabasePassword, "testDatabasePassword (deploy.testDatabasePassword)"), setting);
-          redactor.register(server.password());
-          throwaway = EphemeralDatabase.external(server);
-        } catch (DeployException e) {
-          problems.add(redactor.redact(e.getMessage()));
+        Duration timeout = parse(problems, () -> ReleaseLock.parseTimeout(lockTimeout));
+        if (timeout != null && timeout.isNegative()) {
+          problems.add("lockTimeout (deploy.lockTimeout) must be zero or more");
         }
-      }
-      Duration timeout = parse(problems, () -> ReleaseLock.parseTimeout(lockTimeout));
-      if (timeout != null && timeout.isNegative()) {
-        problems.add("lockTimeout (deploy.lockTimeout) must be zero or more");
-      }
-      ReleaseLock.Mode mode = parse(problems, () -> ReleaseLock.Mode.parse(lockMode));
-      Boolean guardOn = parse(problems, () -> BranchGuard.enabled(branchGuard));
-      parse(problems, () -> new ReleaseLedger(ledgerSchema, ledgerTable));
-      for (String tag : promoteTags) {
-        if (imageRef != null) {
-          try {
-            imageRef.withTag(tag);
-          } catch (DeployException e) {
-            problems.add("promoteTags (deploy.promoteTags): " + e.getMessage());
+        ReleaseLock.Mode mode = parse(problems, () -> ReleaseLock.Mode.parse(lockMode));
+        Boolean guardOn = parse(problems, () -> BranchGuard.enabled(branchGuard));
+        parse(problems, () -> new ReleaseLedger(ledgerSchema, ledgerTable));
+        for (String tag : promoteTags) {
+          if (imageRef != null) {
+            try {
+              imageRef.withTag(tag);
+            } catch (DeployException e) {
+              problems.add("promoteTags (deploy.promoteTags): " + e.getMessage());
+            }
           }
         }
+        String resolvedLockName = lockName != null ? lockName : imageRef != null ? imageRef.repository() : null;
+        if (problems.isEmpty()) {
+          Path context = buildContext.toAbsolutePath().normalize();
+          Path file = dockerfile != null ? context.resolve(dockerfile).normalize() : context.resolve("Dockerfile");
+          Guards guards = new Guards(branch, allowedBranches, guardOn, mode, timeout, resolvedLockName,
+              ledgerSchema, ledgerTable, failWhenSuperseded);
+          return new Release(new ReleaseConfig(imageRef, resolvedSha, context, file, buildArgs, buildTarget,
+              labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
+              production, requireTls, promoteTags, aws, guards, environment, redactor, listeners, warnings));
+        }
+        throw new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1 ? problems.get(0)
+            : problems.size() + " settings are wrong: " + String.join("; ", problems));
+      } finally {
+        secrets.close();
       }
-      String resolvedLockName = lockName != null ? lockName : imageRef != null ? imageRef.repository() : null;
-      if (problems.isEmpty()) {
-        Path context = buildContext.toAbsolutePath().normalize();
-        Path file = dockerfile != null ? context.resolve(dockerfile).normalize() : context.resolve("Dockerfile");
-        Guards guards = new Guards(branch, allowedBranches, guardOn, mode, timeout, resolvedLockName,
-            ledgerSchema, ledgerTable, failWhenSuperseded);
-        return new Release(new ReleaseConfig(imageRef, resolvedSha, context, file, buildArgs, buildTarget,
-            labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
-            production, requireTls, promoteTags, guards, environment, redactor, listeners, warnings));
-      }
-      throw new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1 ? problems.get(0)
-          : problems.size() + " settings are wrong: " + String.join("; ", problems));
     }
   }
 }

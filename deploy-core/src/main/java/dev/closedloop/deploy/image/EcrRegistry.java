@@ -1,13 +1,12 @@
 package dev.closedloop.deploy.image;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.aws.AwsSettings;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ecr.EcrClient;
 import software.amazon.awssdk.services.ecr.model.BatchGetImageResponse;
 import software.amazon.awssdk.services.ecr.model.Image;
@@ -32,14 +31,15 @@ public final class EcrRegistry implements Registry, AutoCloseable {
     this.account = account;
   }
 
-  /** The ECR registry of {@code image}'s host. */
+  /** The ECR registry of {@code image}'s host, reached the SDK's usual way. */
   public static EcrRegistry of(ImageRef image) {
+    return of(image, AwsSettings.defaults());
+  }
+
+  /** The ECR registry of {@code image}'s host, in the host's region unless {@code deploy.awsRegion} says otherwise. */
+  public static EcrRegistry of(ImageRef image, AwsSettings aws) {
     String region = image.ecrRegion().orElseThrow(() -> new IllegalArgumentException(image + " is not in ECR"));
-    EcrClient client = EcrClient.builder()
-        .region(Region.of(region))
-        .httpClient(UrlConnectionHttpClient.create())
-        .build();
-    return new EcrRegistry(client, image.ecrAccount().orElseThrow());
+    return new EcrRegistry(aws.client(EcrClient.builder(), region), image.ecrAccount().orElseThrow());
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.secret;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.aws.AwsSettings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,17 +10,26 @@ import java.util.Map;
 
 /**
  * Turns a setting's value into the secret it names: {@code env:NAME} (an environment variable),
- * {@code file:PATH} (a file's content, trimmed, as mounted by CI secret stores), or the value
- * itself. Every value it returns is registered with the {@link Redactor} first.
+ * {@code file:PATH} (a file's content, trimmed, as mounted by CI secret stores),
+ * {@code ssm:/path/name} (an AWS SSM parameter, SecureStrings decrypted), or the value itself.
+ * Every secret it returns is registered with the {@link Redactor} before anyone sees it. Close it
+ * to close the SSM client it opened, if any.
  */
-public final class SecretResolver {
+public final class SecretResolver implements AutoCloseable {
 
   private final Map<String, String> env;
   private final Redactor redactor;
+  private final AwsSettings aws;
+  private SsmParameters ssm;
 
   public SecretResolver(Map<String, String> env, Redactor redactor) {
+    this(env, redactor, AwsSettings.defaults());
+  }
+
+  public SecretResolver(Map<String, String> env, Redactor redactor, AwsSettings aws) {
     this.env = Map.copyOf(env);
     this.redactor = redactor;
+    this.aws = aws;
   }
 
   /**
@@ -62,11 +72,25 @@ public final class SecretResolver {
             + ", which cannot be read (" + e.getClass().getSimpleName() + "): check the path and its permissions");
       }
     } else if (reference.startsWith("ssm:")) {
-      throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names an AWS SSM parameter; ssm:"
-          + " references are not supported yet: pass the value through env:NAME from your CI's secret store");
+      String name = reference.substring("ssm:".length()).trim();
+      if (name.isEmpty()) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names no SSM parameter: write"
+            + " ssm:/path/name");
+      }
+      if (ssm == null) {
+        ssm = SsmParameters.connect(aws);
+      }
+      value = ssm.get(name, setting);
     } else {
       value = reference;
     }
     return value;
+  }
+
+  @Override
+  public void close() {
+    if (ssm != null) {
+      ssm.close();
+    }
   }
 }

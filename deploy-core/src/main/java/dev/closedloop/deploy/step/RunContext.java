@@ -60,7 +60,8 @@ public final class RunContext implements AutoCloseable {
   public synchronized Registry registry() {
     if (registry == null) {
       ImageRef image = config.image();
-      registry = image != null && image.isEcr() ? own(EcrRegistry.of(image)) : new OciRegistry(config.registryCredentials());
+      registry = image != null && image.isEcr() ? own(EcrRegistry.of(image, config.aws()))
+          : new OciRegistry(config.registryCredentials());
     }
     return registry;
   }

@@ -41,8 +41,8 @@ class SecretResolverTest {
         });
     assertThatThrownBy(() -> secrets.resolve("file:" + dir.resolve("nope"), "databasePassword"))
         .hasMessageStartingWith("databasePassword names the file " + dir.resolve("nope") + ", which cannot be read");
-    assertThatThrownBy(() -> secrets.resolve("ssm:/shop/db", "databaseUrl"))
-        .hasMessageContaining("ssm: references are not supported yet");
+    assertThatThrownBy(() -> secrets.resolve("ssm:", "databaseUrl"))
+        .hasMessage("databaseUrl names no SSM parameter: write ssm:/path/name");
   }
 
   @Test

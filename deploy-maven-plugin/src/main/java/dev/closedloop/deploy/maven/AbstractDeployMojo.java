@@ -126,17 +126,17 @@ abstract class AbstractDeployMojo extends AbstractMojo {
 
   /**
    * The production database: a JDBC URL, a libpq URI, a key=value string, a reference to one
-   * ({@code env:NAME}, {@code file:PATH}), or {@code embedded:DIR} for a local stand-in kept in
-   * DIR. Default: the {@code DATABASE_URL} variable.
+   * ({@code env:NAME}, {@code file:PATH}, {@code ssm:/path/name}), or {@code embedded:DIR} for a
+   * local stand-in kept in DIR. Default: the {@code DATABASE_URL} variable.
    */
   @Parameter(property = "deploy.databaseUrl")
   String databaseUrl;
 
-  /** The production database user (or {@code env:NAME}, {@code file:PATH}). */
+  /** The production database user (or {@code env:NAME}, {@code file:PATH}, {@code ssm:/path/name}). */
   @Parameter(property = "deploy.databaseUser")
   String databaseUser;
 
-  /** The production database password (or {@code env:NAME}, {@code file:PATH}). */
+  /** The production database password (or {@code env:NAME}, {@code file:PATH}, {@code ssm:/path/name}). */
   @Parameter(property = "deploy.databasePassword")
   String databasePassword;
 
@@ -184,7 +184,20 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.failWhenSuperseded", defaultValue = "false")
   boolean failWhenSuperseded;
 
-  @Parameter(defaultValue = "${project}", readonly = true, required = true)
+  // --- AWS
+
+  /**
+   * One endpoint for every AWS service closedloop calls (SSM, ECR), e.g. {@code http://127.0.0.1:4566}
+   * for LocalStack or moto. Default: AWS itself.
+   */
+  @Parameter(property = "deploy.awsEndpoint")
+  String awsEndpoint;
+
+  /** The AWS region; default: an ECR host's own region, else the SDK's chain ({@code AWS_REGION}, the profile). */
+  @Parameter(property = "deploy.awsRegion")
+  String awsRegion;
+
+    @Parameter(defaultValue = "${project}", readonly = true, required = true)
   MavenProject project;
 
   @Parameter(defaultValue = "${settings}", readonly = true, required = true)
@@ -248,7 +261,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .lockName(lockName)
         .ledger(ledgerSchema, ledgerTable)
         .failWhenSuperseded(failWhenSuperseded)
-        .testDatabaseUrl(testDatabaseUrl, testDatabaseUser, testDatabasePassword);
+        .testDatabaseUrl(testDatabaseUrl, testDatabaseUser, testDatabasePassword)
+        .awsEndpoint(awsEndpoint)
+        .awsRegion(awsRegion);
   }
 
   /**

@@ -43,30 +43,13 @@ class EcrPromoteIT {
       "digest":"sha256:%s"},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip",      "size":%d,"digest":"sha256:%s"}]}""";
 
   @TempDir static Path state;
-  private static Process moto;
+  private static TestServices.Moto moto;
   private static EcrClient ecr;
 
   @BeforeAll
   static void startMoto() throws Exception {
-    int port;
-    try (ServerSocket socket = new ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
-    moto = new ProcessBuilder("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String.valueOf(port))
-        .redirectErrorStream(true).redirectOutput(state.resolve("moto.log").toFile()).start();
-    String endpoint = "http://127.0.0.1:" + port;
-    HttpClient http = HttpClient.newHttpClient();
-    for (int i = 0; ; i++) { // 30 s at most
-      try {
-        http.send(HttpRequest.newBuilder(URI.create(endpoint)).build(), HttpResponse.BodyHandlers.discarding());
-        break;
-      } catch (IOException e) {
-        if (i > 300) {
-          throw new AssertionError("moto did not start: " + java.nio.file.Files.readString(state.resolve("moto.log")));
-        }
-        Thread.sleep(100);
-      }
-    }
+    moto = TestServices.startMoto(state);
+    String endpoint = moto.endpoint();
     // the SDK's standard settings, as a user's CI would have them
     System.setProperty("aws.endpointUrl", endpoint);
     System.setProperty("aws.accessKeyId", "testing");
@@ -85,8 +68,7 @@ class EcrPromoteIT {
       ecr.close();
     }
     if (moto != null) {
-      moto.destroy();
-      moto.waitFor();
+      moto.close();
     }
   }
 

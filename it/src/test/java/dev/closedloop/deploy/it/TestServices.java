@@ -145,6 +145,36 @@ final class TestServices {
     return fail("the registry did not start: " + Files.readString(state.resolve("registry.log")));
   }
 
+  /** moto, serving ECR, SSM and STS for the AWS SDK on one loopback port; stop it with {@link #close}. */
+  record Moto(Process process, String endpoint) implements AutoCloseable {
+    @Override
+    public void close() throws InterruptedException {
+      process.destroy();
+      process.waitFor();
+    }
+  }
+
+  /** Starts {@code python3 -m moto.server} on a free loopback port, logging to {@code state}, and waits for it. */
+  static Moto startMoto(Path state) throws IOException, InterruptedException {
+    int port;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    Process process = new ProcessBuilder("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String.valueOf(port))
+        .redirectErrorStream(true).redirectOutput(state.resolve("moto.log").toFile()).start();
+    String endpoint = "http://127.0.0.1:" + port;
+    for (int i = 0; i < 300; i++) { // 30 s at most
+      try {
+        HTTP.send(HttpRequest.newBuilder(URI.create(endpoint)).build(), HttpResponse.BodyHandlers.discarding());
+        return new Moto(process, endpoint);
+      } catch (IOException e) {
+        Thread.sleep(100);
+      }
+    }
+    process.destroy();
+    return fail("moto did not start: " + Files.readString(state.resolve("moto.log")));
+  }
+
   /** A fresh 40-digit commit SHA, so each test works on its own tags. */
   static String randomSha() {
     StringBuilder sha = new StringBuilder();
@@ -175,6 +205,8 @@ final class TestServices {
   static Run run(Path dir, java.util.Map<String, String> env, String... command) {
     try {
       ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+      // never ask the EC2 metadata address for credentials or a region: nothing of ours is there
+      builder.environment().put("AWS_EC2_METADATA_DISABLED", "true");
       env.forEach((name, value) -> {
         if (value.isEmpty()) {
           builder.environment().remove(name);

@@ -1,0 +1,81 @@
+package dev.closedloop.deploy.secret;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.aws.AwsSettings;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.ssm.SsmClient;
+import software.amazon.awssdk.services.ssm.model.ParameterNotFoundException;
+import software.amazon.awssdk.services.ssm.model.SsmException;
+
+/**
+ * Reads AWS SSM Parameter Store parameters ({@code ssm:/path/name}), SecureStrings decrypted.
+ * Every failure is one line naming the reference and the region, never a value.
+ */
+final class SsmParameters implements AutoCloseable {
+
+  private final SsmClient ssm;
+  private final String region;
+
+  private SsmParameters(SsmClient ssm, String region) {
+    this.ssm = ssm;
+    this.region = region;
+  }
+
+  static SsmParameters connect(AwsSettings aws) {
+    String region = aws.regionFor(null).id();
+    return new SsmParameters(aws.client(SsmClient.builder(), region), region);
+  }
+
+  /**
+   * @param name the parameter's name, e.g. {@code /shop/database-url}
+   * @param setting the setting that names it, for messages
+   */
+  String get(String name, String setting) {
+    String reference = "ssm:" + name;
+    try {
+      String value = ssm.getParameter(get -> get.name(name).withDecryption(true)).parameter().value();
+      if (value == null || value.isBlank()) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names " + reference + " in " + region
+            + ", which is empty: put the value there, or change " + setting);
+      }
+      return value;
+    } catch (ParameterNotFoundException e) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names " + reference + ", which does"
+          + " not exist in " + region + ": create it (aws ssm put-parameter --type SecureString), correct the name,"
+          + " or set deploy.awsRegion to the region that holds it", e);
+    } catch (SsmException e) {
+      String code = e.awsErrorDetails() != null ? e.awsErrorDetails().errorCode() : "";
+      String why = switch (code) {
+        case "AccessDeniedException" -> "these AWS credentials may not read it: allow ssm:GetParameter on it (and"
+            + " kms:Decrypt for a SecureString's key)";
+        case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "ExpiredTokenException" ->
+            "AWS rejected the credentials (" + code + "): check the role or keys this build runs with";
+        case "ValidationException" -> "the name is not valid (" + e.awsErrorDetails().errorMessage() + ")";
+        default -> "AWS answered " + code + " (" + e.statusCode() + ")";
+      };
+      throw new DeployException(DeployException.Kind.AWS, "Cannot read " + reference + " (" + setting + ") in " + region
+          + ": " + why, e);
+    } catch (SdkClientException e) {
+      throw new DeployException(DeployException.Kind.AWS, "Cannot read " + reference + " (" + setting + ") in " + region
+          + ": " + firstLine(e.getMessage()) + ". Check the AWS credentials of this build, deploy.awsRegion and"
+          + " deploy.awsEndpoint", e);
+    } catch (SdkException e) {
+      throw new DeployException(DeployException.Kind.AWS, "Cannot read " + reference + " (" + setting + ") in " + region
+          + ": " + firstLine(e.getMessage()), e);
+    }
+  }
+
+  private static String firstLine(String text) {
+    if (text == null) {
+      return "no reason given";
+    }
+    int newline = text.indexOf('\n');
+    return (newline >= 0 ? text.substring(0, newline) : text).trim();
+  }
+
+  @Override
+  public void close() {
+    ssm.close();
+  }
+}
