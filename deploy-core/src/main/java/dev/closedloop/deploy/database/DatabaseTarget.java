@@ -55,6 +55,16 @@ public record DatabaseTarget(String jdbcUrl, String user, String password, Map<S
     if (properties != null) {
       merged.putAll(properties);
     }
+    for (Map.Entry<String, String> libpq : LIBPQ_TO_JDBC.entrySet()) { // libpq's names, pasted into a JDBC URL
+      String value = merged.remove(libpq.getKey());
+      if (value != null) {
+        merged.putIfAbsent(libpq.getValue(), value);
+      }
+    }
+    if (m.group(1).contains(",")) {
+      // the lock's session and the migrations' must reach one server, and it must take writes
+      merged.putIfAbsent("targetServerType", "primary");
+    }
     jdbcUrl = "jdbc:postgresql://" + m.group(1) + "/" + (m.group(2) != null ? m.group(2) : "");
     properties = java.util.Collections.unmodifiableMap(merged);
   }

@@ -23,6 +23,11 @@ public final class CiEnvironment {
       "GITHUB_RUN_NUMBER", "CI_PIPELINE_IID", "BUILD_NUMBER", "CIRCLE_BUILD_NUM", "BUILDKITE_BUILD_NUMBER",
       "BITBUCKET_BUILD_NUMBER", "BUILD_BUILDID", "TRAVIS_BUILD_NUMBER");
 
+  /** Per system (in the order above), the variables that name what its run number counts within. */
+  private static final String[][] RUN_SCOPES = {
+      {"GITHUB_WORKFLOW_REF"}, {"CI_PROJECT_ID"}, {"JOB_NAME"}, {"CIRCLE_PROJECT_USERNAME", "CIRCLE_PROJECT_REPONAME"},
+      {"BUILDKITE_PIPELINE_SLUG"}, {"BITBUCKET_REPO_FULL_NAME"}, {"SYSTEM_DEFINITIONID"}, {"TRAVIS_REPO_SLUG"}};
+
   private final Map<String, String> env;
   private final Path workDir;
 
@@ -200,6 +205,32 @@ public final class CiEnvironment {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * What the run number counts within: the workflow, job, project or pipeline, so that numbers of
+   * different counters are never compared.
+   */
+  public Optional<String> runScope() {
+    for (String[] scope : RUN_SCOPES) {
+      if (present(scope[0])) {
+        StringBuilder value = new StringBuilder();
+        for (String name : scope) {
+          value.append(value.length() > 0 ? "/" : "").append(env.getOrDefault(name, ""));
+        }
+        return Optional.of(value.toString());
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * The commits before {@code sha} (itself first) that the local history holds, newest first, at
+   * most {@code max}; empty without a repository. A shallow clone holds only its depth.
+   */
+  public List<String> ancestry(String sha, int max) {
+    return git("rev-list", "--max-count=" + max, sha)
+        .map(out -> List.of(out.split("\\s+"))).orElse(List.of());
   }
 
   /**

@@ -15,8 +15,25 @@ public final class CommitOrder {
   /** A verdict and what it rests on, for messages. */
   public record Comparison(Verdict verdict, String basis) {}
 
-  /** One side of a comparison: a commit and, when the CI system gave one, its run number. */
-  public record Commit(String sha, Long runNumber) {}
+  /**
+   * One side of a comparison: a commit, the commits before it that its clone knew (recorded in the
+   * ledger, so every release compares the same facts, whatever its own clone holds), and the CI
+   * system's run number with the scope it counts in (a workflow, a job, a project).
+   */
+  public record Commit(String sha, Long runNumber, String runScope, java.util.List<String> ancestry) {
+    public Commit {
+      ancestry = ancestry == null ? java.util.List.of() : java.util.List.copyOf(ancestry);
+    }
+
+    boolean descendsFrom(String other) {
+      return ancestry.stream().anyMatch(known -> sameCommit(known, other));
+    }
+  }
+
+  /** Full and abbreviated SHAs of one commit are the same commit. */
+  static boolean sameCommit(String a, String b) {
+    return a != null && b != null && (a.startsWith(b) || b.startsWith(a)) && Math.min(a.length(), b.length()) >= 7;
+  }
 
   private final CiEnvironment ci;
 
@@ -26,15 +43,24 @@ public final class CommitOrder {
 
   /** How {@code mine} stands to {@code other}: NEWER means mine is the newer commit. */
   public Comparison compare(Commit mine, Commit other) {
-    if (Objects.equals(mine.sha(), other.sha())) {
+    if (Objects.equals(mine.sha(), other.sha()) || sameCommit(mine.sha(), other.sha())) {
       return new Comparison(Verdict.SAME, "the same commit");
+    }
+    // first what the ledger recorded: both releases read the same facts, so they agree
+    if (other.descendsFrom(mine.sha())) {
+      return new Comparison(Verdict.OLDER, "git history");
+    }
+    if (mine.descendsFrom(other.sha())) {
+      return new Comparison(Verdict.NEWER, "git history");
     }
     boolean otherBeforeMine = ci.isAncestor(other.sha(), mine.sha()).orElse(false);
     boolean mineBeforeOther = !otherBeforeMine && ci.isAncestor(mine.sha(), other.sha()).orElse(false);
     if (otherBeforeMine || mineBeforeOther) {
       return new Comparison(otherBeforeMine ? Verdict.NEWER : Verdict.OLDER, "git history");
     }
-    if (mine.runNumber() != null && other.runNumber() != null && !mine.runNumber().equals(other.runNumber())) {
+    // run numbers count within one workflow, job or project: compared only within the same one
+    if (mine.runNumber() != null && other.runNumber() != null && !mine.runNumber().equals(other.runNumber())
+        && Objects.equals(mine.runScope(), other.runScope())) {
       return new Comparison(mine.runNumber() > other.runNumber() ? Verdict.NEWER : Verdict.OLDER, "CI run numbers "
           + mine.runNumber() + " and " + other.runNumber());
     }

@@ -3,6 +3,7 @@ package dev.closedloop.deploy.guard;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.closedloop.deploy.DeployException;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.zip.CRC32;
 
 /**
  * One row per release attempt in the production database: who, what, and every status it went
@@ -32,33 +34,38 @@ public final class ReleaseLedger {
 
   private static final Set<String> JSON_COLUMNS = Set.of("migrations_applied", "migrations_planned");
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** The first key of each row's own advisory lock ("clor"); the second is the row's id. */
-  static final int ROW_LOCK = 0x636C6F72;
   private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
   /** A row of the ledger, as read back. */
   public record Entry(long id, String service, String sha, String branch, boolean branchGuardOverridden,
       String ciRunUrl, String imageDigest, String status, String statusHistory, String migrationsApplied,
       String previousDigests, Instant startedAt, Instant finishedAt, String error, Integer backendPid,
-      String migrationsPlanned, String tagsMoved, Long runNumber) {
+      String migrationsPlanned, String tagsMoved, Long runNumber, String runScope, List<String> ancestry) {
 
-    /** The commit, for telling which release is newer. */
+    /** The commit as its release recorded it, for telling which release is newer. */
     public CommitOrder.Commit commit() {
-      return new CommitOrder.Commit(sha, runNumber);
+      return new CommitOrder.Commit(sha, runNumber, runScope, ancestry);
     }
   }
 
   /** What a new attempt records when it joins the queue. */
   public record Attempt(String service, String sha, String branch, boolean branchGuardOverridden,
-      String ciRunUrl, String imageDigest, Long runNumber) {
+      String ciRunUrl, String imageDigest, CommitOrder.Commit commit) {
 
     public Attempt(String service, String sha, String branch, boolean branchGuardOverridden, String ciRunUrl,
         String imageDigest) {
-      this(service, sha, branch, branchGuardOverridden, ciRunUrl, imageDigest, null);
+      this(service, sha, branch, branchGuardOverridden, ciRunUrl, imageDigest,
+          new CommitOrder.Commit(sha, null, null, List.of()));
     }
   }
 
   private final String schema;
+  private final String name;
+  /**
+   * The first key of each row's own advisory lock (the second is the row's id): one per ledger
+   * table, so two ledgers of one database never share a row's lock.
+   */
+  private final int rowLock;
   /** schema.table, as users write it in messages. */
   private final String table;
   /** The same, quoted for SQL: a name like {@code order} is no keyword there. */
@@ -72,7 +79,11 @@ public final class ReleaseLedger {
       }
     }
     this.schema = schema;
+    this.name = table;
     this.table = schema + "." + table;
+    CRC32 crc = new CRC32();
+    crc.update(("rows of " + this.table).getBytes(StandardCharsets.UTF_8));
+    this.rowLock = (int) crc.getValue();
     this.quoted = '"' + schema + "\".\"" + table + '"';
   }
 
@@ -105,21 +116,44 @@ public final class ReleaseLedger {
         + " finished_at timestamptz,"
         + " error text,"
         + " backend_pid integer)");
-    execute(c, "CREATE INDEX IF NOT EXISTS \"" + table.replace('.', '_') + "_service_idx\" ON " + quoted + " (service, id)");
-    execute(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS migrations_planned jsonb NOT NULL DEFAULT '[]'");
-    execute(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS tags_moved jsonb NOT NULL DEFAULT '[]'");
-    execute(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS run_number bigint");
+    // Index and columns are looked for first: CREATE INDEX and ALTER TABLE take locks that stall
+    // every reader of the ledger even when there is nothing to add.
+    String index = table.replace('.', '_') + "_service_idx";
+    if (!exists(c, "SELECT 1 FROM pg_indexes WHERE schemaname = ? AND indexname = ?", schema, index)) {
+      execute(c, "CREATE INDEX IF NOT EXISTS \"" + index + "\" ON " + quoted + " (service, id)");
+    }
+    for (String[] column : ADDED_COLUMNS) {
+      if (!exists(c, "SELECT 1 FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
+          + " AND column_name = ?", schema, name, column[0])) {
+        execute(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS " + column[0] + " " + column[1]);
+      }
+    }
   }
 
-  private boolean schemaExists(Connection c) {
-    try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM pg_namespace WHERE nspname = ?")) {
-      s.setString(1, schema);
+  /** Columns later versions added, created on ledgers made before them. */
+  private static final String[][] ADDED_COLUMNS = {
+      {"migrations_planned", "jsonb NOT NULL DEFAULT '[]'"},
+      {"tags_moved", "jsonb NOT NULL DEFAULT '[]'"},
+      {"run_number", "bigint"},
+      {"run_scope", "text"},
+      {"ancestry", "jsonb NOT NULL DEFAULT '[]'"},
+      {"row_locked", "boolean NOT NULL DEFAULT false"}};
+
+  private static boolean exists(Connection c, String sql, String... values) {
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      for (int i = 0; i < values.length; i++) {
+        s.setString(i + 1, values[i]);
+      }
       try (ResultSet rs = s.executeQuery()) {
         return rs.next();
       }
     } catch (SQLException e) {
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot prepare the release ledger: " + e.getMessage(), e);
     }
+  }
+
+  private boolean schemaExists(Connection c) {
+    return exists(c, "SELECT 1 FROM pg_namespace WHERE nspname = ?", schema);
   }
 
   private static void execute(Connection c, String sql) {
@@ -141,9 +175,10 @@ public final class ReleaseLedger {
    */
   public long enqueue(Connection c, Attempt attempt) {
     String sql = "INSERT INTO " + quoted + " (service, sha, branch, branch_guard_overridden, ci_run_url, image_digest,"
-        + " run_number, status, status_history, backend_pid) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued',"
+        + " run_number, run_scope, ancestry, row_locked, status, status_history, backend_pid)"
+        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, true, 'queued',"
         + " jsonb_build_array(jsonb_build_object('status', 'queued', 'at', clock_timestamp())), pg_backend_pid())"
-        + " RETURNING id, pg_advisory_lock(" + ROW_LOCK + ", (id & 2147483647)::int)";
+        + " RETURNING id, pg_advisory_lock(" + rowLock + ", (id & 2147483647)::int)";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, attempt.service());
       s.setString(2, attempt.sha());
@@ -151,7 +186,9 @@ public final class ReleaseLedger {
       s.setBoolean(4, attempt.branchGuardOverridden());
       s.setString(5, attempt.ciRunUrl());
       s.setString(6, attempt.imageDigest());
-      s.setObject(7, attempt.runNumber(), java.sql.Types.BIGINT);
+      s.setObject(7, attempt.commit().runNumber(), java.sql.Types.BIGINT);
+      s.setString(8, attempt.commit().runScope());
+      s.setString(9, json(attempt.commit().ancestry()));
       try (ResultSet rs = s.executeQuery()) {
         rs.next();
         return rs.getLong(1);
@@ -186,12 +223,7 @@ public final class ReleaseLedger {
     if (!JSON_COLUMNS.contains(column)) {
       throw new IllegalArgumentException(column);
     }
-    String json;
-    try {
-      json = JSON.writeValueAsString(value);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("not JSON: " + value, e);
-    }
+    String json = json(value);
     try (PreparedStatement s = c.prepareStatement("UPDATE " + quoted + " SET " + column + " = ?::jsonb WHERE id = ?")) {
       s.setString(1, json);
       s.setLong(2, id);
@@ -210,6 +242,26 @@ public final class ReleaseLedger {
   /** Records, after its move was read back, that promote tag {@code tag} moved. */
   public void recordTagMoved(Connection c, long id, String tag) {
     update(c, id, "tags_moved = tags_moved || jsonb_build_array(?::text)", "record the move of " + tag, tag);
+  }
+
+  /**
+   * Moves row {@code id} from {@code from} to {@code to}, and only from there: a row that ended
+   * otherwise meanwhile is left as it is. True when it moved.
+   */
+  public boolean advanceFrom(Connection c, long id, String from, String to) {
+    boolean terminal = to.equals("succeeded") || to.equals("failed") || to.equals("superseded");
+    String sql = "UPDATE " + quoted + " SET status = ?, status_history = status_history || jsonb_build_array("
+        + "jsonb_build_object('status', ?::text, 'at', clock_timestamp()))"
+        + (terminal ? ", finished_at = clock_timestamp()" : "") + " WHERE id = ? AND status = ?";
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      s.setString(1, to);
+      s.setString(2, to);
+      s.setLong(3, id);
+      s.setString(4, from);
+      return s.executeUpdate() == 1;
+    } catch (SQLException e) {
+      throw failure("advance the release to " + to, e);
+    }
   }
 
   /** Records the digest this release acts on, when it is known only after the row was made. */
@@ -239,8 +291,8 @@ public final class ReleaseLedger {
         + " finished_at = clock_timestamp(), status_history = status_history || jsonb_build_array("
         + "jsonb_build_object('status', 'failed', 'at', clock_timestamp()))"
         + " WHERE service = ? AND finished_at IS NULL AND status IN ('queued', 'running', 'migrating')"
-        + " AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted"
-        + " AND l.classid = " + ROW_LOCK + "::oid AND l.objid = ((" + quoted + ".id & 2147483647)::int)::oid)";
+        + " AND NOT (CASE WHEN row_locked THEN " + alive() + " ELSE backend_pid IN"
+        + " (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL) END)";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, service);
       return s.executeUpdate();
@@ -249,9 +301,21 @@ public final class ReleaseLedger {
     }
   }
 
-  /** The queued rows of {@code service}, oldest first, whole. */
+  /**
+   * The queued rows of {@code service} whose release is alive, oldest first, whole: a release
+   * that died while it waited neither heads the queue nor supersedes anybody, even before it is
+   * marked abandoned.
+   */
   public List<Entry> queuedEntries(Connection c, String service) {
-    return select(c, " WHERE service = ? AND status = 'queued' ORDER BY id", s -> s.setString(1, service));
+    return select(c, " WHERE service = ? AND status = 'queued' AND (NOT row_locked OR " + alive() + ") ORDER BY id",
+        s -> s.setString(1, service));
+  }
+
+  /** SQL: the row's release holds the row's own lock, in this database. */
+  private String alive() {
+    return "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted"
+        + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        + " AND l.classid = (" + rowLock + ")::oid AND l.objid = ((" + quoted + ".id & 2147483647)::int)::oid)";
   }
 
   /**
@@ -326,7 +390,8 @@ public final class ReleaseLedger {
   private List<Entry> select(Connection c, String where, Binder binder) {
     String sql = "SELECT id, service, sha, branch, branch_guard_overridden, ci_run_url, image_digest, status,"
         + " status_history::text, migrations_applied::text, previous_digests::text, started_at, finished_at,"
-        + " error, backend_pid, migrations_planned::text, tags_moved::text, run_number FROM " + quoted + where;
+        + " error, backend_pid, migrations_planned::text, tags_moved::text, run_number, run_scope, ancestry::text FROM "
+        + quoted + where;
     List<Entry> entries = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       binder.bind(s);
@@ -336,12 +401,29 @@ public final class ReleaseLedger {
               rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10),
               rs.getString(11), rs.getTimestamp(12).toInstant(),
               rs.getTimestamp(13) != null ? rs.getTimestamp(13).toInstant() : null, rs.getString(14),
-              (Integer) rs.getObject(15), rs.getString(16), rs.getString(17), (Long) rs.getObject(18)));
+              (Integer) rs.getObject(15), rs.getString(16), rs.getString(17), (Long) rs.getObject(18),
+              rs.getString(19), strings(rs.getString(20))));
         }
       }
       return entries;
     } catch (SQLException e) {
       throw failure("read the release ledger", e);
+    }
+  }
+
+  private static String json(Object value) {
+    try {
+      return JSON.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("not JSON: " + value, e);
+    }
+  }
+
+  private static List<String> strings(String json) {
+    try {
+      return json == null ? List.of() : List.of(JSON.readValue(json, String[].class));
+    } catch (JsonProcessingException e) {
+      return List.of();
     }
   }
 

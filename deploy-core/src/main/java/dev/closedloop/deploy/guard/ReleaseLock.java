@@ -123,19 +123,6 @@ public final class ReleaseLock implements AutoCloseable {
    * @throws DeployException of kind GUARD when the lock is held (fail mode) or the wait timed out
    */
   public Outcome acquire(long id, Mode mode, Duration timeout) {
-    execute("SET lock_timeout = " + BLOCK_FOR.toMillis()); // a wait on the lock ends after this, to look again
-    try {
-      return await(id, mode, timeout);
-    } finally {
-      try {
-        execute("RESET lock_timeout");
-      } catch (DeployException e) {
-        events.debug("lock_timeout not reset: " + e.getMessage());
-      }
-    }
-  }
-
-  private Outcome await(long id, Mode mode, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     long nextSweep = System.nanoTime();
     Duration pause = FIRST_PAUSE;
@@ -214,22 +201,25 @@ public final class ReleaseLock implements AutoCloseable {
     }
   }
 
-  /** Blocks on the lock for at most the session's lock_timeout; true when it was granted. */
+  /**
+   * Blocks on the lock for at most {@link #BLOCK_FOR}; true when it was granted. The lock_timeout
+   * that ends the wait is set for this one statement only: the ledger's reads and writes on the
+   * same session never get it.
+   */
   private boolean waitForLock() {
     try (Statement s = connection.createStatement()) {
-      s.execute("SELECT pg_advisory_lock(" + NAMESPACE + ", " + key + ")");
-      return true;
-    } catch (SQLException e) {
-      if ("55P03".equals(e.getSQLState())) { // lock_not_available: another release still holds it
-        return false;
+      try {
+        s.execute("SET lock_timeout = " + BLOCK_FOR.toMillis());
+        s.execute("SELECT pg_advisory_lock(" + NAMESPACE + ", " + key + ")");
+        return true;
+      } catch (SQLException e) {
+        if ("55P03".equals(e.getSQLState())) { // lock_not_available: another release still holds it
+          return false;
+        }
+        throw e;
+      } finally {
+        s.execute("RESET lock_timeout");
       }
-      throw new DeployException(DeployException.Kind.DATABASE, "Cannot wait for the release lock: " + e.getMessage(), e);
-    }
-  }
-
-  private void execute(String sql) {
-    try (Statement s = connection.createStatement()) {
-      s.execute(sql);
     } catch (SQLException e) {
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot wait for the release lock: " + e.getMessage(), e);
     }

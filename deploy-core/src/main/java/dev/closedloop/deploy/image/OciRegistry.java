@@ -167,7 +167,7 @@ public final class OciRegistry implements Registry {
       throw failure(image, "the authentication challenge names no realm");
     }
     URI realmUri = URI.create(realm);
-    if (!"https".equalsIgnoreCase(realmUri.getScheme()) && !Loopback.isLoopback(realmUri.getHost())) {
+    if (credentials != null && !"https".equalsIgnoreCase(realmUri.getScheme()) && !Loopback.isLoopback(realmUri.getHost())) {
       throw new DeployException(DeployException.Kind.REGISTRY, "The registry " + image.registry() + " sends"
           + " clients to the token service " + realm + " over plain HTTP: refusing to send credentials there."
           + " Configure the registry's token realm as https://");
@@ -182,7 +182,7 @@ public final class OciRegistry implements Registry {
       tokenRequest.header("Authorization", credentials.basicHeader());
     }
     try {
-      HttpResponse<String> response = http.send(tokenRequest.build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response = within(http.sendAsync(tokenRequest.build(), HttpResponse.BodyHandlers.ofString()));
       if (response.statusCode() == 401 || response.statusCode() == 403) {
         throw credentials == null ? noCredentials(image) : new DeployException(DeployException.Kind.REGISTRY,
             "The registry " + image.registry() + " refused the credentials for " + image.name()
@@ -199,6 +199,26 @@ public final class OciRegistry implements Registry {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw failure(image, "interrupted");
+    }
+  }
+
+  /** Waits for an answer for at most the read timeout, body and all; what went wrong comes out as it was. */
+  private <T> HttpResponse<T> within(java.util.concurrent.CompletableFuture<HttpResponse<T>> answer)
+      throws IOException, InterruptedException {
+    try {
+      return answer.get(readTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      answer.cancel(true);
+      throw new java.net.http.HttpTimeoutException("no whole answer within " + readTimeout.toMillis() + " ms");
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      if (cause instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IOException(cause);
     }
   }
 
@@ -220,7 +240,7 @@ public final class OciRegistry implements Registry {
 
   private <T> HttpResponse<T> exchange(ImageRef image, HttpRequest request, HttpResponse.BodyHandler<T> body) {
     try {
-      return http.send(request, body);
+      return within(http.sendAsync(request, body)); // the whole answer, body included, in time
     } catch (java.net.http.HttpTimeoutException e) {
       throw new DeployException(DeployException.Kind.REGISTRY, "The registry " + image.registry() + " did not answer"
           + " within " + readTimeout.toMillis() + " ms for " + image.name() + ": check that it runs and is not"

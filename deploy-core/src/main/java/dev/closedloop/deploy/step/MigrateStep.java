@@ -35,8 +35,10 @@ public final class MigrateStep implements ReleaseStep<MigrationOutcome> {
     if (session.superseded()) {
       return null;
     }
+    session.verifyLock();
     MigrationOutcome outcome = context.config().migrations().migrator(context.events(), Step.MIGRATE)
         .migrate(session.target(), proven.fingerprint(), pending -> {
+          session.verifyLock(); // still ours, right before production changes
           session.record("migrations_planned", pending); // the fact first: production is about to change
           session.advance("migrating", null);
         });

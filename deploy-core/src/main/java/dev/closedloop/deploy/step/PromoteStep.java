@@ -56,8 +56,8 @@ public final class PromoteStep implements ReleaseStep<List<TagMove>> {
           }
         });
     context.promotion(moves);
-    if (migratedBy != null) { // the split job's migrate row: its release is complete now
-      session.ledger().advance(session.connection(), migratedBy, "succeeded", null);
+    if (migratedBy != null) { // the split job's migrate row, if it still waits: its release is complete now
+      session.ledger().advanceFrom(session.connection(), migratedBy, "migrated", "succeeded");
     }
     return moves;
   }

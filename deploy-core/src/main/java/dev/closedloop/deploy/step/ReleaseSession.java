@@ -20,6 +20,9 @@ import java.sql.SQLException;
  */
 public final class ReleaseSession implements AutoCloseable {
 
+  /** How many commits of its history a release records, to be ordered against others. */
+  private static final int ANCESTRY_DEPTH = 200;
+
   private final ReleaseLedger ledger;
   private final Events events;
   private ProductionDatabase.Session database;
@@ -86,9 +89,11 @@ public final class ReleaseSession implements AutoCloseable {
     ledger.ensure(connection);
     lockName = config.guards().lockName();
     CommitOrder order = new CommitOrder(config.ci());
-    CommitOrder.Commit mine = new CommitOrder.Commit(config.sha(), config.ci().runNumber().orElse(null));
+    // what this clone knows of the history goes into the ledger, for releases whose clones know less
+    CommitOrder.Commit mine = new CommitOrder.Commit(config.sha(), config.ci().runNumber().orElse(null),
+        config.ci().runScope().orElse(null), config.ci().ancestry(config.sha(), ANCESTRY_DEPTH));
     ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
-        branch.overridden(), config.ci().runUrl().orElse(null), digest, mine.runNumber()));
+        branch.overridden(), config.ci().runUrl().orElse(null), digest, mine));
     context.ledgerId(ledgerId); // the result names the row even when waiting for the lock fails
     lock = new ReleaseLock(connection, ledger, lockName, events, order, mine);
     ReleaseLock.Outcome outcome = lock.acquire(ledgerId, config.guards().lockMode(), config.guards().lockTimeout());
@@ -102,8 +107,8 @@ public final class ReleaseSession implements AutoCloseable {
       CommitOrder.Comparison comparison = order.compare(mine, released.get().commit());
       if (comparison.verdict() == CommitOrder.Verdict.OLDER) {
         String why = "commit " + config.sha() + " is older than " + released.get().sha() + ", which release #"
-            + released.get().id() + " already released (" + comparison.basis() + "). To go back on purpose, use"
-            + " deploy:rollback";
+            + released.get().id() + " already released (" + comparison.basis() + "): an older commit never goes"
+            + " live over a newer one by an accident of timing";
         events.progress(Step.MIGRATE, "superseded: " + why);
         supersede(config, why, why);
         return;

@@ -26,7 +26,7 @@ class DatabaseTargetTest {
       postgres://u@h1:5432,h2:5433/db?target_session_attrs=read-write                     | jdbc:postgresql://h1:5432,h2:5433/db?targetServerType=primary | u | -
       host=::1 port=6000 dbname=db user=u                                                 | jdbc:postgresql://[::1]:6000/db                            | u    | -
       host=a,b port=5432,5433 dbname=db target_session_attrs=prefer-standby               | jdbc:postgresql://a:5432,b:5433/db?targetServerType=preferSecondary | - | -
-      host=a,b port=5433 dbname=db                                                        | jdbc:postgresql://a:5433,b:5433/db                         | -    | -
+      host=a,b port=5433 dbname=db                                                        | jdbc:postgresql://a:5433,b:5433/db?targetServerType=primary | -    | -
       postgres://u:pw@h/db?application_name=a@b&options=-c%20search_path%3Dx              | jdbc:postgresql://h/db?ApplicationName=a@b&options=-c search_path=x | u | pw
       jdbc:postgresql://h/db?user=app&password=p%40ss%2Bw+x&sslmode=require               | jdbc:postgresql://h/db?sslmode=require                     | app  | p@ss+w x
       postgres://h/db?application_name=my%20app                                           | jdbc:postgresql://h/db?ApplicationName=my app              | -    | -

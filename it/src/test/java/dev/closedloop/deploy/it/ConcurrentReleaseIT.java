@@ -143,7 +143,8 @@ class ConcurrentReleaseIT {
     assertThat(third.startedAt()).as("the third arrived after the fourth went live").isAfter(at(fourth, "succeeded"));
     assertThat(third.status()).isEqualTo("superseded");
     assertThat(third.error()).isEqualTo("commit " + shas.get(2) + " is older than " + shas.get(3) + ", which release #"
-        + fourth.id() + " already released (git history). To go back on purpose, use deploy:rollback");
+        + fourth.id() + " already released (git history): an older commit never goes live over a newer one by an"
+        + " accident of timing");
     assertNeverTwoAtOnce(rows);
     // the releases that went live did so in commit order
     List<Integer> liveOrder = rows.stream().filter(r -> r.status().equals("succeeded"))

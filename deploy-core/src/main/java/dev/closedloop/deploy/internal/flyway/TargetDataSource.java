@@ -30,8 +30,12 @@ final class TargetDataSource implements DataSource {
   @Override
   public Connection getConnection(String username, String password) throws SQLException {
     Properties properties = target.driverProperties();
-    properties.setProperty("user", username);
-    properties.setProperty("password", password);
+    if (username != null) {
+      properties.setProperty("user", username);
+    }
+    if (password != null) {
+      properties.setProperty("password", password);
+    }
     return DriverManager.getConnection(target.jdbcUrl(), properties);
   }
 
