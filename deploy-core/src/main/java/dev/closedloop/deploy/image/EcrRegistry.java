@@ -67,8 +67,9 @@ public final class EcrRegistry implements Registry, AutoCloseable {
       // the tag already names this digest: nothing to move
     } catch (ImageTagAlreadyExistsException e) {
       throw new DeployException(DeployException.Kind.REGISTRY, "ECR refused to move " + repository.withTag(tag)
-          + ": the repository's tags are immutable. Promote to a tag that does not exist yet, or make the"
-          + " repository's tags mutable", e);
+          + ": the repository " + repository.repository() + " has immutable tags. Keep SHA tags immutable and let"
+          + " the promote tags move: set the repository's tag mutability to IMMUTABLE_WITH_EXCLUSION with an"
+          + " exclusion filter for " + tag + " (aws ecr put-image-tag-mutability)", e);
     } catch (SdkException e) {
       throw failure("PutImage " + repository.withTag(tag), e);
     }
