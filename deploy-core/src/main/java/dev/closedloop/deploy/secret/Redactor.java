@@ -22,6 +22,11 @@ public final class Redactor {
     }
   }
 
+  /** The secrets registered so far, longest first: for a CI system that masks them itself. */
+  public List<String> secrets() {
+    return List.copyOf(secrets);
+  }
+
   /**
    * A copy of {@code cause} and every cause and suppressed exception below it, with each message
    * redacted; class names and stack traces are kept, so a {@code -X} stack trace reads as the

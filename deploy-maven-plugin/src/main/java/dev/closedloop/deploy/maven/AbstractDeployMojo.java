@@ -8,6 +8,7 @@ import dev.closedloop.deploy.StepResult;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
+import dev.closedloop.deploy.report.GitHubActions;
 import java.io.File;
 import java.net.MalformedURLException;
 import java.net.URL;
@@ -219,7 +220,10 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       System.setProperty(EMBEDDED_POSTGRES_LOG_LEVEL, "warn");
     }
     try {
-      ReleaseResult result = run(configure().load());
+      Release release = configure().load();
+      // at the start of a line, before anything else: GitHub reads workflow commands only there
+      GitHubActions.maskCommands(release.config()).forEach(System.out::println);
+      ReleaseResult result = run(release);
       summarize(result);
     } catch (DeployException e) {
       // each step's end was logged as it happened; Maven prints the failure itself

@@ -120,6 +120,23 @@ class PluginIT {
         .contains("invalid input syntax for type integer: \"****\"").doesNotContain(secret);
   }
 
+  @Test
+  void underGitHubActions_everySecretIsMaskedByGitHubFirst() throws IOException {
+    Path project = copyProject("consumer");
+    String secret = "gh-S3cret-" + TestServices.randomSha().substring(0, 8);
+
+    TestServices.Run run = TestServices.run(project, Map.of("GITHUB_ACTIONS", "true", "DB_PASS", secret),
+        TestServices.mvnw("deploy:test-migrate", "-Ddeploy.databasePassword=env:DB_PASS",
+            "-Ddeploy.databaseUrl=postgres://app@127.0.0.1:1/none").toArray(String[]::new));
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    List<String> lines = run.output().lines().toList();
+    int mask = lines.indexOf("::add-mask::" + secret);
+    assertThat(mask).as("the mask command, alone on its line").isNotNegative();
+    assertThat(mask).as("before any step's output").isLessThan(lines.indexOf("[INFO] --- test-migrate ---"));
+    assertThat(lines.stream().filter(line -> line.contains(secret))).containsExactly("::add-mask::" + secret);
+  }
+
   /**
    * Maven resolves a goal prefix to the first plugin in the POM that claims it, so a project that
    * declares maven-deploy-plugin first sends deploy:build there. The README documents the fix.
