@@ -30,6 +30,8 @@ final class EmbeddedDatabase implements EphemeralDatabase {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> OPEN.forEach(Instance::close), "closedloop-postgres-close"));
   }
 
+  private static final String RUN_PREFIX = "closedloop-postgres-";
+
   /** Room a throwaway database may need in shared memory (a container's default is only 64 MB). */
   private static final long MIN_MEMORY_SPACE = 512L * 1024 * 1024;
 
@@ -147,6 +149,42 @@ final class EmbeddedDatabase implements EphemeralDatabase {
     return Integer.toHexString(locale.hashCode());
   }
 
+  /**
+   * Removes run directories that a killed JVM left behind (shared memory is RAM): older than an
+   * hour, whose server is gone, or still running with nobody to stop it (its parent died).
+   * Another process's live run is never touched: its server's parent is that process.
+   */
+  private static void sweepLeftovers(Path base) {
+    long hourAgo = System.currentTimeMillis() - 3_600_000L;
+    try (Stream<Path> runs = Files.list(base)) {
+      for (Path run : (Iterable<Path>) runs::iterator) {
+        if (!run.getFileName().toString().startsWith(RUN_PREFIX) || !Files.isDirectory(run)
+            || Files.getLastModifiedTime(run).toMillis() > hourAgo || !Files.isWritable(run)) {
+          continue;
+        }
+        Optional<ProcessHandle> server = serverOf(run.resolve("data"));
+        if (server.isPresent() && server.get().parent().map(parent -> parent.pid() != 1).orElse(false)) {
+          continue; // its JVM is alive and will stop it
+        }
+        server.ifPresent(ProcessHandle::destroy); // an orphan: SIGTERM, PostgreSQL's smart shutdown
+        Trees.discard(run);
+      }
+    } catch (IOException | RuntimeException e) {
+      // a leftover is not worth failing a release for
+    }
+  }
+
+  /** The live postmaster of {@code data}, from its postmaster.pid. */
+  private static Optional<ProcessHandle> serverOf(Path data) {
+    try {
+      String pid = Files.readAllLines(data.resolve("postmaster.pid")).get(0).trim();
+      return ProcessHandle.of(Long.parseLong(pid)).filter(ProcessHandle::isAlive)
+          .filter(p -> p.info().commandLine().map(line -> line.contains(data.toString())).orElse(false));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
   private static boolean isDataDirectory(Path dir) {
     return Stream.of("postgresql.conf", "PG_VERSION", "global/pg_control")
         .allMatch(file -> Files.isRegularFile(dir.resolve(file)));
@@ -160,11 +198,11 @@ final class EmbeddedDatabase implements EphemeralDatabase {
   private static Path createRunDirectory() {
     try {
       Path memory = Path.of("/dev/shm");
-      if (Files.isDirectory(memory) && Files.isWritable(memory)
-          && Files.getFileStore(memory).getUsableSpace() >= MIN_MEMORY_SPACE) {
-        return Files.createTempDirectory(memory, "closedloop-postgres-");
-      }
-      return Files.createTempDirectory("closedloop-postgres-");
+      Path base = Files.isDirectory(memory) && Files.isWritable(memory)
+          && Files.getFileStore(memory).getUsableSpace() >= MIN_MEMORY_SPACE
+          ? memory : Path.of(System.getProperty("java.io.tmpdir"));
+      sweepLeftovers(base);
+      return Files.createTempDirectory(base, RUN_PREFIX);
     } catch (IOException e) {
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot create a temporary directory for embedded"
           + " PostgreSQL: " + e.getMessage() + ". Check java.io.tmpdir, or point deploy.testDatabaseUrl at a server", e);

@@ -190,6 +190,23 @@ class TestMigrateIT {
     }
   }
 
+  @Test
+  void embedded_sweepsRunDirectoriesAKilledJvmLeftBehind_andNoOtherRunsOnes() throws Exception {
+    Path base = Files.isWritable(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+    Path leftover = Files.createTempDirectory(base, "closedloop-postgres-");
+    Files.createDirectories(leftover.resolve("data"));
+    Files.writeString(leftover.resolve("data/postmaster.pid"), "999999999\n");
+    Files.setLastModifiedTime(leftover, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 7_200_000L));
+    Path recent = Files.createTempDirectory(base, "closedloop-postgres-"); // another process's run, starting now
+
+    try (EphemeralDatabase.Instance database = EphemeralDatabase.embedded().start(Events.none())) {
+      assertThat(leftover).doesNotExist();
+      assertThat(recent).exists();
+    } finally {
+      Files.deleteIfExists(recent);
+    }
+  }
+
   private static void assertGone(DatabaseTarget target) {
     assertThat(target).as("a database was started").isNotNull();
     assertThatThrownBy(target::connect).isInstanceOf(DeployException.class);
