@@ -506,8 +506,8 @@ public record ReleaseConfig(
         redactor.register(credentials.password());
       }
       AwsSettings aws = parse(problems, () -> AwsSettings.of(awsEndpoint, awsRegion));
-      SecretResolver secrets = new SecretResolver(environment.variables(), redactor,
-          aws != null ? aws : AwsSettings.defaults());
+      // with bad AWS settings an ssm: reference is not resolved at all (never against AWS itself)
+      SecretResolver secrets = new SecretResolver(environment.variables(), redactor, aws);
       try { // closes the SSM client, if an ssm: reference opened one
         ProductionDatabase production = productionDatabase;
         if (production == null) {

@@ -3,9 +3,11 @@ package dev.closedloop.deploy.database;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 import java.util.Set;
@@ -31,6 +33,7 @@ final class EmbeddedDatabase implements EphemeralDatabase {
   }
 
   private static final String RUN_PREFIX = "closedloop-postgres-";
+  private static final String OWNER_LOCK = "owner.lock";
 
   /** Room a throwaway database may need in shared memory (a container's default is only 64 MB). */
   private static final long MIN_MEMORY_SPACE = 512L * 1024 * 1024;
@@ -39,6 +42,7 @@ final class EmbeddedDatabase implements EphemeralDatabase {
   public Instance start(Events events) {
     PostgresBinaries binaries = PostgresBinaries.current();
     Path run = createRunDirectory();
+    FileChannel owner = own(run);
     Path data = run.resolve("data");
     Path log = run.resolve("postgres.log");
     PostgresServer server;
@@ -51,6 +55,7 @@ final class EmbeddedDatabase implements EphemeralDatabase {
       }
     } catch (IOException | RuntimeException e) {
       Trees.delete(data); // the log stays, for the reason
+      closeQuietly(owner);
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot start embedded PostgreSQL (" + e.getMessage()
           + "; its log is " + log + "). Or point deploy.testDatabaseUrl at a server to test on", e);
     }
@@ -72,6 +77,7 @@ final class EmbeddedDatabase implements EphemeralDatabase {
           closed = true;
           OPEN.remove(this);
           running.close();
+          closeQuietly(owner);
           Trees.deleteLater(run);
         }
       }
@@ -150,9 +156,33 @@ final class EmbeddedDatabase implements EphemeralDatabase {
   }
 
   /**
+   * Holds {@code run}'s owner lock for as long as the run lives: the operating system frees it
+   * when the process ends however it ends, so a sweep can tell a leftover from a live run, in
+   * this process, another, or another container sharing /dev/shm.
+   */
+  private static FileChannel own(Path run) {
+    try {
+      FileChannel channel = FileChannel.open(run.resolve(OWNER_LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      channel.lock();
+      return channel;
+    } catch (IOException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot lock " + run.resolve(OWNER_LOCK) + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  private static void closeQuietly(FileChannel channel) {
+    try {
+      channel.close();
+    } catch (IOException e) {
+      // the lock goes with the process anyway
+    }
+  }
+
+  /**
    * Removes run directories that a killed JVM left behind (shared memory is RAM): older than an
-   * hour, whose server is gone, or still running with nobody to stop it (its parent died).
-   * Another process's live run is never touched: its server's parent is that process.
+   * hour and with nobody holding their owner lock; a server still running there (an orphan) is
+   * stopped first. A run whose owner lives is never touched.
    */
   private static void sweepLeftovers(Path base) {
     long hourAgo = System.currentTimeMillis() - 3_600_000L;
@@ -162,12 +192,21 @@ final class EmbeddedDatabase implements EphemeralDatabase {
             || Files.getLastModifiedTime(run).toMillis() > hourAgo || !Files.isWritable(run)) {
           continue;
         }
-        Optional<ProcessHandle> server = serverOf(run.resolve("data"));
-        if (server.isPresent() && server.get().parent().map(parent -> parent.pid() != 1).orElse(false)) {
-          continue; // its JVM is alive and will stop it
+        try (FileChannel channel = FileChannel.open(run.resolve(OWNER_LOCK), StandardOpenOption.WRITE)) {
+          java.nio.channels.FileLock lock = channel.tryLock();
+          if (lock == null) {
+            continue; // another process owns it
+          }
+          serverOf(run.resolve("data")).ifPresent(server -> {
+            server.destroy(); // SIGTERM: PostgreSQL's smart shutdown
+            server.onExit().orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> null).join();
+          });
+          Trees.discard(run);
+        } catch (java.nio.channels.OverlappingFileLockException mine) {
+          // this process owns it
+        } catch (java.nio.file.NoSuchFileException noOwnerLock) {
+          // made before owner locks, or removed meanwhile: not ours to judge
         }
-        server.ifPresent(ProcessHandle::destroy); // an orphan: SIGTERM, PostgreSQL's smart shutdown
-        Trees.discard(run);
       }
     } catch (IOException | RuntimeException e) {
       // a leftover is not worth failing a release for

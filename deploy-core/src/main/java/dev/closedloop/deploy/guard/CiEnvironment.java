@@ -198,27 +198,30 @@ public final class CiEnvironment {
    * Orders releases when git history cannot.
    */
   public Optional<Long> runNumber() {
-    for (String name : RUN_NUMBER_VARIABLES) {
-      String value = env.get(name);
-      if (value != null && value.trim().matches("\\d{1,18}")) {
-        return Optional.of(Long.parseLong(value.trim()));
-      }
-    }
-    return Optional.empty();
+    return runCounter().map(i -> Long.parseLong(env.get(RUN_NUMBER_VARIABLES.get(i)).trim()));
   }
 
   /**
-   * What the run number counts within: the workflow, job, project or pipeline, so that numbers of
-   * different counters are never compared.
+   * What the run number counts within (the workflow, job, project or pipeline of the same CI
+   * system), so that numbers of different counters are never compared.
    */
   public Optional<String> runScope() {
-    for (String[] scope : RUN_SCOPES) {
-      if (present(scope[0])) {
-        StringBuilder value = new StringBuilder();
-        for (String name : scope) {
-          value.append(value.length() > 0 ? "/" : "").append(env.getOrDefault(name, ""));
-        }
-        return Optional.of(value.toString());
+    return runCounter().map(i -> {
+      StringBuilder value = new StringBuilder();
+      for (String name : RUN_SCOPES[i]) {
+        value.append(value.length() > 0 ? "/" : "").append(env.getOrDefault(name, ""));
+      }
+      // GitHub counts runs per workflow, whatever ref started them: the ref is no part of it
+      return value.toString().replaceFirst("@.*$", "");
+    });
+  }
+
+  /** Which CI system's run number this is: its index in {@link #RUN_NUMBER_VARIABLES}. */
+  private Optional<Integer> runCounter() {
+    for (int i = 0; i < RUN_NUMBER_VARIABLES.size(); i++) {
+      String value = env.get(RUN_NUMBER_VARIABLES.get(i));
+      if (value != null && value.trim().matches("\\d{1,18}")) {
+        return Optional.of(i);
       }
     }
     return Optional.empty();

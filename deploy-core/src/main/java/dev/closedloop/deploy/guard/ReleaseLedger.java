@@ -100,33 +100,49 @@ public final class ReleaseLedger {
     if (!schemaExists(c)) {
       execute(c, "CREATE SCHEMA IF NOT EXISTS \"" + schema + '"');
     }
-    execute(c, "CREATE TABLE IF NOT EXISTS " + quoted + " ("
-        + " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-        + " service text NOT NULL,"
-        + " sha text NOT NULL,"
-        + " branch text,"
-        + " branch_guard_overridden boolean NOT NULL DEFAULT false,"
-        + " ci_run_url text,"
-        + " image_digest text,"
-        + " status text NOT NULL,"
-        + " status_history jsonb NOT NULL,"
-        + " migrations_applied jsonb NOT NULL DEFAULT '[]',"
-        + " previous_digests jsonb NOT NULL DEFAULT '{}',"
-        + " started_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
-        + " finished_at timestamptz,"
-        + " error text,"
-        + " backend_pid integer)");
+    if (!exists(c, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", quoted)) { // CREATE would need the schema's CREATE right
+      execute(c, "CREATE TABLE IF NOT EXISTS " + quoted + " ("
+          + " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+          + " service text NOT NULL,"
+          + " sha text NOT NULL,"
+          + " branch text,"
+          + " branch_guard_overridden boolean NOT NULL DEFAULT false,"
+          + " ci_run_url text,"
+          + " image_digest text,"
+          + " status text NOT NULL,"
+          + " status_history jsonb NOT NULL,"
+          + " migrations_applied jsonb NOT NULL DEFAULT '[]',"
+          + " previous_digests jsonb NOT NULL DEFAULT '{}',"
+          + " started_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+          + " finished_at timestamptz,"
+          + " error text,"
+          + " backend_pid integer)");
+    }
     // Index and columns are looked for first: CREATE INDEX and ALTER TABLE take locks that stall
     // every reader of the ledger even when there is nothing to add.
     String index = table.replace('.', '_') + "_service_idx";
+    index = index.substring(0, Math.min(index.length(), 63)); // as PostgreSQL keeps a long name
     if (!exists(c, "SELECT 1 FROM pg_indexes WHERE schemaname = ? AND indexname = ?", schema, index)) {
-      execute(c, "CREATE INDEX IF NOT EXISTS \"" + index + "\" ON " + quoted + " (service, id)");
+      ddl(c, "CREATE INDEX IF NOT EXISTS \"" + index + "\" ON " + quoted + " (service, id)");
     }
     for (String[] column : ADDED_COLUMNS) {
-      if (!exists(c, "SELECT 1 FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
-          + " AND column_name = ?", schema, name, column[0])) {
-        execute(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS " + column[0] + " " + column[1]);
+      if (!exists(c, "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(?) AND attname = ? AND NOT attisdropped",
+          quoted, column[0])) {
+        ddl(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS " + column[0] + " " + column[1]);
       }
+    }
+  }
+
+  /**
+   * A change of the ledger's shape, done once per ledger: it waits at most a few seconds for
+   * readers of the ledger to finish, instead of stalling every release behind one open transaction.
+   */
+  private static void ddl(Connection c, String sql) {
+    execute(c, "SET lock_timeout = 10000");
+    try {
+      execute(c, sql);
+    } finally {
+      execute(c, "RESET lock_timeout");
     }
   }
 
@@ -178,7 +194,7 @@ public final class ReleaseLedger {
         + " run_number, run_scope, ancestry, row_locked, status, status_history, backend_pid)"
         + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, true, 'queued',"
         + " jsonb_build_array(jsonb_build_object('status', 'queued', 'at', clock_timestamp())), pg_backend_pid())"
-        + " RETURNING id, pg_advisory_lock(" + rowLock + ", (id & 2147483647)::int)";
+        + " RETURNING id, pg_advisory_lock((" + rowLock + ")::int, (id & 2147483647)::int)";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, attempt.service());
       s.setString(2, attempt.sha());
@@ -315,7 +331,7 @@ public final class ReleaseLedger {
   private String alive() {
     return "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted"
         + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        + " AND l.classid = (" + rowLock + ")::oid AND l.objid = ((" + quoted + ".id & 2147483647)::int)::oid)";
+        + " AND l.classid = ((" + rowLock + ")::int)::oid AND l.objid = ((" + quoted + ".id & 2147483647)::int)::oid)";
   }
 
   /**

@@ -208,18 +208,26 @@ public final class ReleaseLock implements AutoCloseable {
    */
   private boolean waitForLock() {
     try (Statement s = connection.createStatement()) {
+      boolean granted = false;
       try {
         s.execute("SET lock_timeout = " + BLOCK_FOR.toMillis());
         s.execute("SELECT pg_advisory_lock(" + NAMESPACE + ", " + key + ")");
-        return true;
+        granted = true;
       } catch (SQLException e) {
-        if ("55P03".equals(e.getSQLState())) { // lock_not_available: another release still holds it
-          return false;
+        if (!"55P03".equals(e.getSQLState())) { // 55P03, lock_not_available: another release still holds it
+          throw e;
         }
-        throw e;
       } finally {
-        s.execute("RESET lock_timeout");
+        try {
+          s.execute("RESET lock_timeout");
+        } catch (SQLException e) {
+          if (!granted) {
+            throw e;
+          }
+          events.debug("lock_timeout not reset (" + e.getMessage() + "); the lock is held"); // and must be recorded so
+        }
       }
+      return granted;
     } catch (SQLException e) {
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot wait for the release lock: " + e.getMessage(), e);
     }

@@ -36,7 +36,7 @@ public final class EcrRegistry implements Registry, AutoCloseable {
     return of(image, AwsSettings.defaults());
   }
 
-  /** The ECR registry of {@code image}'s host, in the host's region unless {@code deploy.awsRegion} says otherwise. */
+  /** The ECR registry of {@code image}'s host, in the host's own region, through {@code aws}'s endpoint if it has one. */
   public static EcrRegistry of(ImageRef image, AwsSettings aws) {
     String region = image.ecrRegion().orElseThrow(() -> new IllegalArgumentException(image + " is not in ECR"));
     return new EcrRegistry(aws.client(EcrClient.builder(), region), image.ecrAccount().orElseThrow());

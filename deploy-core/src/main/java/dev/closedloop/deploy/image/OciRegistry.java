@@ -207,6 +207,9 @@ public final class OciRegistry implements Registry {
       throws IOException, InterruptedException {
     try {
       return answer.get(readTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      answer.cancel(true);
+      throw e;
     } catch (java.util.concurrent.TimeoutException e) {
       answer.cancel(true);
       throw new java.net.http.HttpTimeoutException("no whole answer within " + readTimeout.toMillis() + " ms");

@@ -3,6 +3,7 @@ package dev.closedloop.deploy.report;
 import dev.closedloop.deploy.ReleaseConfig;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /** What closedloop tells GitHub Actions through its workflow commands. */
 public final class GitHubActions {
@@ -10,18 +11,23 @@ public final class GitHubActions {
   private GitHubActions() {}
 
   /**
-   * {@code ::add-mask::} for every secret the release resolved, one per line of each value, so
-   * GitHub masks them in the job's log too, whatever prints them later. Empty outside GitHub
-   * Actions. They must be printed before anything else, each at the start of a line.
+   * Under GitHub Actions, has {@code out} print {@code ::add-mask::} for every secret the release
+   * resolved, and for each one registered later (ECR's push token), so GitHub masks them in the
+   * job's log too, whatever prints them. Each command must be printed at the start of a line.
+   * Nothing happens outside GitHub Actions.
    */
-  public static List<String> maskCommands(ReleaseConfig config) {
+  public static void maskSecrets(ReleaseConfig config, Consumer<String> out) {
     if (!"true".equals(config.ci().variables().get("GITHUB_ACTIONS"))) {
-      return List.of();
+      return;
     }
+    config.redactor().onRegister(secret -> maskCommands(secret).forEach(out));
+  }
+
+  /** One command per line of {@code secret}, escaped as the runner unescapes command data. */
+  static List<String> maskCommands(String secret) {
     List<String> commands = new ArrayList<>();
-    for (String secret : config.redactor().secrets()) {
-      secret.lines().filter(line -> !line.isBlank()).forEach(line -> commands.add("::add-mask::" + line));
-    }
+    secret.lines().filter(line -> !line.isBlank()).forEach(line -> commands.add("::add-mask::"
+        + line.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")));
     return commands;
   }
 }

@@ -16,10 +16,33 @@ public final class Redactor {
   private final List<String> secrets = new CopyOnWriteArrayList<>();
 
   public void register(String secret) {
-    if (secret != null && secret.length() >= MIN_LENGTH && !secrets.contains(secret)) {
+    java.util.function.Consumer<String> tell;
+    synchronized (this) {
+      if (secret == null || secret.length() < MIN_LENGTH || secrets.contains(secret)) {
+        return;
+      }
       secrets.add(secret);
       secrets.sort(Comparator.comparingInt(String::length).reversed()); // longest first: a URL before its password
+      tell = onRegister;
     }
+    if (tell != null) {
+      tell.accept(secret);
+    }
+  }
+
+  private java.util.function.Consumer<String> onRegister;
+
+  /**
+   * Tells {@code consumer} every secret registered so far, then each one as it is registered (a
+   * registry token fetched in the middle of a build, say): for a CI system that masks secrets.
+   */
+  public void onRegister(java.util.function.Consumer<String> consumer) {
+    List<String> known;
+    synchronized (this) {
+      onRegister = consumer;
+      known = List.copyOf(secrets);
+    }
+    known.forEach(consumer);
   }
 
   /** The secrets registered so far, longest first: for a CI system that masks them itself. */

@@ -26,6 +26,7 @@ public final class SecretResolver implements AutoCloseable {
     this(env, redactor, AwsSettings.defaults());
   }
 
+  /** @param aws how to reach AWS for {@code ssm:} references; null when those settings are wrong */
   public SecretResolver(Map<String, String> env, Redactor redactor, AwsSettings aws) {
     this.env = Map.copyOf(env);
     this.redactor = redactor;
@@ -76,6 +77,10 @@ public final class SecretResolver implements AutoCloseable {
       if (name.isEmpty()) {
         throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names no SSM parameter: write"
             + " ssm:/path/name");
+      }
+      if (aws == null) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names " + reference + ", which is"
+            + " not read while deploy.awsEndpoint or deploy.awsRegion is wrong");
       }
       if (ssm == null) {
         ssm = SsmParameters.connect(aws);

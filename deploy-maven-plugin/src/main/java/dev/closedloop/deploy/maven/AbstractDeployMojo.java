@@ -222,7 +222,10 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     try {
       Release release = configure().load();
       // at the start of a line, before anything else: GitHub reads workflow commands only there
-      GitHubActions.maskCommands(release.config()).forEach(System.out::println);
+      GitHubActions.maskSecrets(release.config(), command -> {
+        System.out.println(command);
+        System.out.flush();
+      });
       ReleaseResult result = run(release);
       summarize(result);
     } catch (DeployException e) {

@@ -196,13 +196,24 @@ class TestMigrateIT {
     Path leftover = Files.createTempDirectory(base, "closedloop-postgres-");
     Files.createDirectories(leftover.resolve("data"));
     Files.writeString(leftover.resolve("data/postmaster.pid"), "999999999\n");
+    Files.writeString(leftover.resolve("owner.lock"), ""); // its owner died: nobody holds the lock
     Files.setLastModifiedTime(leftover, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 7_200_000L));
     Path recent = Files.createTempDirectory(base, "closedloop-postgres-"); // another process's run, starting now
+    Files.writeString(recent.resolve("owner.lock"), "");
 
-    try (EphemeralDatabase.Instance database = EphemeralDatabase.embedded().start(Events.none())) {
+    Path owned = Files.createTempDirectory(base, "closedloop-postgres-"); // a live run started long ago
+    Files.setLastModifiedTime(owned, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 7_200_000L));
+    try (java.nio.channels.FileChannel lock = java.nio.channels.FileChannel.open(owned.resolve("owner.lock"),
+            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        java.nio.channels.FileLock held = lock.lock();
+        EphemeralDatabase.Instance database = EphemeralDatabase.embedded().start(Events.none())) {
       assertThat(leftover).doesNotExist();
       assertThat(recent).exists();
+      assertThat(owned).as("its owner holds the lock").exists();
     } finally {
+      Files.deleteIfExists(owned.resolve("owner.lock"));
+      Files.deleteIfExists(owned);
+      Files.deleteIfExists(recent.resolve("owner.lock"));
       Files.deleteIfExists(recent);
     }
   }

@@ -3,7 +3,6 @@ package dev.closedloop.deploy.internal.flyway;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import java.io.PrintWriter;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.util.Properties;
@@ -24,7 +23,7 @@ final class TargetDataSource implements DataSource {
 
   @Override
   public Connection getConnection() throws SQLException {
-    return DriverManager.getConnection(target.jdbcUrl(), target.driverProperties());
+    return connect(target.driverProperties());
   }
 
   @Override
@@ -36,7 +35,12 @@ final class TargetDataSource implements DataSource {
     if (password != null) {
       properties.setProperty("password", password);
     }
-    return DriverManager.getConnection(target.jdbcUrl(), properties);
+    return connect(properties);
+  }
+
+  /** Straight to pgjdbc: no reliance on what DriverManager has registered in this class loader. */
+  private Connection connect(Properties properties) throws SQLException {
+    return new org.postgresql.Driver().connect(target.jdbcUrl(), properties);
   }
 
   @Override
