@@ -216,19 +216,7 @@ public final class ReleaseLedger {
 
   /** Moves row {@code id} to {@code status}, appending it to the history; terminal statuses set finished_at. */
   public void advance(Connection c, long id, String status, String error) {
-    boolean terminal = status.equals("succeeded") || status.equals("failed") || status.equals("superseded");
-    String sql = "UPDATE " + quoted + " SET status = ?, status_history = status_history || jsonb_build_array("
-        + "jsonb_build_object('status', ?::text, 'at', clock_timestamp())), error = coalesce(?, error)"
-        + (terminal ? ", finished_at = clock_timestamp()" : "") + " WHERE id = ?";
-    try (PreparedStatement s = c.prepareStatement(sql)) {
-      s.setString(1, status);
-      s.setString(2, status);
-      s.setString(3, error);
-      s.setLong(4, id);
-      s.executeUpdate();
-    } catch (SQLException e) {
-      throw failure("advance the release to " + status, e);
-    }
+    transition(c, id, null, status, error);
   }
 
   /**
@@ -239,14 +227,7 @@ public final class ReleaseLedger {
     if (!JSON_COLUMNS.contains(column)) {
       throw new IllegalArgumentException(column);
     }
-    String json = json(value);
-    try (PreparedStatement s = c.prepareStatement("UPDATE " + quoted + " SET " + column + " = ?::jsonb WHERE id = ?")) {
-      s.setString(1, json);
-      s.setLong(2, id);
-      s.executeUpdate();
-    } catch (SQLException e) {
-      throw failure("record " + column, e);
-    }
+    update(c, id, column + " = ?::jsonb", "record " + column, json(value));
   }
 
   /** Records, before its move, where promote tag {@code tag} pointed (null: it did not exist). */
@@ -265,20 +246,29 @@ public final class ReleaseLedger {
    * otherwise meanwhile is left as it is. True when it moved.
    */
   public boolean advanceFrom(Connection c, long id, String from, String to) {
+    return transition(c, id, from, to, null);
+  }
+
+  /** One status transition of row {@code id}, from any status when {@code from} is null. */
+  private boolean transition(Connection c, long id, String from, String to, String error) {
     boolean terminal = to.equals("succeeded") || to.equals("failed") || to.equals("superseded");
     String sql = "UPDATE " + quoted + " SET status = ?, status_history = status_history || jsonb_build_array("
-        + "jsonb_build_object('status', ?::text, 'at', clock_timestamp()))"
-        + (terminal ? ", finished_at = clock_timestamp()" : "") + " WHERE id = ? AND status = ?";
+        + "jsonb_build_object('status', ?::text, 'at', clock_timestamp())), error = coalesce(?, error)"
+        + (terminal ? ", finished_at = clock_timestamp()" : "") + " WHERE id = ?" + (from != null ? " AND status = ?" : "");
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, to);
       s.setString(2, to);
-      s.setLong(3, id);
-      s.setString(4, from);
+      s.setString(3, error);
+      s.setLong(4, id);
+      if (from != null) {
+        s.setString(5, from);
+      }
       return s.executeUpdate() == 1;
     } catch (SQLException e) {
       throw failure("advance the release to " + to, e);
     }
   }
+
 
   /** Records the digest this release acts on, when it is known only after the row was made. */
   public void recordImageDigest(Connection c, long id, String digest) {
