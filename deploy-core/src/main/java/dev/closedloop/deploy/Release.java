@@ -4,10 +4,12 @@ import dev.closedloop.deploy.step.BuildStep;
 import dev.closedloop.deploy.step.MigrateStep;
 import dev.closedloop.deploy.step.PromoteStep;
 import dev.closedloop.deploy.step.ReleaseStep;
+import dev.closedloop.deploy.step.RolloutStep;
 import dev.closedloop.deploy.step.RunContext;
 import dev.closedloop.deploy.step.StepRunner;
 import dev.closedloop.deploy.step.StepRunner.Stage;
 import dev.closedloop.deploy.step.TestMigrateStep;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -33,6 +35,7 @@ public final class Release {
   private static final ReleaseStep<?> TEST_MIGRATE = new TestMigrateStep();
   private static final ReleaseStep<?> MIGRATE = new MigrateStep();
   private static final ReleaseStep<?> PROMOTE = new PromoteStep();
+  private static final ReleaseStep<?> ROLLOUT = new RolloutStep();
 
   private final ReleaseConfig config;
   private final Events events;
@@ -75,10 +78,11 @@ public final class Release {
 
   /**
    * Moves the promote tags to {@code <image>:<sha>}'s digest, for a split CI job: only when the
-   * ledger shows this commit's migrate succeeded and no newer release migrated since.
+   * ledger shows this commit's migrate succeeded and no newer release migrated since. Then the
+   * rollout, when one is configured.
    */
   public ReleaseResult promote() {
-    return run(Stage.of(PROMOTE));
+    return run(withRollout(Stage.of(PROMOTE)));
   }
 
   /**
@@ -86,12 +90,22 @@ public final class Release {
    * ledger row and lock. Nothing goes on to migrate when either of the first two failed.
    */
   public ReleaseResult release() {
-    return run(Stage.of(BUILD, TEST_MIGRATE), Stage.of(MIGRATE), Stage.of(PROMOTE));
+    return run(withRollout(Stage.of(BUILD, TEST_MIGRATE), Stage.of(MIGRATE), Stage.of(PROMOTE)));
+  }
+
+  /** The stages, and the rollout after them when {@code deploy.rollout} names one. */
+  private Stage[] withRollout(Stage... stages) {
+    List<Stage> all = new ArrayList<>(List.of(stages));
+    if (config.rollout().enabled()) {
+      all.add(Stage.of(ROLLOUT));
+    }
+    return all.toArray(Stage[]::new);
   }
 
   /** What each step of {@link #release()} would do, one line a step, without doing any of it. */
   public List<String> describe() {
-    List<ReleaseStep<?>> steps = List.of(BUILD, TEST_MIGRATE, MIGRATE, PROMOTE);
+    List<ReleaseStep<?>> steps = config.rollout().enabled() ? List.of(BUILD, TEST_MIGRATE, MIGRATE, PROMOTE, ROLLOUT)
+        : List.of(BUILD, TEST_MIGRATE, MIGRATE, PROMOTE);
     config.require(steps.stream().map(ReleaseStep::step).toArray(Step[]::new));
     return steps.stream().map(step -> step.step() + ": " + step.describe(config)).toList();
   }
@@ -113,7 +127,7 @@ public final class Release {
   private static ReleaseResult result(RunContext context) {
     return new ReleaseResult(context.results(), context.knownImage().orElse(null),
         context.testMigration().orElse(null), context.migration().orElse(null), context.promotion().orElse(null),
-        context.ledgerId().orElse(null),
+        context.ledgerId().orElse(null), context.rolloutResult().orElse(null),
         context.superseded() ? ReleaseResult.Outcome.SUPERSEDED : ReleaseResult.Outcome.COMPLETED);
   }
 }

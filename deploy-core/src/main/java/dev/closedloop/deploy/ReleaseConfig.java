@@ -13,6 +13,7 @@ import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.DockerConfig;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
+import dev.closedloop.deploy.rollout.RolloutSettings;
 import dev.closedloop.deploy.secret.Redactor;
 import dev.closedloop.deploy.secret.SecretResolver;
 import java.nio.file.Path;
@@ -46,6 +47,7 @@ public record ReleaseConfig(
     boolean requireTls,
     List<String> promoteTags,
     AwsSettings aws,
+    RolloutSettings rollout,
     Guards guards,
     CiEnvironment ci,
     Redactor redactor,
@@ -87,6 +89,7 @@ public record ReleaseConfig(
         + buildArgs.keySet() + ", migrations=" + migrations + ", testDatabase="
         + (testDatabase != null ? testDatabase.describe() : null) + ", productionDatabase="
         + (productionDatabase != null ? productionDatabase.describe() : null) + ", promoteTags=" + promoteTags
+        + ", rollout=" + rollout.kind().id() + (rollout.enabled() ? " " + rollout.service() : "")
         + ", guards=" + guards + ", registryCredentials=" + (registryCredentials != null ? "****" : null) + "]";
   }
 
@@ -128,6 +131,11 @@ public record ReleaseConfig(
           }
           if (testDatabase == null) {
             missing.add("testDatabase (deploy.testDatabaseUrl, or the embedded default)");
+          }
+        }
+        case ROLLOUT -> {
+          if (image == null) {
+            missing.add("image (deploy.image)");
           }
         }
         case MIGRATE, PROMOTE -> { // both write the ledger, under the release lock
@@ -216,8 +224,65 @@ public record ReleaseConfig(
     private boolean failWhenSuperseded;
     private String awsEndpoint;
     private String awsRegion;
+    private String rollout;
+    private String rolloutService;
+    private String rolloutTimeout;
+    private final List<String> localPorts = new ArrayList<>();
+    private final List<String> localEnv = new ArrayList<>();
+    private String healthUrl;
+    private String healthCommand;
 
     Builder() {}
+
+    /** Where the promoted image goes live: none (default), local, apprunner, ecs, ecs-express. */
+    public Builder rollout(String kind) {
+      this.rollout = kind;
+      return this;
+    }
+
+    /**
+     * The rollout's target: the App Runner service ARN, {@code cluster/service} (or the service
+     * ARN) for ECS, the Express service ARN, or the container name for local.
+     */
+    public Builder rolloutService(String service) {
+      this.rolloutService = service;
+      return this;
+    }
+
+    /** How long the rollout may take, e.g. {@code 15m}; default 30m. */
+    public Builder rolloutTimeout(String timeout) {
+      this.rolloutTimeout = timeout;
+      return this;
+    }
+
+    /** For a local rollout: ports to publish, {@code HOSTPORT:CONTAINERPORT}. */
+    public Builder localPorts(List<String> ports) {
+      this.localPorts.clear();
+      this.localPorts.addAll(ports);
+      return this;
+    }
+
+    /**
+     * For a local rollout: the container's environment as {@code NAME=value}; a value may be a
+     * secret reference ({@code env:}, {@code file:}, {@code ssm:}), which is masked.
+     */
+    public Builder localEnv(List<String> entries) {
+      this.localEnv.clear();
+      this.localEnv.addAll(entries);
+      return this;
+    }
+
+    /** For a local rollout: a URL that answers 2xx when the new container is healthy. */
+    public Builder healthUrl(String url) {
+      this.healthUrl = url;
+      return this;
+    }
+
+    /** For a local rollout: a command run in the new container ({@code sh -c}) that exits 0 when it is healthy. */
+    public Builder healthCommand(String command) {
+      this.healthCommand = command;
+      return this;
+    }
 
     /**
      * One endpoint for every AWS service closedloop calls (SSM, ECR, …), for moto or LocalStack;
@@ -561,6 +626,22 @@ public record ReleaseConfig(
             }
           }
         }
+        Map<String, String> env = new LinkedHashMap<>();
+        try {
+          keyValues(localEnv, "localEnv (deploy.localEnv)").forEach((name, value) -> {
+            String setting = "localEnv (deploy.localEnv) " + name;
+            boolean reference = value.startsWith("env:") || value.startsWith("file:") || value.startsWith("ssm:");
+            try {
+              env.put(name, reference ? secrets.resolve(value, setting) : secrets.resolveName(value, setting));
+            } catch (DeployException e) {
+              problems.add(redactor.redact(e.getMessage()));
+            }
+          });
+        } catch (DeployException e) {
+          problems.add(e.getMessage());
+        }
+        RolloutSettings rolloutSettings = parse(problems, () -> RolloutSettings.parse(rollout, rolloutService,
+            rolloutTimeout, localPorts, env, healthUrl, healthCommand));
         String resolvedLockName = lockName != null ? lockName : imageRef != null ? imageRef.repository() : null;
         if (problems.isEmpty()) {
           Path context = buildContext.toAbsolutePath().normalize();
@@ -569,7 +650,7 @@ public record ReleaseConfig(
               ledgerSchema, ledgerTable, failWhenSuperseded);
           return new Release(new ReleaseConfig(imageRef, resolvedSha, context, file, buildArgs, buildTarget,
               labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
-              production, requireTls, promoteTags, aws, guards, environment, redactor, listeners, warnings));
+              production, requireTls, promoteTags, aws, rolloutSettings, guards, environment, redactor, listeners, warnings));
         }
         throw new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1 ? problems.get(0)
             : problems.size() + " settings are wrong: " + String.join("; ", problems));

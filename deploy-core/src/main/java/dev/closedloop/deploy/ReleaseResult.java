@@ -3,6 +3,7 @@ package dev.closedloop.deploy;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.TagMove;
+import dev.closedloop.deploy.rollout.RolloutResult;
 import java.util.List;
 import java.util.Optional;
 
@@ -23,16 +24,18 @@ public final class ReleaseResult {
   private final MigrationOutcome migration;
   private final List<TagMove> promotion;
   private final Long ledgerId;
+  private final RolloutResult rollout;
   private final Outcome outcome;
 
   ReleaseResult(List<StepResult> steps, BuiltImage image, MigrationOutcome testMigration,
-      MigrationOutcome migration, List<TagMove> promotion, Long ledgerId, Outcome outcome) {
+      MigrationOutcome migration, List<TagMove> promotion, Long ledgerId, RolloutResult rollout, Outcome outcome) {
     this.steps = List.copyOf(steps);
     this.image = image;
     this.testMigration = testMigration;
     this.migration = migration;
     this.promotion = promotion == null ? null : List.copyOf(promotion);
     this.ledgerId = ledgerId;
+    this.rollout = rollout;
     this.outcome = outcome;
   }
 
@@ -63,6 +66,11 @@ public final class ReleaseResult {
   /** This release's row in the ledger. */
   public Optional<Long> ledgerId() {
     return Optional.ofNullable(ledgerId);
+  }
+
+  /** How the rollout ended, when one ran (also in a failure's partial result). */
+  public Optional<RolloutResult> rollout() {
+    return Optional.ofNullable(rollout);
   }
 
   public Outcome outcome() {

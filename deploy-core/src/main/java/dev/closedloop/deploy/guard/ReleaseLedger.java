@@ -21,7 +21,9 @@ import java.util.zip.CRC32;
  * One row per release attempt in the production database: who, what, and every status it went
  * through. Rows are inserted and advanced, never deleted or rewritten; it is the audit trail.
  *
- * <p>Statuses: queued, running, migrating, migrated, promoted, succeeded; or failed, superseded.
+ * <p>Statuses: queued, running, migrating, migrated, promoted, rolling_out, succeeded; or failed,
+ * superseded. A rollout's deployment and outcome (succeeded, rolled_back, failed, timed_out) and
+ * the tags moved back after a rollback have columns of their own.
  * A fact is written before the act that makes it true: {@code migrating} with the migrations
  * about to be applied before the first one runs, each promote tag's previous digest before its
  * move and the tag in {@code tags_moved} after it, so a release that died anywhere leaves a row
@@ -153,7 +155,10 @@ public final class ReleaseLedger {
       {"run_number", "bigint"},
       {"run_scope", "text"},
       {"ancestry", "jsonb NOT NULL DEFAULT '[]'"},
-      {"row_locked", "boolean NOT NULL DEFAULT false"}};
+      {"row_locked", "boolean NOT NULL DEFAULT false"},
+      {"rollout_deployment", "text"},
+      {"rollout_outcome", "text"},
+      {"tags_reverted", "jsonb NOT NULL DEFAULT '[]'"}};
 
   private static boolean exists(Connection c, String sql, String... values) {
     try (PreparedStatement s = c.prepareStatement(sql)) {
@@ -242,6 +247,19 @@ public final class ReleaseLedger {
   }
 
   /**
+   * Records the deployment a rollout follows (null when it could not start one) and, once it
+   * ended, its outcome (null before that).
+   */
+  public void recordRollout(Connection c, long id, String deployment, String outcome) {
+    update(c, id, "rollout_deployment = ?, rollout_outcome = ?", "record the rollout", deployment, outcome);
+  }
+
+  /** Records, after it was read back, that promote tag {@code tag} names its previous digest again. */
+  public void recordTagReverted(Connection c, long id, String tag) {
+    update(c, id, "tags_reverted = tags_reverted || jsonb_build_array(?::text)", "record the revert of " + tag, tag);
+  }
+
+  /**
    * Moves row {@code id} from {@code from} to {@code to}, and only from there: a row that ended
    * otherwise meanwhile is left as it is. True when it moved.
    */
@@ -289,14 +307,16 @@ public final class ReleaseLedger {
 
   /**
    * Marks rows of {@code service} that are not finished but whose process is gone (nobody holds
-   * the row's own lock: its session ended) as failed: a release killed while waiting, running or migrating. A row at
+   * the row's own lock: its session ended) as failed: a release killed while waiting, migrating or
+ * rolling out. A row at
    * {@code migrated} is left alone: a split job's migrate ends there, waiting for its promote.
    */
   public int abandonDead(Connection c, String service) {
     String sql = "UPDATE " + quoted + " SET status = 'failed', error = 'abandoned: its process died',"
         + " finished_at = clock_timestamp(), status_history = status_history || jsonb_build_array("
         + "jsonb_build_object('status', 'failed', 'at', clock_timestamp()))"
-        + " WHERE service = ? AND finished_at IS NULL AND status IN ('queued', 'running', 'migrating')"
+        + " WHERE service = ? AND finished_at IS NULL"
+        + " AND status IN ('queued', 'running', 'migrating', 'promoted', 'rolling_out')"
         + " AND NOT (CASE WHEN row_locked THEN " + alive() + " ELSE backend_pid IN"
         + " (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL) END)";
     try (PreparedStatement s = c.prepareStatement(sql)) {

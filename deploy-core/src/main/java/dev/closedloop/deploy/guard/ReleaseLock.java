@@ -40,27 +40,9 @@ public final class ReleaseLock implements AutoCloseable {
     }
   }
 
-  /**
-   * Reads a timeout as people write it: {@code 30m}, {@code 90s}, {@code 1h}, {@code 500ms}, or
-   * ISO-8601 ({@code PT30M}).
-   */
+  /** Reads a timeout as people write it: {@code 30m}, {@code 90s}, {@code 1h}, {@code 500ms}, or ISO-8601. */
   public static Duration parseTimeout(String text) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*(ms|s|m|h)").matcher(text == null ? "" : text.trim());
-    try {
-      if (m.matches()) {
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-          case "ms" -> Duration.ofMillis(n);
-          case "s" -> Duration.ofSeconds(n);
-          case "m" -> Duration.ofMinutes(n);
-          default -> Duration.ofHours(n);
-        };
-      }
-      return Duration.parse(text.trim());
-    } catch (RuntimeException e) {
-      throw new DeployException(DeployException.Kind.CONFIGURATION, "lockTimeout (deploy.lockTimeout) '" + text
-          + "' is not a duration: write e.g. 30m, 90s or 1h");
-    }
+    return dev.closedloop.deploy.Durations.parse(text, "lockTimeout (deploy.lockTimeout)");
   }
 
   /** The outcome of waiting: the lock is held, or a newer release took this one's place. */

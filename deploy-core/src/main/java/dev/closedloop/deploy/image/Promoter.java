@@ -76,4 +76,31 @@ public final class Promoter {
     }
     return moves;
   }
+
+  /**
+   * Moves {@code move}'s tag back to its previous digest, only while it still names the digest
+   * it was moved to, and reads it back.
+   *
+   * @return false when the tag names something else now (moved by someone else meanwhile)
+   * @throws DeployException when the registry refused, or the read-back shows another digest
+   */
+  public boolean revert(ImageRef repository, TagMove move) {
+    ImageRef tagged = repository.withTag(move.tag());
+    String previous = move.previous().orElseThrow(() -> new IllegalArgumentException(move.tag() + " had no digest"));
+    Optional<String> now = registry.digestOf(tagged);
+    if (now.isPresent() && now.get().equals(previous)) {
+      return true;
+    }
+    if (now.isEmpty() || !now.get().equals(move.digest())) {
+      return false;
+    }
+    registry.putManifest(repository, move.tag(), registry.manifest(repository.withDigest(previous)));
+    String after = registry.digestOf(tagged).orElse(null);
+    if (!previous.equals(after)) {
+      throw new DeployException(DeployException.Kind.REGISTRY, "Moved " + tagged + " back to " + previous
+          + " but the registry now reports " + after + " for it");
+    }
+    events.progress(Step.ROLLOUT, tagged + ": " + move.digest() + " -> " + previous + " (moved back)");
+    return true;
+  }
 }

@@ -1,8 +1,8 @@
 package dev.closedloop.deploy.secret;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.aws.AwsFailures;
 import dev.closedloop.deploy.aws.AwsSettings;
-import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.ssm.SsmClient;
 import software.amazon.awssdk.services.ssm.model.ParameterNotFoundException;
@@ -45,33 +45,16 @@ final class SsmParameters implements AutoCloseable {
           + " not exist in " + region + ": create it (aws ssm put-parameter --type SecureString), correct the name,"
           + " or set deploy.awsRegion to the region that holds it", e);
     } catch (SsmException e) {
-      String code = e.awsErrorDetails() != null ? e.awsErrorDetails().errorCode() : "";
-      String why = switch (code) {
-        case "AccessDeniedException" -> "these AWS credentials may not read it: allow ssm:GetParameter on it (and"
-            + " kms:Decrypt for a SecureString's key)";
-        case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "ExpiredTokenException" ->
-            "AWS rejected the credentials (" + code + "): check the role or keys this build runs with";
-        case "ValidationException" -> "the name is not valid (" + e.awsErrorDetails().errorMessage() + ")";
-        default -> "AWS answered " + code + " (" + e.statusCode() + ")";
-      };
+      if ("ValidationException".equals(AwsFailures.code(e))) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names " + reference + ", which is"
+            + " not a valid parameter name (" + e.awsErrorDetails().errorMessage() + ")", e);
+      }
       throw new DeployException(DeployException.Kind.AWS, "Cannot read " + reference + " (" + setting + ") in " + region
-          + ": " + why, e);
-    } catch (SdkClientException e) {
-      throw new DeployException(DeployException.Kind.AWS, "Cannot read " + reference + " (" + setting + ") in " + region
-          + ": " + firstLine(e.getMessage()) + ". Check the AWS credentials of this build, deploy.awsRegion and"
-          + " deploy.awsEndpoint", e);
+          + ": " + AwsFailures.why(e, "ssm:GetParameter on it (and kms:Decrypt for a SecureString's key)"), e);
     } catch (SdkException e) {
       throw new DeployException(DeployException.Kind.AWS, "Cannot read " + reference + " (" + setting + ") in " + region
-          + ": " + firstLine(e.getMessage()), e);
+          + ": " + AwsFailures.why(e, "ssm:GetParameter on it"), e);
     }
-  }
-
-  private static String firstLine(String text) {
-    if (text == null) {
-      return "no reason given";
-    }
-    int newline = text.indexOf('\n');
-    return (newline >= 0 ? text.substring(0, newline) : text).trim();
   }
 
   @Override

@@ -5,9 +5,7 @@ import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.BuiltImage;
-import dev.closedloop.deploy.image.EcrRegistry;
 import dev.closedloop.deploy.image.ImageBuilder;
-import dev.closedloop.deploy.image.RegistryCredentials;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,12 +26,8 @@ public final class BuildStep implements ReleaseStep<BuiltImage> {
   public BuiltImage run(RunContext context) {
     ReleaseConfig config = context.config();
     ImageBuilder.validate(config.buildRequest());
-    RegistryCredentials credentials = config.registryCredentials();
-    if (credentials == null && context.registry() instanceof EcrRegistry ecr) {
-      credentials = ecr.pushCredentials();
-      config.redactor().register(credentials.password());
-    }
-    ImageBuilder builder = new ImageBuilder(context.docker(), context.registry(), credentials, context.events());
+    ImageBuilder builder = new ImageBuilder(context.docker(), context.registry(), context.registryCredentials(),
+        context.events());
     try (RunContext.Registration stopping = context.onStop(builder::abort)) {
       BuiltImage built = builder.build(config.buildRequest());
       context.image(built);

@@ -43,6 +43,7 @@ public final class PromoteStep implements ReleaseStep<List<TagMove>> {
     }
     session.verifyLock();
     String digest = context.image().digest();
+    context.promoteStarted(java.time.Instant.now());
     List<TagMove> moves = new Promoter(context.registry(), context.events()).promote(config.image(), digest,
         config.promoteTags(), new Promoter.Journal() {
           @Override

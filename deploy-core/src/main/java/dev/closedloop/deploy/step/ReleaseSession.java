@@ -189,6 +189,16 @@ public final class ReleaseSession implements AutoCloseable {
     }
   }
 
+  /** Records the deployment the rollout follows and, once it ended, how. */
+  public void recordRollout(String deployment, String outcome) {
+    ledger.recordRollout(connection, ledgerId, deployment, outcome);
+  }
+
+  /** Records that promote tag {@code tag} was moved back to its previous digest. */
+  public void recordTagReverted(String tag) {
+    ledger.recordTagReverted(connection, ledgerId, tag);
+  }
+
   /** Records a value (a list or a map, stored as JSON) in column {@code column} of this run's row. */
   public void record(String column, Object value) {
     ledger.record(connection, ledgerId, column, value);

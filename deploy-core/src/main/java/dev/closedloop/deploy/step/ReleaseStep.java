@@ -33,6 +33,12 @@ public interface ReleaseStep<T> {
    */
   String describe(ReleaseConfig config);
 
+  /**
+   * Checks, before the first step of the run starts, what this step will need and cannot get back
+   * once the run changed something (a rollout target that does not exist, say).
+   */
+  default void preflight(RunContext context) { }
+
   /** The status this run's ledger row moves to once the step succeeded; null for none. */
   default String ledgerStatus() {
     return null;

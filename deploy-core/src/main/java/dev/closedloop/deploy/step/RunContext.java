@@ -11,7 +11,12 @@ import dev.closedloop.deploy.image.EcrRegistry;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.OciRegistry;
 import dev.closedloop.deploy.image.Registry;
+import dev.closedloop.deploy.image.RegistryCredentials;
 import dev.closedloop.deploy.image.TagMove;
+import dev.closedloop.deploy.rollout.Rollout;
+import dev.closedloop.deploy.rollout.RolloutResult;
+import dev.closedloop.deploy.rollout.Rollouts;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -36,12 +41,16 @@ public final class RunContext implements AutoCloseable {
   private Registry registry;
   private DockerEngine docker;
   private ReleaseSession session;
+  private Rollout rollout;
+  private RegistryCredentials pushCredentials;
 
   private volatile BuiltImage image;
   private volatile MigrationOutcome testMigration;
   private volatile MigrationOutcome migration;
   private volatile List<TagMove> promotion;
   private volatile Long ledgerId;
+  private volatile Instant promoteStarted;
+  private volatile RolloutResult rolloutResult;
 
   public RunContext(ReleaseConfig config, Events events) {
     this.config = config;
@@ -64,6 +73,30 @@ public final class RunContext implements AutoCloseable {
           : new OciRegistry(config.registryCredentials());
     }
     return registry;
+  }
+
+  /**
+   * Credentials for pushing and pulling the image: the configured ones, else for ECR a token from
+   * GetAuthorizationToken, fetched once for the run and masked.
+   */
+  public synchronized RegistryCredentials registryCredentials() {
+    if (pushCredentials == null) {
+      pushCredentials = config.registryCredentials();
+      if (pushCredentials == null && registry() instanceof EcrRegistry ecr) {
+        pushCredentials = ecr.pushCredentials();
+        config.redactor().register(pushCredentials.password());
+      }
+    }
+    return pushCredentials;
+  }
+
+  /** Where the promoted image goes live ({@code deploy.rollout}), opened on first use. */
+  public synchronized Rollout rollout() {
+    if (rollout == null) {
+      rollout = own(Rollouts.open(config.rollout(), config.aws(), config.image(), config.promoteTags(), this::docker,
+          this::registryCredentials, events));
+    }
+    return rollout;
   }
 
   /** The Docker engine, connected and pinged on first use. */
@@ -145,6 +178,24 @@ public final class RunContext implements AutoCloseable {
 
   void promotion(List<TagMove> moves) {
     this.promotion = List.copyOf(moves);
+  }
+
+  /** When the promote began to move tags: a deployment the move started began after it. */
+  public Instant promoteStarted() {
+    return promoteStarted;
+  }
+
+  void promoteStarted(Instant at) {
+    this.promoteStarted = at;
+  }
+
+  /** How the rollout ended, once it did. */
+  public Optional<RolloutResult> rolloutResult() {
+    return Optional.ofNullable(rolloutResult);
+  }
+
+  void rollout(RolloutResult result) {
+    this.rolloutResult = result;
   }
 
   /** This run's row in the ledger, once it has one. */

@@ -43,6 +43,11 @@ public final class StepRunner {
   public void run(List<Stage> stages) {
     try {
       for (Stage stage : stages) {
+        for (ReleaseStep<?> step : stage.steps()) {
+          step.preflight(context);
+        }
+      }
+      for (Stage stage : stages) {
         if (context.superseded()) {
           break;
         }

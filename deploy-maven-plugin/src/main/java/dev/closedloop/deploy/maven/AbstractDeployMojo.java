@@ -198,7 +198,40 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.awsRegion")
   String awsRegion;
 
-    @Parameter(defaultValue = "${project}", readonly = true, required = true)
+  // --- rollout (after promote, in release and promote)
+
+  /** Where the promoted image goes live: {@code none}, {@code local}, {@code apprunner}, {@code ecs}, {@code ecs-express}. */
+  @Parameter(property = "deploy.rollout", defaultValue = "none")
+  String rollout;
+
+  /**
+   * The rollout's target: the App Runner service ARN; {@code cluster/service} or the service ARN for
+   * ECS; the Express service ARN; the container name for {@code local}.
+   */
+  @Parameter(property = "deploy.rolloutService")
+  String rolloutService;
+
+  /** How long the rollout may take before the release fails as timed out: {@code 15m}, {@code 1h}. */
+  @Parameter(property = "deploy.rolloutTimeout", defaultValue = "30m")
+  String rolloutTimeout;
+
+  /** Local rollout: ports to publish, {@code HOSTPORT:CONTAINERPORT}, comma-separated with -D. */
+  @Parameter(property = "deploy.localPorts")
+  List<String> localPorts = List.of();
+
+  /** Local rollout: the container's environment, {@code NAME=value}; a value may be {@code env:}, {@code file:} or {@code ssm:}. */
+  @Parameter(property = "deploy.localEnv")
+  List<String> localEnv = List.of();
+
+  /** Local rollout: a URL answering 2xx when the new container is healthy, on a host port of localPorts. */
+  @Parameter(property = "deploy.healthUrl")
+  String healthUrl;
+
+  /** Local rollout: a command run in the new container ({@code sh -c}) that exits 0 when it is healthy. */
+  @Parameter(property = "deploy.healthCommand")
+  String healthCommand;
+
+  @Parameter(defaultValue = "${project}", readonly = true, required = true)
   MavenProject project;
 
   @Parameter(defaultValue = "${settings}", readonly = true, required = true)
@@ -270,7 +303,14 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .failWhenSuperseded(failWhenSuperseded)
         .testDatabaseUrl(testDatabaseUrl, testDatabaseUser, testDatabasePassword)
         .awsEndpoint(awsEndpoint)
-        .awsRegion(awsRegion);
+        .awsRegion(awsRegion)
+        .rollout(rollout)
+        .rolloutService(rolloutService)
+        .rolloutTimeout(rolloutTimeout)
+        .localPorts(localPorts)
+        .localEnv(localEnv)
+        .healthUrl(healthUrl)
+        .healthCommand(healthCommand);
   }
 
   /**

@@ -1,0 +1,201 @@
+package dev.closedloop.deploy.image;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.DockerException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.AuthConfig;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.InternetProtocol;
+import com.github.dockerjava.api.model.Ports;
+import dev.closedloop.deploy.DeployException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/** Containers of one Docker engine, by name: what a local rollout runs, checks and replaces. */
+public final class Containers {
+
+  private final DockerEngine engine;
+
+  public Containers(DockerEngine engine) {
+    this.engine = engine;
+  }
+
+  /**
+   * A port to publish.
+   *
+   * @param hostPort 0 for a spare one the engine picks
+   */
+  public record Port(String hostIp, int hostPort, int containerPort, String protocol) { }
+
+  /** A container as inspected: running or not, how it exited, and the host ports it got. */
+  public record State(String id, String name, String image, boolean running, Long exitCode,
+      Map<String, Integer> hostPorts) {
+
+    /** The host port published for {@code containerPort}/{@code protocol}, if any. */
+    public Optional<Integer> hostPort(int containerPort, String protocol) {
+      return Optional.ofNullable(hostPorts.get(containerPort + "/" + protocol));
+    }
+  }
+
+  /** Makes {@code image} (by digest) present in the engine, pulling it when it is not. */
+  public void ensureImage(ImageRef image, RegistryCredentials credentials) {
+    DockerClient client = engine.client();
+    try {
+      client.inspectImageCmd(image.toString()).exec();
+      return;
+    } catch (NotFoundException absent) {
+      // pulled below
+    }
+    AuthConfig auth = new AuthConfig().withRegistryAddress(image.apiHost());
+    if (credentials != null) {
+      auth.withUsername(credentials.username()).withPassword(credentials.password());
+    }
+    try {
+      client.pullImageCmd(image.toString()).withAuthConfig(auth).start().awaitCompletion(30, TimeUnit.MINUTES);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DeployException(DeployException.Kind.DOCKER, "Interrupted while pulling " + image, e);
+    } catch (DockerException e) {
+      throw new DeployException(DeployException.Kind.DOCKER, "Cannot pull " + image + " into the Docker engine at "
+          + engine.host() + ": " + DockerEngine.rootMessage(e), e);
+    }
+  }
+
+  /** Creates and starts a container; the engine's error, such as a port in use, is one line. */
+  public String run(String name, ImageRef image, List<String> env, Map<String, String> labels, List<Port> ports) {
+    List<ExposedPort> exposed = new ArrayList<>();
+    Ports bindings = new Ports();
+    for (Port port : ports) {
+      ExposedPort container = new ExposedPort(port.containerPort(), InternetProtocol.parse(port.protocol()));
+      exposed.add(container);
+      bindings.bind(container, port.hostPort() == 0
+          ? (port.hostIp() == null ? Ports.Binding.empty() : Ports.Binding.bindIp(port.hostIp()))
+          : new Ports.Binding(port.hostIp(), String.valueOf(port.hostPort())));
+    }
+    DockerClient client = engine.client();
+    String id = null;
+    try {
+      id = client.createContainerCmd(image.toString()).withName(name).withEnv(env).withLabels(labels)
+          .withExposedPorts(exposed).withHostConfig(HostConfig.newHostConfig().withPortBindings(bindings)).exec().getId();
+      client.startContainerCmd(id).exec();
+      return id;
+    } catch (DockerException e) {
+      if (id != null) {
+        remove(id);
+      }
+      throw new DeployException(DeployException.Kind.DOCKER, "Cannot run " + image + " as container " + name + ": "
+          + DockerEngine.rootMessage(e), e);
+    }
+  }
+
+  /** The container named (or with the id) {@code name}, if there is one. */
+  public Optional<State> inspect(String name) {
+    try {
+      InspectContainerResponse inspected = engine.client().inspectContainerCmd(name).exec();
+      Map<String, Integer> hostPorts = new java.util.HashMap<>();
+      Ports ports = inspected.getNetworkSettings() == null ? null : inspected.getNetworkSettings().getPorts();
+      if (ports != null) {
+        ports.getBindings().forEach((port, bound) -> {
+          if (bound != null && bound.length > 0 && bound[0].getHostPortSpec() != null) {
+            hostPorts.put(port.getPort() + "/" + port.getProtocol(), Integer.parseInt(bound[0].getHostPortSpec()));
+          }
+        });
+      }
+      var state = inspected.getState();
+      return Optional.of(new State(inspected.getId(), inspected.getName().replaceFirst("^/", ""),
+          inspected.getConfig().getImage(), Boolean.TRUE.equals(state.getRunning()), state.getExitCodeLong(), hostPorts));
+    } catch (NotFoundException e) {
+      return Optional.empty();
+    } catch (DockerException e) {
+      throw failure("inspect container " + name, e);
+    }
+  }
+
+  /** Runs {@code sh -c command} in the container; its exit code, or empty when it did not end within {@code timeout}. */
+  public Optional<Long> exec(String container, String command, Duration timeout) {
+    DockerClient client = engine.client();
+    try {
+      String exec = client.execCreateCmd(container).withCmd("sh", "-c", command).withAttachStdout(true)
+          .withAttachStderr(true).exec().getId();
+      boolean ended = client.execStartCmd(exec).exec(new ResultCallback.Adapter<Frame>())
+          .awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return ended ? Optional.ofNullable(client.inspectExecCmd(exec).exec().getExitCodeLong()) : Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DeployException(DeployException.Kind.DOCKER, "Interrupted while checking " + container, e);
+    } catch (DockerException e) {
+      throw failure("run the health command in " + container, e);
+    }
+  }
+
+  /** The last {@code lines} lines the container wrote. */
+  public String logTail(String container, int lines) {
+    StringBuilder out = new StringBuilder();
+    try {
+      engine.client().logContainerCmd(container).withStdOut(true).withStdErr(true).withTail(lines)
+          .exec(new ResultCallback.Adapter<Frame>() {
+            @Override
+            public void onNext(Frame frame) {
+              out.append(new String(frame.getPayload(), StandardCharsets.UTF_8));
+            }
+          }).awaitCompletion(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (DockerException e) {
+      return "";
+    }
+    return out.toString().strip();
+  }
+
+  public void rename(String container, String name) {
+    try {
+      engine.client().renameContainerCmd(container).withName(name).exec();
+    } catch (DockerException e) {
+      throw failure("rename " + container + " to " + name, e);
+    }
+  }
+
+  public void start(String container) {
+    try {
+      engine.client().startContainerCmd(container).exec();
+    } catch (DockerException e) {
+      throw failure("start " + container, e);
+    }
+  }
+
+  /** Stops the container, giving it {@code grace} to end on SIGTERM; a stopped one is left as it is. */
+  public void stop(String container, Duration grace) {
+    try {
+      engine.client().stopContainerCmd(container).withTimeout((int) Math.max(1, grace.toSeconds())).exec();
+    } catch (com.github.dockerjava.api.exception.NotModifiedException e) {
+      // already stopped
+    } catch (DockerException e) {
+      throw failure("stop " + container, e);
+    }
+  }
+
+  /** Removes the container, running or not; one that is already gone is fine. */
+  public void remove(String container) {
+    try {
+      engine.client().removeContainerCmd(container).withForce(true).exec();
+    } catch (NotFoundException e) {
+      // gone already
+    } catch (DockerException e) {
+      throw failure("remove " + container, e);
+    }
+  }
+
+  private DeployException failure(String what, DockerException e) {
+    return new DeployException(DeployException.Kind.DOCKER, "Cannot " + what + " in the Docker engine at "
+        + engine.host() + ": " + DockerEngine.rootMessage(e), e);
+  }
+}

@@ -1,0 +1,108 @@
+package dev.closedloop.deploy.rollout;
+
+import dev.closedloop.deploy.image.ImageRef;
+import dev.closedloop.deploy.image.TagMove;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A place the promoted image goes live: App Runner, ECS, ECS Express or a local container. The
+ * rollout step checks it before anything changes, starts (or finds) the deployment after the
+ * promote, and observes it until it ends; what to do about the tags is the step's business.
+ */
+public interface Rollout extends AutoCloseable {
+
+  /** What it deploys to, for messages: "App Runner service arn:…". */
+  String target();
+
+  /**
+   * Checks, before anything is migrated or promoted, that the target exists, is reachable with
+   * these credentials and deploys this image, so a typo fails the release while nothing changed.
+   *
+   * @return one line on what was found
+   * @throws dev.closedloop.deploy.DeployException naming the setting or the resource
+   */
+  String check();
+
+  /**
+   * Starts the deployment of {@code request.image()}, or finds the one the tag move started.
+   *
+   * @throws dev.closedloop.deploy.DeployException when the target refused it
+   */
+  Deployment start(Request request);
+
+  /** The deployment's state now; an SDK or engine failure is thrown and retried by the caller. */
+  Observation observe(Deployment deployment);
+
+  /**
+   * Called once the deployment ended (also when it timed out), before the tags are repaired:
+   * a local rollout removes the container that lost.
+   */
+  default void end(Deployment deployment, Outcome outcome) { }
+
+  /** How a deployment that did not end within {@code deploy.rolloutTimeout} counts. */
+  default Outcome onTimeout() {
+    return Outcome.TIMED_OUT;
+  }
+
+  /** How long to wait before observation number {@code attempt} (from 1). */
+  default Duration pollInterval(int attempt) {
+    return Duration.ofMillis(Math.min(10_000, (long) (1000 * Math.pow(1.5, Math.max(0, attempt - 1)))));
+  }
+
+  @Override
+  default void close() { }
+
+  /**
+   * What to deploy.
+   *
+   * @param image the promoted image by digest ({@code repo@sha256:…})
+   * @param promoteStarted when the first tag began to move: a deployment the move started began after it
+   * @param moves the promote step's tag moves
+   */
+  record Request(ImageRef image, Instant promoteStarted, List<TagMove> moves) {
+    public Request {
+      moves = List.copyOf(moves);
+    }
+
+    /** True when {@code tag} moved in this run (a tag already there starts no auto-deploy). */
+    public boolean moved(String tag) {
+      return moves.stream().anyMatch(move -> move.tag().equals(tag) && move.moved());
+    }
+  }
+
+  /** A deployment being followed; {@code id} is what the ledger records (operation, deployment, container). */
+  record Deployment(String id, String description) { }
+
+  /** Where a deployment is. */
+  enum State { IN_PROGRESS, SUCCEEDED, ROLLED_BACK, FAILED }
+
+  /**
+   * One look at a deployment.
+   *
+   * @param status the target's own word for it (IN_PROGRESS, ROLLBACK_SUCCEEDED…), printed when it changes
+   * @param detail more on it, or null
+   */
+  record Observation(State state, String status, String detail) {
+    public String line() {
+      return detail == null || detail.isBlank() ? status : status + " (" + detail + ")";
+    }
+  }
+
+  /** How a rollout ended. */
+  enum Outcome {
+    SUCCEEDED("succeeded"), ROLLED_BACK("rolled_back"), FAILED("failed"), TIMED_OUT("timed_out");
+
+    private final String id;
+
+    Outcome(String id) {
+      this.id = id;
+    }
+
+    /** As the ledger's {@code rollout_outcome} records it. */
+    public String id() {
+      return id;
+    }
+  }
+}

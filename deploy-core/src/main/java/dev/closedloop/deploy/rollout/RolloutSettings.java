@@ -1,0 +1,210 @@
+package dev.closedloop.deploy.rollout;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Durations;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Where the promoted image goes live and how long the release waits for it: {@code deploy.rollout},
+ * {@code deploy.rolloutService}, {@code deploy.rolloutTimeout}, and for {@code local} the
+ * container's ports, environment and health check.
+ *
+ * @param env the local container's environment, secret references already resolved (and masked)
+ */
+public record RolloutSettings(Kind kind, String service, Duration timeout, List<PortBinding> ports,
+    Map<String, String> env, URI healthUrl, String healthCommand) {
+
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(30);
+
+  private static final Pattern APP_RUNNER_ARN =
+      Pattern.compile("arn:aws(-[a-z]+)*:apprunner:([a-z]{2}(-[a-z]+)+-\\d):(\\d{12}):service/[A-Za-z0-9_-]+/[0-9a-zA-Z]+");
+  private static final Pattern ECS_SERVICE_ARN =
+      Pattern.compile("arn:aws(-[a-z]+)*:ecs:([a-z]{2}(-[a-z]+)+-\\d):(\\d{12}):service/([A-Za-z0-9_-]+)/([A-Za-z0-9_-]+)");
+  private static final Pattern ECS_NAME = Pattern.compile("([A-Za-z0-9_-]{1,255})/([A-Za-z0-9_-]{1,255})");
+  private static final Pattern CONTAINER_NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
+
+  /** The rollout targets, by their {@code deploy.rollout} names. */
+  public enum Kind {
+    NONE("none", null),
+    LOCAL("local", "the container name, e.g. shop-service"),
+    APP_RUNNER("apprunner", "the App Runner service ARN, arn:aws:apprunner:REGION:ACCOUNT:service/NAME/ID"),
+    ECS("ecs", "CLUSTER/SERVICE, or the ECS service ARN"),
+    ECS_EXPRESS("ecs-express", "the Express service ARN, arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME");
+
+    private final String id;
+    private final String serviceHint;
+
+    Kind(String id, String serviceHint) {
+      this.id = id;
+      this.serviceHint = serviceHint;
+    }
+
+    public String id() {
+      return id;
+    }
+
+    static Kind parse(String text) {
+      String value = text == null || text.isBlank() ? "none" : text.trim().toLowerCase(java.util.Locale.ROOT);
+      return Arrays.stream(values()).filter(kind -> kind.id.equals(value)).findFirst()
+          .orElseThrow(() -> new DeployException(DeployException.Kind.CONFIGURATION, "rollout (deploy.rollout) must"
+              + " be one of none, local, apprunner, ecs, ecs-express; got '" + text + "'"));
+    }
+  }
+
+  /** {@code [ip:]hostPort:containerPort[/tcp|udp]}, as {@code docker run -p} takes it. */
+  public record PortBinding(String hostIp, int hostPort, int containerPort, String protocol) {
+
+    private static final Pattern FORM = Pattern.compile("(?:([0-9.]+):)?(\\d{1,5}):(\\d{1,5})(?:/(tcp|udp))?");
+
+    static PortBinding parse(String text) {
+      Matcher m = FORM.matcher(text == null ? "" : text.trim());
+      if (!m.matches() || port(m.group(2)) == 0 || port(m.group(3)) == 0) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, "localPorts (deploy.localPorts) takes"
+            + " HOSTPORT:CONTAINERPORT entries such as 18080:8080 (optionally IP: before and /udp after); got '"
+            + text + "'");
+      }
+      return new PortBinding(m.group(1), port(m.group(2)), port(m.group(3)), m.group(4) == null ? "tcp" : m.group(4));
+    }
+
+    private static int port(String digits) {
+      int port = Integer.parseInt(digits);
+      return port > 65535 ? 0 : port;
+    }
+
+    @Override
+    public String toString() {
+      return (hostIp != null ? hostIp + ":" : "") + hostPort + ":" + containerPort + ("tcp".equals(protocol) ? "" : "/" + protocol);
+    }
+  }
+
+  public RolloutSettings {
+    ports = List.copyOf(ports);
+    env = Map.copyOf(env);
+  }
+
+  public static RolloutSettings none() {
+    return new RolloutSettings(Kind.NONE, null, DEFAULT_TIMEOUT, List.of(), Map.of(), null, null);
+  }
+
+  public boolean enabled() {
+    return kind != Kind.NONE;
+  }
+
+  /**
+   * Reads the settings as written; {@code env} values are already resolved.
+   *
+   * @throws DeployException of kind CONFIGURATION naming every bad setting
+   */
+  public static RolloutSettings parse(String kindText, String serviceText, String timeoutText, List<String> portTexts,
+      Map<String, String> env, String healthUrlText, String healthCommand) {
+    List<String> problems = new ArrayList<>();
+    Kind kind = null;
+    try {
+      kind = Kind.parse(kindText);
+    } catch (DeployException e) {
+      problems.add(e.getMessage());
+    }
+    Duration timeout = DEFAULT_TIMEOUT;
+    if (timeoutText != null && !timeoutText.isBlank()) {
+      try {
+        timeout = Durations.parse(timeoutText, "rolloutTimeout (deploy.rolloutTimeout)");
+        if (timeout.isNegative() || timeout.isZero()) {
+          problems.add("rolloutTimeout (deploy.rolloutTimeout) must be more than zero");
+        }
+      } catch (DeployException e) {
+        problems.add(e.getMessage());
+      }
+    }
+    String service = serviceText == null || serviceText.isBlank() ? null : serviceText.trim();
+    List<PortBinding> ports = new ArrayList<>();
+    URI healthUrl = null;
+    String command = healthCommand == null || healthCommand.isBlank() ? null : healthCommand.trim();
+    if (kind != null && kind != Kind.NONE) {
+      if (service == null) {
+        problems.add("rolloutService (deploy.rolloutService) is required by deploy.rollout=" + kind.id + ": "
+            + kind.serviceHint);
+      } else if (!serviceMatches(kind, service)) {
+        problems.add("rolloutService (deploy.rolloutService) '" + service + "' is not " + kind.serviceHint);
+      }
+    }
+    if (kind == Kind.LOCAL) {
+      for (String text : portTexts) {
+        try {
+          ports.add(PortBinding.parse(text));
+        } catch (DeployException e) {
+          problems.add(e.getMessage());
+        }
+      }
+      if (healthUrlText != null && !healthUrlText.isBlank()) {
+        try {
+          healthUrl = URI.create(healthUrlText.trim());
+        } catch (IllegalArgumentException e) {
+          healthUrl = null;
+        }
+        if (healthUrl == null || healthUrl.getHost() == null || !("http".equals(healthUrl.getScheme())
+            || "https".equals(healthUrl.getScheme()))) {
+          problems.add("healthUrl (deploy.healthUrl) must be an http(s) URL such as http://127.0.0.1:18080/health;"
+              + " got '" + healthUrlText + "'");
+          healthUrl = null;
+        } else if (ports.stream().noneMatch(port -> port.hostPort() == effectivePort(healthUrlOf(healthUrlText)))) {
+          problems.add("healthUrl (deploy.healthUrl) " + healthUrlText + " must use one of the host ports of"
+              + " deploy.localPorts " + portTexts + ": the new container is checked on a spare port of its own"
+              + " before it takes the old one's place");
+        }
+      }
+      if (healthUrl == null && command == null && problems.stream().noneMatch(p -> p.startsWith("healthUrl"))) {
+        problems.add("deploy.rollout=local needs a health check: set healthUrl (deploy.healthUrl, answering 2xx) or"
+            + " healthCommand (deploy.healthCommand, run in the container, exiting 0)");
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, String.join("; ", problems));
+    }
+    return new RolloutSettings(kind, service, timeout, ports, env, healthUrl, command);
+  }
+
+  private static URI healthUrlOf(String text) {
+    return URI.create(text.trim());
+  }
+
+  /** The URL's port, or its scheme's default. */
+  static int effectivePort(URI url) {
+    return url.getPort() != -1 ? url.getPort() : "https".equals(url.getScheme()) ? 443 : 80;
+  }
+
+  private static boolean serviceMatches(Kind kind, String service) {
+    return switch (kind) {
+      case LOCAL -> CONTAINER_NAME.matcher(service).matches();
+      case APP_RUNNER -> APP_RUNNER_ARN.matcher(service).matches();
+      case ECS -> ECS_SERVICE_ARN.matcher(service).matches() || ECS_NAME.matcher(service).matches();
+      case ECS_EXPRESS -> ECS_SERVICE_ARN.matcher(service).matches();
+      case NONE -> true;
+    };
+  }
+
+  /** The region an ARN names, or null for a name without one. */
+  public String serviceRegion() {
+    Matcher m = (kind == Kind.APP_RUNNER ? APP_RUNNER_ARN : ECS_SERVICE_ARN).matcher(service == null ? "" : service);
+    return m.matches() ? m.group(2) : null;
+  }
+
+  /** For ECS: the cluster and the service name, from {@code cluster/service} or the service ARN. */
+  public String[] ecsClusterAndService() {
+    Matcher arn = ECS_SERVICE_ARN.matcher(service);
+    if (arn.matches()) {
+      return new String[] {arn.group(5), arn.group(6)};
+    }
+    Matcher name = ECS_NAME.matcher(service);
+    if (!name.matches()) {
+      throw new IllegalStateException(service);
+    }
+    return new String[] {name.group(1), name.group(2)};
+  }
+}

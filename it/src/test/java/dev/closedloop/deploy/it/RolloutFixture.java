@@ -1,0 +1,101 @@
+package dev.closedloop.deploy.it;
+
+import dev.closedloop.deploy.Release;
+import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.ReleaseEvent;
+import dev.closedloop.deploy.ReleaseResult;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.database.Migrations;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+
+/**
+ * Whole releases through the embedded API with a rollout after promote: a tiny busybox image, one
+ * migration, a production database of its own on a shared embedded server, the local registry.
+ */
+final class RolloutFixture {
+
+  final String repository = "it/rollout-" + UUID.randomUUID().toString().substring(0, 8);
+  final DatabaseTarget production;
+  final Path context;
+  final List<ReleaseEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Path migrations;
+
+  RolloutFixture(EphemeralDatabase.Instance server, Path work) throws SQLException, IOException {
+    String database = "prod_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    ReleaseIT.execute(server.target(), "CREATE DATABASE " + database);
+    production = DatabaseTarget.of("jdbc:postgresql://127.0.0.1:" + server.target().port() + "/" + database,
+        "postgres", null);
+    context = Files.createDirectories(work.resolve("context"));
+    Files.copy(TestServices.busybox(), context.resolve("busybox"));
+    migrations = Files.createDirectories(work.resolve("migrations"));
+    Files.writeString(migrations.resolve("V1__create_notes.sql"), "CREATE TABLE notes (id int PRIMARY KEY);\n");
+  }
+
+  /** The image's Dockerfile: busybox with {@code lines} added. */
+  void dockerfile(String... lines) throws IOException {
+    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\n"
+        + String.join("\n", lines) + "\n");
+  }
+
+  /** A release of a new commit whose image differs by {@code label}; {@code settings} adds the rollout. */
+  ReleaseResult release(String label, Consumer<ReleaseConfig.Builder> settings) throws IOException {
+    String dockerfile = Files.exists(context.resolve("Dockerfile")) ? Files.readString(context.resolve("Dockerfile"))
+        : "FROM scratch\nCOPY busybox /bin/busybox\n";
+    Files.writeString(context.resolve("Dockerfile"), dockerfile.replaceAll("(?m)^LABEL release=.*\n", "")
+        + "LABEL release=" + label + "\n");
+    ReleaseConfig.Builder builder = Release.configure()
+        .image(TestServices.registry() + "/" + repository)
+        .sha(TestServices.randomSha())
+        .buildContext(context)
+        .dockerHost(TestServices.dockerHost())
+        .migrations(Migrations.flyway("filesystem:" + migrations))
+        .databaseUrl("postgres://postgres@127.0.0.1:" + production.port() + "/" + production.database(), null, null)
+        .branch("main")
+        .listener(events::add);
+    settings.accept(builder);
+    return builder.load().release();
+  }
+
+  /** What the registry says {@code tag} names. */
+  String digest(String tag) {
+    return TestServices.registryDigest(repository, tag).orElse(null);
+  }
+
+  /** Each ledger row's status, rollout deployment, rollout outcome and reverted tags, oldest first. */
+  List<List<String>> rollouts() throws SQLException {
+    List<List<String>> rows = new java.util.ArrayList<>();
+    try (Connection c = production.connect(); Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery("SELECT status, rollout_deployment, rollout_outcome, tags_reverted::text"
+             + " FROM closedloop.release_ledger ORDER BY id")) {
+      while (rs.next()) {
+        rows.add(java.util.Arrays.asList(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)));
+      }
+    }
+    return rows;
+  }
+
+  /** The progress lines of the rollout step. */
+  List<String> rolloutLines() {
+    return events.stream().filter(e -> e instanceof ReleaseEvent.Progress p && p.step() == dev.closedloop.deploy.Step.ROLLOUT)
+        .map(e -> ((ReleaseEvent.Progress) e).message()).toList();
+  }
+
+  static Map<String, Object> map(Object... keysAndValues) {
+    Map<String, Object> map = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+    }
+    return map;
+  }
+}

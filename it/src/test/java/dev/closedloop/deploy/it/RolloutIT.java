@@ -1,0 +1,355 @@
+package dev.closedloop.deploy.it;
+
+import static dev.closedloop.deploy.it.RolloutFixture.map;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseResult;
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.rollout.Rollout;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Rollouts to App Runner, ECS and ECS Express after a real release (registry, production
+ * database, ledger), against {@link FakeAws} scripted per test: success, rollback, failure,
+ * never finishing. What a rollback must leave is checked where it lives: the tag in the
+ * registry, the row in the ledger.
+ */
+class RolloutIT {
+
+  private static final String APP_RUNNER_ARN =
+      "arn:aws:apprunner:us-east-1:123456789012:service/shop/8fe1e10304f84fd2b0df550fe98a71fa";
+  private static final String EXPRESS_ARN = "arn:aws:ecs:us-east-1:123456789012:service/default/shop";
+  private static EphemeralDatabase.Instance server;
+
+  @TempDir Path work;
+  private RolloutFixture fixture;
+  private FakeAws aws;
+
+  @BeforeAll
+  static void start() {
+    server = EphemeralDatabase.embedded().start(Events.none());
+    // the SDK's chain reads these first; nothing here may ask the EC2 metadata address
+    System.setProperty("aws.accessKeyId", "testing");
+    System.setProperty("aws.secretAccessKey", "testing");
+    System.setProperty("aws.disableEc2Metadata", "true");
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+    System.clearProperty("aws.accessKeyId");
+    System.clearProperty("aws.secretAccessKey");
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    fixture = new RolloutFixture(server, work);
+    aws = new FakeAws();
+  }
+
+  @AfterEach
+  void tearDown() {
+    aws.close();
+  }
+
+  /** A first release without rollout, so latest has a previous digest to go back to. */
+  private String firstRelease() throws Exception {
+    fixture.release("1", settings -> { });
+    return fixture.digest("latest");
+  }
+
+  private ReleaseResult releaseTo(String kind, String service, String timeout) throws Exception {
+    return fixture.release("2", settings -> settings.rollout(kind).rolloutService(service).rolloutTimeout(timeout)
+        .awsEndpoint(aws.endpoint()).awsRegion(FakeAws.REGION));
+  }
+
+  // --- App Runner
+
+  private void appRunnerService(boolean autoDeploy) {
+    aws.on("DescribeService", request -> map("Service", map("ServiceArn", APP_RUNNER_ARN, "ServiceName", "shop",
+        "Status", "RUNNING", "SourceConfiguration", map("AutoDeploymentsEnabled", autoDeploy, "ImageRepository",
+            map("ImageIdentifier", TestServices.registry() + "/" + fixture.repository + ":latest",
+                "ImageRepositoryType", "ECR")))));
+  }
+
+  /** ListOperations, newest first: an old deployment, and from its first call on one more whose statuses go by. */
+  private void appRunnerOperations(String id, Instant startedAt, String... statuses) {
+    AtomicInteger calls = new AtomicInteger();
+    Object old = map("Id", "op-old", "Type", "START_DEPLOYMENT", "Status", "SUCCEEDED", "TargetArn", APP_RUNNER_ARN,
+        "StartedAt", FakeAws.epochSeconds(Instant.now().minusSeconds(3600)));
+    aws.on("ListOperations", request -> {
+      int call = calls.getAndIncrement();
+      String status = statuses[Math.min(call, statuses.length - 1)];
+      Instant started = startedAt != null ? startedAt : Instant.now();
+      return map("OperationSummaryList", List.of(map("Id", id, "Type", "START_DEPLOYMENT", "Status", status,
+          "TargetArn", APP_RUNNER_ARN, "StartedAt", FakeAws.epochSeconds(started)), old));
+    });
+  }
+
+  @Test
+  void appRunner_followsTheDeploymentTheTagMoveStarted_toSuccess() throws Exception {
+    firstRelease();
+    appRunnerService(true);
+    appRunnerOperations("op-auto", null, "IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED");
+
+    ReleaseResult result = releaseTo("apprunner", APP_RUNNER_ARN, "60s");
+
+    assertThat(result.rollout()).hasValueSatisfying(rollout -> {
+      assertThat(rollout.outcome()).isEqualTo(Rollout.Outcome.SUCCEEDED);
+      assertThat(rollout.deployment()).isEqualTo("op-auto");
+    });
+    assertThat(aws.calls("StartDeployment")).isEmpty();
+    assertThat(fixture.digest("latest")).isEqualTo(result.image().orElseThrow().digest());
+    assertThat(fixture.rollouts().get(1)).containsExactly("succeeded", "op-auto", "succeeded", "[]");
+    assertThat(fixture.rolloutLines()).anyMatch(line -> line.endsWith(": IN_PROGRESS"))
+        .anyMatch(line -> line.endsWith(": SUCCEEDED"));
+  }
+
+  @Test
+  void appRunner_rolledBack_movesLatestBackToThePreviousDigest_andTheLedgerSaysSo() throws Exception {
+    String previous = firstRelease();
+    appRunnerService(false);
+    aws.on("StartDeployment", request -> map("OperationId", "op-started"));
+    appRunnerOperations("op-started", null, "IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCEEDED");
+
+    assertThatThrownBy(() -> releaseTo("apprunner", APP_RUNNER_ARN, "60s"))
+        .isInstanceOfSatisfying(DeployException.class, e -> {
+          assertThat(e.kind()).isEqualTo(DeployException.Kind.ROLLOUT);
+          assertThat(e.getMessage()).contains("rolled back: ROLLBACK_SUCCEEDED", "latest names " + previous + " again");
+          assertThat(e.partialResult().orElseThrow().rollout().orElseThrow().outcome())
+              .isEqualTo(Rollout.Outcome.ROLLED_BACK);
+        });
+
+    assertThat(aws.calls("StartDeployment")).hasSize(1);
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts().get(1)).containsExactly("failed", "op-started", "rolled_back", "[\"latest\"]");
+  }
+
+  @Test
+  void appRunner_neverFinishing_timesOut_leavingTheTags() throws Exception {
+    firstRelease();
+    appRunnerService(true);
+    appRunnerOperations("op-slow", null, "IN_PROGRESS");
+
+    DeployException failure = (DeployException) org.assertj.core.api.Assertions.catchThrowable(
+        () -> releaseTo("apprunner", APP_RUNNER_ARN, "3s"));
+
+    assertThat(failure.getMessage()).contains("did not finish within 3s (deploy.rolloutTimeout)",
+        "The tags are left as they are");
+    String released = failure.partialResult().orElseThrow().image().orElseThrow().digest();
+    assertThat(fixture.digest("latest")).isEqualTo(released);
+    assertThat(fixture.rollouts().get(1)).containsExactly("failed", "op-slow", "timed_out", "[]");
+    assertThat(fixture.rolloutLines()).noneMatch(line -> line.contains("moved back"));
+  }
+
+  @Test
+  void appRunner_unknownService_failsBeforeAnythingChanged() throws Exception {
+    String previous = firstRelease();
+    aws.on("DescribeService", request -> {
+      throw new FakeAws.Error("ResourceNotFoundException", "Service not found");
+    });
+
+    assertThatThrownBy(() -> releaseTo("apprunner", APP_RUNNER_ARN, "60s"))
+        .isInstanceOfSatisfying(DeployException.class, e -> {
+          assertThat(e.kind()).isEqualTo(DeployException.Kind.CONFIGURATION);
+          assertThat(e.getMessage()).isEqualTo("rolloutService (deploy.rolloutService): App Runner service "
+              + APP_RUNNER_ARN + " does not exist (ResourceNotFoundException): check the name and its region");
+        });
+
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts()).hasSize(1); // no row: nothing was built, migrated or promoted
+  }
+
+  @Test
+  void appRunner_malformedArn_isOneLineAtLoad() {
+    assertThatThrownBy(() -> fixture.release("2", settings -> settings.rollout("apprunner")
+        .rolloutService("arn:aws:apprunner:us-east-1:123:service/shop")))
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage()).isEqualTo(
+            "rolloutService (deploy.rolloutService) 'arn:aws:apprunner:us-east-1:123:service/shop' is not the App"
+                + " Runner service ARN, arn:aws:apprunner:REGION:ACCOUNT:service/NAME/ID"));
+    assertThat(aws.calls()).isEmpty();
+  }
+
+  // --- ECS
+
+  private static final String CLUSTER_ARN = "arn:aws:ecs:us-east-1:123456789012:cluster/prod";
+  private static final String TASK_1 = "arn:aws:ecs:us-east-1:123456789012:task-definition/shop:1";
+  private static final String TASK_2 = "arn:aws:ecs:us-east-1:123456789012:task-definition/shop:2";
+
+  private static Object ecsDeployment(String id, String status, String taskDefinition, String rolloutState) {
+    return map("id", id, "status", status, "taskDefinition", taskDefinition, "desiredCount", 2, "runningCount", 1,
+        "pendingCount", 1, "failedTasks", 0, "rolloutState", rolloutState, "rolloutStateReason", "ECS deployment "
+            + id + " " + rolloutState.toLowerCase());
+  }
+
+  private static Object ecsService(Object... deployments) {
+    return map("services", List.of(map("serviceName", "shop", "clusterArn", CLUSTER_ARN, "status", "ACTIVE",
+        "taskDefinition", TASK_1, "deployments", List.of(deployments))), "failures", List.of());
+  }
+
+  /** A service on TASK_1 whose deployment of the new revision goes through {@code then}, one per DescribeServices after the update. */
+  private void ecsService(Function<Integer, Object> then) {
+    AtomicInteger described = new AtomicInteger();
+    boolean[] updated = {false};
+    aws.on("DescribeServices", request -> updated[0] ? then.apply(described.getAndIncrement())
+        : ecsService(ecsDeployment("ecs-svc/1", "PRIMARY", TASK_1, "COMPLETED")));
+    aws.on("DescribeTaskDefinition", request -> map("taskDefinition", map("taskDefinitionArn", TASK_1, "family",
+        "shop", "revision", 1, "cpu", "256", "memory", "512", "networkMode", "awsvpc",
+        "executionRoleArn", "arn:aws:iam::123456789012:role/exec", "requiresCompatibilities", List.of("FARGATE"),
+        "containerDefinitions", List.of(
+            map("name", "app", "image", TestServices.registry() + "/" + fixture.repository + ":latest",
+                "essential", true, "portMappings", List.of(map("containerPort", 8080))),
+            map("name", "proxy", "image", "public.ecr.aws/nginx/nginx:1.27", "essential", false)))));
+    aws.on("RegisterTaskDefinition", request -> {
+      updated[0] = false;
+      return map("taskDefinition", map("taskDefinitionArn", TASK_2, "family", "shop", "revision", 2));
+    });
+    aws.on("UpdateService", request -> {
+      updated[0] = true;
+      return map("service", ((List<?>) ((java.util.Map<?, ?>) ecsService(
+          ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "IN_PROGRESS"),
+          ecsDeployment("ecs-svc/1", "ACTIVE", TASK_1, "COMPLETED"))).get("services")).get(0));
+    });
+  }
+
+  @Test
+  void ecs_registersARevisionWithOnlyTheImageChanged_andFollowsItToCompleted() throws Exception {
+    firstRelease();
+    ecsService(call -> call == 0
+        ? ecsService(ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "IN_PROGRESS"),
+            ecsDeployment("ecs-svc/1", "ACTIVE", TASK_1, "COMPLETED"))
+        : ecsService(ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "COMPLETED")));
+
+    ReleaseResult result = releaseTo("ecs", "prod/shop", "60s");
+
+    String digest = result.image().orElseThrow().digest();
+    JsonNode registered = aws.calls("RegisterTaskDefinition").get(0).body();
+    assertThat(registered.get("family").asText()).isEqualTo("shop");
+    assertThat(registered.get("cpu").asText()).isEqualTo("256");
+    assertThat(registered.get("executionRoleArn").asText()).isEqualTo("arn:aws:iam::123456789012:role/exec");
+    assertThat(registered.get("containerDefinitions").get(0).get("image").asText())
+        .isEqualTo(TestServices.registry() + "/" + fixture.repository + "@" + digest);
+    assertThat(registered.get("containerDefinitions").get(0).get("portMappings").get(0).get("containerPort").asInt())
+        .isEqualTo(8080);
+    assertThat(registered.get("containerDefinitions").get(1).get("image").asText())
+        .isEqualTo("public.ecr.aws/nginx/nginx:1.27");
+    JsonNode update = aws.calls("UpdateService").get(0).body();
+    assertThat(update.get("cluster").asText()).isEqualTo("prod");
+    assertThat(update.get("service").asText()).isEqualTo("shop");
+    assertThat(update.get("taskDefinition").asText()).isEqualTo(TASK_2);
+    assertThat(fixture.rollouts().get(1)).containsExactly("succeeded", "ecs-svc/2", "succeeded", "[]");
+    assertThat(fixture.digest("latest")).isEqualTo(digest);
+  }
+
+  @Test
+  void ecs_circuitBreakerRollback_isARollback_andLatestMovesBack() throws Exception {
+    String previous = firstRelease();
+    ecsService(call -> call == 0
+        ? ecsService(ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "IN_PROGRESS"),
+            ecsDeployment("ecs-svc/1", "ACTIVE", TASK_1, "COMPLETED"))
+        // the circuit breaker: ours failed, a new deployment of the old revision is primary
+        : ecsService(ecsDeployment("ecs-svc/3", "PRIMARY", TASK_1, "IN_PROGRESS"),
+            ecsDeployment("ecs-svc/2", "ACTIVE", TASK_2, "FAILED")));
+
+    assertThatThrownBy(() -> releaseTo("ecs", "prod/shop", "60s"))
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
+            .contains("ECS service prod/shop", "rolled back: FAILED", "rolled back to " + TASK_1,
+                "latest names " + previous + " again"));
+
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts().get(1)).containsExactly("failed", "ecs-svc/2", "rolled_back", "[\"latest\"]");
+  }
+
+  @Test
+  void ecs_wrongRegion_findsNoCluster_andNothingIsPromoted() throws Exception {
+    String previous = firstRelease();
+
+    assertThatThrownBy(() -> fixture.release("2", settings -> settings.rollout("ecs").rolloutService("prod/shop")
+        .awsEndpoint(aws.endpoint()).awsRegion("eu-west-1")))
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage()).isEqualTo(
+            "rolloutService (deploy.rolloutService): ECS service prod/shop does not exist (ClusterNotFoundException):"
+                + " check the name and its region"));
+
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts()).hasSize(1);
+  }
+
+  // --- ECS Express
+
+  private static Object expressService(String... revisionsAndImages) {
+    List<Object> active = new java.util.ArrayList<>();
+    for (int i = 0; i < revisionsAndImages.length; i += 2) {
+      active.add(map("serviceRevisionArn", revisionsAndImages[i], "createdAt", FakeAws.epochSeconds(Instant.now()
+          .minusSeconds(100 - i)), "primaryContainer", map("image", revisionsAndImages[i + 1], "containerPort", 8080,
+          "environment", List.of(map("name", "MODE", "value", "prod")))));
+    }
+    return map("service", map("serviceArn", EXPRESS_ARN, "serviceName", "shop", "cluster", "default",
+        "status", map("statusCode", "ACTIVE"), "activeConfigurations", active));
+  }
+
+  /** The image UpdateExpressGatewayService was given. */
+  private volatile String expressImage;
+
+  private void expressService(String oldImage, Function<Integer, Object> then) {
+    AtomicInteger described = new AtomicInteger();
+    aws.on("DescribeExpressGatewayService", request -> expressImage != null ? then.apply(described.getAndIncrement())
+        : expressService("rev-1", oldImage));
+    aws.on("UpdateExpressGatewayService", request -> {
+      expressImage = request.get("primaryContainer").get("image").asText();
+      return map("service", map("serviceArn", EXPRESS_ARN, "targetConfiguration", map("serviceRevisionArn", "rev-2",
+          "primaryContainer", request.get("primaryContainer"))));
+    });
+  }
+
+  @Test
+  void ecsExpress_updatesThePrimaryContainersImage_andWaitsForTheOnlyActiveRevision() throws Exception {
+    String previous = firstRelease();
+    String old = TestServices.registry() + "/" + fixture.repository + "@" + previous;
+    expressService(old, call -> switch (call) {
+      case 0 -> expressService("rev-1", old);
+      case 1 -> expressService("rev-1", old, "rev-2", expressImage);
+      default -> expressService("rev-2", expressImage);
+    });
+
+    ReleaseResult result = releaseTo("ecs-express", EXPRESS_ARN, "60s");
+
+    JsonNode update = aws.calls("UpdateExpressGatewayService").get(0).body();
+    assertThat(update.get("serviceArn").asText()).isEqualTo(EXPRESS_ARN);
+    assertThat(update.get("primaryContainer").get("image").asText())
+        .isEqualTo(TestServices.registry() + "/" + fixture.repository + "@" + result.image().orElseThrow().digest());
+    // the rest of the primary container goes back as it was
+    assertThat(update.get("primaryContainer").get("environment").get(0).get("value").asText()).isEqualTo("prod");
+    assertThat(update.get("primaryContainer").get("containerPort").asInt()).isEqualTo(8080);
+    assertThat(fixture.rollouts().get(1)).containsExactly("succeeded", "rev-2", "succeeded", "[]");
+    assertThat(fixture.rolloutLines()).anyMatch(line -> line.contains("active beside 1 older"));
+  }
+
+  @Test
+  void ecsExpress_canaryRollsBack_andLatestMovesBack() throws Exception {
+    String previous = firstRelease();
+    String old = TestServices.registry() + "/" + fixture.repository + "@" + previous;
+    expressService(old, call -> call == 0 ? expressService("rev-1", old, "rev-2", expressImage)
+        : expressService("rev-1", old));
+
+    assertThatThrownBy(() -> releaseTo("ecs-express", EXPRESS_ARN, "60s"))
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
+            .contains("rolled back: ROLLED_BACK", "latest names " + previous + " again"));
+
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts().get(1)).containsExactly("failed", "rev-2", "rolled_back", "[\"latest\"]");
+  }
+}
