@@ -93,8 +93,10 @@ final class LocalRollout implements Rollout {
     containers.ensureImage(image, credentials.get());
     List<Containers.Port> spare = settings.ports().stream()
         .map(port -> new Containers.Port(port.hostIp(), 0, port.containerPort(), port.protocol())).toList();
-    String id = containers.run(candidate, image, env(), labels(), spare);
-    return new Deployment(id, "container " + candidate + " of " + image + ", checked on spare ports beside " + name);
+    containers.run(candidate, image, env(), labels(), spare);
+    // what the ledger records: which container is to run which image
+    return new Deployment(name + "@" + image.digest(), "container " + candidate + " of " + image
+        + ", checked on spare ports beside " + name);
   }
 
   @Override
