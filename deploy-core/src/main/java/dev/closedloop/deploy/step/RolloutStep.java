@@ -177,7 +177,7 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
     if (result == null) {
       return "superseded by a newer release";
     }
-    return result.target() + ": " + result.outcome().id().replace('_', ' ') + " (" + result.status() + ")";
+    return result.target() + ": " + result.outcome().id().replace('_', ' ') + ", " + result.status();
   }
 
   @Override

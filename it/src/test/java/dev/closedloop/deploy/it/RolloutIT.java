@@ -352,4 +352,38 @@ class RolloutIT {
     assertThat(fixture.digest("latest")).isEqualTo(previous);
     assertThat(fixture.rollouts().get(1)).containsExactly("failed", "rev-2", "rolled_back", "[\"latest\"]");
   }
+
+  // --- through Maven
+
+  @Test
+  void maven_rejectedCredentials_isOneLine_thenTheSameReleaseRollsOutToEcs() throws Exception {
+    Path project = TestServices.copyProject("consumer", work);
+    String repository = fixture.repository;
+    String sha = TestServices.randomSha();
+    ecsService(call -> ecsService(ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "COMPLETED")));
+    java.util.function.Function<String, TestServices.Run> release = accessKey -> TestServices.run(project,
+        java.util.Map.of("AWS_ACCESS_KEY_ID", accessKey, "AWS_SECRET_ACCESS_KEY", "testing"),
+        TestServices.mvnw("-Ddeploy.image=" + TestServices.registry() + "/" + repository, "-Ddeploy.sha=" + sha,
+            "-Ddeploy.branch=main", "-Ddeploy.databaseUrl=postgres://postgres@127.0.0.1:" + fixture.production.port()
+                + "/" + fixture.production.database(), "-Ddeploy.awsEndpoint=" + aws.endpoint(),
+            "-Ddeploy.awsRegion=us-east-1", "-Ddeploy.rollout=ecs", "-Ddeploy.rolloutService=prod/shop",
+            "-Ddeploy.rolloutTimeout=1m", "deploy:release").toArray(String[]::new));
+
+    TestServices.Run rejected = release.apply("REJECTED");
+
+    assertThat(rejected.exitCode()).as(rejected.output()).isEqualTo(1);
+    assertThat(rejected.output().lines().filter(l -> l.startsWith("[ERROR] Failed to execute goal")).toList())
+        .singleElement().asString().contains("DescribeServices of ECS service prod/shop failed: AWS rejected the"
+            + " credentials (UnrecognizedClientException): check the role or keys this build runs with");
+    assertThat(rejected.output()).doesNotContain("\tat ");
+    assertThat(TestServices.registryDigest(repository, sha)).isEmpty(); // checked before the build began
+    assertThat(TestServices.registryDigest(repository, "latest")).isEmpty();
+
+    TestServices.Run released = release.apply("testing");
+
+    assertThat(released.exitCode()).as(released.output()).isZero();
+    assertThat(released.output()).contains("ECS service prod/shop (ACTIVE) runs " + TASK_1,
+        "ECS service prod/shop: COMPLETED", "rollout").containsPattern("rollout +succeeded .*ECS service prod/shop: succeeded, COMPLETED");
+    assertThat(fixture.rollouts()).singleElement().isEqualTo(List.of("succeeded", "ecs-svc/2", "succeeded", "[]"));
+  }
 }
