@@ -391,6 +391,28 @@ public final class ReleaseLedger {
   }
 
   /**
+   * Where {@code tag} pointed before the newest release of {@code service} that moved it to
+   * {@code digest}: empty when no release did; the inner value empty when the tag did not exist.
+   */
+  public Optional<Optional<String>> previousDigest(Connection c, String service, String tag, String digest) {
+    String sql = "SELECT previous_digests ->> ? FROM " + quoted + " WHERE service = ? AND image_digest = ?"
+        + " AND tags_moved @> jsonb_build_array(?::text) AND (previous_digests -> ?) IS NOT NULL"
+        + " ORDER BY id DESC LIMIT 1";
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      s.setString(1, tag);
+      s.setString(2, service);
+      s.setString(3, digest);
+      s.setString(4, tag);
+      s.setString(5, tag);
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next() ? Optional.of(Optional.ofNullable(rs.getString(1))) : Optional.empty();
+      }
+    } catch (SQLException e) {
+      throw failure("read where " + tag + " pointed before", e);
+    }
+  }
+
+  /**
    * A row of {@code service} newer than {@code id}, of another commit, that touched production:
    * it began migrating, whether or not it finished or failed afterwards.
    */

@@ -3,7 +3,6 @@ package dev.closedloop.deploy.image;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.AuthConfig;
 import com.github.dockerjava.api.model.ExposedPort;
@@ -19,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /** Containers of one Docker engine, by name: what a local rollout runs, checks and replaces. */
 public final class Containers {
@@ -46,25 +46,37 @@ public final class Containers {
     }
   }
 
-  /** Makes {@code image} (by digest) present in the engine, pulling it when it is not. */
-  public void ensureImage(ImageRef image, RegistryCredentials credentials) {
+  /**
+   * Makes {@code image} (by digest) present in the engine, pulling it when it is not.
+   *
+   * @param credentials asked for only when the image must be pulled
+   */
+  public void ensureImage(ImageRef image, Supplier<RegistryCredentials> credentials) {
     DockerClient client = engine.client();
     try {
       client.inspectImageCmd(image.toString()).exec();
       return;
     } catch (NotFoundException absent) {
       // pulled below
+    } catch (RuntimeException e) {
+      throw failure("inspect image " + image, e);
     }
     AuthConfig auth = new AuthConfig().withRegistryAddress(image.apiHost());
-    if (credentials != null) {
-      auth.withUsername(credentials.username()).withPassword(credentials.password());
+    RegistryCredentials known = credentials.get();
+    if (known != null) {
+      auth.withUsername(known.username()).withPassword(known.password());
     }
     try {
-      client.pullImageCmd(image.toString()).withAuthConfig(auth).start().awaitCompletion(30, TimeUnit.MINUTES);
+      if (!client.pullImageCmd(image.toString()).withAuthConfig(auth).start().awaitCompletion(30, TimeUnit.MINUTES)) {
+        throw new DeployException(DeployException.Kind.DOCKER, "Pulling " + image + " took longer than 30 minutes");
+      }
+      client.inspectImageCmd(image.toString()).exec();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new DeployException(DeployException.Kind.DOCKER, "Interrupted while pulling " + image, e);
-    } catch (DockerException e) {
+    } catch (DeployException e) {
+      throw e;
+    } catch (RuntimeException e) {
       throw new DeployException(DeployException.Kind.DOCKER, "Cannot pull " + image + " into the Docker engine at "
           + engine.host() + ": " + DockerEngine.rootMessage(e), e);
     }
@@ -88,9 +100,13 @@ public final class Containers {
           .withExposedPorts(exposed).withHostConfig(HostConfig.newHostConfig().withPortBindings(bindings)).exec().getId();
       client.startContainerCmd(id).exec();
       return id;
-    } catch (DockerException e) {
+    } catch (RuntimeException e) {
       if (id != null) {
-        remove(id);
+        try {
+          remove(id);
+        } catch (DeployException ignored) {
+          // the failure to report is the one that got here
+        }
       }
       throw new DeployException(DeployException.Kind.DOCKER, "Cannot run " + image + " as container " + name + ": "
           + DockerEngine.rootMessage(e), e);
@@ -115,7 +131,7 @@ public final class Containers {
           inspected.getConfig().getImage(), Boolean.TRUE.equals(state.getRunning()), state.getExitCodeLong(), hostPorts));
     } catch (NotFoundException e) {
       return Optional.empty();
-    } catch (DockerException e) {
+    } catch (RuntimeException e) {
       throw failure("inspect container " + name, e);
     }
   }
@@ -132,7 +148,7 @@ public final class Containers {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new DeployException(DeployException.Kind.DOCKER, "Interrupted while checking " + container, e);
-    } catch (DockerException e) {
+    } catch (RuntimeException e) {
       throw failure("run the health command in " + container, e);
     }
   }
@@ -150,7 +166,7 @@ public final class Containers {
           }).awaitCompletion(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (DockerException e) {
+    } catch (RuntimeException e) {
       return "";
     }
     return out.toString().strip();
@@ -159,15 +175,18 @@ public final class Containers {
   public void rename(String container, String name) {
     try {
       engine.client().renameContainerCmd(container).withName(name).exec();
-    } catch (DockerException e) {
+    } catch (RuntimeException e) {
       throw failure("rename " + container + " to " + name, e);
     }
   }
 
+  /** Starts the container; one that already runs is fine. */
   public void start(String container) {
     try {
       engine.client().startContainerCmd(container).exec();
-    } catch (DockerException e) {
+    } catch (com.github.dockerjava.api.exception.NotModifiedException e) {
+      // already running
+    } catch (RuntimeException e) {
       throw failure("start " + container, e);
     }
   }
@@ -178,7 +197,7 @@ public final class Containers {
       engine.client().stopContainerCmd(container).withTimeout((int) Math.max(1, grace.toSeconds())).exec();
     } catch (com.github.dockerjava.api.exception.NotModifiedException e) {
       // already stopped
-    } catch (DockerException e) {
+    } catch (RuntimeException e) {
       throw failure("stop " + container, e);
     }
   }
@@ -189,12 +208,13 @@ public final class Containers {
       engine.client().removeContainerCmd(container).withForce(true).exec();
     } catch (NotFoundException e) {
       // gone already
-    } catch (DockerException e) {
+    } catch (RuntimeException e) {
       throw failure("remove " + container, e);
     }
   }
 
-  private DeployException failure(String what, DockerException e) {
+  /** docker-java reports a transport's failure as a plain RuntimeException, the engine's as a DockerException. */
+  private DeployException failure(String what, RuntimeException e) {
     return new DeployException(DeployException.Kind.DOCKER, "Cannot " + what + " in the Docker engine at "
         + engine.host() + ": " + DockerEngine.rootMessage(e), e);
   }

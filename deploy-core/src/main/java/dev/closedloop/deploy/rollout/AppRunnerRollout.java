@@ -73,6 +73,11 @@ final class AppRunnerRollout implements Rollout {
           + repository.name() + ": point the service at " + repository.withTag(promoteTags.get(0))
           + ", or set deploy.image and deploy.promoteTags to what it deploys");
     }
+    if (!"RUNNING".equals(service.statusAsString())) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "rolloutService (deploy.rolloutService): "
+          + target() + " is " + service.statusAsString() + ", not RUNNING: it takes no deployment now (wait for its"
+          + " operation to end, or resume it)");
+    }
     deployedTag = deployed.tagValue().orElseThrow();
     autoDeploy = Boolean.TRUE.equals(service.sourceConfiguration().autoDeploymentsEnabled());
     return target() + " (" + service.statusAsString() + ") deploys " + image.imageIdentifier() + ", automatic"
@@ -85,7 +90,13 @@ final class AppRunnerRollout implements Rollout {
       Instant deadline = Instant.now().plus(AUTO_DEPLOY_GRACE);
       int attempt = 0;
       while (true) {
-        Optional<OperationSummary> started = startedSince(request.promoteStarted().minus(CLOCK_SKEW));
+        Optional<OperationSummary> started;
+        try {
+          started = startedSince(request.promoteStarted().minus(CLOCK_SKEW));
+        } catch (DeployException e) { // throttled, say: the deployment goes on, asked again
+          events.warn("could not list the operations of " + serviceArn + " (asking again): " + e.getMessage());
+          started = Optional.empty();
+        }
         if (started.isPresent()) {
           return new Deployment(started.get().id(), "the deployment moving " + deployedTag + " started (operation "
               + started.get().id() + ")");

@@ -14,7 +14,9 @@ import software.amazon.awssdk.services.ecs.model.ServiceNotFoundException;
 /**
  * An ECS Express Mode service. A tag move deploys nothing there: the service is updated with the
  * promoted digest as its primary container's image, which makes a new service revision, and its
- * canary either makes that revision the only active one or rolls it back.
+ * canary either makes that revision the only active one or rolls it back. The service deployment
+ * the service names as current tells which (SUCCESSFUL, ROLLBACK_SUCCESSFUL…); without one, the
+ * active revisions do.
  */
 final class EcsExpressRollout implements Rollout {
 
@@ -37,13 +39,18 @@ final class EcsExpressRollout implements Rollout {
   @Override
   public String check() {
     ECSExpressGatewayService service = describe();
+    String status = service.status() == null ? "UNKNOWN" : service.status().statusCodeAsString();
+    if (!"ACTIVE".equals(status)) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "rolloutService (deploy.rolloutService): "
+          + target() + " is " + status + ", not ACTIVE: it takes no new revision");
+    }
     ExpressGatewayContainer container = primaryContainer(service);
     if (container == null || !ofRepository(container.image())) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "rolloutService (deploy.rolloutService): "
           + target() + " runs " + (container == null ? "no image" : container.image()) + ", not an image of "
           + repository.name() + ": set deploy.image to the repository it runs");
     }
-    return target() + " (" + service.status().statusCodeAsString() + ") runs " + container.image();
+    return target() + " (" + status + ") runs " + container.image();
   }
 
   @Override
@@ -66,6 +73,23 @@ final class EcsExpressRollout implements Rollout {
     String status = service.status() == null ? "UNKNOWN" : service.status().statusCodeAsString();
     if (!"ACTIVE".equals(status)) {
       return new Observation(State.FAILED, status, service.status() == null ? null : service.status().statusReason());
+    }
+    if (service.currentDeployment() != null) { // the ECS service deployment behind the revision says it best
+      var followed = call("DescribeServiceDeployments", "ecs:DescribeServiceDeployments",
+          () -> client.describeServiceDeployments(describe -> describe.serviceDeploymentArns(
+              service.currentDeployment())).serviceDeployments()).stream().findFirst();
+      if (followed.isPresent() && followed.get().targetServiceRevision() != null
+          && deployment.id().equals(followed.get().targetServiceRevision().arn())) {
+        var d = followed.get();
+        String state = d.statusAsString() == null ? "PENDING" : d.statusAsString();
+        String detail = d.statusReason();
+        return switch (state) {
+          case "SUCCESSFUL" -> new Observation(State.SUCCEEDED, state, detail);
+          case "ROLLBACK_SUCCESSFUL" -> new Observation(State.ROLLED_BACK, state, detail);
+          case "ROLLBACK_FAILED", "STOPPED" -> new Observation(State.FAILED, state, detail);
+          default -> new Observation(State.IN_PROGRESS, state, detail);
+        };
+      }
     }
     List<ExpressGatewayServiceConfiguration> active = service.activeConfigurations();
     boolean ours = active.stream().anyMatch(c -> isOurs(c, deployment));

@@ -26,7 +26,8 @@ final class EcsRollout implements Rollout {
   private final String cluster;
   private final String service;
   private final ImageRef repository;
-  private software.amazon.awssdk.services.ecs.model.Service current;
+  /** The task definition revision this rollout registered. */
+  private String registered;
 
   EcsRollout(AwsSettings aws, RolloutSettings settings, ImageRef repository) {
     this.client = aws.client(EcsClient.builder(), settings.serviceRegion());
@@ -43,7 +44,13 @@ final class EcsRollout implements Rollout {
 
   @Override
   public String check() {
-    current = describe();
+    var current = describe();
+    String controller = current.deploymentController() == null ? "ECS" : current.deploymentController().typeAsString();
+    if (!"ECS".equals(controller)) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "rolloutService (deploy.rolloutService): "
+          + target() + " is deployed by " + controller + ", not by ECS itself: closedloop follows ECS rolling"
+          + " deployments only");
+    }
     TaskDefinition definition = taskDefinition(current.taskDefinition());
     if (containersOfRepository(definition).isEmpty()) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "rolloutService (deploy.rolloutService): no"
@@ -78,7 +85,7 @@ final class EcsRollout implements Rollout {
         .ephemeralStorage(definition.ephemeralStorage())
         .runtimePlatform(definition.runtimePlatform())
         .enableFaultInjection(definition.enableFaultInjection());
-    String registered = call("RegisterTaskDefinition", "ecs:RegisterTaskDefinition and iam:PassRole on its roles",
+    registered = call("RegisterTaskDefinition", "ecs:RegisterTaskDefinition and iam:PassRole on its roles",
         () -> client.registerTaskDefinition(revision.build()).taskDefinition().taskDefinitionArn());
     var updated = call("UpdateService", "ecs:UpdateService", () -> client.updateService(update -> update
         .cluster(cluster).service(service).taskDefinition(registered)).service());
@@ -94,25 +101,44 @@ final class EcsRollout implements Rollout {
     Optional<software.amazon.awssdk.services.ecs.model.Deployment> ours = now.deployments().stream()
         .filter(d -> deployment.id().equals(d.id())).findFirst();
     var primary = now.deployments().stream().filter(d -> "PRIMARY".equals(d.status())).findFirst();
-    boolean replaced = primary.isPresent() && !primary.get().id().equals(deployment.id());
     if (ours.isEmpty()) {
-      return replaced
-          ? new Observation(State.ROLLED_BACK, "REPLACED", "deployment " + primary.get().id() + " of "
-              + primary.get().taskDefinition() + " took its place")
+      if (primary.isPresent() && registered.equals(primary.get().taskDefinition())) {
+        return state(primary.get(), "deployment " + primary.get().id() + " of the same revision took its place; ");
+      }
+      return primary.isPresent() ? rollback(primary.get())
           : new Observation(State.FAILED, "GONE", "the service no longer lists it");
     }
     var d = ours.get();
+    if ("FAILED".equals(d.rolloutStateAsString()) && primary.isPresent()
+        && !registered.equals(primary.get().taskDefinition())) {
+      return rollback(primary.get()); // the circuit breaker made the previous revision primary again
+    }
+    return state(d, "");
+  }
+
+  private static Observation state(software.amazon.awssdk.services.ecs.model.Deployment d, String prefix) {
     String state = d.rolloutStateAsString() == null ? "IN_PROGRESS" : d.rolloutStateAsString();
-    String counts = d.runningCount() + "/" + d.desiredCount() + " running" + (d.failedTasks() != null
-        && d.failedTasks() > 0 ? ", " + d.failedTasks() + " failed" : "");
-    String reason = d.rolloutStateReason() == null ? counts : counts + "; " + d.rolloutStateReason();
+    String detail = prefix + counts(d) + (d.rolloutStateReason() == null ? "" : "; " + d.rolloutStateReason());
     return switch (state) {
-      case "COMPLETED" -> new Observation(State.SUCCEEDED, state, reason);
-      // the circuit breaker's rollback makes the previous task definition PRIMARY again
-      case "FAILED" -> new Observation(replaced ? State.ROLLED_BACK : State.FAILED, state, reason
-          + (replaced ? "; rolled back to " + primary.get().taskDefinition() : ""));
-      default -> new Observation(State.IN_PROGRESS, state, reason);
+      case "COMPLETED" -> new Observation(State.SUCCEEDED, state, detail);
+      case "FAILED" -> new Observation(State.FAILED, state, detail);
+      default -> new Observation(State.IN_PROGRESS, state, detail);
     };
+  }
+
+  /** Another revision is primary instead of ours: a rollback, done when that deployment completed. */
+  private static Observation rollback(software.amazon.awssdk.services.ecs.model.Deployment to) {
+    String detail = "to " + to.taskDefinition() + ", deployment " + to.id() + ": " + counts(to);
+    return switch (to.rolloutStateAsString() == null ? "IN_PROGRESS" : to.rolloutStateAsString()) {
+      case "COMPLETED" -> new Observation(State.ROLLED_BACK, "FAILED", "rolled back " + detail);
+      case "FAILED" -> new Observation(State.FAILED, "ROLLBACK_FAILED", detail);
+      default -> new Observation(State.IN_PROGRESS, "ROLLING_BACK", detail);
+    };
+  }
+
+  private static String counts(software.amazon.awssdk.services.ecs.model.Deployment d) {
+    return d.runningCount() + "/" + d.desiredCount() + " running" + (d.failedTasks() != null && d.failedTasks() > 0
+        ? ", " + d.failedTasks() + " failed" : "");
   }
 
   private software.amazon.awssdk.services.ecs.model.Service describe() {

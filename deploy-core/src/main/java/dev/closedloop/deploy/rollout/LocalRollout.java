@@ -64,33 +64,36 @@ final class LocalRollout implements Rollout {
     return "local container " + name;
   }
 
+  /** Only looks: another release may be rolling out right now, and this one does not hold the lock yet. */
   @Override
   public String check() {
-    putRight();
+    String leftover = containers.inspect(previous).isPresent() ? "; " + previous + " was left by a rollout that"
+        + " stopped halfway and is put back before this one" : "";
     return target() + (containers.inspect(name).map(c -> " (now running " + c.image() + ")").orElse(" (new)"))
-        + " in the Docker engine at " + engine.host();
+        + " in the Docker engine at " + engine.host() + leftover;
   }
 
-  /** Puts back what a run that died halfway left: the old container serves, no candidate is left. */
+  /**
+   * Puts back what a run that died halfway left, holding the release lock: no candidate, and the
+   * old container serving. A {@code <name>} beside {@code <name>-previous} never finished its
+   * check, so the old one, which had passed its own, takes its place again.
+   */
   private void putRight() {
     containers.remove(candidate);
-    Optional<Containers.State> serving = containers.inspect(name);
     if (containers.inspect(previous).isPresent()) {
-      if (serving.isPresent()) {
-        containers.remove(previous); // the swap got as far as the new one: the old one is done
-      } else {
-        events.progress(Step.ROLLOUT, previous + " was left by a rollout that stopped halfway: it is " + name
-            + " again");
-        containers.rename(previous, name);
-        containers.start(name);
-      }
+      events.progress(Step.ROLLOUT, previous + " was left by a rollout that stopped halfway: it is " + name
+          + " again");
+      containers.remove(name);
+      containers.rename(previous, name);
+      containers.start(name);
     }
   }
 
   @Override
   public Deployment start(Request request) {
     image = request.image();
-    containers.ensureImage(image, credentials.get());
+    putRight();
+    containers.ensureImage(image, credentials);
     List<Containers.Port> spare = settings.ports().stream()
         .map(port -> new Containers.Port(port.hostIp(), 0, port.containerPort(), port.protocol())).toList();
     containers.run(candidate, image, env(), labels(), spare);
@@ -153,8 +156,14 @@ final class LocalRollout implements Rollout {
     if (swapped) {
       containers.remove(name);
       if (containers.inspect(previous).isPresent()) {
-        containers.rename(previous, name);
-        containers.start(name);
+        try {
+          containers.rename(previous, name);
+          containers.start(name);
+        } catch (DeployException e) {
+          throw new DeployException(DeployException.Kind.DOCKER, "The old container " + previous + " could not take"
+              + " its place again, so " + name + " is not running: " + e.getMessage() + ". Start it by hand (docker"
+              + " rename " + previous + " " + name + " && docker start " + name + ")", e);
+        }
         events.progress(Step.ROLLOUT, name + " runs its previous image again");
       }
     }
@@ -180,8 +189,13 @@ final class LocalRollout implements Rollout {
       return Optional.empty();
     }
     String log = containers.logTail(state.id(), 5);
-    return Optional.of("exited with code " + state.exitCode() + (log.isEmpty() ? "" : "; its last lines: "
-        + log.replace('\n', '|')));
+    // what a container prints is its own: it may hold values nobody registered as secrets, so it goes
+    // to the log (masked as far as known) and never into the error or the ledger
+    if (!log.isEmpty()) {
+      events.warn(state.name() + " exited with code " + state.exitCode() + "; its last lines:\n" + log);
+    }
+    return Optional.of("exited with code " + state.exitCode() + (log.isEmpty() ? "" : "; its last lines are in the"
+        + " log above"));
   }
 
   private boolean healthy(Containers.State state, boolean sparePorts) {

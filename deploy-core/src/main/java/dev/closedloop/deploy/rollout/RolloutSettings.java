@@ -89,6 +89,13 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
     env = Map.copyOf(env);
   }
 
+  /** The settings without the environment's values, which may be secrets. */
+  @Override
+  public String toString() {
+    return "RolloutSettings[kind=" + kind.id() + ", service=" + service + ", timeout=" + timeout + ", ports=" + ports
+        + ", env=" + env.keySet() + ", healthUrl=" + healthUrl + ", healthCommand=" + healthCommand + "]";
+  }
+
   public static RolloutSettings none() {
     return new RolloutSettings(Kind.NONE, null, DEFAULT_TIMEOUT, List.of(), Map.of(), null, null);
   }

@@ -53,113 +53,183 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
     Rollout rollout = context.rollout();
     List<TagMove> moves = context.promotion().orElseThrow(() -> new IllegalStateException("rollout before promote"));
     ImageRef image = config.image().withDigest(context.image().digest());
+    Duration timeout = config.rollout().timeout();
+    Instant deadline = Instant.now().plus(timeout);
     session.verifyLock();
-    session.advance("rolling_out", null);
+    session.advance("rolling_out", null); // before the act: from here on a deployment may have started
     Rollout.Deployment deployment;
     try {
       deployment = rollout.start(new Rollout.Request(image, context.promoteStarted(), moves));
-    } catch (DeployException e) {
-      context.rollout(new RolloutResult(rollout.target(), null, Rollout.Outcome.FAILED, e.getMessage()));
-      session.recordRollout(null, Rollout.Outcome.FAILED.id());
+    } catch (RuntimeException e) {
+      String reverted = revert(context, session, moves); // first: the registry must name what runs
+      finish(context, session, rollout, null, Rollout.Outcome.FAILED, "NOT_STARTED");
       throw new DeployException(DeployException.Kind.ROLLOUT, "Could not deploy " + image + " to " + rollout.target()
-          + ": " + e.getMessage() + ". " + revert(context, session, moves), e);
-    }
-    session.recordRollout(deployment.id(), null);
-    events.progress(Step.ROLLOUT, rollout.target() + ": following " + deployment.description());
-
-    Duration timeout = config.rollout().timeout();
-    Instant deadline = Instant.now().plus(timeout);
-    Rollout.Observation last = null;
-    String lastError = null;
-    Rollout.Outcome outcome = null;
-    for (int attempt = 1; outcome == null; attempt++) {
-      try {
-        Rollout.Observation now = rollout.observe(deployment);
-        if (last == null || !now.line().equals(last.line())) {
-          events.progress(Step.ROLLOUT, rollout.target() + ": " + now.line());
-        }
-        last = now;
-        lastError = null;
-        outcome = switch (now.state()) {
-          case SUCCEEDED -> Rollout.Outcome.SUCCEEDED;
-          case ROLLED_BACK -> Rollout.Outcome.ROLLED_BACK;
-          case FAILED -> Rollout.Outcome.FAILED;
-          case IN_PROGRESS -> null;
-        };
-      } catch (DeployException e) { // one lost answer is no verdict: asked again until the deadline
-        if (!e.getMessage().equals(lastError)) {
-          events.warn("could not see how the rollout goes (asking again): " + e.getMessage());
-        }
-        lastError = e.getMessage();
-      }
-      if (outcome == null) {
-        Duration left = Duration.between(Instant.now(), deadline);
-        if (left.isNegative() || left.isZero()) {
-          outcome = rollout.onTimeout();
-          last = new Rollout.Observation(Rollout.State.IN_PROGRESS, "TIMED_OUT", "not finished within "
-              + Durations.format(timeout) + (last != null ? "; last seen " + last.line() : "")
-              + (lastError != null ? "; " + lastError : ""));
-        } else {
-          Duration wait = rollout.pollInterval(attempt);
-          Rollouts.sleep(wait.compareTo(left) < 0 ? wait : left);
-        }
-      }
+          + ": " + e.getMessage() + ". " + reverted, e);
     }
     try {
-      rollout.end(deployment, outcome);
+      session.recordRollout(deployment.id(), null);
     } catch (DeployException e) {
-      events.warn(e.getMessage());
+      events.warn("could not record the deployment in the ledger: " + e.getMessage());
     }
-    String status = last.line();
-    context.rollout(new RolloutResult(rollout.target(), deployment.id(), outcome, status));
-    session.recordRollout(deployment.id(), outcome.id());
+    events.progress(Step.ROLLOUT, rollout.target() + ": following " + deployment.description());
+
+    Watch watch = watch(rollout, deployment, deadline, events);
+    Rollout.Outcome outcome = watch.outcome() != null ? watch.outcome() : rollout.onTimeout();
+    try {
+      rollout.end(deployment, outcome);
+    } catch (RuntimeException e) {
+      events.warn("after the rollout " + outcome.id() + ": " + e.getMessage());
+    }
+    boolean failed = outcome == Rollout.Outcome.ROLLED_BACK || outcome == Rollout.Outcome.FAILED;
+    String reverted = failed ? revert(context, session, moves) : null; // before the ledger: it may be out of reach
+    String status = watch.status(timeout);
+    finish(context, session, rollout, deployment.id(), outcome, status);
     String what = rollout.target() + " (" + deployment.description() + ")";
-    return switch (outcome) {
-      case SUCCEEDED -> context.rolloutResult().orElseThrow();
-      case TIMED_OUT -> throw new DeployException(DeployException.Kind.ROLLOUT, what + " did not finish within "
-          + Durations.format(timeout) + " (deploy.rolloutTimeout): " + status + ". The tags are left as they are ("
-          + tags(moves) + "), the ledger records the rollout as timed_out: see how the deployment ended, then"
-          + " release again or move the tags back");
-      case ROLLED_BACK, FAILED -> throw new DeployException(DeployException.Kind.ROLLOUT, what + " "
-          + (outcome == Rollout.Outcome.ROLLED_BACK ? "rolled back" : "failed") + ": " + status + ". "
-          + revert(context, session, moves));
-    };
+    if (outcome == Rollout.Outcome.SUCCEEDED) {
+      return context.rolloutResult().orElseThrow();
+    }
+    if (failed) {
+      throw new DeployException(DeployException.Kind.ROLLOUT, what + " " + (outcome == Rollout.Outcome.ROLLED_BACK
+          ? "rolled back" : "failed") + ": " + status + ". " + reverted, watch.lost());
+    }
+    throw new DeployException(DeployException.Kind.ROLLOUT, what + (watch.lost() != null ? " could not be followed"
+        + " to its end: " : " did not finish within " + Durations.format(timeout) + " (deploy.rolloutTimeout): ")
+        + status + ". The tags are left as they are (" + tags(moves) + "), the ledger records the rollout as"
+        + " timed_out: see how the deployment ended, then release again or move the tags back", watch.lost());
+  }
+
+  /**
+   * How watching a deployment ended: its outcome (null when the deadline passed first, or it could
+   * no longer be followed), the last observation, and what made it stop following, if anything.
+   */
+  private record Watch(Rollout.Outcome outcome, Rollout.Observation last, String lastError, RuntimeException lost) {
+
+    String status(Duration timeout) {
+      String seen = last != null ? last.line() : null;
+      if (lost != null) {
+        return "UNKNOWN (stopped following it: " + lost.getMessage() + (seen != null ? "; last seen " + seen : "")
+            + ")";
+      }
+      if (outcome == null) {
+        return "TIMED_OUT (not finished within " + Durations.format(timeout) + (seen != null ? "; last seen " + seen
+            : "") + (lastError != null ? "; " + lastError : "") + ")";
+      }
+      return seen;
+    }
+  }
+
+  /** Observes the deployment until it ends or the deadline passes, printing each change. */
+  private static Watch watch(Rollout rollout, Rollout.Deployment deployment, Instant deadline, Events events) {
+    Rollout.Observation last = null;
+    String lastError = null;
+    try {
+      for (int attempt = 1; ; attempt++) {
+        try {
+          Rollout.Observation now = rollout.observe(deployment);
+          if (last == null || !now.line().equals(last.line())) {
+            events.progress(Step.ROLLOUT, rollout.target() + ": " + now.line());
+          }
+          last = now;
+          lastError = null;
+          switch (now.state()) {
+            case SUCCEEDED -> {
+              return new Watch(Rollout.Outcome.SUCCEEDED, now, null, null);
+            }
+            case ROLLED_BACK -> {
+              return new Watch(Rollout.Outcome.ROLLED_BACK, now, null, null);
+            }
+            case FAILED -> {
+              return new Watch(Rollout.Outcome.FAILED, now, null, null);
+            }
+            case IN_PROGRESS -> { }
+          }
+        } catch (DeployException e) { // one lost answer is no verdict: asked again until the deadline
+          if (!e.getMessage().equals(lastError)) {
+            events.warn("could not see how the rollout goes (asking again): " + e.getMessage());
+          }
+          lastError = e.getMessage();
+        }
+        Duration left = Duration.between(Instant.now(), deadline);
+        if (left.isNegative() || left.isZero()) {
+          return new Watch(null, last, lastError, null);
+        }
+        Duration wait = rollout.pollInterval(attempt);
+        Rollouts.sleep(wait.compareTo(left) < 0 ? wait : left);
+      }
+    } catch (RuntimeException e) { // interrupted, or a fault of ours: the deployment goes on, unknown
+      return new Watch(null, last, lastError, e);
+    }
+  }
+
+  /** Records how the rollout ended, in the result and (when it can be reached) the ledger. */
+  private static void finish(RunContext context, ReleaseSession session, Rollout rollout, String deployment,
+      Rollout.Outcome outcome, String status) {
+    context.rollout(new RolloutResult(rollout.target(), deployment, outcome, status));
+    try {
+      session.recordRollout(deployment, outcome.id());
+    } catch (DeployException e) {
+      context.events().warn("could not record the rollout's outcome (" + outcome.id() + ") in the ledger: "
+          + e.getMessage());
+    }
   }
 
   /**
    * Moves each tag the promote moved back to its previous digest, when it still names this
-   * release's image, and says what it did in one sentence. A tag that did not exist before
-   * cannot go back to anything and is named.
+   * release's image, and says what it did in one sentence. A tag already at this image before
+   * the run (a re-run) goes back to where the release that moved it found it, from the ledger.
+   * A tag that did not exist before cannot go back to anything and is named.
    */
   private static String revert(RunContext context, ReleaseSession session, List<TagMove> moves) {
     ImageRef repository = context.config().image();
     Promoter promoter = new Promoter(context.registry(), context.events());
     List<String> done = new ArrayList<>();
     List<String> left = new ArrayList<>();
-    for (TagMove move : moves) {
-      if (!move.moved()) {
-        continue; // it named this image before the release: nothing to go back to
+    for (TagMove promoted : moves) {
+      TagMove move = promoted.moved() ? promoted : movedBefore(context, session, promoted);
+      if (move == null) {
+        left.add(promoted.tag() + " named " + promoted.digest() + " before this release, and no earlier release"
+            + " in the ledger moved it there: it is left as it is");
+        continue;
       }
       if (move.previous().isEmpty()) {
         left.add(move.tag() + " did not exist before this release and still names " + move.digest()
             + " (remove it, or release a good commit)");
         continue;
       }
+      boolean reverted;
       try {
-        if (promoter.revert(repository, move)) {
-          session.recordTagReverted(move.tag());
-          done.add(move.tag() + " names " + move.previousDigest() + " again");
-        } else {
-          left.add(move.tag() + " was moved by someone else meanwhile and is left as it is");
-        }
-      } catch (DeployException e) {
+        reverted = promoter.revert(repository, move);
+      } catch (RuntimeException e) {
         left.add("could not move " + move.tag() + " back to " + move.previousDigest() + ": " + e.getMessage());
+        continue;
+      }
+      if (!reverted) {
+        left.add(move.tag() + " was moved by someone else meanwhile and is left as it is");
+        continue;
+      }
+      done.add(move.tag() + " names " + move.previousDigest() + " again");
+      try {
+        session.recordTagReverted(move.tag());
+      } catch (DeployException e) {
+        context.events().warn("could not record in the ledger that " + move.tag() + " moved back: " + e.getMessage());
       }
     }
     if (done.isEmpty() && left.isEmpty()) {
       return "No tag had moved, so none moved back";
     }
     return "Tags: " + String.join("; ", concat(done, left));
+  }
+
+  /** For a tag this run found at its image already: the move of the release that put it there, from the ledger. */
+  private static TagMove movedBefore(RunContext context, ReleaseSession session, TagMove tag) {
+    try {
+      return session.ledger().previousDigest(session.connection(), context.config().guards().lockName(), tag.tag(),
+          tag.digest()).map(previous -> new TagMove(tag.tag(), previous.orElse(null), tag.digest(), true))
+          .orElse(null);
+    } catch (DeployException e) {
+      context.events().warn("could not read where " + tag.tag() + " pointed before: " + e.getMessage());
+      return null;
+    }
   }
 
   private static List<String> concat(List<String> a, List<String> b) {

@@ -42,6 +42,7 @@ public final class RunContext implements AutoCloseable {
   private DockerEngine docker;
   private ReleaseSession session;
   private Rollout rollout;
+  private final Object credentialsLock = new Object();
   private RegistryCredentials pushCredentials;
 
   private volatile BuiltImage image;
@@ -79,15 +80,18 @@ public final class RunContext implements AutoCloseable {
    * Credentials for pushing and pulling the image: the configured ones, else for ECR a token from
    * GetAuthorizationToken, fetched once for the run and masked.
    */
-  public synchronized RegistryCredentials registryCredentials() {
-    if (pushCredentials == null) {
-      pushCredentials = config.registryCredentials();
-      if (pushCredentials == null && registry() instanceof EcrRegistry ecr) {
-        pushCredentials = ecr.pushCredentials();
-        config.redactor().register(pushCredentials.password());
+  public RegistryCredentials registryCredentials() {
+    // its own lock: a token fetch over the network must not hold up stop() or another step's resources
+    synchronized (credentialsLock) {
+      if (pushCredentials == null) {
+        pushCredentials = config.registryCredentials();
+        if (pushCredentials == null && registry() instanceof EcrRegistry ecr) {
+          pushCredentials = ecr.pushCredentials();
+          config.redactor().register(pushCredentials.password());
+        }
       }
+      return pushCredentials;
     }
-    return pushCredentials;
   }
 
   /** Where the promoted image goes live ({@code deploy.rollout}), opened on first use. */

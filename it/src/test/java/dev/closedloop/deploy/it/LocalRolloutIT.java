@@ -194,11 +194,32 @@ class LocalRolloutIT {
 
     Throwable failure = catchThrowable(() -> fixture.release("2", local("60s")));
 
-    assertThat(failure).hasMessageContaining("failed: EXITED (exited with code 3; its last lines: cannot reach the"
-        + " database)");
+    assertThat(failure).hasMessageContaining("failed: EXITED (exited with code 3; its last lines are in the log above)")
+        .hasMessageNotContaining("cannot reach the database"); // what a container prints stays out of errors and the ledger
+    assertThat(fixture.events).anyMatch(event -> event instanceof dev.closedloop.deploy.ReleaseEvent.Log log
+        && log.message().contains("exited with code 3; its last lines:\ncannot reach the database"));
     assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(60));
     assertThat(answer()).isEqualTo(200);
     assertThat(containers()).containsExactly(name);
+  }
+
+  @Test
+  void newContainerThatCannotTakeItsPort_isRemoved_andLatestMovesBack() throws Exception {
+    healthPage(true);
+    fixture.release("1", settings -> { }); // latest has a previous digest; nothing runs yet
+    String previous = fixture.digest("latest");
+
+    Throwable failure;
+    try (ServerSocket taken = new ServerSocket(port, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      failure = catchThrowable(() -> fixture.release("2", local("30s")));
+    }
+
+    // healthy on its spare port, but the host port is someone else's
+    assertThat(fixture.rolloutLines()).anyMatch(line -> line.contains("is healthy on a spare port"));
+    assertThat(failure).hasMessageContaining("failed: NOT_STARTED").hasMessageContaining("latest names " + previous
+        + " again");
+    assertThat(containers()).containsExactly("");
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
   }
 
   @Test

@@ -50,13 +50,18 @@ final class RolloutFixture {
 
   /** A release of a new commit whose image differs by {@code label}; {@code settings} adds the rollout. */
   ReleaseResult release(String label, Consumer<ReleaseConfig.Builder> settings) throws IOException {
+    return release(TestServices.randomSha(), label, settings);
+  }
+
+  /** A release of commit {@code sha}. */
+  ReleaseResult release(String sha, String label, Consumer<ReleaseConfig.Builder> settings) throws IOException {
     String dockerfile = Files.exists(context.resolve("Dockerfile")) ? Files.readString(context.resolve("Dockerfile"))
         : "FROM scratch\nCOPY busybox /bin/busybox\n";
     Files.writeString(context.resolve("Dockerfile"), dockerfile.replaceAll("(?m)^LABEL release=.*\n", "")
         + "LABEL release=" + label + "\n");
     ReleaseConfig.Builder builder = Release.configure()
         .image(TestServices.registry() + "/" + repository)
-        .sha(TestServices.randomSha())
+        .sha(sha)
         .buildContext(context)
         .dockerHost(TestServices.dockerHost())
         .migrations(Migrations.flyway("filesystem:" + migrations))

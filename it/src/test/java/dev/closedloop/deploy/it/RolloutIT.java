@@ -157,6 +157,28 @@ class RolloutIT {
   }
 
   @Test
+  void appRunner_reRunAfterATimeout_thatRollsBack_movesLatestBackToWhereTheFirstAttemptFoundIt() throws Exception {
+    String previous = firstRelease();
+    String sha = TestServices.randomSha();
+    appRunnerService(false);
+    aws.on("StartDeployment", request -> map("OperationId", "op-" + aws.calls("StartDeployment").size()));
+    appRunnerOperations("op-1", null, "IN_PROGRESS");
+    org.assertj.core.api.Assertions.catchThrowable(() -> fixture.release(sha, "2", settings -> settings
+        .rollout("apprunner").rolloutService(APP_RUNNER_ARN).rolloutTimeout("2s").awsEndpoint(aws.endpoint())));
+    String released = fixture.digest("latest");
+    assertThat(released).isNotEqualTo(previous); // timed out: left as it was
+
+    // the same commit again: latest already names its image, so this run moves nothing itself
+    appRunnerOperations("op-2", null, "IN_PROGRESS", "ROLLBACK_SUCCEEDED");
+    assertThatThrownBy(() -> fixture.release(sha, "2", settings -> settings.rollout("apprunner")
+        .rolloutService(APP_RUNNER_ARN).rolloutTimeout("60s").awsEndpoint(aws.endpoint())))
+        .hasMessageContaining("latest names " + previous + " again");
+
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts().get(2)).containsExactly("failed", "op-2", "rolled_back", "[\"latest\"]");
+  }
+
+  @Test
   void appRunner_unknownService_failsBeforeAnythingChanged() throws Exception {
     String previous = firstRelease();
     aws.on("DescribeService", request -> {
@@ -261,14 +283,15 @@ class RolloutIT {
     ecsService(call -> call == 0
         ? ecsService(ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "IN_PROGRESS"),
             ecsDeployment("ecs-svc/1", "ACTIVE", TASK_1, "COMPLETED"))
-        // the circuit breaker: ours failed, a new deployment of the old revision is primary
-        : ecsService(ecsDeployment("ecs-svc/3", "PRIMARY", TASK_1, "IN_PROGRESS"),
+        // the circuit breaker: ours failed, a new deployment of the old revision is primary, then done
+        : ecsService(ecsDeployment("ecs-svc/3", "PRIMARY", TASK_1, call == 1 ? "IN_PROGRESS" : "COMPLETED"),
             ecsDeployment("ecs-svc/2", "ACTIVE", TASK_2, "FAILED")));
 
     assertThatThrownBy(() -> releaseTo("ecs", "prod/shop", "60s"))
         .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
             .contains("ECS service prod/shop", "rolled back: FAILED", "rolled back to " + TASK_1,
                 "latest names " + previous + " again"));
+    assertThat(fixture.rolloutLines()).anyMatch(line -> line.contains(": ROLLING_BACK (to " + TASK_1));
 
     assertThat(fixture.digest("latest")).isEqualTo(previous);
     assertThat(fixture.rollouts().get(1)).containsExactly("failed", "ecs-svc/2", "rolled_back", "[\"latest\"]");
@@ -339,15 +362,30 @@ class RolloutIT {
   }
 
   @Test
-  void ecsExpress_canaryRollsBack_andLatestMovesBack() throws Exception {
+  void ecsExpress_canaryRollsBack_asItsServiceDeploymentSays_andLatestMovesBack() throws Exception {
     String previous = firstRelease();
     String old = TestServices.registry() + "/" + fixture.repository + "@" + previous;
-    expressService(old, call -> call == 0 ? expressService("rev-1", old, "rev-2", expressImage)
-        : expressService("rev-1", old));
+    String deployment = "arn:aws:ecs:us-east-1:123456789012:service-deployment/default/shop/d-2";
+    // the new revision is never seen among the active ones: only the service deployment tells
+    expressService(old, call -> {
+      Object described = expressService("rev-1", old);
+      ((java.util.Map<String, Object>) ((java.util.Map<?, ?>) described).get("service")).put("currentDeployment",
+          deployment);
+      return described;
+    });
+    AtomicInteger asked = new AtomicInteger();
+    aws.on("DescribeServiceDeployments", request -> map("serviceDeployments", List.of(map(
+        "serviceDeploymentArn", request.get("serviceDeploymentArns").get(0).asText(),
+        "targetServiceRevision", map("arn", "rev-2"),
+        "status", asked.getAndIncrement() == 0 ? "ROLLBACK_IN_PROGRESS" : "ROLLBACK_SUCCESSFUL",
+        "statusReason", "4xx and 5xx responses passed 1 %")), "failures", List.of()));
 
     assertThatThrownBy(() -> releaseTo("ecs-express", EXPRESS_ARN, "60s"))
         .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
-            .contains("rolled back: ROLLED_BACK", "latest names " + previous + " again"));
+            .contains("rolled back: ROLLBACK_SUCCESSFUL (4xx and 5xx responses passed 1 %)",
+                "latest names " + previous + " again"));
+    assertThat(aws.calls("DescribeServiceDeployments").get(0).body().get("serviceDeploymentArns").get(0).asText())
+        .isEqualTo(deployment);
 
     assertThat(fixture.digest("latest")).isEqualTo(previous);
     assertThat(fixture.rollouts().get(1)).containsExactly("failed", "rev-2", "rolled_back", "[\"latest\"]");
