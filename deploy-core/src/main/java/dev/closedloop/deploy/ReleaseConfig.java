@@ -650,7 +650,8 @@ public record ReleaseConfig(
               ledgerSchema, ledgerTable, failWhenSuperseded);
           return new Release(new ReleaseConfig(imageRef, resolvedSha, context, file, buildArgs, buildTarget,
               labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
-              production, requireTls, promoteTags, aws, rolloutSettings, guards, environment, redactor, listeners, warnings));
+              production, requireTls, promoteTags, aws, rolloutSettings, guards, environment, redactor, listeners,
+              warnings));
         }
         throw new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1 ? problems.get(0)
             : problems.size() + " settings are wrong: " + String.join("; ", problems));

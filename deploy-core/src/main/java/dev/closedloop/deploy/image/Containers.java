@@ -97,7 +97,8 @@ public final class Containers {
     String id = null;
     try {
       id = client.createContainerCmd(image.toString()).withName(name).withEnv(env).withLabels(labels)
-          .withExposedPorts(exposed).withHostConfig(HostConfig.newHostConfig().withPortBindings(bindings)).exec().getId();
+          .withExposedPorts(exposed).withHostConfig(HostConfig.newHostConfig().withPortBindings(bindings)).exec()
+          .getId();
       client.startContainerCmd(id).exec();
       return id;
     } catch (RuntimeException e) {
@@ -128,7 +129,8 @@ public final class Containers {
       }
       var state = inspected.getState();
       return Optional.of(new State(inspected.getId(), inspected.getName().replaceFirst("^/", ""),
-          inspected.getConfig().getImage(), Boolean.TRUE.equals(state.getRunning()), state.getExitCodeLong(), hostPorts));
+          inspected.getConfig().getImage(), Boolean.TRUE.equals(state.getRunning()), state.getExitCodeLong(),
+          hostPorts));
     } catch (NotFoundException e) {
       return Optional.empty();
     } catch (RuntimeException e) {
@@ -136,7 +138,7 @@ public final class Containers {
     }
   }
 
-  /** Runs {@code sh -c command} in the container; its exit code, or empty when it did not end within {@code timeout}. */
+  /** Runs {@code sh -c command} in the container: its exit code, or empty if it outlasted {@code timeout}. */
   public Optional<Long> exec(String container, String command, Duration timeout) {
     DockerClient client = engine.client();
     try {

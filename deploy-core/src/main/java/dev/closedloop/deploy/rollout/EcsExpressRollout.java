@@ -45,7 +45,7 @@ final class EcsExpressRollout implements Rollout {
           + target() + " is " + status + ", not ACTIVE: it takes no new revision");
     }
     ExpressGatewayContainer container = primaryContainer(service);
-    if (container == null || !ofRepository(container.image())) {
+    if (container == null || !Rollouts.ofRepository(container.image(), repository)) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "rolloutService (deploy.rolloutService): "
           + target() + " runs " + (container == null ? "no image" : container.image()) + ", not an image of "
           + repository.name() + ": set deploy.image to the repository it runs");
@@ -125,16 +125,9 @@ final class EcsExpressRollout implements Rollout {
         .map(ExpressGatewayServiceConfiguration::primaryContainer).orElse(null);
   }
 
-  private boolean ofRepository(String image) {
-    try {
-      return image != null && ImageRef.parse(image).name().equals(repository.name());
-    } catch (DeployException e) {
-      return false;
-    }
-  }
-
   private <T> T call(String operation, String permission, java.util.function.Supplier<T> call) {
-    return Rollouts.call(target(), operation, permission, call, ResourceNotFoundException.class, ServiceNotFoundException.class);
+    return Rollouts.call(target(), operation, permission, call, ResourceNotFoundException.class,
+        ServiceNotFoundException.class);
   }
 
   @Override

@@ -65,7 +65,8 @@ final class EcsRollout implements Rollout {
     TaskDefinition definition = taskDefinition(describe().taskDefinition());
     List<ContainerDefinition> containers = new ArrayList<>();
     for (ContainerDefinition container : definition.containerDefinitions()) {
-      containers.add(ofRepository(container) ? container.toBuilder().image(request.image().toString()).build() : container);
+      containers.add(ofRepository(container) ? container.toBuilder().image(request.image().toString()).build()
+          : container);
     }
     RegisterTaskDefinitionRequest.Builder revision = RegisterTaskDefinitionRequest.builder()
         .family(definition.family())
@@ -162,15 +163,12 @@ final class EcsRollout implements Rollout {
   }
 
   private boolean ofRepository(ContainerDefinition container) {
-    try {
-      return ImageRef.parse(container.image()).name().equals(repository.name());
-    } catch (DeployException e) {
-      return false;
-    }
+    return Rollouts.ofRepository(container.image(), repository);
   }
 
   private <T> T call(String operation, String permission, java.util.function.Supplier<T> call) {
-    return Rollouts.call(target(), operation, permission, call, ClusterNotFoundException.class, ServiceNotFoundException.class);
+    return Rollouts.call(target(), operation, permission, call, ClusterNotFoundException.class,
+        ServiceNotFoundException.class);
   }
 
   @Override

@@ -143,7 +143,8 @@ final class LocalRollout implements Rollout {
     }
     swapped = true;
     List<Containers.Port> ports = settings.ports().stream()
-        .map(port -> new Containers.Port(port.hostIp(), port.hostPort(), port.containerPort(), port.protocol())).toList();
+        .map(port -> new Containers.Port(port.hostIp(), port.hostPort(), port.containerPort(), port.protocol()))
+        .toList();
     containers.run(name, image, env(), labels(), ports);
   }
 

@@ -80,7 +80,8 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
 
     @Override
     public String toString() {
-      return (hostIp != null ? hostIp + ":" : "") + hostPort + ":" + containerPort + ("tcp".equals(protocol) ? "" : "/" + protocol);
+      return (hostIp != null ? hostIp + ":" : "") + hostPort + ":" + containerPort
+          + ("tcp".equals(protocol) ? "" : "/" + protocol);
     }
   }
 

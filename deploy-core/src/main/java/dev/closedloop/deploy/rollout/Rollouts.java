@@ -55,6 +55,15 @@ public final class Rollouts {
     }
   }
 
+  /** True when {@code image} (a reference as a service names it) is of {@code repository}. */
+  static boolean ofRepository(String image, ImageRef repository) {
+    try {
+      return image != null && ImageRef.parse(image).name().equals(repository.name());
+    } catch (DeployException e) {
+      return false;
+    }
+  }
+
   /** Sleeps, keeping the thread's interrupt as a failure of the rollout. */
   public static void sleep(Duration duration) {
     try {

@@ -200,7 +200,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
 
   // --- rollout (after promote, in release and promote)
 
-  /** Where the promoted image goes live: {@code none}, {@code local}, {@code apprunner}, {@code ecs}, {@code ecs-express}. */
+  /** Where the promoted image goes live: none, local, apprunner, ecs or ecs-express. */
   @Parameter(property = "deploy.rollout", defaultValue = "none")
   String rollout;
 
@@ -219,7 +219,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.localPorts")
   List<String> localPorts = List.of();
 
-  /** Local rollout: the container's environment, {@code NAME=value}; a value may be {@code env:}, {@code file:} or {@code ssm:}. */
+  /** Local rollout: the container's environment, {@code NAME=value}; a value may be env:, file: or ssm: (masked). */
   @Parameter(property = "deploy.localEnv")
   List<String> localEnv = List.of();
 
