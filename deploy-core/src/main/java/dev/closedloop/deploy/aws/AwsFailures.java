@@ -37,6 +37,10 @@ public final class AwsFailures {
       return "AWS answered " + (code.isEmpty() ? "an error" : code) + " (" + service.statusCode() + ")"
           + (message != null && !message.isBlank() ? ": " + firstLine(message) : "");
     }
+    if (e instanceof SdkClientException && String.valueOf(e.getMessage()).startsWith("Unable to load credentials")) {
+      return "found no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE),"
+          + " or a role (web identity as GitHub Actions OIDC gives it, a container or an instance role)";
+    }
     if (e instanceof SdkClientException) {
       return firstLine(e.getMessage()) + ". Check the AWS credentials of this build, deploy.awsRegion and"
           + " deploy.awsEndpoint";

@@ -2,11 +2,19 @@ package dev.closedloop.deploy.aws;
 
 import dev.closedloop.deploy.DeployException;
 import java.net.URI;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
+import software.amazon.awssdk.services.sts.StsClient;
+import software.amazon.awssdk.services.sts.auth.StsWebIdentityTokenFileCredentialsProvider;
 
 /**
  * How closedloop reaches AWS: the SDK's default credentials chain (environment, profiles, web
@@ -18,6 +26,9 @@ import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
  * @param region {@code deploy.awsRegion}, or null to take it from the resource (an ECR host) or the SDK's chain
  */
 public record AwsSettings(URI endpoint, String region) {
+
+  /** One web identity provider per endpoint and region, for the JVM's life, as the SDK keeps its own chain. */
+  private static final Map<String, AwsCredentialsProvider> WEB_IDENTITY = new ConcurrentHashMap<>();
 
   public static AwsSettings defaults() {
     return new AwsSettings(null, null);
@@ -73,13 +84,40 @@ public record AwsSettings(URI endpoint, String region) {
 
   /** A client of one service, built the way every closedloop client is. */
   public <B extends AwsClientBuilder<B, C>, C> C client(B builder, String preferredRegion) {
-    builder.region(regionFor(preferredRegion));
+    Region region = regionFor(preferredRegion);
+    builder.region(region);
     if (endpoint != null) {
       builder.endpointOverride(endpoint);
+      webIdentity(endpoint, region).ifPresent(builder::credentialsProvider);
     }
     if (builder instanceof software.amazon.awssdk.awscore.client.builder.AwsSyncClientBuilder<?, ?> sync) {
       sync.httpClient(UrlConnectionHttpClient.create());
     }
     return builder.build();
+  }
+
+  /**
+   * With an endpoint of its own (LocalStack, moto), the web identity of the credentials chain
+   * (what GitHub Actions OIDC gives: {@code AWS_WEB_IDENTITY_TOKEN_FILE} and {@code AWS_ROLE_ARN})
+   * must ask that endpoint's STS, not AWS's: the SDK's own chain would. Keys in the environment
+   * or system properties come first in the chain, so they still win.
+   */
+  private static Optional<AwsCredentialsProvider> webIdentity(URI endpoint, Region region) {
+    String tokenFile = System.getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+    String role = System.getenv("AWS_ROLE_ARN");
+    boolean keys = System.getenv("AWS_ACCESS_KEY_ID") != null || System.getProperty("aws.accessKeyId") != null;
+    if (tokenFile == null || tokenFile.isBlank() || role == null || role.isBlank() || keys) {
+      return Optional.empty();
+    }
+    String session = System.getenv("AWS_ROLE_SESSION_NAME");
+    return Optional.of(WEB_IDENTITY.computeIfAbsent(endpoint + " " + region.id() + " " + role + " " + tokenFile,
+        key -> StsWebIdentityTokenFileCredentialsProvider.builder()
+            .stsClient(StsClient.builder().region(region).endpointOverride(endpoint)
+                .credentialsProvider(AnonymousCredentialsProvider.create()) // the token is the credential
+                .httpClient(UrlConnectionHttpClient.create()).build())
+            .roleArn(role)
+            .roleSessionName(session == null || session.isBlank() ? "closedloop" : session)
+            .webIdentityTokenFile(Path.of(tokenFile))
+            .build()));
   }
 }

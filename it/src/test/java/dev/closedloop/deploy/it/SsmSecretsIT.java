@@ -115,6 +115,29 @@ class SsmSecretsIT {
     assertNowhere(run, project, databaseUrl);
   }
 
+  /**
+   * GitHub Actions OIDC: no keys, a web identity token file and a role. The chain's STS call goes
+   * to deploy.awsEndpoint too (moto's STS hands out temporary keys for any token), then SSM is
+   * read with those keys; AWS itself is out of reach here, so only that path can succeed.
+   */
+  @Test
+  void release_withAWebIdentityToken_assumesTheRoleThroughTheEndpointsSts() throws Exception {
+    Path project = TestServices.copyProject("consumer", work);
+    Path token = Files.writeString(work.resolve("oidc-token"), "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmV4YW1wbGUifQ.c2ln");
+    String sha = TestServices.randomSha();
+    Map<String, String> oidc = Map.of("AWS_ACCESS_KEY_ID", "", "AWS_SECRET_ACCESS_KEY", "", "AWS_REGION", REGION,
+        "AWS_WEB_IDENTITY_TOKEN_FILE", token.toString(), "AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/deploy");
+
+    TestServices.Run run = TestServices.run(project, oidc, TestServices.mvnw("-Ddeploy.awsEndpoint=" + moto.endpoint(),
+        "-Ddeploy.branch=main", "-Ddeploy.image=" + TestServices.registry() + "/it/ssm-oidc", "-Ddeploy.sha=" + sha,
+        "-Ddeploy.databaseUrl=ssm:/shop/database-url", "deploy:release").toArray(String[]::new));
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(TestServices.registryDigest("it/ssm-oidc", "latest")).isEqualTo(
+        TestServices.registryDigest("it/ssm-oidc", sha));
+    assertNowhere(run, project, PASSWORD);
+  }
+
   @Test
   void failures_withSecretsFromSsm_sayWhatFailed_withoutTheSecret() throws Exception {
     Path project = TestServices.copyProject("consumer", work);
