@@ -4,22 +4,46 @@ import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.internal.flyway.FlywayMigrator;
+import dev.closedloop.deploy.internal.goose.GooseMigrator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Where a service's migrations are: Flyway locations ({@code classpath:db/migration},
- * {@code filesystem:src/main/resources/db/migration}) read through {@code classLoader}.
+ * Where a service's migrations are and what they are written for: Flyway locations
+ * ({@code classpath:db/migration}, {@code filesystem:src/main/resources/db/migration}) read
+ * through {@code classLoader}, or directories of goose files ({@code filesystem:migrations})
+ * whose applied versions live in goose's table.
+ *
+ * @param tool {@code flyway} or {@code goose} ({@code deploy.migrator})
+ * @param versionTable goose's version table ({@code deploy.gooseTable}); unused by Flyway
  */
-public record Migrations(List<String> locations, ClassLoader classLoader) {
+public record Migrations(List<String> locations, ClassLoader classLoader, String tool, String versionTable) {
+
+  /** goose's default version table. */
+  public static final String GOOSE_TABLE = "goose_db_version";
+
+  /**
+   * A release killed mid-migration must not leave its statement running (holding locks) until
+   * it ends on its own: since PostgreSQL 14 the server can check for a vanished client while a
+   * statement runs, and abort it. Older servers skip this. Run on every migration connection.
+   */
+  public static final String ABORT_WHEN_CLIENT_DIES = "DO $$ BEGIN"
+      + " IF current_setting('server_version_num')::int >= 140000 THEN"
+      + " EXECUTE 'SET client_connection_check_interval = 1000'; END IF; END $$";
 
   public Migrations {
     locations = List.copyOf(locations);
     if (classLoader == null) {
       classLoader = Migrations.class.getClassLoader();
     }
+    tool = tool == null ? "flyway" : tool;
+    versionTable = versionTable == null || versionTable.isBlank() ? GOOSE_TABLE : versionTable.trim();
+  }
+
+  public Migrations(List<String> locations, ClassLoader classLoader) {
+    this(locations, classLoader, "flyway", null);
   }
 
   /** Flyway migrations at these locations, read through this library's class loader. */
@@ -27,15 +51,56 @@ public record Migrations(List<String> locations, ClassLoader classLoader) {
     return new Migrations(List.of(locations), null);
   }
 
+  /** goose SQL files in these directories ({@code filesystem:DIR}), applied versions kept in {@code goose_db_version}. */
+  public static Migrations goose(String... locations) {
+    return new Migrations(List.of(locations), null, "goose", null);
+  }
+
+  /**
+   * The migrations {@code deploy.migrator} names: {@code flyway} or {@code goose}.
+   *
+   * @param versionTable goose's table ({@code deploy.gooseTable}); null for goose's {@code GOOSE_TABLE} variable,
+   *     else {@code goose_db_version}
+   * @throws DeployException of kind CONFIGURATION for another name
+   */
+  public static Migrations of(String migrator, List<String> locations, String versionTable) {
+    String tool = migrator == null || migrator.isBlank() ? "flyway" : migrator.trim().toLowerCase(java.util.Locale.ROOT);
+    if (tool.equals("image")) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "migrator (deploy.migrator) image is not built"
+          + " yet: use flyway or goose");
+    }
+    if (!tool.equals("flyway") && !tool.equals("goose")) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "migrator (deploy.migrator) must be flyway or"
+          + " goose; got '" + migrator + "'");
+    }
+    if (versionTable == null || versionTable.isBlank()) {
+      versionTable = System.getenv("GOOSE_TABLE");
+    }
+    if (versionTable != null && !versionTable.isBlank()
+        && !versionTable.trim().matches("([a-z_][a-z0-9_]{0,62}\\.)?[a-z_][a-z0-9_]{0,62}")) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "gooseTable (deploy.gooseTable, GOOSE_TABLE)"
+          + " must be a lowercase table name, optionally schema-qualified; got '" + versionTable + "'");
+    }
+    return new Migrations(locations, null, tool, versionTable);
+  }
+
+  public boolean isGoose() {
+    return tool.equals("goose");
+  }
+
   /** The same locations, with classpath locations read through {@code loader}. */
   public Migrations withClassLoader(ClassLoader loader) {
-    return new Migrations(locations, loader);
+    return new Migrations(locations, loader, tool, versionTable);
   }
 
   /** The same locations, with relative {@code filesystem:} paths resolved against {@code base}. */
   public Migrations relativeTo(java.nio.file.Path base) {
     List<String> resolved = new java.util.ArrayList<>();
     for (String location : locations) {
+      if (isGoose() && !location.startsWith("filesystem:")) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, "goose migrations are read from directories:"
+            + " set deploy.migrations to filesystem:<dir> (e.g. filesystem:migrations); got '" + location + "'");
+      }
       if (location.startsWith("filesystem:")) {
         Path dir = Path.of(location.substring("filesystem:".length()));
         resolved.add("filesystem:" + base.resolve(dir).normalize());
@@ -43,12 +108,12 @@ public record Migrations(List<String> locations, ClassLoader classLoader) {
         resolved.add(location);
       }
     }
-    return new Migrations(resolved, classLoader);
+    return new Migrations(resolved, classLoader, tool, versionTable);
   }
 
   /** The migrator that applies these migrations, reporting its progress as {@code step}. */
   public Migrator migrator(Events events, Step step) {
-    return new FlywayMigrator(this, events, step);
+    return isGoose() ? new GooseMigrator(this, events, step) : new FlywayMigrator(this, events, step);
   }
 
   /**

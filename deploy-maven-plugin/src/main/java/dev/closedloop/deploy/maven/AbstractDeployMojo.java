@@ -106,6 +106,14 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.migrations", defaultValue = "classpath:db/migration")
   List<String> migrations;
 
+  /** What the migrations are written for: {@code flyway} (default) or {@code goose} (SQL files read as goose reads them). */
+  @Parameter(property = "deploy.migrator", defaultValue = "flyway")
+  String migrator;
+
+  /** goose's version table; default: the {@code GOOSE_TABLE} variable, else {@code goose_db_version}. */
+  @Parameter(property = "deploy.gooseTable")
+  String gooseTable;
+
   /**
    * A PostgreSQL server to test on instead of the embedded one: each run creates a fresh
    * database there and drops it afterwards. The user needs CREATEDB. A JDBC URL, a libpq URI
@@ -287,7 +295,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .sourceUrl(sourceUrl)
         .tags(tags)
         .forceBuild(forceBuild)
-        .migrations(Migrations.flyway(migrations.toArray(String[]::new))
+        .migrations(Migrations.of(migrator, migrations, gooseTable)
             .relativeTo(project.getBasedir().toPath())
             .withClassLoader(projectClassLoader()))
         .databaseUrl(databaseUrl, databaseUser, databasePassword)

@@ -37,15 +37,6 @@ public final class FlywayMigrator implements Migrator {
 
   private static final int MAX_STATEMENT_LENGTH = 200;
 
-  /**
-   * A release killed mid-migration must not leave its statement running (holding locks) until
-   * it ends on its own: since PostgreSQL 14 the server can check for a vanished client while a
-   * statement runs, and abort it. Older servers skip this.
-   */
-  private static final String ABORT_WHEN_CLIENT_DIES = "DO $$ BEGIN"
-      + " IF current_setting('server_version_num')::int >= 140000 THEN"
-      + " EXECUTE 'SET client_connection_check_interval = 1000'; END IF; END $$";
-
   private final Migrations migrations;
   private final Events events;
   private final Step step;
@@ -140,7 +131,7 @@ public final class FlywayMigrator implements Migrator {
     @Override
     public void handle(Event event, Context context) {
       try (Statement s = context.getConnection().createStatement()) {
-        s.execute(ABORT_WHEN_CLIENT_DIES);
+        s.execute(Migrations.ABORT_WHEN_CLIENT_DIES);
       } catch (SQLException e) {
         throw new FlywayException("Cannot set client_connection_check_interval: " + e.getMessage(), e);
       }

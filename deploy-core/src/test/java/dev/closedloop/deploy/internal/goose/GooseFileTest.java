@@ -1,0 +1,115 @@
+package dev.closedloop.deploy.internal.goose;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.closedloop.deploy.DeployException;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class GooseFileTest {
+
+  private static GooseFile parse(String content) {
+    return GooseFile.parse("20261125093000_notes.sql", content, Map.of("SCHEMA", "shop", "EMPTY", ""));
+  }
+
+  private static void assertRefused(String content, String message) {
+    assertThatThrownBy(() -> parse(content)).isInstanceOfSatisfying(DeployException.class, e -> {
+      assertThat(e.kind()).isEqualTo(DeployException.Kind.MIGRATION);
+      assertThat(e.getMessage()).isEqualTo("goose migration 20261125093000_notes.sql " + message);
+    });
+  }
+
+  @Test
+  void upStatements_splitAtTheirSemicolons_downNeverKept() {
+    GooseFile file = parse("""
+        -- a header comment goose ignores
+        -- +goose Up
+        -- a comment before the statement is dropped
+        CREATE TABLE notes (
+          id int PRIMARY KEY, -- a comment inside it is kept
+          body text
+        );
+        INSERT INTO notes VALUES (1, 'a; b'); -- trailing comment
+
+        -- +goose Down
+        DROP TABLE notes;
+        """);
+
+    assertThat(file.version()).isEqualTo(20261125093000L);
+    assertThat(file.name()).isEqualTo("notes");
+    assertThat(file.transactional()).isTrue();
+    assertThat(file.statements()).extracting(GooseFile.Statement::sql).containsExactly(
+        "CREATE TABLE notes (\n  id int PRIMARY KEY, -- a comment inside it is kept\n  body text\n);",
+        "INSERT INTO notes VALUES (1, 'a; b'); -- trailing comment");
+    assertThat(file.statements()).extracting(GooseFile.Statement::line).containsExactly(4, 8);
+  }
+
+  @Test
+  void statementBlocks_keepSemicolonsAndDollarQuotes_annotationsInAnyCase() {
+    GooseFile file = parse("""
+        -- +goose UP
+        -- +goose statementbegin
+        CREATE FUNCTION touch() RETURNS trigger AS $$
+        BEGIN
+          NEW.updated_at := now();
+          RETURN NEW;
+        END;
+        $$ LANGUAGE plpgsql;
+        -- +goose StatementEnd
+        SELECT 1;
+        -- +goose no Transaction
+        -- +goose down
+        -- +goose StatementBegin
+        DROP FUNCTION touch();
+        -- +goose StatementEnd
+        """);
+
+    assertThat(file.statements()).hasSize(2);
+    assertThat(file.statements().get(0).sql()).startsWith("CREATE FUNCTION touch()").endsWith("$$ LANGUAGE plpgsql;")
+        .contains("NEW.updated_at := now();\n  RETURN NEW;");
+    assertThat(file.statements().get(1).sql()).isEqualTo("SELECT 1;");
+    assertThat(file.transactional()).isFalse();
+  }
+
+  @Test
+  void envsub_replacesVariablesOnlyWhileOn() {
+    GooseFile file = parse("""
+        -- +goose Up
+        -- +goose ENVSUB ON
+        CREATE SCHEMA ${SCHEMA};
+        COMMENT ON SCHEMA $SCHEMA IS '${MISSING:-none}${EMPTY:-blank}${EMPTY-kept} $$5';
+        -- +goose ENVSUB OFF
+        SELECT '${SCHEMA}';
+        """);
+
+    assertThat(file.statements()).extracting(GooseFile.Statement::sql).containsExactly("CREATE SCHEMA shop;",
+        "COMMENT ON SCHEMA shop IS 'noneblank $5';", "SELECT '${SCHEMA}';");
+  }
+
+  @Test
+  void anEmptyUpSection_isAMigrationWithNothingToRun() {
+    assertThat(parse("-- +goose Up\n-- +goose Down\nDROP TABLE x;\n").statements()).isEmpty();
+  }
+
+  @Test
+  void whatGooseRefuses_isRefusedWithTheLine() {
+    assertRefused("CREATE TABLE x (id int);\n", "line 1: SQL before '-- +goose Up': every goose file starts with its"
+        + " Up section");
+    assertRefused("-- just a comment\n", "line 1: no '-- +goose Up' annotation: every goose file starts with its Up"
+        + " section");
+    assertRefused("-- +goose Up\nSELECT 1;\n-- +goose Up\nSELECT 2;\n", "line 3: a second '-- +goose Up' annotation:"
+        + " a file has one Up section");
+    assertRefused("-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n", "line 3: '-- +goose StatementBegin'"
+        + " without its StatementEnd");
+    assertRefused("-- +goose Up\nSELECT 1\n", "line 2: a statement is not finished (missing semicolon?)");
+    assertRefused("-- +goose Up\nSELECT 1\n-- +goose Down\n", "line 2: a statement is not finished (missing"
+        + " semicolon?)");
+    assertRefused("-- +goose Up\n  -- +goose StatementBegin\n", "line 2: a goose annotation must start the line,"
+        + " without leading whitespace");
+    assertRefused("-- +goose Up\n-- +goose Sideways\n", "line 2: unknown annotation 'Sideways' (goose knows Up,"
+        + " Down, StatementBegin, StatementEnd, NO TRANSACTION, ENVSUB ON, ENVSUB OFF)");
+    assertRefused("-- +goose Up\n-- +goose StatementEnd\n", "line 2: '-- +goose StatementEnd' without a"
+        + " StatementBegin before it");
+  }
+}
