@@ -44,6 +44,14 @@ public final class Events {
     return event;
   }
 
+  /**
+   * Masks {@code secret} in every event from now on (and in the run's errors): for a secret in
+   * another spelling than the one registered, such as a password percent-encoded in a URL.
+   */
+  public void mask(String secret) {
+    redactor.register(secret);
+  }
+
   public void progress(Step step, String message) {
     emit(new ReleaseEvent.Progress(step, message));
   }

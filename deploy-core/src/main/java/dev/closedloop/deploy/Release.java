@@ -65,7 +65,13 @@ public final class Release {
 
   /** build and test-migrate side by side; when one fails, the other is stopped. */
   public ReleaseResult buildAndTestMigrate() {
-    return run(Stage.of(BUILD, TEST_MIGRATE));
+    return run(buildAndTestMigrateStages());
+  }
+
+  /** Side by side, unless the migrations run from the image: then they wait for it. */
+  private Stage[] buildAndTestMigrateStages() {
+    return config.migrations() != null && config.migrations().runFromImage()
+        ? new Stage[] {Stage.of(BUILD), Stage.of(TEST_MIGRATE)} : new Stage[] {Stage.of(BUILD, TEST_MIGRATE)};
   }
 
   /**
@@ -90,7 +96,9 @@ public final class Release {
    * ledger row and lock. Nothing goes on to migrate when either of the first two failed.
    */
   public ReleaseResult release() {
-    return run(withRollout(Stage.of(BUILD, TEST_MIGRATE), Stage.of(MIGRATE), Stage.of(PROMOTE)));
+    List<Stage> stages = new ArrayList<>(List.of(buildAndTestMigrateStages()));
+    stages.addAll(List.of(Stage.of(MIGRATE), Stage.of(PROMOTE)));
+    return run(withRollout(stages.toArray(Stage[]::new)));
   }
 
   /** The stages, and the rollout after them when {@code deploy.rollout} names one. */

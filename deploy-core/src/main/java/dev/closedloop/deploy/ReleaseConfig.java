@@ -128,6 +128,13 @@ public record ReleaseConfig(
         case TEST_MIGRATE -> {
           if (migrations == null) {
             missing.add("migrations (deploy.migrations)");
+          } else if (migrations.runFromImage()) { // run from <image>:<sha>
+            if (image == null) {
+              missing.add("image (deploy.image)");
+            }
+            if (sha == null) {
+              missing.add("sha (deploy.sha; no CI variable or git repository gave one)");
+            }
           }
           if (testDatabase == null) {
             missing.add("testDatabase (deploy.testDatabaseUrl, or the embedded default)");

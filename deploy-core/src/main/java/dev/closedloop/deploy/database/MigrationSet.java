@@ -15,7 +15,16 @@ public record MigrationSet(List<Migration> migrations, String fingerprint) {
   /** One migration file as Flyway resolved it; {@code version} is null for a repeatable one. */
   public record Migration(String version, String description, String script, Integer checksum) {
 
+    /** A command run from the image ({@code deploy.migrator=image}): the command, and the image by digest. */
+    public static Migration command(String command, String image) {
+      return new Migration(null, command, image, null);
+    }
+
+    /** "V3 create orders", "R order totals", or "run goose up" for a command run from the image. */
     public String label() {
+      if (version == null && checksum == null) {
+        return "run " + description;
+      }
       return (version != null ? "V" + version : "R") + " " + description;
     }
   }

@@ -4,6 +4,7 @@ import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.internal.flyway.FlywayMigrator;
+import dev.closedloop.deploy.image.ImageRunner;
 import dev.closedloop.deploy.internal.goose.GooseMigrator;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,10 +17,14 @@ import java.util.List;
  * through {@code classLoader}, or directories of goose files ({@code filesystem:migrations})
  * whose applied versions live in goose's table.
  *
- * @param tool {@code flyway} or {@code goose} ({@code deploy.migrator})
+ * @param tool {@code flyway}, {@code goose} or {@code image} ({@code deploy.migrator})
  * @param versionTable goose's version table ({@code deploy.gooseTable}); unused by Flyway
+ * @param command for {@code image}: the migration tool's command line ({@code deploy.migrationCommand})
+ * @param commandEnv for {@code image}: {@code NAME=value} entries with {@code {dsn}}, {@code {url}}… placeholders
+ * @param checkCommand for {@code image}: run before and after the command, or null
  */
-public record Migrations(List<String> locations, ClassLoader classLoader, String tool, String versionTable) {
+public record Migrations(List<String> locations, ClassLoader classLoader, String tool, String versionTable,
+    String command, List<String> commandEnv, String checkCommand) {
 
   /** goose's default version table. */
   public static final String GOOSE_TABLE = "goose_db_version";
@@ -40,10 +45,12 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
     }
     tool = tool == null ? "flyway" : tool;
     versionTable = versionTable == null || versionTable.isBlank() ? GOOSE_TABLE : versionTable.trim();
+    commandEnv = commandEnv == null ? List.of() : List.copyOf(commandEnv);
+    checkCommand = checkCommand == null || checkCommand.isBlank() ? null : checkCommand.trim();
   }
 
   public Migrations(List<String> locations, ClassLoader classLoader) {
-    this(locations, classLoader, "flyway", null);
+    this(locations, classLoader, "flyway", null, null, null, null);
   }
 
   /** Flyway migrations at these locations, read through this library's class loader. */
@@ -53,7 +60,19 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
 
   /** goose SQL files in these directories ({@code filesystem:DIR}), applied versions kept in {@code goose_db_version}. */
   public static Migrations goose(String... locations) {
-    return new Migrations(List.of(locations), null, "goose", null);
+    return new Migrations(List.of(locations), null, "goose", null, null, null, null);
+  }
+
+  /**
+   * The team's own migration tool, run from the built image by digest.
+   *
+   * @param command e.g. {@code goose -dir /migrations up}; split into words as a shell would, run without one
+   * @param env {@code NAME=value}, with {@code {dsn}}, {@code {url}}, {@code {jdbc}}, {@code {host}},
+   *     {@code {port}}, {@code {user}}, {@code {password}}, {@code {database}} filled in per database
+   * @param checkCommand run before and after, e.g. {@code goose -dir /migrations status}; null for none
+   */
+  public static Migrations image(String command, List<String> env, String checkCommand) {
+    return new Migrations(List.of(), null, "image", null, command, env, checkCommand);
   }
 
   /**
@@ -63,15 +82,15 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
    *     else {@code goose_db_version}
    * @throws DeployException of kind CONFIGURATION for another name
    */
-  public static Migrations of(String migrator, List<String> locations, String versionTable) {
+  public static Migrations of(String migrator, List<String> locations, String versionTable, String command,
+      List<String> commandEnv, String checkCommand) {
     String tool = migrator == null || migrator.isBlank() ? "flyway" : migrator.trim().toLowerCase(java.util.Locale.ROOT);
     if (tool.equals("image")) {
-      throw new DeployException(DeployException.Kind.CONFIGURATION, "migrator (deploy.migrator) image is not built"
-          + " yet: use flyway or goose");
+      return image(command, commandEnv, checkCommand);
     }
     if (!tool.equals("flyway") && !tool.equals("goose")) {
-      throw new DeployException(DeployException.Kind.CONFIGURATION, "migrator (deploy.migrator) must be flyway or"
-          + " goose; got '" + migrator + "'");
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "migrator (deploy.migrator) must be flyway,"
+          + " goose or image; got '" + migrator + "'");
     }
     if (versionTable == null || versionTable.isBlank()) {
       versionTable = System.getenv("GOOSE_TABLE");
@@ -81,16 +100,21 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
       throw new DeployException(DeployException.Kind.CONFIGURATION, "gooseTable (deploy.gooseTable, GOOSE_TABLE)"
           + " must be a lowercase table name, optionally schema-qualified; got '" + versionTable + "'");
     }
-    return new Migrations(locations, null, tool, versionTable);
+    return new Migrations(locations, null, tool, versionTable, null, null, null);
   }
 
   public boolean isGoose() {
     return tool.equals("goose");
   }
 
+  /** True when the migrations run from the built image: test-migrate then waits for the build. */
+  public boolean runFromImage() {
+    return tool.equals("image");
+  }
+
   /** The same locations, with classpath locations read through {@code loader}. */
   public Migrations withClassLoader(ClassLoader loader) {
-    return new Migrations(locations, loader, tool, versionTable);
+    return new Migrations(locations, loader, tool, versionTable, command, commandEnv, checkCommand);
   }
 
   /** The same locations, with relative {@code filesystem:} paths resolved against {@code base}. */
@@ -108,12 +132,27 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
         resolved.add(location);
       }
     }
-    return new Migrations(resolved, classLoader, tool, versionTable);
+    return new Migrations(resolved, classLoader, tool, versionTable, command, commandEnv, checkCommand);
   }
 
   /** The migrator that applies these migrations, reporting its progress as {@code step}. */
   public Migrator migrator(Events events, Step step) {
-    return isGoose() ? new GooseMigrator(this, events, step) : new FlywayMigrator(this, events, step);
+    return migrator(events, step, () -> {
+      throw new IllegalStateException("no image to run migrations from");
+    });
+  }
+
+  /**
+   * The migrator, with the built image to run from when the migrations do ({@code image}).
+   *
+   * @param image asked for only when a command is run from it
+   */
+  public Migrator migrator(Events events, Step step, java.util.function.Supplier<ImageRunner> image) {
+    return switch (tool) {
+      case "goose" -> new GooseMigrator(this, events, step);
+      case "image" -> new ImageMigrator(this, events, step, image);
+      default -> new FlywayMigrator(this, events, step);
+    };
   }
 
   /**
@@ -122,6 +161,9 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
    * @throws DeployException of kind CONFIGURATION naming the location
    */
   public void validate() {
+    if (runFromImage()) {
+      return; // the image holds them
+    }
     if (locations.isEmpty()) {
       throw new DeployException(DeployException.Kind.CONFIGURATION,
           "No migration locations are set (deploy.migrations): use e.g. classpath:db/migration");
@@ -156,6 +198,6 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
 
   @Override
   public String toString() {
-    return String.join(", ", locations);
+    return runFromImage() ? "'" + command + "' from the image" : String.join(", ", locations);
   }
 }

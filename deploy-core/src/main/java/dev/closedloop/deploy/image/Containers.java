@@ -114,6 +114,57 @@ public final class Containers {
     }
   }
 
+  /**
+   * Runs {@code argv} as the image's entrypoint on the host's network, hands each line it prints
+   * to {@code lines} as it comes, and removes the container afterwards, also when the wait is
+   * interrupted.
+   *
+   * @return the exit code
+   */
+  public long runToEnd(String name, ImageRef image, List<String> argv, List<String> env, Map<String, String> labels,
+      java.util.function.Consumer<String> lines) {
+    DockerClient client = engine.client();
+    String id;
+    try {
+      id = client.createContainerCmd(image.toString()).withName(name).withEntrypoint(argv).withCmd(List.of())
+          .withEnv(env).withLabels(labels).withHostConfig(HostConfig.newHostConfig().withNetworkMode("host"))
+          .exec().getId();
+    } catch (RuntimeException e) {
+      throw failure("create a container of " + image, e);
+    }
+    try {
+      client.startContainerCmd(id).exec();
+      StringBuilder partial = new StringBuilder();
+      client.logContainerCmd(id).withFollowStream(true).withStdOut(true).withStdErr(true)
+          .exec(new ResultCallback.Adapter<Frame>() {
+            @Override
+            public void onNext(Frame frame) {
+              partial.append(new String(frame.getPayload(), StandardCharsets.UTF_8));
+              for (int newline; (newline = partial.indexOf("\n")) >= 0; ) {
+                lines.accept(partial.substring(0, newline).stripTrailing());
+                partial.delete(0, newline + 1);
+              }
+            }
+          }).awaitCompletion();
+      if (!partial.isEmpty()) {
+        lines.accept(partial.toString().stripTrailing());
+      }
+      Integer code = client.waitContainerCmd(id).start().awaitStatusCode();
+      return code == null ? -1 : code;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DeployException(DeployException.Kind.DOCKER, "Interrupted while " + name + " ran", e);
+    } catch (RuntimeException e) {
+      throw failure("run " + image + " as " + name, e);
+    } finally {
+      try {
+        remove(id);
+      } catch (DeployException e) {
+        // removing it is tidying up: the run's own outcome is what to report
+      }
+    }
+  }
+
   /** The container named (or with the id) {@code name}, if there is one. */
   public Optional<State> inspect(String name) {
     try {

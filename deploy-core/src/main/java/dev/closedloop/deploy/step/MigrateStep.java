@@ -36,7 +36,8 @@ public final class MigrateStep implements ReleaseStep<MigrationOutcome> {
       return null;
     }
     session.verifyLock();
-    MigrationOutcome outcome = context.config().migrations().migrator(context.events(), Step.MIGRATE)
+    MigrationOutcome outcome = context.config().migrations().migrator(context.events(), Step.MIGRATE,
+            context::imageRunner)
         .migrate(session.target(), proven.fingerprint(), pending -> {
           session.verifyLock(); // still ours, right before production changes
           session.record("migrations_planned", pending); // the fact first: production is about to change

@@ -9,6 +9,7 @@ import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.DockerEngine;
 import dev.closedloop.deploy.image.EcrRegistry;
 import dev.closedloop.deploy.image.ImageRef;
+import dev.closedloop.deploy.image.ImageRunner;
 import dev.closedloop.deploy.image.OciRegistry;
 import dev.closedloop.deploy.image.Registry;
 import dev.closedloop.deploy.image.RegistryCredentials;
@@ -92,6 +93,11 @@ public final class RunContext implements AutoCloseable {
       }
       return pushCredentials;
     }
+  }
+
+  /** The built image by digest, to run commands from (migrations run from the image). */
+  public ImageRunner imageRunner() {
+    return new ImageRunner(docker(), config.image().withDigest(image().digest()), this::registryCredentials);
   }
 
   /** Where the promoted image goes live ({@code deploy.rollout}), opened on first use. */

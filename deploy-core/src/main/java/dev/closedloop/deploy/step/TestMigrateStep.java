@@ -28,7 +28,7 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
   @Override
   public MigrationOutcome run(RunContext context) {
     ReleaseConfig config = context.config();
-    Migrator migrator = config.migrations().migrator(context.events(), Step.TEST_MIGRATE);
+    Migrator migrator = config.migrations().migrator(context.events(), Step.TEST_MIGRATE, context::imageRunner);
     migrator.validate();
     EphemeralDatabase throwaway = config.testDatabase();
     context.events().progress(Step.TEST_MIGRATE, "starting " + throwaway.describe());

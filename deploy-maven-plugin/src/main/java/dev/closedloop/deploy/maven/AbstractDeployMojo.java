@@ -106,13 +106,25 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.migrations", defaultValue = "classpath:db/migration")
   List<String> migrations;
 
-  /** What the migrations are written for: {@code flyway} (default) or {@code goose} (SQL files read as goose reads them). */
+  /** {@code flyway} (default), {@code goose} (SQL files read as goose reads them) or {@code image} (a command run from the image). */
   @Parameter(property = "deploy.migrator", defaultValue = "flyway")
   String migrator;
 
   /** goose's version table; default: the {@code GOOSE_TABLE} variable, else {@code goose_db_version}. */
   @Parameter(property = "deploy.gooseTable")
   String gooseTable;
+
+  /** With {@code deploy.migrator=image}: the command run from the built image, e.g. {@code goose -dir /migrations up}. */
+  @Parameter(property = "deploy.migrationCommand")
+  String migrationCommand;
+
+  /** With {@code deploy.migrator=image}: its environment, {@code NAME=value} with {@code {dsn}}, {@code {url}}… */
+  @Parameter(property = "deploy.migrationEnv")
+  List<String> migrationEnv = List.of();
+
+  /** With {@code deploy.migrator=image}: a command run before and after, e.g. {@code goose -dir /migrations status}. */
+  @Parameter(property = "deploy.migrationCheckCommand")
+  String migrationCheckCommand;
 
   /**
    * A PostgreSQL server to test on instead of the embedded one: each run creates a fresh
@@ -295,7 +307,8 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .sourceUrl(sourceUrl)
         .tags(tags)
         .forceBuild(forceBuild)
-        .migrations(Migrations.of(migrator, migrations, gooseTable)
+        .migrations(Migrations.of(migrator, migrations, gooseTable, migrationCommand, migrationEnv,
+                migrationCheckCommand)
             .relativeTo(project.getBasedir().toPath())
             .withClassLoader(projectClassLoader()))
         .databaseUrl(databaseUrl, databaseUser, databasePassword)

@@ -1,0 +1,183 @@
+package dev.closedloop.deploy.database;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.image.ImageRunner;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * Runs the team's own migration tool from the built image, by digest, as their pipeline did:
+ * first against the throwaway database, then against production, with the connection handed
+ * over in the variables the tool reads ({@code deploy.migrationEnv}). Its output becomes
+ * progress lines, its exit code decides. The set it proves is the image digest and the command:
+ * production gets the same digest and command, under the release lock.
+ */
+final class ImageMigrator implements Migrator {
+
+  private static final Duration READY_WITHIN = Duration.ofSeconds(30);
+
+  private final Migrations migrations;
+  private final Events events;
+  private final Step step;
+  private final Supplier<ImageRunner> runner;
+
+  ImageMigrator(Migrations migrations, Events events, Step step, Supplier<ImageRunner> runner) {
+    this.migrations = migrations;
+    this.events = events;
+    this.step = step;
+    this.runner = runner;
+  }
+
+  @Override
+  public void validate() {
+    if (migrations.command() == null || migrations.command().isBlank()) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "deploy.migrator=image needs migrationCommand"
+          + " (deploy.migrationCommand), e.g. goose -dir /migrations up");
+    }
+  }
+
+  @Override
+  public String describe() {
+    return "'" + migrations.command() + "' run from the built image (by digest)";
+  }
+
+  @Override
+  public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
+      Consumer<List<String>> beforeApplying) {
+    validate();
+    ImageRunner image = runner.get();
+    MigrationSet.Migration run = MigrationSet.Migration.command(migrations.command(), image.image().toString());
+    MigrationSet set = MigrationSet.of(List.of(run));
+    if (expectedFingerprint != null && !expectedFingerprint.equals(set.fingerprint())) {
+      throw new DeployException(DeployException.Kind.MIGRATION, "'" + migrations.command() + "' from "
+          + image.image() + " is not what test-migrate proved in this run: the image or the command changed in"
+          + " between. Nothing was run; run the release again");
+    }
+    awaitReady(target);
+    List<String> env = env(target);
+    if (migrations.checkCommand() != null) {
+      command("check", migrations.checkCommand(), image, env);
+    }
+    beforeApplying.accept(List.of(run.label()));
+    Instant start = Instant.now();
+    command("migrate", migrations.command(), image, env);
+    Duration took = Duration.between(start, Instant.now());
+    if (migrations.checkCommand() != null) {
+      command("check", migrations.checkCommand(), image, env);
+    }
+    return new MigrationOutcome(set, List.of(new AppliedMigration(run, took)), took);
+  }
+
+  /** Runs one command of the image; its output is progress, a non-zero exit a failure of the step. */
+  private void command(String role, String command, ImageRunner image, List<String> env) {
+    events.progress(step, "running '" + command + "' from " + image.image());
+    List<String> tail = new ArrayList<>();
+    long code = image.run(role, ImageRunner.argv(command), env, line -> {
+      events.progress(step, "  " + line);
+      tail.add(line);
+      if (tail.size() > 3) {
+        tail.remove(0);
+      }
+    });
+    if (code != 0) {
+      throw new DeployException(DeployException.Kind.MIGRATION, "'" + command + "' from " + image.image()
+          + " exited with " + code + (tail.isEmpty() ? "" : ": " + String.join(" | ", tail)));
+    }
+  }
+
+  /** The database answers before the tool starts: a tool that gives up at once is not told to wait. */
+  private static void awaitReady(DatabaseTarget target) {
+    Instant deadline = Instant.now().plus(READY_WITHIN);
+    while (true) {
+      try (Connection c = target.connect(); Statement s = c.createStatement()) {
+        s.execute("SELECT 1");
+        return;
+      } catch (DeployException | SQLException e) {
+        if (Instant.now().isAfter(deadline)) {
+          throw new DeployException(DeployException.Kind.DATABASE, "The database did not answer within "
+              + READY_WITHIN.toSeconds() + "s: " + e.getMessage(), e);
+        }
+      }
+      try {
+        Thread.sleep(250);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new DeployException(DeployException.Kind.DATABASE, "Interrupted while waiting for the database", e);
+      }
+    }
+  }
+
+  /** {@code deploy.migrationEnv} with the connection filled in: {dsn}, {url}, {jdbc}, {host}, … */
+  private List<String> env(DatabaseTarget target) {
+    Map<String, String> values = placeholders(target);
+    // the password as the URL and the key=value string spell it: the tool may print either
+    if (target.password() != null && !target.password().isEmpty()) {
+      events.mask(values.get("url"));
+      events.mask(values.get("dsn"));
+      events.mask(encode(target.password()));
+    }
+    List<String> env = new ArrayList<>();
+    for (String entry : migrations.commandEnv()) {
+      String filled = entry;
+      for (Map.Entry<String, String> value : values.entrySet()) {
+        filled = filled.replace("{" + value.getKey() + "}", value.getValue());
+      }
+      env.add(filled);
+    }
+    return env;
+  }
+
+  static Map<String, String> placeholders(DatabaseTarget target) {
+    String user = target.user() == null ? "" : target.user();
+    String password = target.password() == null ? "" : target.password();
+    String sslmode = target.parameter("sslmode").orElse(null);
+    Map<String, String> values = new LinkedHashMap<>();
+    values.put("host", target.host());
+    values.put("port", String.valueOf(target.port()));
+    values.put("user", user);
+    values.put("password", password);
+    values.put("database", target.database());
+    values.put("jdbc", target.jdbcUrl());
+    String credentials = user.isEmpty() ? "" : encode(user) + (password.isEmpty() ? "" : ":" + encode(password)) + "@";
+    values.put("url", "postgres://" + credentials + target.host() + ":" + target.port() + "/"
+        + encode(target.database()) + (sslmode != null ? "?sslmode=" + encode(sslmode) : ""));
+    StringBuilder dsn = new StringBuilder("host=" + quote(target.host()) + " port=" + target.port());
+    if (!user.isEmpty()) {
+      dsn.append(" user=").append(quote(user));
+    }
+    if (!password.isEmpty()) {
+      dsn.append(" password=").append(quote(password));
+    }
+    dsn.append(" dbname=").append(quote(target.database()));
+    if (sslmode != null) {
+      dsn.append(" sslmode=").append(quote(sslmode));
+    }
+    values.put("dsn", dsn.toString());
+    return values;
+  }
+
+  private static String encode(String text) {
+    return URLEncoder.encode(text, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  /** A libpq key=value value: quoted when it holds a space or a quote, as libpq reads it. */
+  private static String quote(String value) {
+    if (!value.isEmpty() && value.chars().noneMatch(ch -> ch == ' ' || ch == '\'' || ch == '\\')) {
+      return value;
+    }
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'";
+  }
+}

@@ -1,0 +1,97 @@
+package dev.closedloop.deploy.image;
+
+import dev.closedloop.deploy.DeployException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/** Runs commands from one image, by digest, on the Docker engine, with the host's network. */
+public final class ImageRunner {
+
+  private final Containers containers;
+  private final ImageRef image;
+  private final Supplier<RegistryCredentials> credentials;
+  private boolean present;
+
+  /**
+   * @param image the image by digest: a tag could name another image by the time it runs
+   * @param credentials asked for only when the engine must pull the image
+   */
+  public ImageRunner(DockerEngine engine, ImageRef image, Supplier<RegistryCredentials> credentials) {
+    if (image.digestValue().isEmpty()) {
+      throw new IllegalArgumentException(image + " is not by digest");
+    }
+    this.containers = new Containers(engine);
+    this.image = image;
+    this.credentials = credentials;
+  }
+
+  public ImageRef image() {
+    return image;
+  }
+
+  /**
+   * Runs {@code argv} as the entrypoint, each output line to {@code lines}; the container is
+   * removed afterwards.
+   *
+   * @param role what the run is for, in the container's name
+   * @return the exit code
+   */
+  public synchronized long run(String role, List<String> argv, List<String> env, Consumer<String> lines) {
+    if (!present) {
+      containers.ensureImage(image, credentials);
+      present = true;
+    }
+    String name = "closedloop-" + role + "-" + UUID.randomUUID().toString().substring(0, 8);
+    return containers.runToEnd(name, image, argv, env, Map.of("dev.closedloop.role", role), lines);
+  }
+
+  /**
+   * A command line split into words as a shell would, without one: the image may have no shell.
+   * Single and double quotes group words; a backslash escapes the next character.
+   */
+  public static List<String> argv(String command) {
+    List<String> words = new ArrayList<>();
+    StringBuilder word = new StringBuilder();
+    boolean inWord = false;
+    char quote = 0;
+    for (int i = 0; i < command.length(); i++) {
+      char c = command.charAt(i);
+      if (quote != 0) {
+        if (c == quote) {
+          quote = 0;
+        } else if (c == '\\' && quote == '"' && i + 1 < command.length()) {
+          word.append(command.charAt(++i));
+        } else {
+          word.append(c);
+        }
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+        inWord = true;
+      } else if (c == '\\' && i + 1 < command.length()) {
+        word.append(command.charAt(++i));
+        inWord = true;
+      } else if (Character.isWhitespace(c)) {
+        if (inWord) {
+          words.add(word.toString());
+          word.setLength(0);
+          inWord = false;
+        }
+      } else {
+        word.append(c);
+        inWord = true;
+      }
+    }
+    if (quote != 0) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "The command '" + command + "' has an unclosed"
+          + " quote");
+    }
+    if (inWord) {
+      words.add(word.toString());
+    }
+    return words;
+  }
+}
