@@ -24,8 +24,11 @@ import java.util.regex.Pattern;
 public record GooseFile(long version, String name, String fileName, List<Statement> statements,
     boolean transactional) {
 
-  /** A statement of the Up section and the line of the file it starts on. */
-  public record Statement(String sql, int line) { }
+  /**
+   * A statement of the Up section and the line of the file it starts on; {@code fromEnvironment}
+   * when ENVSUB put values of the environment into it (which may be secrets: it is never quoted).
+   */
+  public record Statement(String sql, int line, boolean fromEnvironment) { }
 
   private static final Pattern NAME = Pattern.compile("(\\d+)_([^/]+)\\.sql");
   private static final Pattern VARIABLE =
@@ -66,6 +69,7 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
     State state = State.START;
     StringBuilder buffer = new StringBuilder();
     int statementLine = 0;
+    boolean substituted = false;
     String[] lines = content.split("\r?\n", -1);
     for (int i = 0; i < lines.length; i++) {
       String line = lines[i];
@@ -91,6 +95,7 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
               throw refused(fileName, statementLine, "a statement is not finished (missing semicolon?)");
             }
             buffer.setLength(0);
+            substituted = false;
             state = State.DOWN;
           }
           case "statementbegin" -> {
@@ -105,9 +110,10 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
               throw refused(fileName, number, "'-- +goose StatementEnd' without a StatementBegin before it");
             }
             if (state == State.UP_BLOCK && !buffer.toString().isBlank()) {
-              up.add(new Statement(buffer.toString().strip(), statementLine));
+              up.add(new Statement(buffer.toString().strip(), statementLine, substituted));
             }
             buffer.setLength(0);
+            substituted = false;
             state = state == State.UP_BLOCK ? State.UP : State.DOWN;
           }
           case "no transaction" -> transactional = false;
@@ -127,7 +133,9 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
         continue; // comments and blank lines before a statement are not part of it
       }
       if (envsub) {
-        line = expand(line, env, fileName, number);
+        String expanded = expand(line, env, fileName, number);
+        substituted |= !expanded.equals(line);
+        line = expanded;
       }
       if (buffer.length() == 0) {
         statementLine = number;
@@ -135,9 +143,10 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
       buffer.append(line).append('\n');
       if ((state == State.UP || state == State.DOWN) && endsWithSemicolon(line)) {
         if (state == State.UP) {
-          up.add(new Statement(buffer.toString().strip(), statementLine));
+          up.add(new Statement(buffer.toString().strip(), statementLine, substituted));
         }
         buffer.setLength(0);
+        substituted = false;
       }
     }
     if (state == State.START) {

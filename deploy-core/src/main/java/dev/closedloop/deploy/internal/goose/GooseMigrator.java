@@ -222,12 +222,14 @@ public final class GooseMigrator implements Migrator {
     var goose = file.goose;
     boolean transactional = goose.transactional();
     String current = null;
+    boolean quotable = true;
     int line = 0;
     try {
       c.setAutoCommit(!transactional);
       try (Statement s = c.createStatement()) {
         for (var statement : goose.statements()) {
           current = statement.sql();
+          quotable = !statement.fromEnvironment();
           line = statement.line();
           s.execute(statement.sql());
         }
@@ -249,7 +251,7 @@ public final class GooseMigrator implements Migrator {
       } catch (SQLException ignored) {
         // the failure to report is the statement's
       }
-      String statement = current == null ? "" : oneLine(current);
+      String statement = current == null || !quotable ? "" : oneLine(current);
       if (statement.length() > MAX_STATEMENT_LENGTH) {
         statement = statement.substring(0, MAX_STATEMENT_LENGTH) + "…";
       }
