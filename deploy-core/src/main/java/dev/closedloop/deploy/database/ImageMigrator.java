@@ -68,24 +68,30 @@ final class ImageMigrator implements Migrator {
     }
     awaitReady(target);
     List<String> env = env(target);
+    String database = target.host() + ":" + target.port() + "/" + target.database();
     if (migrations.checkCommand() != null) {
-      command("check", migrations.checkCommand(), image, env);
+      command("check", migrations.checkCommand(), image, env, database);
     }
     beforeApplying.accept(List.of(run.label()));
     Instant start = Instant.now();
-    command("migrate", migrations.command(), image, env);
+    command("migrate", migrations.command(), image, env, database);
     Duration took = Duration.between(start, Instant.now());
     if (migrations.checkCommand() != null) {
-      command("check", migrations.checkCommand(), image, env);
+      try {
+        command("check", migrations.checkCommand(), image, env, database);
+      } catch (DeployException e) {
+        throw new DeployException(DeployException.Kind.MIGRATION, "The migration ran, but the check after it failed: "
+            + e.getMessage(), e);
+      }
     }
     return new MigrationOutcome(set, List.of(new AppliedMigration(run, took)), took);
   }
 
   /** Runs one command of the image; its output is progress, a non-zero exit a failure of the step. */
-  private void command(String role, String command, ImageRunner image, List<String> env) {
+  private void command(String role, String command, ImageRunner image, List<String> env, String database) {
     events.progress(step, "running '" + command + "' from " + image.image());
     List<String> tail = new ArrayList<>();
-    long code = image.run(role, ImageRunner.argv(command), env, line -> {
+    long code = image.run(role, database, ImageRunner.argv(command), env, line -> {
       events.progress(step, "  " + line);
       tail.add(line);
       if (tail.size() > 3) {
@@ -120,7 +126,7 @@ final class ImageMigrator implements Migrator {
     }
   }
 
-  /** {@code deploy.migrationEnv} with the connection filled in: {dsn}, {url}, {jdbc}, {host}, … */
+  /** {@code deploy.migrationEnv} with the connection filled in: {dsn}, {url}, {jdbc}, {host}, … (one pass). */
   private List<String> env(DatabaseTarget target) {
     Map<String, String> values = placeholders(target);
     // the password as the URL and the key=value string spell it: the tool may print either
@@ -131,29 +137,64 @@ final class ImageMigrator implements Migrator {
     }
     List<String> env = new ArrayList<>();
     for (String entry : migrations.commandEnv()) {
-      String filled = entry;
-      for (Map.Entry<String, String> value : values.entrySet()) {
-        filled = filled.replace("{" + value.getKey() + "}", value.getValue());
+      java.util.regex.Matcher m = PLACEHOLDER.matcher(entry);
+      StringBuilder filled = new StringBuilder();
+      while (m.find()) {
+        m.appendReplacement(filled, java.util.regex.Matcher.quoteReplacement(values.get(m.group(1))));
       }
-      env.add(filled);
+      m.appendTail(filled);
+      env.add(filled.toString());
     }
     return env;
   }
 
+  private static final java.util.regex.Pattern PLACEHOLDER =
+      java.util.regex.Pattern.compile("\\{(dsn|url|jdbc|host|port|user|password|database)}");
+
+  /**
+   * The connection in each spelling, with its TLS settings: what closedloop checked is what the
+   * tool gets ({@code ssl=true} is pgjdbc's verify-full).
+   *
+   * @throws DeployException for several hosts, which the single-host spellings cannot carry
+   */
   static Map<String, String> placeholders(DatabaseTarget target) {
+    if (target.jdbcUrl().substring("jdbc:postgresql://".length()).split("/", 2)[0].contains(",")) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "deploy.migrator=image hands one host to the"
+          + " tool; the production URL names several: point it at the primary");
+    }
     String user = target.user() == null ? "" : target.user();
     String password = target.password() == null ? "" : target.password();
-    String sslmode = target.parameter("sslmode").orElse(null);
+    String sslmode = target.parameter("sslmode").orElse(target.parameter("ssl").filter("true"::equalsIgnoreCase)
+        .isPresent() ? "verify-full" : null);
+    Map<String, String> tls = new LinkedHashMap<>();
+    if (sslmode != null) {
+      tls.put("sslmode", sslmode);
+    }
+    for (String name : List.of("sslrootcert", "sslcert", "sslkey")) {
+      target.parameter(name).ifPresent(value -> tls.put(name, value));
+    }
     Map<String, String> values = new LinkedHashMap<>();
     values.put("host", target.host());
     values.put("port", String.valueOf(target.port()));
     values.put("user", user);
     values.put("password", password);
     values.put("database", target.database());
-    values.put("jdbc", target.jdbcUrl());
+    StringBuilder jdbc = new StringBuilder(target.jdbcUrl());
+    String separator = "?";
+    for (Map.Entry<String, String> property : target.properties().entrySet()) {
+      jdbc.append(separator).append(encode(property.getKey())).append('=').append(encode(property.getValue()));
+      separator = "&";
+    }
+    values.put("jdbc", jdbc.toString());
     String credentials = user.isEmpty() ? "" : encode(user) + (password.isEmpty() ? "" : ":" + encode(password)) + "@";
-    values.put("url", "postgres://" + credentials + target.host() + ":" + target.port() + "/"
-        + encode(target.database()) + (sslmode != null ? "?sslmode=" + encode(sslmode) : ""));
+    StringBuilder url = new StringBuilder("postgres://" + credentials + target.host() + ":" + target.port() + "/"
+        + encode(target.database()));
+    separator = "?";
+    for (Map.Entry<String, String> setting : tls.entrySet()) {
+      url.append(separator).append(setting.getKey()).append('=').append(encode(setting.getValue()));
+      separator = "&";
+    }
+    values.put("url", url.toString());
     StringBuilder dsn = new StringBuilder("host=" + quote(target.host()) + " port=" + target.port());
     if (!user.isEmpty()) {
       dsn.append(" user=").append(quote(user));
@@ -162,9 +203,7 @@ final class ImageMigrator implements Migrator {
       dsn.append(" password=").append(quote(password));
     }
     dsn.append(" dbname=").append(quote(target.database()));
-    if (sslmode != null) {
-      dsn.append(" sslmode=").append(quote(sslmode));
-    }
+    tls.forEach((name, value) -> dsn.append(' ').append(name).append('=').append(quote(value)));
     values.put("dsn", dsn.toString());
     return values;
   }

@@ -45,6 +45,10 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
     }
     tool = tool == null ? "flyway" : tool;
     versionTable = versionTable == null || versionTable.isBlank() ? GOOSE_TABLE : versionTable.trim();
+    if (!versionTable.matches("([a-z_][a-z0-9_]{0,62}\\.)?[a-z_][a-z0-9_]{0,62}")) { // it goes into SQL as a name
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "gooseTable (deploy.gooseTable, GOOSE_TABLE)"
+          + " must be a lowercase table name, optionally schema-qualified; got '" + versionTable + "'");
+    }
     commandEnv = commandEnv == null ? List.of() : List.copyOf(commandEnv);
     checkCommand = checkCommand == null || checkCommand.isBlank() ? null : checkCommand.trim();
   }
@@ -94,11 +98,6 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
     }
     if (versionTable == null || versionTable.isBlank()) {
       versionTable = System.getenv("GOOSE_TABLE");
-    }
-    if (versionTable != null && !versionTable.isBlank()
-        && !versionTable.trim().matches("([a-z_][a-z0-9_]{0,62}\\.)?[a-z_][a-z0-9_]{0,62}")) {
-      throw new DeployException(DeployException.Kind.CONFIGURATION, "gooseTable (deploy.gooseTable, GOOSE_TABLE)"
-          + " must be a lowercase table name, optionally schema-qualified; got '" + versionTable + "'");
     }
     return new Migrations(locations, null, tool, versionTable, null, null, null);
   }

@@ -132,10 +132,39 @@ public final class Containers {
     } catch (RuntimeException e) {
       throw failure("create a container of " + image, e);
     }
+    // a JVM stopped by a signal takes its container along: no migration outlives its release's lock
+    Thread stopWithUs = new Thread(() -> remove(id), "closedloop-stop-" + name);
+    Runtime.getRuntime().addShutdownHook(stopWithUs);
     try {
       client.startContainerCmd(id).exec();
-      StringBuilder partial = new StringBuilder();
-      client.logContainerCmd(id).withFollowStream(true).withStdOut(true).withStdErr(true)
+      follow(id, name, lines);
+      return exitCode(id, name);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DeployException(DeployException.Kind.DOCKER, "Interrupted while " + name + " ran; it was stopped", e);
+    } catch (DeployException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw failure("run " + image + " as " + name, e);
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(stopWithUs);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs anyway
+      }
+      try {
+        remove(id);
+      } catch (DeployException e) {
+        // removing it is tidying up: the run's own outcome is what to report
+      }
+    }
+  }
+
+  /** Hands each line the container prints to {@code lines}; a broken stream only ends the output, not the run. */
+  private void follow(String id, String name, java.util.function.Consumer<String> lines) throws InterruptedException {
+    StringBuilder partial = new StringBuilder();
+    try {
+      engine.client().logContainerCmd(id).withFollowStream(true).withStdOut(true).withStdErr(true)
           .exec(new ResultCallback.Adapter<Frame>() {
             @Override
             public void onNext(Frame frame) {
@@ -146,22 +175,34 @@ public final class Containers {
               }
             }
           }).awaitCompletion();
-      if (!partial.isEmpty()) {
-        lines.accept(partial.toString().stripTrailing());
-      }
-      Integer code = client.waitContainerCmd(id).start().awaitStatusCode();
-      return code == null ? -1 : code;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new DeployException(DeployException.Kind.DOCKER, "Interrupted while " + name + " ran", e);
     } catch (RuntimeException e) {
-      throw failure("run " + image + " as " + name, e);
-    } finally {
-      try {
-        remove(id);
-      } catch (DeployException e) {
-        // removing it is tidying up: the run's own outcome is what to report
+      lines.accept("(the output of " + name + " was lost: " + DockerEngine.rootMessage(e) + "; waiting for it to end)");
+    }
+    if (!partial.isEmpty()) {
+      lines.accept(partial.toString().stripTrailing());
+    }
+  }
+
+  /** Waits for the container to end by asking it, not by one long request a timeout could cut. */
+  private long exitCode(String id, String name) throws InterruptedException {
+    while (true) {
+      State state = inspect(id).orElseThrow(() -> new DeployException(DeployException.Kind.DOCKER, name
+          + " disappeared before it ended"));
+      if (!state.running()) {
+        return state.exitCode() == null ? -1 : state.exitCode();
       }
+      Thread.sleep(500);
+    }
+  }
+
+  /** The names of the running containers that carry all of {@code labels}. */
+  public List<String> running(Map<String, String> labels) {
+    try {
+      return engine.client().listContainersCmd().withLabelFilter(labels).exec().stream()
+          .map(c -> c.getNames() == null || c.getNames().length == 0 ? c.getId() : c.getNames()[0].replaceFirst("^/", ""))
+          .toList();
+    } catch (RuntimeException e) {
+      throw failure("list containers", e);
     }
   }
 

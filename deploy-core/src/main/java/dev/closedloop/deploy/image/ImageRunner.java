@@ -38,16 +38,28 @@ public final class ImageRunner {
    * removed afterwards.
    *
    * @param role what the run is for, in the container's name
+   * @param database what it works on ({@code host:port/name}): while a container of an earlier run still works
+   *     on it (its JVM was killed, the container was not), nothing more is started there
    * @return the exit code
    */
-  public synchronized long run(String role, List<String> argv, List<String> env, Consumer<String> lines) {
+  public synchronized long run(String role, String database, List<String> argv, List<String> env,
+      Consumer<String> lines) {
+    List<String> running = containers.running(Map.of(DATABASE_LABEL, database));
+    if (!running.isEmpty()) {
+      throw new DeployException(DeployException.Kind.MIGRATION, "Container " + running.get(0) + " of an earlier"
+          + " release still runs against " + database + " (its release was stopped, the container was not): wait"
+          + " for it to end, or stop it (docker stop " + running.get(0) + "), then release again");
+    }
     if (!present) {
       containers.ensureImage(image, credentials);
       present = true;
     }
     String name = "closedloop-" + role + "-" + UUID.randomUUID().toString().substring(0, 8);
-    return containers.runToEnd(name, image, argv, env, Map.of("dev.closedloop.role", role), lines);
+    return containers.runToEnd(name, image, argv, env, Map.of("dev.closedloop.role", role, DATABASE_LABEL, database),
+        lines);
   }
+
+  private static final String DATABASE_LABEL = "dev.closedloop.database";
 
   /**
    * A command line split into words as a shell would, without one: the image may have no shell.

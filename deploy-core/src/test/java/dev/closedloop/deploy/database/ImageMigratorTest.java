@@ -22,7 +22,21 @@ class ImageMigratorTest {
     assertThat(values.get("url")).isEqualTo("postgres://app:p%40ss%20w%27rd@db.example.com:6432/shop?sslmode=require");
     assertThat(values.get("dsn")).isEqualTo("host=db.example.com port=6432 user=app password='p@ss w\\'rd'"
         + " dbname=shop sslmode=require");
-    assertThat(values.get("jdbc")).startsWith("jdbc:postgresql://db.example.com:6432/shop");
+    assertThat(values.get("jdbc")).isEqualTo("jdbc:postgresql://db.example.com:6432/shop?sslmode=require");
+  }
+
+  @Test
+  void placeholders_carryTheTlsClosedloopChecked_andRefuseSeveralHosts() {
+    Map<String, String> verified = ImageMigrator.placeholders(DatabaseTarget.parse(
+        "jdbc:postgresql://db.example.com/shop?ssl=true&sslrootcert=/etc/ca.pem", "app", null, "databaseUrl"));
+    assertThat(verified.get("url")).isEqualTo("postgres://app@db.example.com:5432/shop?sslmode=verify-full"
+        + "&sslrootcert=%2Fetc%2Fca.pem");
+    assertThat(verified.get("dsn")).endsWith(" sslmode=verify-full sslrootcert=/etc/ca.pem");
+
+    assertThatThrownBy(() -> ImageMigrator.placeholders(DatabaseTarget.parse(
+        "postgres://app@a.example.com:5432,b.example.com:5432/shop", null, null, "databaseUrl")))
+        .hasMessage("deploy.migrator=image hands one host to the tool; the production URL names several: point it"
+            + " at the primary");
   }
 
   @Test

@@ -195,6 +195,64 @@ class GooseIT {
         + " 'goose_db_version'")).containsExactly("0");
   }
 
+  /** A release, then two orders with the same note in production: a unique index passes the empty throwaway only. */
+  private void productionWithDuplicateNotes(String lastFile) throws Exception {
+    release("1");
+    ReleaseIT.execute(fixture.production, "INSERT INTO customers VALUES (1, 'ada@example.com');"
+        + " INSERT INTO orders (id, customer_id) VALUES (1, 1), (2, 1)");
+    Files.writeString(goose.resolve("20261126000000_unique_notes.sql"), lastFile);
+  }
+
+  @Test
+  void aStatementOnlyProductionFails_rollsBackTheWholeFile_andRecordsNoVersion() throws Exception {
+    productionWithDuplicateNotes("""
+        -- +goose Up
+        ALTER TABLE orders ADD COLUMN priority int;
+        CREATE UNIQUE INDEX orders_note ON orders (note);
+        """);
+
+    assertThatThrownBy(() -> release("2")).isInstanceOfSatisfying(DeployException.class, e -> assertThat(
+        e.getMessage()).startsWith("Migration 20261126000000_unique_notes.sql failed at line 3: ERROR: could not"
+            + " create unique index \"orders_note\"").endsWith("— in statement: CREATE UNIQUE INDEX orders_note ON"
+            + " orders (note);"));
+
+    assertThat(ReleaseIT.strings(fixture.production, "SELECT count(*)::text FROM information_schema.columns"
+        + " WHERE table_name = 'orders' AND column_name = 'priority'")).containsExactly("0");
+    assertThat(ReleaseIT.strings(fixture.production, "SELECT max(version_id)::text FROM goose_db_version"))
+        .containsExactly("20261125093000");
+    assertThat(fixture.rollouts().get(1).get(0)).isEqualTo("failed");
+  }
+
+  @Test
+  void aNoTransactionFileThatFailsHalfway_saysWhatStayedApplied() throws Exception {
+    productionWithDuplicateNotes("""
+        -- +goose NO TRANSACTION
+        -- +goose Up
+        ALTER TABLE orders ADD COLUMN priority int;
+        CREATE UNIQUE INDEX CONCURRENTLY orders_note ON orders (note);
+        """);
+
+    assertThatThrownBy(() -> release("2")).hasMessageEndingWith("It ran without a transaction (NO TRANSACTION): its"
+        + " first 1 statement stayed applied, and its version was not recorded");
+
+    assertThat(ReleaseIT.strings(fixture.production, "SELECT count(*)::text FROM information_schema.columns"
+        + " WHERE table_name = 'orders' AND column_name = 'priority'")).containsExactly("1");
+    assertThat(ReleaseIT.strings(fixture.production, "SELECT max(version_id)::text FROM goose_db_version"))
+        .containsExactly("20261125093000");
+  }
+
+  @Test
+  void aProductionWithTablesButNoGooseTable_isNotMigratedFromVersionOne() throws Exception {
+    ReleaseIT.execute(fixture.production, "CREATE TABLE customers (id bigint PRIMARY KEY)"); // goose's table elsewhere
+
+    assertThatThrownBy(() -> release("1")).hasMessage("Production has 1 tables in schema public but no"
+        + " public.goose_db_version: if goose migrated it, its table has another name or schema (set"
+        + " deploy.gooseTable or GOOSE_TABLE to it); closedloop will not run every file again from version 1."
+        + " Nothing was applied");
+    assertThat(ReleaseIT.strings(fixture.production, "SELECT count(*)::text FROM pg_tables WHERE schemaname ="
+        + " 'public'")).containsExactly("1");
+  }
+
   @Test
   void maven_testMigratesGooseFiles() throws Exception {
     Path project = TestServices.copyProject("consumer", work);

@@ -153,6 +153,47 @@ class ImageMigrationIT {
   }
 
   @Test
+  void theProductionPassword_reachesTheTool_inEverySpelling_andNeverTheOutput() throws Exception {
+    String password = "pa ss'w@rd/+" + java.util.UUID.randomUUID().toString().substring(0, 6);
+    ReleaseIT.execute(fixture.production, "CREATE ROLE app LOGIN SUPERUSER PASSWORD '" + password.replace("'", "''")
+        + "'");
+    // a tool that prints what it was given, then connects with the key=value form (quoting tested by psql itself)
+    Files.writeString(rootfs.resolve("status.sh"), """
+        #!/bin/sh
+        echo "given $DATABASE_URL and $GOOSE_DBSTRING"
+        echo "goose: version $(psql "$GOOSE_DBSTRING" -X -At -c 'SELECT coalesce(max(version_id), 0) FROM goose_db_version' 2>/dev/null || echo none)"
+        """);
+    String url = "postgres://app:" + java.net.URLEncoder.encode(password, java.nio.charset.StandardCharsets.UTF_8)
+        .replace("+", "%20") + "@127.0.0.1:" + fixture.production.port() + "/" + fixture.production.database();
+
+    fixture.release("1", settings -> settings.databaseUrl(url, null, null).migrations(Migrations.image(
+        "/bin/sh /migrate.sh", List.of("DATABASE_URL={url}", "GOOSE_DBSTRING={dsn}"), "/bin/sh /status.sh")));
+
+    assertThat(progress(Step.MIGRATE)).contains("  goose: version 2").anyMatch(line -> line.startsWith("  given "));
+    String everything = fixture.events.toString();
+    assertThat(everything).doesNotContain(password)
+        .doesNotContain(java.net.URLEncoder.encode(password, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20"))
+        .doesNotContain("pa ss");
+  }
+
+  @Test
+  void aMigrationContainerThatOutlivedItsRelease_holdsTheNextOneBack() throws Exception {
+    ReleaseResult first = release("1");
+    String image = TestServices.registry() + "/" + fixture.repository + "@" + first.image().orElseThrow().digest();
+    String database = "127.0.0.1:" + fixture.production.port() + "/" + fixture.production.database();
+    // as a kill -9 of the JVM leaves it: the container goes on against production
+    String leftover = TestServices.docker("run", "-d", "--label", "dev.closedloop.database=" + database,
+        "--entrypoint", "/bin/sh", image, "-c", "sleep 60").output().strip();
+    try {
+      assertThatThrownBy(() -> release("2")).hasMessageContaining("of an earlier release still runs against "
+          + database + " (its release was stopped, the container was not): wait for it to end, or stop it");
+      assertThat(fixture.rollouts().get(1).get(0)).isEqualTo("failed");
+    } finally {
+      TestServices.docker("rm", "-f", leftover);
+    }
+  }
+
+  @Test
   void aFailingMigrationInTheImage_failsTestMigrateWithItsOutput_andProductionIsUntouched() throws Exception {
     Files.writeString(rootfs.resolve("migrations/00003_broken.sql"), """
         -- +goose Up

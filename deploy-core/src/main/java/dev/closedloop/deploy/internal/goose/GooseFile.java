@@ -30,7 +30,10 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
    */
   public record Statement(String sql, int line, boolean fromEnvironment) { }
 
-  private static final Pattern NAME = Pattern.compile("(\\d+)_([^/]+)\\.sql");
+  private static final Pattern NAME = Pattern.compile("(\\d+)_([^/]*)\\.sql");
+  /** Every {@code ${…}}: those ENVSUB does not replace are refused, never applied as they stand. */
+  private static final Pattern BRACED = Pattern.compile("\\$\\{[^}]*}?");
+  private static final Pattern SUPPORTED_BRACED = Pattern.compile("\\$\\{[A-Za-z_][A-Za-z0-9_]*(:?-[^}$]*)?}");
   private static final Pattern VARIABLE =
       Pattern.compile("\\$\\$|\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?}|\\$([A-Za-z_][A-Za-z0-9_]*)");
 
@@ -62,6 +65,9 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
       version = Long.parseLong(name.group(1));
     } catch (NumberFormatException e) {
       throw refused(fileName, 0, "its version " + name.group(1) + " is too large");
+    }
+    if (version < 1) {
+      throw refused(fileName, 0, "its version is 0: goose versions start at 1 (0 is goose's own row)");
     }
     List<Statement> up = new ArrayList<>();
     boolean transactional = true;
@@ -109,7 +115,10 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
             if (state != State.UP_BLOCK && state != State.DOWN_BLOCK) {
               throw refused(fileName, number, "'-- +goose StatementEnd' without a StatementBegin before it");
             }
-            if (state == State.UP_BLOCK && !buffer.toString().isBlank()) {
+            if (buffer.toString().isBlank()) { // goose would swallow the next line into it
+              throw refused(fileName, number, "an empty StatementBegin/StatementEnd block");
+            }
+            if (state == State.UP_BLOCK) {
               up.add(new Statement(buffer.toString().strip(), statementLine, substituted));
             }
             buffer.setLength(0);
@@ -191,6 +200,13 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
   }
 
   private static String expand(String line, Map<String, String> env, String fileName, int number) {
+    Matcher braced = BRACED.matcher(line);
+    while (braced.find()) {
+      if (!SUPPORTED_BRACED.matcher(braced.group()).matches()) {
+        throw refused(fileName, number, "'" + braced.group() + "' is an ENVSUB form closedloop does not replace"
+            + " (it replaces ${VAR}, ${VAR:-default}, ${VAR-default} and $VAR): rewrite it, or turn ENVSUB off");
+      }
+    }
     Matcher m = VARIABLE.matcher(line);
     StringBuilder out = new StringBuilder();
     while (m.find()) {

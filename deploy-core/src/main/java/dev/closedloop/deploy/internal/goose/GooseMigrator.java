@@ -70,8 +70,10 @@ public final class GooseMigrator implements Migrator {
       try (Statement s = c.createStatement()) {
         s.execute(Migrations.ABORT_WHEN_CLIENT_DIES);
       }
-      boolean adopted = ensureTable(c);
-      TreeSet<Long> applied = applied(c);
+      String[] name = qualified(c);
+      String versions = '"' + name[0] + "\".\"" + name[1] + '"'; // one table, whatever a file does to search_path
+      boolean exists = exists(c, name);
+      TreeSet<Long> applied = exists ? applied(c, versions) : new TreeSet<>();
       TreeSet<Long> known = new TreeSet<>(files.stream().map(file -> file.goose.version()).toList());
       List<Long> unknown = applied.stream().filter(version -> !known.contains(version)).toList();
       if (!unknown.isEmpty()) {
@@ -96,7 +98,10 @@ public final class GooseMigrator implements Migrator {
             + set.fingerprint() + ") are not the set test-migrate proved in this run (" + expectedFingerprint
             + "): they changed in between. Nothing was applied; run the release again");
       }
-      if (adopted && !applied.isEmpty()) {
+      if (!exists && expectedFingerprint != null) {
+        refuseWhenPopulated(c, name);
+      }
+      if (exists && !applied.isEmpty()) {
         events.progress(step, table + " has " + applied.size() + " version" + (applied.size() == 1 ? "" : "s")
             + " applied (up to " + applied.last() + "): taken as applied, as goose would; " + (pending.isEmpty()
             ? "nothing to apply" : pending.size() + " to apply from " + pending.get(0).goose.version()));
@@ -104,11 +109,14 @@ public final class GooseMigrator implements Migrator {
       if (!pending.isEmpty()) {
         beforeApplying.accept(pending.stream().map(file -> file.migration.label()).toList());
       }
+      if (!exists) {
+        create(c, versions);
+      }
       long start = System.nanoTime();
       List<AppliedMigration> done = new ArrayList<>();
       for (Found file : pending) {
         long began = System.nanoTime();
-        apply(c, file);
+        apply(c, file, versions);
         Duration took = Duration.ofNanos(System.nanoTime() - began);
         done.add(new AppliedMigration(file.migration, took));
         events.progress(step, "applied " + file.migration.label() + (file.goose.transactional() ? ""
@@ -138,12 +146,16 @@ public final class GooseMigrator implements Migrator {
       }
       for (Path path : found) {
         String name = path.getFileName().toString();
-        if (name.endsWith(".go")) {
+        if (name.matches("\\d+_.*\\.go") && !name.endsWith("_test.go")) {
           throw new DeployException(DeployException.Kind.CONFIGURATION, "goose migration " + name + " is written in"
               + " Go: closedloop reads SQL files only. Run such migrations from the image (deploy.migrator=image)");
         }
+        if (!name.endsWith(".sql")) {
+          continue; // goose, too, reads only .sql files beside its Go ones
+        }
         if (GooseFile.fileName(name) == null) {
-          continue; // goose, too, ignores what is not <version>_<name>.sql
+          throw new DeployException(DeployException.Kind.CONFIGURATION, "goose migration " + name + " in " + dir
+              + " has no version: name it <version>_<name>.sql (goose refuses it too)");
         }
         byte[] bytes;
         try {
@@ -171,59 +183,88 @@ public final class GooseMigrator implements Migrator {
     return List.copyOf(byVersion.values());
   }
 
+  /** The table's schema and name: as {@code deploy.gooseTable} names it, else in the current schema, as goose looks. */
+  private String[] qualified(Connection c) throws SQLException {
+    int dot = table.indexOf('.');
+    if (dot > 0) {
+      return new String[] {table.substring(0, dot), table.substring(dot + 1)};
+    }
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_schema()")) {
+      rs.next();
+      if (rs.getString(1) == null) {
+        throw new DeployException(DeployException.Kind.MIGRATION, "The database has no current schema (search_path)"
+            + " to keep " + table + " in: name its schema in deploy.gooseTable, e.g. public." + table);
+      }
+      return new String[] {rs.getString(1), table};
+    }
+  }
+
+  private static boolean exists(Connection c, String[] name) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM pg_tables WHERE schemaname = ? AND tablename = ?")) {
+      s.setString(1, name[0]);
+      s.setString(2, name[1]);
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
   /**
-   * Creates goose's table when missing, as goose does (with its version 0 row).
-   *
-   * @return true when it existed: the database was migrated before, by goose or by a release
+   * A production database with tables but without goose's table is not a new one: goose's table
+   * has another name or schema. Starting from version 1 there would run every file again.
    */
-  private boolean ensureTable(Connection c) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-      s.setString(1, table);
+  private void refuseWhenPopulated(Connection c, String[] name) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("SELECT count(*) FROM pg_class k JOIN pg_namespace n"
+        + " ON n.oid = k.relnamespace WHERE n.nspname = ? AND k.relkind IN ('r', 'p', 'v', 'm')")) {
+      s.setString(1, name[0]);
       try (ResultSet rs = s.executeQuery()) {
         rs.next();
-        if (rs.getBoolean(1)) {
-          return true;
+        if (rs.getLong(1) > 0) {
+          throw new DeployException(DeployException.Kind.MIGRATION, "Production has " + rs.getLong(1) + " tables in"
+              + " schema " + name[0] + " but no " + name[0] + "." + name[1] + ": if goose migrated it, its table has"
+              + " another name or schema (set deploy.gooseTable or GOOSE_TABLE to it); closedloop will not run every"
+              + " file again from version 1. Nothing was applied");
         }
       }
     }
-    boolean autoCommit = c.getAutoCommit();
+  }
+
+  /** goose's table, as goose creates it, with its version 0 row. */
+  private static void create(Connection c, String versions) throws SQLException {
     c.setAutoCommit(false);
     try (Statement s = c.createStatement()) {
-      s.execute("CREATE TABLE " + table + " (id integer PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY,"
+      s.execute("CREATE TABLE " + versions + " (id integer PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY,"
           + " version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NOT NULL DEFAULT now())");
-      s.execute("INSERT INTO " + table + " (version_id, is_applied) VALUES (0, true)");
+      s.execute("INSERT INTO " + versions + " (version_id, is_applied) VALUES (0, true)");
       c.commit();
     } catch (SQLException e) {
       c.rollback();
       throw e;
     } finally {
-      c.setAutoCommit(autoCommit);
+      c.setAutoCommit(true);
     }
-    return false;
   }
 
-  /** The versions whose newest row says applied, as goose reads its table; 0 is goose's own. */
-  private TreeSet<Long> applied(Connection c) throws SQLException {
-    TreeSet<Long> versions = new TreeSet<>();
-    java.util.Set<Long> seen = new java.util.HashSet<>();
+  /** The versions in goose's table, as goose's up reads it (every row counts); 0 is goose's own. */
+  private static TreeSet<Long> applied(Connection c, String versions) throws SQLException {
+    TreeSet<Long> applied = new TreeSet<>();
     try (Statement s = c.createStatement();
-         ResultSet rs = s.executeQuery("SELECT version_id, is_applied FROM " + table + " ORDER BY id DESC")) {
+         ResultSet rs = s.executeQuery("SELECT DISTINCT version_id FROM " + versions + " WHERE version_id <> 0")) {
       while (rs.next()) {
-        long version = rs.getLong(1);
-        if (seen.add(version) && rs.getBoolean(2) && version != 0) {
-          versions.add(version);
-        }
+        applied.add(rs.getLong(1));
       }
     }
-    return versions;
+    return applied;
   }
 
-  private void apply(Connection c, Found file) {
+  private void apply(Connection c, Found file, String versions) {
     var goose = file.goose;
     boolean transactional = goose.transactional();
     String current = null;
     boolean quotable = true;
     int line = 0;
+    int done = 0;
+    String phase = "statement";
     try {
       c.setAutoCommit(!transactional);
       try (Statement s = c.createStatement()) {
@@ -232,15 +273,17 @@ public final class GooseMigrator implements Migrator {
           quotable = !statement.fromEnvironment();
           line = statement.line();
           s.execute(statement.sql());
+          done++;
         }
       }
-      current = null;
-      try (PreparedStatement s = c.prepareStatement("INSERT INTO " + table + " (version_id, is_applied)"
+      phase = "record";
+      try (PreparedStatement s = c.prepareStatement("INSERT INTO " + versions + " (version_id, is_applied)"
           + " VALUES (?, true)")) {
         s.setLong(1, goose.version());
         s.executeUpdate();
       }
       if (transactional) {
+        phase = "commit";
         c.commit();
       }
     } catch (SQLException e) {
@@ -251,15 +294,8 @@ public final class GooseMigrator implements Migrator {
       } catch (SQLException ignored) {
         // the failure to report is the statement's
       }
-      String statement = current == null || !quotable ? "" : oneLine(current);
-      if (statement.length() > MAX_STATEMENT_LENGTH) {
-        statement = statement.substring(0, MAX_STATEMENT_LENGTH) + "…";
-      }
-      throw new DeployException(DeployException.Kind.MIGRATION, "Migration " + goose.fileName()
-          + (current != null ? " failed at line " + line : " could not be recorded in " + table) + ": "
-          + oneLine(e.getMessage()) + (statement.isEmpty() ? "" : " — in statement: " + statement)
-          + (transactional ? "" : ". It ran without a transaction (NO TRANSACTION): the statements before this one"
-              + " stay applied"), e);
+      throw new DeployException(DeployException.Kind.MIGRATION, failure(goose, phase, line, quotable ? current : null,
+          done, e), e);
     } finally {
       try {
         c.setAutoCommit(true);
@@ -267,6 +303,29 @@ public final class GooseMigrator implements Migrator {
         // the connection is gone; the next statement says so
       }
     }
+  }
+
+  /** What failed, and what that leaves: nothing (a transaction), or the statements that ran (NO TRANSACTION). */
+  private String failure(GooseFile goose, String phase, int line, String statement, int done, SQLException e) {
+    String why = oneLine(e.getMessage());
+    if (phase.equals("commit")) {
+      return "Migration " + goose.fileName() + " could not be committed: " + why + ". If the connection was lost"
+          + " meanwhile, whether it was applied is unknown: look for version " + goose.version() + " in " + table
+          + " before running it again";
+    }
+    String left = goose.transactional() ? "" : ". It ran without a transaction (NO TRANSACTION): " + (done == 0
+        ? "nothing of it was applied" : "its first " + done + " statement" + (done == 1 ? "" : "s") + " stayed"
+        + " applied") + (phase.equals("record") ? "" : ", and its version was not recorded");
+    if (phase.equals("record")) {
+      return "Migration " + goose.fileName() + " ran, but its version could not be recorded in " + table + ": "
+          + why + (goose.transactional() ? ". Its transaction was rolled back" : left);
+    }
+    String quoted = statement == null ? "" : oneLine(statement);
+    if (quoted.length() > MAX_STATEMENT_LENGTH) {
+      quoted = quoted.substring(0, MAX_STATEMENT_LENGTH) + "…";
+    }
+    return "Migration " + goose.fileName() + " failed at line " + line + ": " + why
+        + (quoted.isEmpty() ? "" : " — in statement: " + quoted) + left;
   }
 
   private static String oneLine(String text) {

@@ -113,5 +113,34 @@ class GooseFileTest {
         + " Down, StatementBegin, StatementEnd, NO TRANSACTION, ENVSUB ON, ENVSUB OFF)");
     assertRefused("-- +goose Up\n-- +goose StatementEnd\n", "line 2: '-- +goose StatementEnd' without a"
         + " StatementBegin before it");
+    assertRefused("-- +goose Up\n-- +goose StatementBegin\n-- +goose StatementEnd\nSELECT 1;\n", "line 3: an empty"
+        + " StatementBegin/StatementEnd block");
+    assertRefused("-- +goose Up\n-- +goose ENVSUB ON\nSELECT '${TOKEN:?is required}';\n", "line 3: '${TOKEN:?is"
+        + " required}' is an ENVSUB form closedloop does not replace (it replaces ${VAR}, ${VAR:-default},"
+        + " ${VAR-default} and $VAR): rewrite it, or turn ENVSUB off");
+    assertThatThrownBy(() -> GooseFile.parse("00000_init.sql", "-- +goose Up\nSELECT 1;\n", Map.of()))
+        .hasMessage("goose migration 00000_init.sql: its version is 0: goose versions start at 1 (0 is goose's own"
+            + " row)");
+  }
+
+  @Test
+  void theDirectory_isReadAsGooseReadsIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Files.writeString(dir.resolve("00001_create.sql"), "-- +goose Up\nSELECT 1;\n");
+    java.nio.file.Files.writeString(dir.resolve("embed.go"), "package migrations\n"); // goose ignores it too
+    java.nio.file.Files.writeString(dir.resolve("README.md"), "notes\n");
+    var migrator = dev.closedloop.deploy.database.Migrations.goose("filesystem:" + dir)
+        .migrator(dev.closedloop.deploy.Events.none(), dev.closedloop.deploy.Step.TEST_MIGRATE);
+    migrator.validate();
+
+    java.nio.file.Files.writeString(dir.resolve("0002-add-index.sql"), "-- +goose Up\nSELECT 2;\n");
+    assertThatThrownBy(migrator::validate).hasMessage("goose migration 0002-add-index.sql in " + dir + " has no"
+        + " version: name it <version>_<name>.sql (goose refuses it too)");
+    java.nio.file.Files.delete(dir.resolve("0002-add-index.sql"));
+    java.nio.file.Files.writeString(dir.resolve("00003_backfill.go"), "package migrations\n");
+    assertThatThrownBy(migrator::validate).hasMessageStartingWith("goose migration 00003_backfill.go is written in Go");
+    java.nio.file.Files.delete(dir.resolve("00003_backfill.go"));
+    java.nio.file.Files.writeString(dir.resolve("1_again.sql"), "-- +goose Up\nSELECT 3;\n");
+    assertThatThrownBy(migrator::validate).hasMessage("goose migrations 00001_create.sql and 1_again.sql have the"
+        + " same version 1: goose refuses that too");
   }
 }
