@@ -132,15 +132,17 @@ class ReleaseLockIT {
     }
   }
 
-  @Test
-  void aReleaseWhoseProcessDied_freesTheLock_andIsMarkedAbandoned() throws Exception {
-    String service = "shop-killed";
+  /** Killed while it ran, and while it followed its rollout after the tags moved. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"running", "promoted", "rolling_out"})
+  void aReleaseWhoseProcessDied_freesTheLock_andIsMarkedAbandoned(String diedAt) throws Exception {
+    String service = "shop-killed-" + diedAt.replace('_', '-');
     Connection dying = production.target().connect();
     LEDGER.ensure(dying);
     long dead = LEDGER.enqueue(dying, new ReleaseLedger.Attempt(service, "sha1", "main", false, null, null));
     ReleaseLock lock = new ReleaseLock(dying, LEDGER, service, Events.none());
     assertThat(lock.acquire(dead, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5))).isEqualTo(ReleaseLock.Outcome.ACQUIRED);
-    LEDGER.advance(dying, dead, "running", null);
+    LEDGER.advance(dying, dead, diedAt, null);
 
     dying.close(); // what kill -9 does to the session: the server ends it and frees its lock
 
