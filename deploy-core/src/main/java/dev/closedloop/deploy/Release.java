@@ -110,6 +110,26 @@ public final class Release {
     return all.toArray(Stage[]::new);
   }
 
+  /**
+   * The latest {@code limit} releases of this service from the ledger in production, newest
+   * first. Reads only: no lock, no ledger row, not even the ledger's table is created.
+   */
+  public dev.closedloop.deploy.report.History history(int limit) {
+    if (limit < 1) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "historyLimit (deploy.historyLimit) must be 1"
+          + " or more; got " + limit);
+    }
+    config.require(Step.MIGRATE);
+    dev.closedloop.deploy.guard.ReleaseLedger ledger = config.ledger();
+    try (var production = config.productionDatabase().open(events);
+        java.sql.Connection c = production.target().connect()) {
+      return new dev.closedloop.deploy.report.History(config.guards().lockName(), ledger.table(),
+          ledger.recent(c, config.guards().lockName(), limit));
+    } catch (java.sql.SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger: " + e.getMessage(), e);
+    }
+  }
+
   /** What each step of {@link #release()} would do, one line a step, without doing any of it. */
   public List<String> describe() {
     List<ReleaseStep<?>> steps = config.rollout().enabled() ? List.of(BUILD, TEST_MIGRATE, MIGRATE, PROMOTE, ROLLOUT)

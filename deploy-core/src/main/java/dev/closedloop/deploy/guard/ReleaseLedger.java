@@ -42,7 +42,8 @@ public final class ReleaseLedger {
   public record Entry(long id, String service, String sha, String branch, boolean branchGuardOverridden,
       String ciRunUrl, String imageDigest, String status, String statusHistory, String migrationsApplied,
       String previousDigests, Instant startedAt, Instant finishedAt, String error, Integer backendPid,
-      String migrationsPlanned, String tagsMoved, Long runNumber, String runScope, List<String> ancestry) {
+      String migrationsPlanned, String tagsMoved, Long runNumber, String runScope, List<String> ancestry,
+      String rolloutOutcome) {
 
     /** The commit as its release recorded it, for telling which release is newer. */
     public CommitOrder.Commit commit() {
@@ -431,15 +432,30 @@ public final class ReleaseLedger {
     return select(c, " WHERE service = ? ORDER BY id", s -> s.setString(1, service));
   }
 
+  /**
+   * The newest {@code limit} rows of {@code service}, newest first; none when the ledger does not
+   * exist yet. Reads only: the ledger is not created.
+   */
+  public List<Entry> recent(Connection c, String service, int limit) {
+    if (!exists(c, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", quoted)) {
+      return List.of();
+    }
+    return select(c, " WHERE service = ? ORDER BY id DESC LIMIT ?", s -> {
+      s.setString(1, service);
+      s.setInt(2, limit);
+    });
+  }
+
   private interface Binder {
     void bind(PreparedStatement s) throws SQLException;
   }
 
   private List<Entry> select(Connection c, String where, Binder binder) {
+    // columns a later version added are read through to_jsonb: a ledger made before them reads as null
     String sql = "SELECT id, service, sha, branch, branch_guard_overridden, ci_run_url, image_digest, status,"
         + " status_history::text, migrations_applied::text, previous_digests::text, started_at, finished_at,"
-        + " error, backend_pid, migrations_planned::text, tags_moved::text, run_number, run_scope, ancestry::text FROM "
-        + quoted + where;
+        + " error, backend_pid, migrations_planned::text, tags_moved::text, run_number, run_scope, ancestry::text,"
+        + " to_jsonb(\"" + name + "\") ->> 'rollout_outcome' FROM " + quoted + where;
     List<Entry> entries = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       binder.bind(s);
@@ -450,7 +466,7 @@ public final class ReleaseLedger {
               rs.getString(11), rs.getTimestamp(12).toInstant(),
               rs.getTimestamp(13) != null ? rs.getTimestamp(13).toInstant() : null, rs.getString(14),
               (Integer) rs.getObject(15), rs.getString(16), rs.getString(17), (Long) rs.getObject(18),
-              rs.getString(19), strings(rs.getString(20))));
+              rs.getString(19), strings(rs.getString(20)), rs.getString(21)));
         }
       }
       return entries;

@@ -280,7 +280,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         System.out.flush();
       });
       ReleaseResult result = run(release);
-      summarize(result);
+      if (result != null) { // null: the goal prints what it read, no step ran
+        summarize(result);
+      }
     } catch (DeployException e) {
       // each step's end was logged as it happened; Maven prints the failure itself
       throwForMaven(e);
@@ -290,6 +292,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   /** The goal's name, for messages. */
   abstract String goal();
 
+  /** Runs the goal; null when it ran no step (it only read and printed). */
   abstract ReleaseResult run(Release release);
 
   private ReleaseConfig.Builder configure() {
