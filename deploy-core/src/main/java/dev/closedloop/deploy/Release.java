@@ -3,6 +3,7 @@ package dev.closedloop.deploy;
 import dev.closedloop.deploy.step.BuildStep;
 import dev.closedloop.deploy.step.MigrateStep;
 import dev.closedloop.deploy.step.PromoteStep;
+import dev.closedloop.deploy.step.ReleaseSession;
 import dev.closedloop.deploy.step.ReleaseStep;
 import dev.closedloop.deploy.step.RolloutStep;
 import dev.closedloop.deploy.step.RunContext;
@@ -55,17 +56,17 @@ public final class Release {
 
   /** Builds {@code <image>:<sha>} and pushes it, or reuses it when the registry has it. */
   public ReleaseResult build() {
-    return run(Stage.of(BUILD));
+    return run("build", Stage.of(BUILD));
   }
 
   /** Applies every migration to a throwaway database, which is removed afterwards. */
   public ReleaseResult testMigrate() {
-    return run(Stage.of(TEST_MIGRATE));
+    return run("test-migrate", Stage.of(TEST_MIGRATE));
   }
 
   /** build and test-migrate side by side; when one fails, the other is stopped. */
   public ReleaseResult buildAndTestMigrate() {
-    return run(buildAndTestMigrateStages());
+    return run("build-and-test-migrate", buildAndTestMigrateStages());
   }
 
   /** Side by side, unless the migrations run from the image: then they wait for it. */
@@ -79,7 +80,7 @@ public final class Release {
    * same migrations on production. The image {@code <image>:<sha>} must be in the registry.
    */
   public ReleaseResult migrate() {
-    return run(Stage.of(TEST_MIGRATE), Stage.of(MIGRATE));
+    return run("migrate", Stage.of(TEST_MIGRATE), Stage.of(MIGRATE));
   }
 
   /**
@@ -88,7 +89,7 @@ public final class Release {
    * rollout, when one is configured.
    */
   public ReleaseResult promote() {
-    return run(withRollout(Stage.of(PROMOTE)));
+    return run("promote", withRollout(Stage.of(PROMOTE)));
   }
 
   /**
@@ -98,7 +99,7 @@ public final class Release {
   public ReleaseResult release() {
     List<Stage> stages = new ArrayList<>(List.of(buildAndTestMigrateStages()));
     stages.addAll(List.of(Stage.of(MIGRATE), Stage.of(PROMOTE)));
-    return run(withRollout(stages.toArray(Stage[]::new)));
+    return run("release", withRollout(stages.toArray(Stage[]::new)));
   }
 
   /** The stages, and the rollout after them when {@code deploy.rollout} names one. */
@@ -138,17 +139,35 @@ public final class Release {
     return steps.stream().map(step -> step.step() + ": " + step.describe(config)).toList();
   }
 
-  private ReleaseResult run(Stage... stages) {
+  private ReleaseResult run(String goal, Stage... stages) {
     List<Stage> plan = List.of(stages);
-    config.require(plan.stream().flatMap(stage -> stage.steps().stream()).map(ReleaseStep::step).toArray(Step[]::new));
-    config.warnings().forEach(events::warn);
     try (RunContext context = new RunContext(config, events)) {
       try {
+        config.require(plan.stream().flatMap(stage -> stage.steps().stream()).map(ReleaseStep::step)
+            .toArray(Step[]::new));
+        config.warnings().forEach(events::warn);
         new StepRunner(context).run(plan);
-        return result(context);
+        ReleaseResult result = result(context);
+        report(goal, result, null);
+        return result;
       } catch (DeployException e) {
-        throw e.withPartialResult(result(context), config.redactor());
+        DeployException failure = e.withPartialResult(result(context), config.redactor());
+        report(goal, failure.partialResult().orElseThrow(), failure);
+        throw failure;
       }
+    }
+  }
+
+  /** release.json, when the configuration names a file for it; a report that cannot be written is warned about. */
+  private void report(String goal, ReleaseResult result, DeployException failure) {
+    if (config.reportFile() == null) {
+      return;
+    }
+    try {
+      dev.closedloop.deploy.report.ReleaseReport.write(config.reportFile(),
+          dev.closedloop.deploy.report.ReleaseReport.json(goal, config.sha(), result, failure, config.redactor()));
+    } catch (java.io.IOException | RuntimeException e) {
+      events.warn("could not write " + config.reportFile() + ": " + e.getMessage());
     }
   }
 
@@ -156,6 +175,7 @@ public final class Release {
     return new ReleaseResult(context.results(), context.knownImage().orElse(null),
         context.testMigration().orElse(null), context.migration().orElse(null), context.promotion().orElse(null),
         context.ledgerId().orElse(null), context.rolloutResult().orElse(null),
+        context.openSession().map(ReleaseSession::guards).orElse(null),
         context.superseded() ? ReleaseResult.Outcome.SUPERSEDED : ReleaseResult.Outcome.COMPLETED);
   }
 }

@@ -48,6 +48,7 @@ public record ReleaseConfig(
     List<String> promoteTags,
     AwsSettings aws,
     RolloutSettings rollout,
+    Path reportFile,
     Guards guards,
     CiEnvironment ci,
     Redactor redactor,
@@ -238,8 +239,15 @@ public record ReleaseConfig(
     private final List<String> localEnv = new ArrayList<>();
     private String healthUrl;
     private String healthCommand;
+    private Path reportFile;
 
     Builder() {}
+
+    /** Where each run writes release.json (what it did, also when it failed); null for nowhere. */
+    public Builder reportFile(Path file) {
+      this.reportFile = file;
+      return this;
+    }
 
     /** Where the promoted image goes live: none (default), local, apprunner, ecs, ecs-express. */
     public Builder rollout(String kind) {
@@ -657,7 +665,8 @@ public record ReleaseConfig(
               ledgerSchema, ledgerTable, failWhenSuperseded);
           return new Release(new ReleaseConfig(imageRef, resolvedSha, context, file, buildArgs, buildTarget,
               labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
-              production, requireTls, promoteTags, aws, rolloutSettings, guards, environment, redactor, listeners,
+              production, requireTls, promoteTags, aws, rolloutSettings, reportFile, guards, environment, redactor,
+              listeners,
               warnings));
         }
         throw new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1 ? problems.get(0)

@@ -25,10 +25,12 @@ public final class ReleaseResult {
   private final List<TagMove> promotion;
   private final Long ledgerId;
   private final RolloutResult rollout;
+  private final Guards guards;
   private final Outcome outcome;
 
   ReleaseResult(List<StepResult> steps, BuiltImage image, MigrationOutcome testMigration,
-      MigrationOutcome migration, List<TagMove> promotion, Long ledgerId, RolloutResult rollout, Outcome outcome) {
+      MigrationOutcome migration, List<TagMove> promotion, Long ledgerId, RolloutResult rollout, Guards guards,
+      Outcome outcome) {
     this.steps = List.copyOf(steps);
     this.image = image;
     this.testMigration = testMigration;
@@ -36,6 +38,7 @@ public final class ReleaseResult {
     this.promotion = promotion == null ? null : List.copyOf(promotion);
     this.ledgerId = ledgerId;
     this.rollout = rollout;
+    this.guards = guards;
     this.outcome = outcome;
   }
 
@@ -71,6 +74,21 @@ public final class ReleaseResult {
   /** How the rollout ended, when one ran (also in a failure's partial result). */
   public Optional<RolloutResult> rollout() {
     return Optional.ofNullable(rollout);
+  }
+
+  /**
+   * What the guards decided, once the run reached production.
+   *
+   * @param branch the branch that passed the guard
+   * @param branchGuardOverridden true when it passed only because of deploy.branchGuard=off
+   * @param lockName what the release queued on
+   * @param lockWait how long it waited for the lock; null when it never got that far
+   */
+  public record Guards(String branch, boolean branchGuardOverridden, String lockName, java.time.Duration lockWait) { }
+
+  /** What the guards decided, when the run reached production. */
+  public Optional<Guards> guards() {
+    return Optional.ofNullable(guards);
   }
 
   public Outcome outcome() {

@@ -31,6 +31,9 @@ public final class ReleaseSession implements AutoCloseable {
   private Long ledgerId;
   private String lockName;
   private boolean superseded;
+  private String branch;
+  private boolean branchGuardOverridden;
+  private java.time.Duration lockWait;
 
   private ReleaseSession(ReleaseLedger ledger, Events events) {
     this.ledger = ledger;
@@ -51,6 +54,8 @@ public final class ReleaseSession implements AutoCloseable {
     }
     String digest = context.image().digest();
     ReleaseSession session = new ReleaseSession(config.ledger(), events);
+    session.branch = branch.branch();
+    session.branchGuardOverridden = branch.overridden();
     try {
       session.connect(config, events);
       session.join(config, branch, digest, context);
@@ -96,7 +101,9 @@ public final class ReleaseSession implements AutoCloseable {
         branch.overridden(), config.ci().runUrl().orElse(null), digest, mine));
     context.ledgerId(ledgerId); // the result names the row even when waiting for the lock fails
     lock = new ReleaseLock(connection, ledger, lockName, events, order, mine);
+    long waiting = System.nanoTime();
     ReleaseLock.Outcome outcome = lock.acquire(ledgerId, config.guards().lockMode(), config.guards().lockTimeout());
+    lockWait = java.time.Duration.ofNanos(System.nanoTime() - waiting);
     if (outcome == ReleaseLock.Outcome.SUPERSEDED) {
       supersede(config, "a newer release of " + lockName + " took this one's place while it waited", null);
       return;
@@ -148,6 +155,11 @@ public final class ReleaseSession implements AutoCloseable {
   /** This run's row in the ledger. */
   public long ledgerId() {
     return ledgerId;
+  }
+
+  /** What the guards decided: the branch that passed, whether by override, and how long the lock took. */
+  public dev.closedloop.deploy.ReleaseResult.Guards guards() {
+    return new dev.closedloop.deploy.ReleaseResult.Guards(branch, branchGuardOverridden, lockName, lockWait);
   }
 
   /** True when a newer release took this one's place while it waited: nothing more may run. */

@@ -251,6 +251,10 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.healthCommand")
   String healthCommand;
 
+  /** Where each goal writes what it did (also when it failed): steps, image, migrations, guards, tags, rollout. */
+  @Parameter(property = "deploy.reportFile", defaultValue = "${project.build.directory}/deploy/release.json")
+  File reportFile;
+
   @Parameter(defaultValue = "${project}", readonly = true, required = true)
   MavenProject project;
 
@@ -334,7 +338,8 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .localPorts(localPorts)
         .localEnv(localEnv)
         .healthUrl(healthUrl)
-        .healthCommand(healthCommand);
+        .healthCommand(healthCommand)
+        .reportFile(reportFile != null ? reportFile.toPath() : null);
   }
 
   /**

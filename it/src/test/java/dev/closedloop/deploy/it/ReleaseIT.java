@@ -106,6 +106,8 @@ class ReleaseIT {
     assertThat(row.previousDigests()).isEqualTo("{\"latest\": null}");
     assertThat(row.statusHistory()).containsSubsequence("queued", "running", "migrated", "promoted", "succeeded");
     assertThat(run.output()).contains("9 migrations applied to production", "latest moved at " + digest);
+    String report = Files.readString(project.resolve("target/deploy/release.json")); // the default place
+    assertThat(report).contains("\"goal\" : \"release\"", "\"outcome\" : \"succeeded\"", "\"digest\" : \"" + digest);
 
     TestServices.Run again = release(sha);
 
