@@ -3,7 +3,6 @@ package dev.closedloop.deploy;
 import dev.closedloop.deploy.step.BuildStep;
 import dev.closedloop.deploy.step.MigrateStep;
 import dev.closedloop.deploy.step.PromoteStep;
-import dev.closedloop.deploy.step.ReleaseSession;
 import dev.closedloop.deploy.step.ReleaseStep;
 import dev.closedloop.deploy.step.RolloutStep;
 import dev.closedloop.deploy.step.RunContext;
@@ -122,12 +121,21 @@ public final class Release {
     }
     config.require(Step.MIGRATE);
     dev.closedloop.deploy.guard.ReleaseLedger ledger = config.ledger();
-    try (var production = config.productionDatabase().open(events);
-        java.sql.Connection c = production.target().connect()) {
-      return new dev.closedloop.deploy.report.History(config.guards().lockName(), ledger.table(),
-          ledger.recent(c, config.guards().lockName(), limit));
+    try (var production = config.productionDatabase().open(events)) {
+      dev.closedloop.deploy.step.ReleaseSession.checkBeforeConnecting(production.target(), config, events);
+      try (java.sql.Connection c = production.target().connect()) {
+        try (java.sql.Statement s = c.createStatement()) {
+          s.execute("SET default_transaction_read_only = on"); // reading is all history may do
+        }
+        return new dev.closedloop.deploy.report.History(config.guards().lockName(), ledger.table(),
+            ledger.recent(c, config.guards().lockName(), limit), config.redactor());
+      }
     } catch (java.sql.SQLException e) {
-      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger: " + e.getMessage(), e);
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger: "
+          + config.redactor().redact(e.getMessage()), e);
+    } catch (DeployException e) {
+      throw e.withPartialResult(new ReleaseResult(List.of(), null, null, null, null, null, null, null,
+          ReleaseResult.Outcome.COMPLETED), config.redactor());
     }
   }
 
@@ -148,24 +156,27 @@ public final class Release {
         config.warnings().forEach(events::warn);
         new StepRunner(context).run(plan);
         ReleaseResult result = result(context);
-        report(goal, result, null);
+        report(goal, result, null, null);
         return result;
       } catch (DeployException e) {
         DeployException failure = e.withPartialResult(result(context), config.redactor());
-        report(goal, failure.partialResult().orElseThrow(), failure);
+        report(goal, failure.partialResult().orElseThrow(), failure.kind().name(), failure.getMessage());
         throw failure;
+      } catch (RuntimeException | Error e) { // a fault of ours: the report still says the run failed
+        report(goal, result(context), "unexpected", String.valueOf(e));
+        throw e;
       }
     }
   }
 
   /** release.json, when the configuration names a file for it; a report that cannot be written is warned about. */
-  private void report(String goal, ReleaseResult result, DeployException failure) {
+  private void report(String goal, ReleaseResult result, String errorKind, String errorMessage) {
     if (config.reportFile() == null) {
       return;
     }
     try {
-      dev.closedloop.deploy.report.ReleaseReport.write(config.reportFile(),
-          dev.closedloop.deploy.report.ReleaseReport.json(goal, config.sha(), result, failure, config.redactor()));
+      dev.closedloop.deploy.report.ReleaseReport.write(config.reportFile(), dev.closedloop.deploy.report.ReleaseReport
+          .json(goal, config.sha(), result, errorKind, errorMessage, config.redactor()));
     } catch (java.io.IOException | RuntimeException e) {
       events.warn("could not write " + config.reportFile() + ": " + e.getMessage());
     }
@@ -175,7 +186,7 @@ public final class Release {
     return new ReleaseResult(context.results(), context.knownImage().orElse(null),
         context.testMigration().orElse(null), context.migration().orElse(null), context.promotion().orElse(null),
         context.ledgerId().orElse(null), context.rolloutResult().orElse(null),
-        context.openSession().map(ReleaseSession::guards).orElse(null),
+        context.guards().orElse(null),
         context.superseded() ? ReleaseResult.Outcome.SUPERSEDED : ReleaseResult.Outcome.COMPLETED);
   }
 }

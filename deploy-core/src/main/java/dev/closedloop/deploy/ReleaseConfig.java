@@ -543,6 +543,13 @@ public record ReleaseConfig(
      * @throws DeployException of kind CONFIGURATION listing every bad setting in one message
      */
     public Release load() {
+      if (reportFile != null) { // an earlier goal's report must not stand for this one
+        try {
+          java.nio.file.Files.deleteIfExists(reportFile);
+        } catch (java.io.IOException e) {
+          // written anew at the end of the run, or on refusal below
+        }
+      }
       List<String> problems = new ArrayList<>();
       ImageRef imageRef = null;
       if (image != null && !image.isBlank()) {
@@ -669,8 +676,18 @@ public record ReleaseConfig(
               listeners,
               warnings));
         }
-        throw new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1 ? problems.get(0)
-            : problems.size() + " settings are wrong: " + String.join("; ", problems));
+        DeployException refused = new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1
+            ? problems.get(0) : problems.size() + " settings are wrong: " + String.join("; ", problems));
+        if (reportFile != null) {
+          try {
+            dev.closedloop.deploy.report.ReleaseReport.write(reportFile, dev.closedloop.deploy.report.ReleaseReport
+                .json(null, resolvedSha, new ReleaseResult(List.of(), null, null, null, null, null, null, null,
+                    ReleaseResult.Outcome.COMPLETED), refused.kind().name(), refused.getMessage(), redactor));
+          } catch (java.io.IOException | RuntimeException e) {
+            // the refusal is what to report; the missing file says nothing false
+          }
+        }
+        throw refused;
       } finally {
         secrets.close();
       }

@@ -455,7 +455,7 @@ public final class ReleaseLedger {
     String sql = "SELECT id, service, sha, branch, branch_guard_overridden, ci_run_url, image_digest, status,"
         + " status_history::text, migrations_applied::text, previous_digests::text, started_at, finished_at,"
         + " error, backend_pid, migrations_planned::text, tags_moved::text, run_number, run_scope, ancestry::text,"
-        + " to_jsonb(\"" + name + "\") ->> 'rollout_outcome' FROM " + quoted + where;
+        + " to_jsonb(" + quoted + ".*) ->> 'rollout_outcome' FROM " + quoted + where;
     List<Entry> entries = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       binder.bind(s);

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Durations;
 import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.secret.Redactor;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -23,7 +24,7 @@ import java.util.Locale;
  * @param ledger where they were read, e.g. {@code closedloop.release_ledger}
  * @param entries newest first
  */
-public record History(String service, String ledger, List<ReleaseLedger.Entry> entries) {
+public record History(String service, String ledger, List<ReleaseLedger.Entry> entries, Redactor redactor) {
 
   /** {@code text} for a terminal, {@code json} for tools ({@code deploy.historyFormat}). */
   public enum Format {
@@ -46,6 +47,7 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
 
   public History {
     entries = List.copyOf(entries);
+    redactor = redactor == null ? new Redactor() : redactor;
   }
 
   /** The history in {@code format}, as lines to print. */
@@ -73,7 +75,7 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
         lines.add("         the branch guard was overridden (deploy.branchGuard=off)");
       }
       if (entry.error() != null && !entry.error().isBlank()) {
-        lines.add("         " + entry.error());
+        lines.add("         " + redactor.redact(entry.error()));
       }
     }
     return lines;
@@ -89,7 +91,7 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
       release.put("sha", entry.sha());
       release.put("branch", entry.branch());
       release.put("branchGuardOverridden", entry.branchGuardOverridden());
-      release.put("ciRunUrl", entry.ciRunUrl());
+      release.put("ciRunUrl", entry.ciRunUrl() == null ? null : redactor.redact(entry.ciRunUrl()));
       release.put("imageDigest", entry.imageDigest());
       release.put("status", entry.status());
       release.put("startedAt", entry.startedAt().toString());
@@ -102,7 +104,7 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
       ArrayNode applied = release.putArray("migrationsApplied");
       labels(entry.migrationsApplied()).forEach(applied::add);
       release.put("rolloutOutcome", entry.rolloutOutcome());
-      release.put("error", entry.error());
+      release.put("error", entry.error() == null ? null : redactor.redact(entry.error()));
     }
     try {
       return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(releases);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.StepResult;
 import dev.closedloop.deploy.database.AppliedMigration;
@@ -31,21 +30,22 @@ public final class ReleaseReport {
   /**
    * The report as JSON.
    *
-   * @param goal what ran, e.g. {@code release}
-   * @param failure the failure the run ended with, or null
+   * @param goal what ran, e.g. {@code release}; null when the settings were refused before any goal ran
+   * @param errorKind the failure's kind ({@code MIGRATION}, or {@code unexpected}), null when the run did not fail
    */
-  public static String json(String goal, String sha, ReleaseResult result, DeployException failure, Redactor redactor) {
+  public static String json(String goal, String sha, ReleaseResult result, String errorKind, String errorMessage,
+      Redactor redactor) {
     ObjectNode report = JSON.createObjectNode();
     report.put("schemaVersion", SCHEMA_VERSION);
     report.put("goal", goal);
     report.put("sha", sha);
     report.put("finishedAt", Instant.now().toString());
-    report.put("outcome", failure != null ? "failed"
+    report.put("outcome", errorKind != null ? "failed"
         : result.outcome() == ReleaseResult.Outcome.SUPERSEDED ? "superseded" : "succeeded");
-    if (failure != null) {
+    if (errorKind != null) {
       ObjectNode error = report.putObject("error");
-      error.put("kind", failure.kind().name().toLowerCase(java.util.Locale.ROOT));
-      error.put("message", redactor.redact(failure.getMessage()));
+      error.put("kind", errorKind.toLowerCase(java.util.Locale.ROOT));
+      error.put("message", redactor.redact(errorMessage));
     } else {
       report.putNull("error");
     }
@@ -99,9 +99,10 @@ public final class ReleaseReport {
   /** Writes the report to {@code file} whole or not at all (a temporary file moved into place). */
   public static void write(Path file, String json) throws IOException {
     Files.createDirectories(file.toAbsolutePath().getParent());
-    Path temporary = Files.createTempFile(file.toAbsolutePath().getParent(), ".release", ".json");
+    // not createTempFile: its owner-only mode would stay on the report, unreadable to a CI's upload step
+    Path temporary = file.toAbsolutePath().resolveSibling("." + file.getFileName() + "." + java.util.UUID.randomUUID());
     try {
-      Files.writeString(temporary, json + "\n", StandardCharsets.UTF_8);
+      Files.writeString(temporary, json + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE_NEW);
       Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } finally {
       Files.deleteIfExists(temporary);

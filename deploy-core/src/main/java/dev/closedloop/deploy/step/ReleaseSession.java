@@ -56,6 +56,7 @@ public final class ReleaseSession implements AutoCloseable {
     ReleaseSession session = new ReleaseSession(config.ledger(), events);
     session.branch = branch.branch();
     session.branchGuardOverridden = branch.overridden();
+    context.guards(session.guards()); // known from here on, also when waiting for the lock fails
     try {
       session.connect(config, events);
       session.join(config, branch, digest, context);
@@ -72,7 +73,20 @@ public final class ReleaseSession implements AutoCloseable {
     events.progress(Step.MIGRATE, "production database: " + production.describe());
     database = production.open(events);
     DatabaseTarget target = database.target();
-    // decided from the connection string alone, before anything goes out: not even a handshake
+    checkBeforeConnecting(target, config, events);
+    target.sharedBackendProblem().ifPresent(problem -> { // asks the server: two sessions of ours
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
+    });
+    connection = target.connect();
+    ReleaseLock.prepareSession(connection);
+  }
+
+  /**
+   * What the connection string alone tells, before anything goes out (not even a handshake): a
+   * remote host without TLS (refused with deploy.requireTls, else warned about), a transaction
+   * pooler. Every goal that reaches production passes here first.
+   */
+  public static void checkBeforeConnecting(DatabaseTarget target, ReleaseConfig config, Events events) {
     target.tlsProblem().ifPresent(problem -> {
       if (config.requireTls()) {
         throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem
@@ -83,11 +97,6 @@ public final class ReleaseSession implements AutoCloseable {
     target.poolerProblem().ifPresent(problem -> {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
     });
-    target.sharedBackendProblem().ifPresent(problem -> { // asks the server: two sessions of ours
-      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
-    });
-    connection = target.connect();
-    ReleaseLock.prepareSession(connection);
   }
 
   private void join(ReleaseConfig config, BranchGuard.Decision branch, String digest, RunContext context) {
@@ -102,8 +111,13 @@ public final class ReleaseSession implements AutoCloseable {
     context.ledgerId(ledgerId); // the result names the row even when waiting for the lock fails
     lock = new ReleaseLock(connection, ledger, lockName, events, order, mine);
     long waiting = System.nanoTime();
-    ReleaseLock.Outcome outcome = lock.acquire(ledgerId, config.guards().lockMode(), config.guards().lockTimeout());
-    lockWait = java.time.Duration.ofNanos(System.nanoTime() - waiting);
+    ReleaseLock.Outcome outcome;
+    try {
+      outcome = lock.acquire(ledgerId, config.guards().lockMode(), config.guards().lockTimeout());
+    } finally {
+      lockWait = java.time.Duration.ofNanos(System.nanoTime() - waiting);
+      context.guards(guards());
+    }
     if (outcome == ReleaseLock.Outcome.SUPERSEDED) {
       supersede(config, "a newer release of " + lockName + " took this one's place while it waited", null);
       return;

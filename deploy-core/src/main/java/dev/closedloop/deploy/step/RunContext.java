@@ -53,6 +53,7 @@ public final class RunContext implements AutoCloseable {
   private volatile Long ledgerId;
   private volatile Instant promoteStarted;
   private volatile RolloutResult rolloutResult;
+  private volatile dev.closedloop.deploy.ReleaseResult.Guards guards;
 
   public RunContext(ReleaseConfig config, Events events) {
     this.config = config;
@@ -197,6 +198,15 @@ public final class RunContext implements AutoCloseable {
 
   void promoteStarted(Instant at) {
     this.promoteStarted = at;
+  }
+
+  /** What the guards decided, as far as the run got. */
+  public Optional<dev.closedloop.deploy.ReleaseResult.Guards> guards() {
+    return Optional.ofNullable(guards);
+  }
+
+  void guards(dev.closedloop.deploy.ReleaseResult.Guards decided) {
+    this.guards = decided;
   }
 
   /** How the rollout ended, once it did. */

@@ -64,7 +64,7 @@ class ReportIT {
     assertThat(report.get("migration").get("fingerprint").asText())
         .isEqualTo(report.get("testMigration").get("fingerprint").asText());
     assertThat(report.get("guards").get("branch").asText()).isEqualTo("main");
-    assertThat(report.get("guards").get("lockWaitMillis").asLong()).isNotNegative();
+    assertThat(report.get("guards").get("lockWaitMillis").isNumber()).isTrue();
     assertThat(report.get("ledgerId").asLong()).isEqualTo(done.ledgerId().orElseThrow());
     assertThat(report.get("tagMoves").get(0).get("tag").asText()).isEqualTo("latest");
     assertThat(report.get("tagMoves").get(0).get("previousDigest").isNull()).isTrue();
@@ -87,5 +87,15 @@ class ReportIT {
     try (var files = Files.list(file.getParent())) {
       assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactly("release.json");
     }
+
+    // settings refused before any goal ran: the earlier report does not stand, this refusal does
+    catchThrowable(() -> fixture.release("not-a-sha", "3", settings -> settings.reportFile(file)));
+    JsonNode refused = new ObjectMapper().readTree(Files.readString(file));
+    assertThat(fields(refused)).isEqualTo(FIELDS);
+    assertThat(refused.get("goal").isNull()).isTrue();
+    assertThat(refused.get("outcome").asText()).isEqualTo("failed");
+    assertThat(refused.get("error").get("kind").asText()).isEqualTo("configuration");
+    assertThat(refused.get("error").get("message").asText()).startsWith("sha (deploy.sha) must be a commit SHA");
+    assertThat(refused.get("steps")).isEmpty();
   }
 }
