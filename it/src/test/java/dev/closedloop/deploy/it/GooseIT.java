@@ -4,16 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.database.AppliedMigration;
-import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,26 +21,17 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class GooseIT {
 
-  private static EphemeralDatabase.Instance server;
 
   @TempDir Path work;
   private RolloutFixture fixture;
   private Path goose;
 
-  @BeforeAll
-  static void start() {
-    server = EphemeralDatabase.embedded().start(Events.none());
-  }
 
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
 
   /** The corpus: what teams write for goose, one file an annotation or two. */
   @BeforeEach
   void setUp() throws Exception {
-    fixture = new RolloutFixture(server, work);
+    fixture = new RolloutFixture(work);
     goose = Files.createDirectories(work.resolve("goose"));
     Files.writeString(goose.resolve("00001_create_customers.sql"), """
         -- +goose Up

@@ -4,38 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseResult;
-import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.report.History;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** deploy:history reads the ledger in production, newest first, and changes nothing there. */
 class HistoryIT {
 
-  private static EphemeralDatabase.Instance server;
 
   @TempDir Path work;
 
-  @BeforeAll
-  static void start() {
-    server = EphemeralDatabase.embedded().start(Events.none());
-  }
 
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
 
   @Test
   void history_listsTheReleasesNewestFirst_inTextAndJson_readingOnly() throws Exception {
-    RolloutFixture fixture = new RolloutFixture(server, work);
+    RolloutFixture fixture = new RolloutFixture(work);
     String url = "postgres://postgres@127.0.0.1:" + fixture.production.port() + "/" + fixture.production.database();
     Release reader = Release.configure().image(TestServices.registry() + "/" + fixture.repository)
         .databaseUrl(url, null, null).buildContext(work).load();

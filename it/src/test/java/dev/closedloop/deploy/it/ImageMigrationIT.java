@@ -4,18 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseEvent;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.Step;
-import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,25 +51,16 @@ class ImageMigrationIT {
       echo "goose: version $(psql "$DATABASE_URL" -X -At -c 'SELECT coalesce(max(version_id), 0) FROM goose_db_version' 2>/dev/null || echo none)"
       """;
 
-  private static EphemeralDatabase.Instance server;
 
   @TempDir Path work;
   private RolloutFixture fixture;
   private Path rootfs;
 
-  @BeforeAll
-  static void start() {
-    server = EphemeralDatabase.embedded().start(Events.none());
-  }
 
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
 
   @BeforeEach
   void setUp() throws Exception {
-    fixture = new RolloutFixture(server, work);
+    fixture = new RolloutFixture(work);
     rootfs = fixture.context.resolve("rootfs");
     Path psql = Path.of("/usr/lib/postgresql/15/bin/psql");
     copy(psql, "usr/bin/psql");

@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.ReleaseResult;
-import dev.closedloop.deploy.database.EphemeralDatabase;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -22,9 +20,7 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,7 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
 class LocalRolloutIT {
 
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-  private static EphemeralDatabase.Instance server;
 
   @TempDir Path work;
   private RolloutFixture fixture;
@@ -45,19 +40,11 @@ class LocalRolloutIT {
   private int port;
   private Path secret;
 
-  @BeforeAll
-  static void start() {
-    server = EphemeralDatabase.embedded().start(Events.none());
-  }
 
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
 
   @BeforeEach
   void setUp() throws Exception {
-    fixture = new RolloutFixture(server, work);
+    fixture = new RolloutFixture(work);
     name = "it-local-" + UUID.randomUUID().toString().substring(0, 8);
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();

@@ -5,16 +5,12 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseResult;
-import dev.closedloop.deploy.database.EphemeralDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,19 +19,10 @@ class ReportIT {
 
   private static final Set<String> FIELDS = new TreeSet<>(List.of("schemaVersion", "goal", "sha", "finishedAt",
       "outcome", "error", "steps", "image", "testMigration", "migration", "guards", "ledgerId", "tagMoves", "rollout"));
-  private static EphemeralDatabase.Instance server;
 
   @TempDir Path work;
 
-  @BeforeAll
-  static void start() {
-    server = EphemeralDatabase.embedded().start(Events.none());
-  }
 
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
 
   private static Set<String> fields(JsonNode report) {
     Set<String> names = new TreeSet<>();
@@ -45,7 +32,7 @@ class ReportIT {
 
   @Test
   void releaseJson_saysWhatARunDid_alsoWhenItFailed() throws Exception {
-    RolloutFixture fixture = new RolloutFixture(server, work);
+    RolloutFixture fixture = new RolloutFixture(work);
     Path file = work.resolve("target/deploy/release.json");
 
     ReleaseResult done = fixture.release("1", settings -> settings.reportFile(file));

@@ -31,6 +31,22 @@ final class RolloutFixture {
   final List<ReleaseEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final Path migrations;
 
+  private static EphemeralDatabase.Instance shared;
+
+  /** One embedded server for every test class of this JVM that needs production databases: each gets a database of its own. */
+  static synchronized EphemeralDatabase.Instance sharedServer() {
+    if (shared == null) {
+      shared = EphemeralDatabase.embedded().start(dev.closedloop.deploy.Events.none());
+      EphemeralDatabase.Instance started = shared;
+      Runtime.getRuntime().addShutdownHook(new Thread(started::close, "closedloop-test-postgres"));
+    }
+    return shared;
+  }
+
+  RolloutFixture(Path work) throws SQLException, IOException {
+    this(sharedServer(), work);
+  }
+
   RolloutFixture(EphemeralDatabase.Instance server, Path work) throws SQLException, IOException {
     String database = "prod_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
     ReleaseIT.execute(server.target(), "CREATE DATABASE " + database);

@@ -7,8 +7,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.ReleaseResult;
-import dev.closedloop.deploy.database.EphemeralDatabase;
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.rollout.Rollout;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -33,7 +31,6 @@ class RolloutIT {
   private static final String APP_RUNNER_ARN =
       "arn:aws:apprunner:us-east-1:123456789012:service/shop/8fe1e10304f84fd2b0df550fe98a71fa";
   private static final String EXPRESS_ARN = "arn:aws:ecs:us-east-1:123456789012:service/default/shop";
-  private static EphemeralDatabase.Instance server;
 
   @TempDir Path work;
   private RolloutFixture fixture;
@@ -41,7 +38,6 @@ class RolloutIT {
 
   @BeforeAll
   static void start() {
-    server = EphemeralDatabase.embedded().start(Events.none());
     // the SDK's chain reads these first; nothing here may ask the EC2 metadata address
     System.setProperty("aws.accessKeyId", "testing");
     System.setProperty("aws.secretAccessKey", "testing");
@@ -50,14 +46,13 @@ class RolloutIT {
 
   @AfterAll
   static void stop() {
-    server.close();
     System.clearProperty("aws.accessKeyId");
     System.clearProperty("aws.secretAccessKey");
   }
 
   @BeforeEach
   void setUp() throws Exception {
-    fixture = new RolloutFixture(server, work);
+    fixture = new RolloutFixture(work);
     aws = new FakeAws();
   }
 
