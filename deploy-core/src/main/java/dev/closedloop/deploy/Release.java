@@ -130,12 +130,11 @@ public final class Release {
         return new dev.closedloop.deploy.report.History(config.guards().lockName(), ledger.table(),
             ledger.recent(c, config.guards().lockName(), limit), config.redactor());
       }
-    } catch (java.sql.SQLException e) {
-      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger: "
-          + config.redactor().redact(e.getMessage()), e);
+    } catch (java.sql.SQLException e) { // masked like every other failure, also in the cause chain -X prints
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger: " + e.getMessage(), e)
+          .withPartialResult(ReleaseResult.empty(), config.redactor());
     } catch (DeployException e) {
-      throw e.withPartialResult(new ReleaseResult(List.of(), null, null, null, null, null, null, null,
-          ReleaseResult.Outcome.COMPLETED), config.redactor());
+      throw e.withPartialResult(ReleaseResult.empty(), config.redactor());
     }
   }
 

@@ -652,9 +652,9 @@ public record ReleaseConfig(
         try {
           keyValues(localEnv, "localEnv (deploy.localEnv)").forEach((name, value) -> {
             String setting = "localEnv (deploy.localEnv) " + name;
-            boolean reference = value.startsWith("env:") || value.startsWith("file:") || value.startsWith("ssm:");
             try {
-              env.put(name, reference ? secrets.resolve(value, setting) : secrets.resolveName(value, setting));
+              env.put(name, SecretResolver.isReference(value) ? secrets.resolve(value, setting)
+                  : secrets.resolveName(value, setting));
             } catch (DeployException e) {
               problems.add(redactor.redact(e.getMessage()));
             }
@@ -681,8 +681,7 @@ public record ReleaseConfig(
         if (reportFile != null) {
           try {
             dev.closedloop.deploy.report.ReleaseReport.write(reportFile, dev.closedloop.deploy.report.ReleaseReport
-                .json(null, resolvedSha, new ReleaseResult(List.of(), null, null, null, null, null, null, null,
-                    ReleaseResult.Outcome.COMPLETED), refused.kind().name(), refused.getMessage(), redactor));
+                .json(null, resolvedSha, ReleaseResult.empty(), refused.kind().name(), refused.getMessage(), redactor));
           } catch (java.io.IOException | RuntimeException e) {
             // the refusal is what to report; the missing file says nothing false
           }

@@ -42,6 +42,11 @@ public final class ReleaseResult {
     this.outcome = outcome;
   }
 
+  /** The result of a run in which no step ran. */
+  static ReleaseResult empty() {
+    return new ReleaseResult(List.of(), null, null, null, null, null, null, null, Outcome.COMPLETED);
+  }
+
   public List<StepResult> steps() {
     return steps;
   }

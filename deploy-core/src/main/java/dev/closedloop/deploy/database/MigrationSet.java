@@ -47,6 +47,20 @@ public record MigrationSet(List<Migration> migrations, String fingerprint) {
     return new MigrationSet(migrations, "sha256:" + HexFormat.of().formatHex(sha256.digest()));
   }
 
+  /**
+   * Refuses, before anything is applied, a set other than the one test-migrate proved in this
+   * run; a null {@code expectedFingerprint} is the throwaway run, which is proving it.
+   *
+   * @param location where the migrations were read, for the message
+   */
+  public void requireProven(String expectedFingerprint, Object location) {
+    if (expectedFingerprint != null && !expectedFingerprint.equals(fingerprint)) {
+      throw new dev.closedloop.deploy.DeployException(dev.closedloop.deploy.DeployException.Kind.MIGRATION,
+          "The migrations in " + location + " (" + fingerprint + ") are not the set test-migrate proved in this run ("
+              + expectedFingerprint + "): they changed in between. Nothing was applied; run the release again");
+    }
+  }
+
   /** The latest version in the set, or null when it holds only repeatable migrations. */
   public String latestVersion() {
     String latest = null;

@@ -37,4 +37,10 @@ public interface Migrator {
 
   /** What is migrated, for logs and plans, e.g. "Flyway migrations in classpath:db/migration". */
   String describe();
+
+  /** A failing statement as an error quotes it: one line, at most 200 characters. */
+  static String quote(String statement) {
+    String line = statement == null ? "" : statement.replaceAll("\\s+", " ").trim();
+    return line.length() > 200 ? line.substring(0, 200) + "…" : line;
+  }
 }

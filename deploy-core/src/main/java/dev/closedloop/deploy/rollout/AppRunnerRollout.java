@@ -114,9 +114,14 @@ final class AppRunnerRollout implements Rollout {
     return new Deployment(id, "StartDeployment (operation " + id + ")");
   }
 
-  private Optional<OperationSummary> startedSince(Instant since) {
-    List<OperationSummary> operations = call("ListOperations", "apprunner:ListOperations",
+  /** The service's latest operations, newest first. */
+  private List<OperationSummary> operations() {
+    return call("ListOperations", "apprunner:ListOperations",
         () -> client.listOperations(list -> list.serviceArn(serviceArn).maxResults(20)).operationSummaryList());
+  }
+
+  private Optional<OperationSummary> startedSince(Instant since) {
+    List<OperationSummary> operations = operations();
     // newest first: the first START_DEPLOYMENT that began after the move
     return operations.stream().filter(op -> "START_DEPLOYMENT".equals(op.typeAsString()))
         .filter(op -> op.startedAt() != null && !op.startedAt().isBefore(since))
@@ -125,9 +130,7 @@ final class AppRunnerRollout implements Rollout {
 
   @Override
   public Observation observe(Deployment deployment) {
-    List<OperationSummary> operations = call("ListOperations", "apprunner:ListOperations",
-        () -> client.listOperations(list -> list.serviceArn(serviceArn).maxResults(20)).operationSummaryList());
-    OperationSummary operation = operations.stream().filter(op -> deployment.id().equals(op.id())).findFirst()
+    OperationSummary operation = operations().stream().filter(op -> deployment.id().equals(op.id())).findFirst()
         .orElse(null);
     if (operation == null) {
       return new Observation(State.IN_PROGRESS, "PENDING", "not listed yet");

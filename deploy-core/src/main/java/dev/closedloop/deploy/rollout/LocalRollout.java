@@ -94,9 +94,7 @@ final class LocalRollout implements Rollout {
     image = request.image();
     putRight();
     containers.ensureImage(image, credentials);
-    List<Containers.Port> spare = settings.ports().stream()
-        .map(port -> new Containers.Port(port.hostIp(), 0, port.containerPort(), port.protocol())).toList();
-    containers.run(candidate, image, env(), labels(), spare);
+    containers.run(candidate, image, env(), labels(), ports(true));
     // what the ledger records: which container is to run which image
     return new Deployment(name + "@" + image.digest(), "container " + candidate + " of " + image
         + ", checked on spare ports beside " + name);
@@ -139,13 +137,18 @@ final class LocalRollout implements Rollout {
     boolean hadOld = containers.inspect(name).isPresent();
     if (hadOld) {
       containers.rename(name, previous); // before it stops: a crash from here on leaves it to put back
+    }
+    swapped = true; // from here on a failure puts the old one back
+    if (hadOld) {
       containers.stop(previous, STOP_GRACE);
     }
-    swapped = true;
-    List<Containers.Port> ports = settings.ports().stream()
-        .map(port -> new Containers.Port(port.hostIp(), port.hostPort(), port.containerPort(), port.protocol()))
-        .toList();
-    containers.run(name, image, env(), labels(), ports);
+    containers.run(name, image, env(), labels(), ports(false));
+  }
+
+  /** The ports to publish: as configured, or on spare host ports the engine picks (the candidate's). */
+  private List<Containers.Port> ports(boolean spare) {
+    return settings.ports().stream().map(port -> new Containers.Port(port.hostIp(), spare ? 0 : port.hostPort(),
+        port.containerPort(), port.protocol())).toList();
   }
 
   @Override

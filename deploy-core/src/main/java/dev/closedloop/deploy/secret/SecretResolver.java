@@ -52,6 +52,11 @@ public final class SecretResolver implements AutoCloseable {
     return read(reference, setting);
   }
 
+  /** True when {@code value} names a secret elsewhere ({@code env:}, {@code file:}, {@code ssm:}) instead of being one. */
+  public static boolean isReference(String value) {
+    return value != null && (value.startsWith("env:") || value.startsWith("file:") || value.startsWith("ssm:"));
+  }
+
   private String read(String reference, String setting) {
     if (reference == null) {
       return null;

@@ -296,6 +296,11 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   /** The goal's name, for messages. */
   abstract String goal();
 
+  /** False for a goal that only reads: it neither writes release.json nor removes the last goal's. */
+  boolean writesReport() {
+    return true;
+  }
+
   /** Runs the goal; null when it ran no step (it only read and printed). */
   abstract ReleaseResult run(Release release);
 
@@ -339,7 +344,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .localEnv(localEnv)
         .healthUrl(healthUrl)
         .healthCommand(healthCommand)
-        .reportFile(reportFile != null ? reportFile.toPath() : null);
+        .reportFile(reportFile != null && writesReport() ? reportFile.toPath() : null);
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.closedloop.deploy.maven;
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.report.History;
+import java.util.List;
 import javax.inject.Inject;
 import org.apache.maven.plugins.annotations.Mojo;
 import org.apache.maven.plugins.annotations.Parameter;
@@ -36,14 +37,19 @@ public class HistoryMojo extends AbstractDeployMojo {
   }
 
   @Override
+  boolean writesReport() {
+    return false;
+  }
+
+  @Override
   ReleaseResult run(Release release) {
     History.Format format = History.Format.parse(historyFormat);
-    History history = release.history(historyLimit);
+    List<String> lines = release.history(historyLimit).render(format);
     if (format == History.Format.JSON) {
-      System.out.println(history.json()); // without Maven's prefixes, for a pipe
+      lines.forEach(System.out::println); // without Maven's prefixes, for a pipe
       System.out.flush();
     } else {
-      history.text().forEach(getLog()::info);
+      lines.forEach(getLog()::info);
     }
     return null;
   }

@@ -35,8 +35,6 @@ import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
  */
 public final class FlywayMigrator implements Migrator {
 
-  private static final int MAX_STATEMENT_LENGTH = 200;
-
   private final Migrations migrations;
   private final Events events;
   private final Step step;
@@ -87,11 +85,7 @@ public final class FlywayMigrator implements Migrator {
       if (info.applied().length > 0) { // a fresh database has no history to disagree with
         validateAgainst(flyway); // first: its message is the precise one when production's history disagrees
       }
-      if (expectedFingerprint != null && !expectedFingerprint.equals(set.fingerprint())) {
-        throw new DeployException(DeployException.Kind.MIGRATION, "The migrations in " + migrations + " ("
-            + set.fingerprint() + ") are not the set test-migrate proved in this run (" + expectedFingerprint
-            + "): they changed in between. Nothing was applied; run the release again");
-      }
+      set.requireProven(expectedFingerprint, migrations);
       List<String> pending = new ArrayList<>();
       for (MigrationInfo migration : info.pending()) {
         pending.add((migration.getVersion() != null ? "V" + migration.getVersion().getVersion() : "R") + " "
@@ -207,10 +201,7 @@ public final class FlywayMigrator implements Migrator {
     }
     if (script != null) {
       String file = script.getResource() != null ? script.getResource().getFilename() : "a migration";
-      String statement = script.getStatement() != null ? oneLine(script.getStatement()) : "";
-      if (statement.length() > MAX_STATEMENT_LENGTH) {
-        statement = statement.substring(0, MAX_STATEMENT_LENGTH) + "…";
-      }
+      String statement = Migrator.quote(script.getStatement() != null ? oneLine(script.getStatement()) : "");
       String message = sql != null ? oneLine(sql.getMessage()) : oneLine(e.getMessage());
       return new DeployException(DeployException.Kind.MIGRATION,
           "Migration " + file + " failed at line " + script.getLineNumber() + ": " + message

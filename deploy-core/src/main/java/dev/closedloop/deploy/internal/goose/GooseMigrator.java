@@ -36,8 +36,6 @@ import java.util.zip.CRC32;
  */
 public final class GooseMigrator implements Migrator {
 
-  private static final int MAX_STATEMENT_LENGTH = 200;
-
   private final Migrations migrations;
   private final Events events;
   private final Step step;
@@ -93,11 +91,7 @@ public final class GooseMigrator implements Migrator {
             + " migrations (out of order), and so does closedloop. Renumber it after " + applied.last()
             + ". Nothing was applied");
       }
-      if (expectedFingerprint != null && !expectedFingerprint.equals(set.fingerprint())) {
-        throw new DeployException(DeployException.Kind.MIGRATION, "The migrations in " + migrations + " ("
-            + set.fingerprint() + ") are not the set test-migrate proved in this run (" + expectedFingerprint
-            + "): they changed in between. Nothing was applied; run the release again");
-      }
+      set.requireProven(expectedFingerprint, migrations);
       if (!exists && expectedFingerprint != null) {
         refuseWhenPopulated(c, name);
       }
@@ -320,10 +314,7 @@ public final class GooseMigrator implements Migrator {
       return "Migration " + goose.fileName() + " ran, but its version could not be recorded in " + table + ": "
           + why + (goose.transactional() ? ". Its transaction was rolled back" : left);
     }
-    String quoted = statement == null ? "" : oneLine(statement);
-    if (quoted.length() > MAX_STATEMENT_LENGTH) {
-      quoted = quoted.substring(0, MAX_STATEMENT_LENGTH) + "…";
-    }
+    String quoted = Migrator.quote(statement);
     return "Migration " + goose.fileName() + " failed at line " + line + ": " + why
         + (quoted.isEmpty() ? "" : " — in statement: " + quoted) + left;
   }
