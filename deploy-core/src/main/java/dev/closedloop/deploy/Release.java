@@ -140,10 +140,31 @@ public final class Release {
 
   /** What each step of {@link #release()} would do, one line a step, without doing any of it. */
   public List<String> describe() {
-    List<ReleaseStep<?>> steps = config.rollout().enabled() ? List.of(BUILD, TEST_MIGRATE, MIGRATE, PROMOTE, ROLLOUT)
+    config.require(releaseSteps().stream().map(ReleaseStep::step).toArray(Step[]::new));
+    return described();
+  }
+
+  private List<ReleaseStep<?>> releaseSteps() {
+    return config.rollout().enabled() ? List.of(BUILD, TEST_MIGRATE, MIGRATE, PROMOTE, ROLLOUT)
         : List.of(BUILD, TEST_MIGRATE, MIGRATE, PROMOTE);
-    config.require(steps.stream().map(ReleaseStep::step).toArray(Step[]::new));
-    return steps.stream().map(step -> step.step() + ": " + step.describe(config)).toList();
+  }
+
+  private List<String> described() {
+    return releaseSteps().stream().map(step -> step.step() + ": " + step.describe(config)).toList();
+  }
+
+  /**
+   * The local dry run ({@code deploy:plan}): everything {@link #release()} would do, found out
+   * without changing anything anywhere. Production, the registry and the rollout target are only
+   * read, and what cannot be reached is named in the plan instead of failing it.
+   */
+  public dev.closedloop.deploy.report.Plan plan() {
+    try {
+      config.require(Step.BUILD, Step.TEST_MIGRATE);
+      return dev.closedloop.deploy.step.Planner.plan(config, events, described());
+    } catch (DeployException e) {
+      throw e.withPartialResult(ReleaseResult.empty(), config.redactor());
+    }
   }
 
   private ReleaseResult run(String goal, Stage... stages) {

@@ -53,7 +53,8 @@ public record ReleaseConfig(
     CiEnvironment ci,
     Redactor redactor,
     List<ReleaseListener> listeners,
-    List<String> warnings) {
+    List<String> warnings,
+    List<String> unresolved) {
 
   /** How a release is kept to one branch and one at a time. */
   public record Guards(
@@ -81,6 +82,7 @@ public record ReleaseConfig(
     promoteTags = List.copyOf(promoteTags);
     listeners = List.copyOf(listeners);
     warnings = List.copyOf(warnings);
+    unresolved = unresolved == null ? List.of() : List.copyOf(unresolved);
   }
 
   /** What a log or a debugger may show: no build argument's value, no credential, no URL with a password. */
@@ -240,8 +242,19 @@ public record ReleaseConfig(
     private String healthUrl;
     private String healthCommand;
     private Path reportFile;
+    private boolean forPlan;
 
     Builder() {}
+
+    /**
+     * For a plan, not a release: a production URL or rollout variable whose secret cannot be
+     * resolved here (a laptop without the CI's credentials) is left unset and named in
+     * {@link ReleaseConfig#unresolved()} instead of refusing the settings.
+     */
+    public Builder forPlan(boolean plan) {
+      this.forPlan = plan;
+      return this;
+    }
 
     /** Where each run writes release.json (what it did, also when it failed); null for nowhere. */
     public Builder reportFile(Path file) {
@@ -551,6 +564,7 @@ public record ReleaseConfig(
         }
       }
       List<String> problems = new ArrayList<>();
+      List<String> unresolved = new ArrayList<>();
       ImageRef imageRef = null;
       if (image != null && !image.isBlank()) {
         try {
@@ -615,7 +629,7 @@ public record ReleaseConfig(
                 production = ProductionDatabase.at(target);
               }
             } catch (DeployException e) {
-              problems.add(redactor.redact(e.getMessage()));
+              (forPlan ? unresolved : problems).add(redactor.redact(e.getMessage()));
             }
           }
         }
@@ -656,7 +670,7 @@ public record ReleaseConfig(
               env.put(name, SecretResolver.isReference(value) ? secrets.resolve(value, setting)
                   : secrets.resolveName(value, setting));
             } catch (DeployException e) {
-              problems.add(redactor.redact(e.getMessage()));
+              (forPlan ? unresolved : problems).add(redactor.redact(e.getMessage()));
             }
           });
         } catch (DeployException e) {
@@ -674,7 +688,7 @@ public record ReleaseConfig(
               labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
               production, requireTls, promoteTags, aws, rolloutSettings, reportFile, guards, environment, redactor,
               listeners,
-              warnings));
+              warnings, unresolved));
         }
         DeployException refused = new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1
             ? problems.get(0) : problems.size() + " settings are wrong: " + String.join("; ", problems));

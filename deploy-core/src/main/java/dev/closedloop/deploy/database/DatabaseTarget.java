@@ -82,6 +82,18 @@ public record DatabaseTarget(String jdbcUrl, String user, String password, Map<S
     return new DatabaseTarget("jdbc:postgresql://" + hosts() + "/" + database, user, password, properties);
   }
 
+  /**
+   * The same database, every connection of it read-only, also in autocommit (pgjdbc sends
+   * {@code SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY}, which poolers pass on): a
+   * write fails instead of happening.
+   */
+  public DatabaseTarget readOnly() {
+    Map<String, String> readOnly = new LinkedHashMap<>(properties);
+    readOnly.put("readOnly", "true");
+    readOnly.put("readOnlyMode", "always");
+    return new DatabaseTarget(jdbcUrl, user, password, readOnly);
+  }
+
   /** Query parameters of a JDBC URL, decoded the way pgjdbc decodes them ('+' is a space). */
   private static Map<String, String> jdbcQuery(String query) {
     return query(query, value -> {

@@ -54,6 +54,12 @@ final class ImageMigrator implements Migrator {
     return "'" + migrations.command() + "' run from the built image (by digest)";
   }
 
+  /** Only the tool in the image knows its migrations, and the image may not be built yet. */
+  @Override
+  public Inspection inspect(DatabaseTarget target) {
+    return new Inspection(null, null);
+  }
+
   @Override
   public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
       Consumer<List<String>> beforeApplying) {

@@ -35,6 +35,23 @@ public interface Migrator {
   MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
       java.util.function.Consumer<java.util.List<String>> beforeApplying);
 
+  /**
+   * The set as found now and, when {@code target} is given, which of it {@code target} has not
+   * applied yet. Reads only: nothing is created, locked or applied, not even the version table.
+   *
+   * @param target a database to compare with; null when none can be reached (a migrator that
+   *     needs a database to read its set then returns an inspection without one)
+   */
+  Inspection inspect(DatabaseTarget target);
+
+  /**
+   * What {@link #inspect} found.
+   *
+   * @param set the migrations, null when only the tool knows them (run from the image)
+   * @param pending the labels of those not applied on the target, in order; null when not compared
+   */
+  record Inspection(MigrationSet set, java.util.List<String> pending) { }
+
   /** What is migrated, for logs and plans, e.g. "Flyway migrations in classpath:db/migration". */
   String describe();
 

@@ -154,6 +154,35 @@ public final class CiEnvironment {
     return value != null && !value.isBlank();
   }
 
+  /** The CI system this runs under, by its own marker variable; empty outside CI. */
+  public Optional<String> system() {
+    if ("true".equals(env.get("GITHUB_ACTIONS"))) {
+      return Optional.of("GitHub Actions");
+    }
+    if ("true".equals(env.get("GITLAB_CI"))) {
+      return Optional.of("GitLab CI");
+    }
+    if (present("JENKINS_URL")) {
+      return Optional.of("Jenkins");
+    }
+    if ("true".equals(env.get("CIRCLECI"))) {
+      return Optional.of("CircleCI");
+    }
+    if ("true".equals(env.get("BUILDKITE"))) {
+      return Optional.of("Buildkite");
+    }
+    if (present("BITBUCKET_BUILD_NUMBER")) {
+      return Optional.of("Bitbucket Pipelines");
+    }
+    if ("True".equalsIgnoreCase(env.get("TF_BUILD"))) {
+      return Optional.of("Azure Pipelines");
+    }
+    if ("true".equals(env.get("TRAVIS"))) {
+      return Optional.of("Travis CI");
+    }
+    return "true".equalsIgnoreCase(env.get("CI")) ? Optional.of("a CI system (CI=true)") : Optional.empty();
+  }
+
   /** The address of this CI run, for the ledger: where to read what happened. */
   public Optional<String> runUrl() {
     if (present("GITHUB_RUN_ID") && present("GITHUB_REPOSITORY")) {

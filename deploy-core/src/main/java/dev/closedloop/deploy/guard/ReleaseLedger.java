@@ -318,8 +318,7 @@ public final class ReleaseLedger {
         + "jsonb_build_object('status', 'failed', 'at', clock_timestamp()))"
         + " WHERE service = ? AND finished_at IS NULL"
         + " AND status IN ('queued', 'running', 'migrating', 'promoted', 'rolling_out')"
-        + " AND NOT (CASE WHEN row_locked THEN " + alive() + " ELSE backend_pid IN"
-        + " (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL) END)";
+        + " AND NOT " + processAlive();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, service);
       return s.executeUpdate();
@@ -336,6 +335,28 @@ public final class ReleaseLedger {
   public List<Entry> queuedEntries(Connection c, String service) {
     return select(c, " WHERE service = ? AND status = 'queued' AND (NOT row_locked OR " + alive() + ") ORDER BY id",
         s -> s.setString(1, service));
+  }
+
+  /** True when the ledger's table exists; reads only. */
+  public boolean present(Connection c) {
+    return exists(c, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", quoted);
+  }
+
+  /**
+   * The unfinished rows of {@code service} whose release is alive, oldest first: the one that
+   * holds the release lock (running, migrating, promoted or rolling out) and those queued behind
+   * it. Reads only, so a dead row is skipped here rather than marked abandoned.
+   */
+  public List<Entry> alive(Connection c, String service) {
+    return select(c, " WHERE service = ? AND finished_at IS NULL"
+        + " AND status IN ('queued', 'running', 'migrating', 'promoted', 'rolling_out')"
+        + " AND " + processAlive() + " ORDER BY id", s -> s.setString(1, service));
+  }
+
+  /** SQL: the row's process still runs (rows of versions before the row lock: its session still exists). */
+  private String processAlive() {
+    return "(CASE WHEN row_locked THEN " + alive() + " ELSE backend_pid IN"
+        + " (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL) END)";
   }
 
   /** SQL: the row's release holds the row's own lock, in this database. */
@@ -437,7 +458,7 @@ public final class ReleaseLedger {
    * exist yet. Reads only: the ledger is not created.
    */
   public List<Entry> recent(Connection c, String service, int limit) {
-    if (!exists(c, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", quoted)) {
+    if (!present(c)) {
       return List.of();
     }
     return select(c, " WHERE service = ? ORDER BY id DESC LIMIT ?", s -> {

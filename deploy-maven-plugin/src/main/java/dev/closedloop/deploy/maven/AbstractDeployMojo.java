@@ -278,10 +278,11 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     }
     try {
       Release release = configure().load();
-      // at the start of a line, before anything else: GitHub reads workflow commands only there
+      // at the start of a line, before anything else: GitHub reads workflow commands only there.
+      // On standard error, which the runner reads for commands too: standard output may be JSON for a pipe
       GitHubActions.maskSecrets(release.config(), command -> {
-        System.out.println(command);
-        System.out.flush();
+        System.err.println(command);
+        System.err.flush();
       });
       ReleaseResult result = run(release);
       if (result != null) { // null: the goal prints what it read, no step ran
@@ -299,6 +300,11 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   /** False for a goal that only reads: it neither writes release.json nor removes the last goal's. */
   boolean writesReport() {
     return true;
+  }
+
+  /** True for a goal that only plans: secrets it cannot resolve here are named in the plan, not refused. */
+  boolean plansOnly() {
+    return false;
   }
 
   /** Runs the goal; null when it ran no step (it only read and printed). */
@@ -344,7 +350,8 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .localEnv(localEnv)
         .healthUrl(healthUrl)
         .healthCommand(healthCommand)
-        .reportFile(reportFile != null && writesReport() ? reportFile.toPath() : null);
+        .reportFile(reportFile != null && writesReport() ? reportFile.toPath() : null)
+        .forPlan(plansOnly());
   }
 
   /**

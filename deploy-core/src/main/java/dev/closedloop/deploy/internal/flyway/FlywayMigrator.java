@@ -55,6 +55,29 @@ public final class FlywayMigrator implements Migrator {
     return "Flyway migrations in " + migrations;
   }
 
+  /** Flyway resolves its files only with a database at hand: without one, nothing is compared. */
+  @Override
+  public Inspection inspect(DatabaseTarget target) {
+    if (target == null) {
+      return new Inspection(null, null);
+    }
+    try (var logScope = FlywayLogBridge.route(events)) {
+      MigrationInfoService info = configure(target).load().info(); // info reads: no schema, table or lock is made
+      return new Inspection(resolved(info), labels(info.pending()));
+    } catch (FlywayException e) {
+      throw failure(e);
+    }
+  }
+
+  private static List<String> labels(MigrationInfo[] migrations) {
+    List<String> labels = new ArrayList<>();
+    for (MigrationInfo migration : migrations) {
+      labels.add((migration.getVersion() != null ? "V" + migration.getVersion().getVersion() : "R") + " "
+          + migration.getDescription());
+    }
+    return labels;
+  }
+
   /**
    * Refuses before changing anything when the files found now are not the set with
    * {@code expectedFingerprint} (the set test-migrate proved).
@@ -62,18 +85,7 @@ public final class FlywayMigrator implements Migrator {
   @Override
   public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
       Consumer<List<String>> beforeApplying) {
-    FluentConfiguration configuration = Flyway.configure(migrations.classLoader())
-        .dataSource(new TargetDataSource(target))
-        .locations(migrations.locations().toArray(String[]::new))
-        .validateMigrationNaming(true)
-        .cleanDisabled(true)
-        .callbacks(new AbortWhenClientDies())
-        .loggers(FlywayLogBridge.class.getName());
-    // Flyway's default lock lives in an open transaction, which CREATE INDEX CONCURRENTLY (and
-    // every non-transactional migration) waits on forever. Releases are already one at a time
-    // under the release lock, so Flyway's lock can be a session lock.
-    configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false);
-    Flyway flyway = configuration.load();
+    Flyway flyway = configure(target).load();
     try (var logScope = FlywayLogBridge.route(events)) {
       MigrationInfoService info = flyway.info();
       MigrationSet set = resolved(info);
@@ -86,11 +98,7 @@ public final class FlywayMigrator implements Migrator {
         validateAgainst(flyway); // first: its message is the precise one when production's history disagrees
       }
       set.requireProven(expectedFingerprint, migrations);
-      List<String> pending = new ArrayList<>();
-      for (MigrationInfo migration : info.pending()) {
-        pending.add((migration.getVersion() != null ? "V" + migration.getVersion().getVersion() : "R") + " "
-            + migration.getDescription());
-      }
+      List<String> pending = labels(info.pending());
       if (!pending.isEmpty()) {
         beforeApplying.accept(pending);
       }
@@ -108,6 +116,21 @@ public final class FlywayMigrator implements Migrator {
     } catch (FlywayException e) {
       throw failure(e);
     }
+  }
+
+  private FluentConfiguration configure(DatabaseTarget target) {
+    FluentConfiguration configuration = Flyway.configure(migrations.classLoader())
+        .dataSource(new TargetDataSource(target))
+        .locations(migrations.locations().toArray(String[]::new))
+        .validateMigrationNaming(true)
+        .cleanDisabled(true)
+        .callbacks(new AbortWhenClientDies())
+        .loggers(FlywayLogBridge.class.getName());
+    // Flyway's default lock lives in an open transaction, which CREATE INDEX CONCURRENTLY (and
+    // every non-transactional migration) waits on forever. Releases are already one at a time
+    // under the release lock, so Flyway's lock can be a session lock.
+    configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false);
+    return configuration;
   }
 
   /** Flyway's replacement for the deprecated {@code initSql}: runs on every connection it opens. */

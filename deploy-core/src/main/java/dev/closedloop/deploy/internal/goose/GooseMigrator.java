@@ -60,6 +60,24 @@ public final class GooseMigrator implements Migrator {
   }
 
   @Override
+  public Inspection inspect(DatabaseTarget target) {
+    List<Found> files = files();
+    MigrationSet set = MigrationSet.of(files.stream().map(file -> file.migration).toList());
+    if (target == null) {
+      return new Inspection(set, null);
+    }
+    try (Connection c = target.connect()) {
+      String[] name = qualified(c);
+      TreeSet<Long> applied = exists(c, name) ? applied(c, '"' + name[0] + "\".\"" + name[1] + '"') : new TreeSet<>();
+      return new Inspection(set, files.stream().filter(file -> !applied.contains(file.goose.version()))
+          .map(file -> file.migration.label()).toList());
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read " + table + " on " + target + ": "
+          + oneLine(e.getMessage()), e);
+    }
+  }
+
+  @Override
   public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
       Consumer<List<String>> beforeApplying) {
     List<Found> files = files();

@@ -1,0 +1,334 @@
+package dev.closedloop.deploy.step;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.database.MigrationSet;
+import dev.closedloop.deploy.database.Migrator;
+import dev.closedloop.deploy.database.ProductionDatabase;
+import dev.closedloop.deploy.guard.BranchGuard;
+import dev.closedloop.deploy.guard.CommitOrder;
+import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.image.BuildRequest;
+import dev.closedloop.deploy.image.ImageBuilder;
+import dev.closedloop.deploy.report.Plan;
+import dev.closedloop.deploy.secret.Redactor;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Finds out what {@code release} would do, changing nothing anywhere: the registry is asked for
+ * digests, production is read over read-only connections (no ledger table is created, no lock
+ * taken, no row written), the rollout target is looked at. What cannot be reached is named and
+ * the plan goes on without it.
+ */
+public final class Planner {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** As many commits of history as a release records, so the plan orders commits as it would. */
+  private static final int ANCESTRY_DEPTH = 200;
+
+  private final ReleaseConfig config;
+  private final Events events;
+  private final Redactor redactor;
+  private final ObjectNode plan = JSON.createObjectNode();
+  private final List<String> blockers = new ArrayList<>();
+  private final List<String> unknowns = new ArrayList<>();
+  private final ArrayNode guards;
+
+  private Planner(ReleaseConfig config, Events events) {
+    this.config = config;
+    this.events = events;
+    this.redactor = config.redactor();
+    plan.put("schemaVersion", Plan.SCHEMA_VERSION);
+    plan.put("sha", config.sha());
+    plan.put("service", config.guards().lockName());
+    ObjectNode ci = plan.putObject("ci");
+    ci.put("system", config.ci().system().orElse(null));
+    ci.put("runUrl", config.ci().runUrl().map(redactor::redact).orElse(null));
+    guards = plan.putArray("guards");
+  }
+
+  /**
+   * The plan of {@code config}'s release.
+   *
+   * @param steps what each step would do, one line each, as {@code Release.describe()} gives them
+   */
+  public static Plan plan(ReleaseConfig config, Events events, List<String> steps) {
+    return new Planner(config, events).make(steps);
+  }
+
+  private Plan make(List<String> steps) {
+    branchGuard();
+    try (RunContext context = new RunContext(config, events)) {
+      Optional<String> digest = image(context);
+      Migrator migrator = config.migrations().migrator(events, Step.TEST_MIGRATE);
+      Migrator.Inspection inspection = production(migrator);
+      migrations(migrator, inspection);
+      tagMoves(context, digest.orElse(null));
+      rollout(context);
+    }
+    ArrayNode described = plan.putArray("steps");
+    for (String line : steps) {
+      int colon = line.indexOf(": ");
+      described.addObject().put("step", line.substring(0, colon)).put("would", line.substring(colon + 2));
+    }
+    ArrayNode blocking = plan.putArray("blockers");
+    blockers.forEach(blocking::add);
+    ArrayNode unknown = plan.putArray("unknown");
+    unknowns.forEach(unknown::add);
+    return new Plan(plan);
+  }
+
+  private void guard(String name, String verdict, String detail) {
+    guards.addObject().put("guard", name).put("verdict", verdict).put("detail", redactor.redact(detail));
+    if (verdict.equals("refuse")) {
+      blockers.add(redactor.redact(detail));
+    }
+  }
+
+  private void branchGuard() {
+    var settings = config.guards();
+    try {
+      BranchGuard.Decision decision = new BranchGuard(settings.allowedBranches(), settings.branchGuard())
+          .check(settings.branch(), config.ci());
+      guard("branch", decision.overridden() ? "warn" : "pass", decision.overridden() ? decision.warning()
+          : "branch '" + decision.branch() + "' (" + decision.source() + ") is one of "
+              + String.join(", ", settings.allowedBranches().isEmpty() ? BranchGuard.DEFAULT_ALLOWED
+                  : settings.allowedBranches()));
+    } catch (DeployException e) {
+      guard("branch", "refuse", e.getMessage());
+    }
+  }
+
+  /** The image section; the digest {@code <image>:<sha>} has now, when the registry said. */
+  private Optional<String> image(RunContext context) {
+    BuildRequest request = config.buildRequest();
+    ObjectNode image = plan.putObject("image");
+    image.put("reference", request.shaRef().toString());
+    ArrayNode tags = image.putArray("tags");
+    tags.add(request.shaRef().toString());
+    request.extraTags().forEach(tag -> tags.add(request.repository().withTag(tag).toString()));
+    image.put("dockerfile", request.dockerfile().toString());
+    image.put("context", request.context().toString());
+    image.put("forceBuild", request.force());
+    try {
+      ImageBuilder.validate(request);
+    } catch (DeployException e) {
+      blockers.add(redactor.redact(e.getMessage()));
+    }
+    Optional<String> digest;
+    try {
+      digest = context.registry().digestOf(request.shaRef());
+      image.put("registryProblem", (String) null);
+    } catch (RuntimeException e) {
+      String why = "registry not reachable: " + redactor.redact(String.valueOf(e.getMessage()));
+      unknowns.add(why);
+      image.put("action", "unknown");
+      image.putNull("digest");
+      image.put("registryProblem", why);
+      return Optional.empty();
+    }
+    image.put("action", digest.isPresent() && !request.force() ? "reuse" : "build");
+    image.put("digest", digest.orElse(null));
+    return digest.filter(found -> !request.force());
+  }
+
+  /**
+   * Production read-only: the TLS and pooler checks, commit order against the ledger, the lock's
+   * holder and queue, and the migrations pending there. Returns the migrations as production sees
+   * them, or as found without it.
+   */
+  private Migrator.Inspection production(Migrator migrator) {
+    ObjectNode production = plan.putObject("production");
+    ObjectNode lock = plan.putObject("lock");
+    lock.put("name", config.guards().lockName());
+    lock.put("known", false);
+    lock.putNull("holder");
+    lock.putArray("queue");
+    ProductionDatabase database = config.productionDatabase();
+    if (database == null) {
+      String why = config.unresolved().isEmpty() ? "databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)"
+          + " is not set" : String.join("; ", config.unresolved());
+      production.putNull("database");
+      unreachable(production, why);
+      guard("commit order", "unknown", "production not reachable");
+      return null;
+    }
+    production.put("database", redactor.redact(database.describe()));
+    try (ProductionDatabase.Session session = database.open(events)) {
+      DatabaseTarget target = session.target();
+      target.tlsProblem().ifPresentOrElse(problem -> guard("database TLS", config.requireTls() ? "refuse" : "warn",
+              "databaseUrl: " + problem + (config.requireTls() ? " (deploy.requireTls is set)" : "")),
+          () -> guard("database TLS", "pass", target.isLoopback() ? "this machine" : "TLS required by the URL"));
+      target.poolerProblem().ifPresent(problem -> guard("pooler", "refuse", "databaseUrl (deploy.databaseUrl): "
+          + problem));
+      DatabaseTarget reading = target.readOnly();
+      try (Connection c = reading.connect()) {
+        ledger(c, lock);
+      }
+      Migrator.Inspection inspection = migrator.inspect(reading);
+      production.put("reachable", true);
+      production.putNull("problem");
+      return inspection;
+    } catch (DeployException | SQLException e) {
+      unreachable(production, redactor.redact(String.valueOf(e.getMessage())));
+      if (!hasGuard("commit order")) {
+        guard("commit order", "unknown", "production not reachable");
+      }
+      return null;
+    }
+  }
+
+  private boolean hasGuard(String name) {
+    for (var guard : guards) {
+      if (guard.get("guard").asText().equals(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void unreachable(ObjectNode production, String why) {
+    production.put("reachable", false);
+    production.put("problem", why);
+    unknowns.add("production not reachable: " + why);
+  }
+
+  /** Commit order and the lock, from the ledger; a ledger not there yet is a first release. */
+  private void ledger(Connection c, ObjectNode lock) {
+    ReleaseLedger ledger = config.ledger();
+    String service = config.guards().lockName();
+    if (!ledger.present(c)) {
+      guard("commit order", "pass", "no release yet: " + ledger.table() + " does not exist (the first release"
+          + " creates it)");
+      lock.put("known", true);
+      return;
+    }
+    CommitOrder.Commit mine = new CommitOrder.Commit(config.sha(), config.ci().runNumber().orElse(null),
+        config.ci().runScope().orElse(null), config.ci().ancestry(config.sha(), ANCESTRY_DEPTH));
+    ledger.latestReleased(c, service, -1).ifPresentOrElse(released -> {
+      CommitOrder.Comparison comparison = new CommitOrder(config.ci()).compare(mine, released.commit());
+      String against = " release #" + released.id() + " of " + released.sha() + " (" + comparison.basis() + ")";
+      switch (comparison.verdict()) {
+        case NEWER -> guard("commit order", "pass", "newer than" + against);
+        case SAME -> guard("commit order", "pass", "the commit of" + against + ": a re-run resumes it");
+        case OLDER -> guard("commit order", "warn", "older than" + against + ": release would be superseded and"
+            + " change nothing" + (config.guards().failWhenSuperseded() ? ", and fail (deploy.failWhenSuperseded)"
+            : ""));
+        default -> guard("commit order", "warn", "cannot tell against" + against + ": release would go by"
+            + " arrival order");
+      }
+    }, () -> guard("commit order", "pass", "no release of " + service + " in " + ledger.table() + " yet"));
+    lock.put("known", true);
+    ArrayNode queue = (ArrayNode) lock.get("queue");
+    for (ReleaseLedger.Entry entry : ledger.alive(c, service)) {
+      ObjectNode row = JSON.createObjectNode().put("id", entry.id()).put("sha", entry.sha())
+          .put("status", entry.status()).put("startedAt", entry.startedAt().toString());
+      if (entry.status().equals("queued")) {
+        queue.add(row);
+      } else {
+        lock.set("holder", row);
+      }
+    }
+  }
+
+  private void migrations(Migrator migrator, Migrator.Inspection fromProduction) {
+    ObjectNode migrations = plan.putObject("migrations");
+    migrations.put("source", migrator.describe());
+    Migrator.Inspection inspection = fromProduction;
+    try {
+      migrator.validate();
+      if (inspection == null) {
+        inspection = migrator.inspect(null);
+      }
+      if (inspection.set() == null && !config.migrations().runFromImage()) {
+        inspection = withoutProduction(migrator); // Flyway reads its files only with a database at hand
+      }
+    } catch (DeployException e) {
+      blockers.add(redactor.redact(e.getMessage()));
+      inspection = new Migrator.Inspection(null, null);
+    }
+    MigrationSet set = inspection.set();
+    migrations.put("fingerprint", set == null ? null : set.fingerprint());
+    if (set == null) {
+      migrations.putNull("list");
+      migrations.putNull("pending");
+      return;
+    }
+    Set<String> pending = inspection.pending() == null ? null : new HashSet<>(inspection.pending());
+    ArrayNode list = migrations.putArray("list");
+    for (MigrationSet.Migration migration : set.migrations()) {
+      ObjectNode entry = list.addObject().put("migration", migration.label()).put("version", migration.version())
+          .put("description", migration.description());
+      if (pending == null) {
+        entry.putNull("pending");
+      } else {
+        entry.put("pending", pending.contains(migration.label()));
+      }
+    }
+    if (pending == null) {
+      migrations.putNull("pending");
+    } else {
+      migrations.put("pending", inspection.pending().size());
+    }
+  }
+
+  /** The set as a fresh throwaway database shows it, which is removed again; nothing compared. */
+  private Migrator.Inspection withoutProduction(Migrator migrator) {
+    EphemeralDatabase throwaway = config.testDatabase();
+    try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
+      return new Migrator.Inspection(migrator.inspect(instance.target()).set(), null);
+    } catch (DeployException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the migrations on "
+          + throwaway.describe() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void tagMoves(RunContext context, String newDigest) {
+    ArrayNode moves = plan.putArray("tagMoves");
+    for (String tag : config.promoteTags()) {
+      ObjectNode move = moves.addObject().put("tag", tag).put("reference", config.image().withTag(tag).toString());
+      try {
+        move.put("currentDigest", context.registry().digestOf(config.image().withTag(tag)).orElse(null));
+        move.put("known", true);
+      } catch (RuntimeException e) {
+        move.putNull("currentDigest");
+        move.put("known", false); // the image section already named why
+      }
+      move.put("newDigest", newDigest);
+    }
+  }
+
+  private void rollout(RunContext context) {
+    if (!config.rollout().enabled()) {
+      plan.putNull("rollout");
+      return;
+    }
+    ObjectNode rollout = plan.putObject("rollout");
+    rollout.put("kind", config.rollout().kind().id());
+    rollout.put("target", config.rollout().service());
+    try {
+      rollout.put("detail", redactor.redact(context.rollout().check()));
+      rollout.put("ok", true);
+    } catch (RuntimeException e) {
+      String why = redactor.redact(String.valueOf(e.getMessage()));
+      rollout.put("detail", why);
+      rollout.put("ok", false); // a missing service or missing credentials: the plan cannot tell which
+      unknowns.add("rollout target: " + why);
+    }
+  }
+}
