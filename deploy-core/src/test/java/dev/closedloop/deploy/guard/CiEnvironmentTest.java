@@ -28,6 +28,24 @@ class CiEnvironmentTest {
     assertThat(ci.sha()).as(system).contains("abc1234");
   }
 
+  @ParameterizedTest(name = "{1}")
+  @CsvSource({
+      "GITHUB_ACTIONS=true, GitHub Actions",
+      "GITLAB_CI=true, GitLab CI",
+      "JENKINS_URL=https://ci.example.com/, Jenkins",
+      "CIRCLECI=true, CircleCI",
+      "BUILDKITE=true, Buildkite",
+      "BITBUCKET_BUILD_NUMBER=7, Bitbucket Pipelines",
+      "TF_BUILD=True, Azure Pipelines",
+      "TRAVIS=true, Travis CI",
+      "CI=true, a CI system (CI=true)"})
+  void system_isNamedByItsOwnMarkerVariable(String variable, String system) {
+    String[] pair = variable.split("=", 2);
+
+    assertThat(new CiEnvironment(Map.of(pair[0], pair[1]), dir).system()).contains(system);
+    assertThat(new CiEnvironment(Map.of(), dir).system()).as("a local run").isEmpty();
+  }
+
   @org.junit.jupiter.api.Test
   void sourceUrl_comesFromGitHubOrGitLab() {
     assertThat(new CiEnvironment(Map.of("GITHUB_SERVER_URL", "https://github.com", "GITHUB_REPOSITORY", "acme/shop"),

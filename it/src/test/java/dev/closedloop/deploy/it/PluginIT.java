@@ -2,6 +2,8 @@ package dev.closedloop.deploy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -135,6 +137,36 @@ class PluginIT {
     assertThat(mask).as("the mask command, alone on its line").isNotNegative();
     assertThat(mask).as("before any step's output").isLessThan(lines.indexOf("[INFO] --- test-migrate ---"));
     assertThat(lines.stream().filter(line -> line.contains(secret))).containsExactly("::add-mask::" + secret);
+  }
+
+  @Test
+  void plan_throughMaven_printsOnlyJsonOnStandardOutput_namesWhatItCannotReach_andLeavesTheReportAlone()
+      throws Exception {
+    Path project = copyProject("consumer");
+    String secret = "plan-S3cret-" + TestServices.randomSha().substring(0, 8);
+    Path report = Files.createDirectories(project.resolve("target/deploy")).resolve("release.json");
+    Files.writeString(report, "{\"goal\": \"release\"}\n");
+    Path stdout = work.resolve("plan.json");
+    Path stderr = work.resolve("plan.err");
+    ProcessBuilder builder = new ProcessBuilder(TestServices.mvnw("-q", "deploy:plan", "-Ddeploy.planFormat=json",
+        "-Ddeploy.sha=" + TestServices.randomSha(), "-Ddeploy.branch=main", "-Ddeploy.databasePassword=env:DB_PASS",
+        "-Ddeploy.databaseUrl=postgres://app@127.0.0.1:1/none")).directory(project.toFile())
+        .redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
+    builder.environment().putAll(Map.of("GITHUB_ACTIONS", "true", "DB_PASS", secret,
+        "AWS_EC2_METADATA_DISABLED", "true"));
+
+    int exit = builder.start().waitFor();
+
+    String json = Files.readString(stdout);
+    assertThat(exit).as(json + Files.readString(stderr)).isZero();
+    JsonNode plan = new ObjectMapper().readTree(json); // standard output is the JSON and nothing else
+    assertThat(plan.get("ci").get("system").asText()).isEqualTo("GitHub Actions");
+    assertThat(plan.get("production").get("reachable").asBoolean()).isFalse();
+    assertThat(plan.get("unknown").get(0).asText()).startsWith("production not reachable: Cannot connect to");
+    assertThat(plan.get("migrations").get("list")).hasSize(9);
+    assertThat(Files.readString(stderr)).contains("::add-mask::" + secret);
+    assertThat(json).doesNotContain(secret);
+    assertThat(Files.readString(report)).as("the last goal's report stays").isEqualTo("{\"goal\": \"release\"}\n");
   }
 
   /**
