@@ -189,10 +189,19 @@ public final class Release {
     }
   }
 
-  /** release.json, when the configuration names a file for it; a report that cannot be written is warned about. */
+  /**
+   * release.json, when the configuration names a file for it, and then under GitHub Actions the
+   * job summary too; a report that cannot be written is warned about.
+   */
   private void report(String goal, ReleaseResult result, String errorKind, String errorMessage) {
     if (config.reportFile() == null) {
       return;
+    }
+    try {
+      dev.closedloop.deploy.report.StepSummary.append(config.ci().variables(), goal, config.sha(),
+          config.ci().runUrl().orElse(null), result, errorKind, errorMessage, config.redactor());
+    } catch (java.io.IOException | RuntimeException e) {
+      events.warn("could not append to the job summary (GITHUB_STEP_SUMMARY): " + e.getMessage());
     }
     try {
       dev.closedloop.deploy.report.ReleaseReport.write(config.reportFile(), dev.closedloop.deploy.report.ReleaseReport

@@ -699,6 +699,13 @@ public record ReleaseConfig(
           } catch (java.io.IOException | RuntimeException e) {
             // the refusal is what to report; the missing file says nothing false
           }
+          try {
+            dev.closedloop.deploy.report.StepSummary.append(environment.variables(), null, resolvedSha,
+                environment.runUrl().orElse(null), ReleaseResult.empty(), refused.kind().name(), refused.getMessage(),
+                redactor);
+          } catch (java.io.IOException | RuntimeException e) {
+            // as above: the refusal itself is reported by the exception
+          }
         }
         throw refused;
       } finally {

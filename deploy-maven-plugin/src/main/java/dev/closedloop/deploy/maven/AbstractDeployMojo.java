@@ -8,6 +8,7 @@ import dev.closedloop.deploy.StepResult;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
+import dev.closedloop.deploy.report.CiLog;
 import dev.closedloop.deploy.report.GitHubActions;
 import java.io.File;
 import java.net.MalformedURLException;
@@ -262,6 +263,15 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   Settings settings;
 
   private final SettingsDecrypter decrypter;
+  /**
+   * Standard output itself: Maven's System.out strips escape sequences in batch mode, and
+   * GitLab's sections are made of them.
+   */
+  private static final java.io.PrintStream RAW_OUT = new java.io.PrintStream(
+      new java.io.FileOutputStream(java.io.FileDescriptor.out), false, java.nio.charset.StandardCharsets.UTF_8);
+
+  /** The CI system's groups and annotations; nothing outside CI. */
+  private final CiLog ci = CiLog.of(System.getenv());
 
   AbstractDeployMojo(SettingsDecrypter decrypter) {
     this.decrypter = decrypter;
@@ -286,10 +296,12 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       });
       ReleaseResult result = run(release);
       if (result != null) { // null: the goal prints what it read, no step ran
-        summarize(result);
+        summarize(result, release.config().redactor());
       }
     } catch (DeployException e) {
       // each step's end was logged as it happened; Maven prints the failure itself
+      ci.error(e.getMessage()).forEach(System.err::println);
+      System.err.flush();
       throwForMaven(e);
     }
   }
@@ -316,7 +328,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .sha(sha)
         .dockerHost(dockerHost)
         .registryCredentials(registryCredentials())
-        .listener(new MavenLogListener(getLog()))
+        .listener(new MavenLogListener(getLog(), ci, RAW_OUT, System.err))
         .buildContext(buildContext.toPath())
         .dockerfile(dockerfile != null ? dockerfile.toPath() : null)
         .buildArgs(buildArgs)
@@ -367,12 +379,12 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     throw withCause ? new MojoExecutionException(e.getMessage(), e) : new MojoExecutionException(e.getMessage());
   }
 
-  private void summarize(ReleaseResult result) {
+  private void summarize(ReleaseResult result, dev.closedloop.deploy.secret.Redactor redactor) {
     getLog().info("closedloop summary:" + (result.outcome() == ReleaseResult.Outcome.SUPERSEDED
         ? " superseded by a newer release (ledger #" + result.ledgerId().orElse(null) + ")" : ""));
     for (StepResult step : result.steps()) {
       getLog().info(String.format("  %-13s %-9s %6.1f s  %s", step.step(), step.status().name().toLowerCase(),
-          step.duration().toMillis() / 1000.0, step.summary()));
+          step.duration().toMillis() / 1000.0, redactor.redact(step.summary())));
     }
   }
 

@@ -127,7 +127,10 @@ class PluginIT {
     Path project = copyProject("consumer");
     String secret = "gh-S3cret-" + TestServices.randomSha().substring(0, 8);
 
-    TestServices.Run run = TestServices.run(project, Map.of("GITHUB_ACTIONS", "true", "DB_PASS", secret),
+    Path summary = work.resolve("step-summary.md");
+    Files.writeString(summary, "earlier step\n");
+    TestServices.Run run = TestServices.run(project, Map.of("GITHUB_ACTIONS", "true", "DB_PASS", secret,
+            "GITHUB_STEP_SUMMARY", summary.toString(), "GITHUB_REPOSITORY", "acme/shop", "GITHUB_RUN_ID", "42"),
         TestServices.mvnw("deploy:test-migrate", "-Ddeploy.databasePassword=env:DB_PASS",
             "-Ddeploy.databaseUrl=postgres://app@127.0.0.1:1/none").toArray(String[]::new));
 
@@ -137,6 +140,48 @@ class PluginIT {
     assertThat(mask).as("the mask command, alone on its line").isNotNegative();
     assertThat(mask).as("before any step's output").isLessThan(lines.indexOf("[INFO] --- test-migrate ---"));
     assertThat(lines.stream().filter(line -> line.contains(secret))).containsExactly("::add-mask::" + secret);
+    // the step's lines in a collapsible group
+    int group = lines.indexOf("::group::closedloop test-migrate");
+    assertThat(group).isEqualTo(lines.indexOf("[INFO] --- test-migrate ---") - 1);
+    assertThat(lines.indexOf("::endgroup::")).isGreaterThan(lines.stream().filter(line -> line.startsWith(
+        "[INFO] test-migrate done in ")).findFirst().map(lines::indexOf).orElseThrow());
+    // the job summary: appended, never replacing what earlier steps wrote
+    String markdown = Files.readString(summary);
+    assertThat(markdown).startsWith("earlier step\n").contains("### closedloop test-migrate: succeeded",
+        "| test-migrate | succeeded |", "[this run](https://github.com/acme/shop/actions/runs/42)",
+        "**Proven on a throwaway database:** 9 migrations").doesNotContain(secret);
+  }
+
+  @Test
+  void underGitHubActions_aFailureIsAnErrorAnnotation_andTheSummarySaysWhy() throws IOException {
+    Path project = copyProject("consumer");
+    Files.writeString(Files.createDirectories(project.resolve("broken")).resolve("V1__broken.sql"),
+        "CREATE TABLE broken (id int PRIMARY KEY;\n");
+    Path summary = work.resolve("step-summary.md");
+
+    TestServices.Run run = TestServices.run(project, Map.of("GITHUB_ACTIONS", "true",
+            "GITHUB_STEP_SUMMARY", summary.toString()),
+        TestServices.mvnw("deploy:test-migrate", "-Ddeploy.migrations=filesystem:broken").toArray(String[]::new));
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.output().lines()).anyMatch(line -> line.startsWith("::error title=closedloop::Migration"
+        + " V1__broken.sql failed at line 1"));
+    assertThat(Files.readString(summary)).contains("### closedloop test-migrate: failed", "| test-migrate | failed |",
+        "**Error** (migration): Migration V1__broken.sql failed at line 1");
+  }
+
+  @Test
+  void underGitLabCi_eachStepIsACollapsibleSection_andNothingGitHubsIsPrinted() throws IOException {
+    Path project = copyProject("consumer");
+
+    TestServices.Run run = TestServices.run(project, Map.of("GITLAB_CI", "true"),
+        TestServices.mvnw("deploy:test-migrate").toArray(String[]::new));
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output()).containsPattern("\u001b\\[0Ksection_start:\\d+:closedloop_test_migrate\\[collapsed=false\\]"
+        + "\r\u001b\\[0Kclosedloop test-migrate\n\\[INFO\\] --- test-migrate ---")
+        .containsPattern("\u001b\\[0Ksection_end:\\d+:closedloop_test_migrate\r\u001b\\[0K")
+        .doesNotContain("::group::");
   }
 
   @Test
