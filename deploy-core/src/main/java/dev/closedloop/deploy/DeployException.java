@@ -26,7 +26,9 @@ public class DeployException extends RuntimeException {
     /** An AWS call failed. */
     AWS(false),
     /** The rollout failed or rolled back. */
-    ROLLOUT(true);
+    ROLLOUT(true),
+    /** A team's own hook failed or timed out before a step (deploy.hooks). */
+    HOOK(true);
 
     private final boolean refusal;
 

@@ -216,6 +216,7 @@ public final class Release {
         context.testMigration().orElse(null), context.migration().orElse(null), context.promotion().orElse(null),
         context.ledgerId().orElse(null), context.rolloutResult().orElse(null),
         context.guards().orElse(null),
-        context.superseded() ? ReleaseResult.Outcome.SUPERSEDED : ReleaseResult.Outcome.COMPLETED);
+        context.superseded() ? ReleaseResult.Outcome.SUPERSEDED : ReleaseResult.Outcome.COMPLETED,
+        context.hookRuns());
   }
 }

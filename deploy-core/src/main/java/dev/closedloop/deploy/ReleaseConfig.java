@@ -54,7 +54,8 @@ public record ReleaseConfig(
     Redactor redactor,
     List<ReleaseListener> listeners,
     List<String> warnings,
-    List<String> unresolved) {
+    List<String> unresolved,
+    dev.closedloop.deploy.hook.Hooks hooks) {
 
   /** How a release is kept to one branch and one at a time. */
   public record Guards(
@@ -83,6 +84,7 @@ public record ReleaseConfig(
     listeners = List.copyOf(listeners);
     warnings = List.copyOf(warnings);
     unresolved = unresolved == null ? List.of() : List.copyOf(unresolved);
+    hooks = hooks == null ? new dev.closedloop.deploy.hook.Hooks() : hooks;
   }
 
   /** What a log or a debugger may show: no build argument's value, no credential, no URL with a password. */
@@ -243,8 +245,41 @@ public record ReleaseConfig(
     private String healthCommand;
     private Path reportFile;
     private boolean forPlan;
+    private final List<String> hookEntries = new ArrayList<>();
+    private final dev.closedloop.deploy.hook.Hooks hookListeners = new dev.closedloop.deploy.hook.Hooks();
+    private String hookTimeout;
+    private Path hookDirectory;
 
     Builder() {}
+
+    /**
+     * Hooks as {@code <point>=<command>} ({@code deploy.hooks}): e.g. {@code post-promote=./notify.sh},
+     * run with {@code sh -c} in {@link #hookDirectory}.
+     */
+    public Builder hooks(List<String> entries) {
+      if (entries != null) {
+        hookEntries.addAll(entries);
+      }
+      return this;
+    }
+
+    /** A hook of the library's own at {@code point}, after the configured commands of that point. */
+    public Builder hook(dev.closedloop.deploy.hook.HookPoint point, dev.closedloop.deploy.hook.Hook hook) {
+      hookListeners.add(point, hook);
+      return this;
+    }
+
+    /** How long each hook command may run ({@code deploy.hookTimeout}); default 5m. */
+    public Builder hookTimeout(String timeout) {
+      this.hookTimeout = timeout;
+      return this;
+    }
+
+    /** Where hook commands run; default the build context. */
+    public Builder hookDirectory(Path directory) {
+      this.hookDirectory = directory;
+      return this;
+    }
 
     /**
      * For a plan, not a release: a production URL or rollout variable whose secret cannot be
@@ -678,6 +713,18 @@ public record ReleaseConfig(
         }
         RolloutSettings rolloutSettings = parse(problems, () -> RolloutSettings.parse(rollout, rolloutService,
             rolloutTimeout, localPorts, env, healthUrl, healthCommand));
+        Duration hookLimit = hookTimeout == null || hookTimeout.isBlank() ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT
+            : parse(problems, () -> dev.closedloop.deploy.Durations.parse(hookTimeout, "hookTimeout (deploy.hookTimeout)"));
+        if (hookLimit != null && (hookLimit.isZero() || hookLimit.isNegative())) {
+          problems.add("hookTimeout (deploy.hookTimeout) must be more than zero");
+        }
+        dev.closedloop.deploy.hook.Hooks hooks = dev.closedloop.deploy.hook.Hooks.parse(hookEntries,
+            hookLimit == null ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT : hookLimit,
+            (hookDirectory != null ? hookDirectory : buildContext != null ? buildContext : Path.of("."))
+                .toAbsolutePath().normalize(), problems);
+        for (var point : dev.closedloop.deploy.hook.HookPoint.values()) {
+          hookListeners.at(point).forEach(hook -> hooks.add(point, hook));
+        }
         String resolvedLockName = lockName != null ? lockName : imageRef != null ? imageRef.repository() : null;
         if (problems.isEmpty()) {
           Path context = buildContext.toAbsolutePath().normalize();
@@ -688,7 +735,7 @@ public record ReleaseConfig(
               labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
               production, requireTls, promoteTags, aws, rolloutSettings, reportFile, guards, environment, redactor,
               listeners,
-              warnings, unresolved));
+              warnings, unresolved, hooks));
         }
         DeployException refused = new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1
             ? problems.get(0) : problems.size() + " settings are wrong: " + String.join("; ", problems));

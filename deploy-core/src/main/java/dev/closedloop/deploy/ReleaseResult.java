@@ -27,10 +27,12 @@ public final class ReleaseResult {
   private final RolloutResult rollout;
   private final Guards guards;
   private final Outcome outcome;
+  private final List<dev.closedloop.deploy.hook.HookRun> hooks;
 
   ReleaseResult(List<StepResult> steps, BuiltImage image, MigrationOutcome testMigration,
       MigrationOutcome migration, List<TagMove> promotion, Long ledgerId, RolloutResult rollout, Guards guards,
-      Outcome outcome) {
+      Outcome outcome, List<dev.closedloop.deploy.hook.HookRun> hooks) {
+    this.hooks = hooks == null ? List.of() : List.copyOf(hooks);
     this.steps = List.copyOf(steps);
     this.image = image;
     this.testMigration = testMigration;
@@ -44,7 +46,7 @@ public final class ReleaseResult {
 
   /** The result of a run in which no step ran. */
   static ReleaseResult empty() {
-    return new ReleaseResult(List.of(), null, null, null, null, null, null, null, Outcome.COMPLETED);
+    return new ReleaseResult(List.of(), null, null, null, null, null, null, null, Outcome.COMPLETED, List.of());
   }
 
   public List<StepResult> steps() {
@@ -94,6 +96,11 @@ public final class ReleaseResult {
   /** What the guards decided, when the run reached production. */
   public Optional<Guards> guards() {
     return Optional.ofNullable(guards);
+  }
+
+  /** Each hook that ran, in order, and how it ended. */
+  public List<dev.closedloop.deploy.hook.HookRun> hooks() {
+    return hooks;
   }
 
   public Outcome outcome() {

@@ -12,6 +12,7 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -159,7 +160,8 @@ public final class ReleaseLedger {
       {"row_locked", "boolean NOT NULL DEFAULT false"},
       {"rollout_deployment", "text"},
       {"rollout_outcome", "text"},
-      {"tags_reverted", "jsonb NOT NULL DEFAULT '[]'"}};
+      {"tags_reverted", "jsonb NOT NULL DEFAULT '[]'"},
+      {"hooks", "jsonb NOT NULL DEFAULT '[]'"}};
 
   private static boolean exists(Connection c, String sql, String... values) {
     try (PreparedStatement s = c.prepareStatement(sql)) {
@@ -253,6 +255,11 @@ public final class ReleaseLedger {
    */
   public void recordRollout(Connection c, long id, String deployment, String outcome) {
     update(c, id, "rollout_deployment = ?, rollout_outcome = ?", "record the rollout", deployment, outcome);
+  }
+
+  /** Records a hook that ran: {@code {hook, command, step, durationMillis, error}}. */
+  public void recordHook(Connection c, long id, Map<String, Object> run) {
+    update(c, id, "hooks = hooks || jsonb_build_array(?::jsonb)", "record a hook", json(run));
   }
 
   /** Records, after it was read back, that promote tag {@code tag} names its previous digest again. */

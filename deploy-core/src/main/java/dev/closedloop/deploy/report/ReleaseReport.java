@@ -73,6 +73,10 @@ public final class ReleaseReport {
     result.rollout().ifPresentOrElse(rollout -> report.putObject("rollout").put("target", rollout.target())
         .put("deployment", rollout.deployment()).put("outcome", rollout.outcome().id())
         .put("status", redactor.redact(rollout.status())), () -> report.putNull("rollout"));
+    ArrayNode hooks = report.putArray("hooks");
+    result.hooks().forEach(hook -> hooks.addObject().put("hook", hook.point().id()).put("command", hook.hook())
+        .put("step", hook.step()).put("durationMillis", hook.duration().toMillis())
+        .put("error", hook.error() == null ? null : redactor.redact(hook.error())));
     try {
       return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report);
     } catch (JsonProcessingException e) {

@@ -75,6 +75,14 @@ public final class StepSummary {
     result.rollout().ifPresent(rollout -> md.append("**Rollout:** ").append(text(rollout.target())).append(": ")
         .append(rollout.outcome().id().replace('_', ' ')).append(", ").append(text(redactor.redact(rollout.status())))
         .append("\n\n"));
+    if (!result.hooks().isEmpty()) {
+      md.append("| hook | command | time | |\n|---|---|---|---|\n");
+      result.hooks().forEach(hook -> md.append("| ").append(hook.point()).append(" | `")
+          .append(cell(redactor.redact(hook.hook())).replace("`", "'")).append("` | ")
+          .append(Durations.format(hook.duration())).append(" | ")
+          .append(hook.error() == null ? "succeeded" : "failed: " + cell(redactor.redact(hook.error()))).append(" |\n"));
+      md.append('\n');
+    }
     if (errorKind != null) {
       md.append("**Error** (").append(errorKind.toLowerCase(Locale.ROOT)).append("): ")
           .append(text(redactor.redact(errorMessage))).append("\n\n");

@@ -36,6 +36,7 @@ public final class RunContext implements AutoCloseable {
   private final Events events;
   private final Deque<AutoCloseable> opened = new ArrayDeque<>();
   private final List<StepResult> results = new ArrayList<>();
+  private final List<dev.closedloop.deploy.hook.HookRun> hookRuns = new ArrayList<>();
   private final List<Runnable> onStop = new ArrayList<>();
   private boolean stopped;
 
@@ -225,6 +226,16 @@ public final class RunContext implements AutoCloseable {
 
   void ledgerId(long id) {
     this.ledgerId = id;
+  }
+
+  /** Records a hook that ran. */
+  public synchronized void addHookRun(dev.closedloop.deploy.hook.HookRun run) {
+    hookRuns.add(run);
+  }
+
+  /** The hooks that ran so far, in order. */
+  public synchronized List<dev.closedloop.deploy.hook.HookRun> hookRuns() {
+    return List.copyOf(hookRuns);
   }
 
   /** Every step's result so far, in the order they ended. */

@@ -2,6 +2,9 @@ package dev.closedloop.deploy.step;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.StepResult;
+import dev.closedloop.deploy.hook.HookPoint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -30,9 +33,11 @@ public final class StepRunner {
   }
 
   private final RunContext context;
+  private final HookRunner hooks;
 
   public StepRunner(RunContext context) {
     this.context = context;
+    this.hooks = new HookRunner(context);
   }
 
   /**
@@ -58,16 +63,49 @@ public final class StepRunner {
         }
       }
       context.openSession().filter(session -> !session.superseded() && context.promotion().isPresent())
-          .ifPresent(session -> session.advance("succeeded", null));
+          .ifPresent(session -> {
+            session.advance("succeeded", null);
+            List<StepResult> done = context.results();
+            hooks.run(HookPoint.POST_RELEASE, done.get(done.size() - 1).step(), "succeeded");
+          });
     } catch (DeployException e) {
       context.openSession().ifPresent(session -> session.fail(context.config().redactor().redact(e.getMessage())));
+      hooks.run(HookPoint.ON_FAILURE, failedStep(stages), "failed");
       throw e;
+    }
+  }
+
+  /** The step that failed (the first, when steps side by side did), else the run's first step. */
+  private Step failedStep(List<Stage> stages) {
+    return context.results().stream().filter(result -> result.status() == StepResult.Status.FAILED)
+        .map(StepResult::step).findFirst().orElse(stages.get(0).steps().get(0).step());
+  }
+
+  /** The pre-hook of {@code step}: pre-migrate runs holding the lock, so the session opens first. */
+  private void before(Step step) {
+    if (step == Step.BUILD) {
+      hooks.run(HookPoint.PRE_BUILD, step, "starting");
+    } else if (step == Step.MIGRATE && !context.config().hooks().at(HookPoint.PRE_MIGRATE).isEmpty()
+        && !context.session().superseded()) {
+      hooks.run(HookPoint.PRE_MIGRATE, step, "starting");
+    }
+  }
+
+  private void after(Step step) {
+    if (context.superseded()) {
+      return;
+    }
+    if (step == Step.MIGRATE) {
+      hooks.run(HookPoint.POST_MIGRATE, step, "succeeded");
+    } else if (step == Step.PROMOTE) {
+      hooks.run(HookPoint.POST_PROMOTE, step, "succeeded");
     }
   }
 
   private <T> void runStep(ReleaseStep<T> step) {
     Events.StepTimer timer = context.events().start(step.step());
     try {
+      before(step.step());
       T result = step.run(context);
       if (step.ledgerStatus() != null && !context.superseded()) {
         context.openSession().ifPresent(session -> session.advance(step.ledgerStatus(), null));
@@ -84,6 +122,7 @@ public final class StepRunner {
       context.add(timer.failed(failure.getMessage()));
       throw failure;
     }
+    after(step.step());
   }
 
   private void runSideBySide(List<ReleaseStep<?>> steps) {

@@ -252,6 +252,18 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.healthCommand")
   String healthCommand;
 
+  /**
+   * Commands run at points of the run, as {@code <point>=<command>}: points {@code pre-build},
+   * {@code pre-migrate}, {@code post-migrate}, {@code post-promote}, {@code post-release},
+   * {@code on-failure}. Run with {@code sh -c} in the project's directory.
+   */
+  @Parameter(property = "deploy.hooks")
+  List<String> hooks = List.of();
+
+  /** How long each hook may run before it is killed and counts as failed. */
+  @Parameter(property = "deploy.hookTimeout", defaultValue = "5m")
+  String hookTimeout;
+
   /** Where each goal writes what it did (also when it failed): steps, image, migrations, guards, tags, rollout. */
   @Parameter(property = "deploy.reportFile", defaultValue = "${project.build.directory}/deploy/release.json")
   File reportFile;
@@ -363,6 +375,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .healthUrl(healthUrl)
         .healthCommand(healthCommand)
         .reportFile(reportFile != null && writesReport() ? reportFile.toPath() : null)
+        .hooks(hooks)
+        .hookTimeout(hookTimeout)
+        .hookDirectory(project.getBasedir().toPath())
         .forPlan(plansOnly());
   }
 

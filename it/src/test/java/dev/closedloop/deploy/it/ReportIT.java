@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ReportIT {
 
   private static final Set<String> FIELDS = new TreeSet<>(List.of("schemaVersion", "goal", "sha", "finishedAt",
-      "outcome", "error", "steps", "image", "testMigration", "migration", "guards", "ledgerId", "tagMoves", "rollout"));
+      "outcome", "error", "steps", "image", "testMigration", "migration", "guards", "ledgerId", "tagMoves", "rollout",
+      "hooks"));
 
   @TempDir Path work;
 

@@ -1,0 +1,85 @@
+package dev.closedloop.deploy.hook;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Durations;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * A shell command as a hook ({@code sh -c}), run in the project's directory with the run's
+ * variables added to the environment, standard input closed, its output (both streams) streamed
+ * line by line, and killed with everything it started when its time is up.
+ */
+public final class CommandHook implements Hook {
+
+  private final String command;
+  private final Path directory;
+  private final Duration timeout;
+
+  public CommandHook(String command, Path directory, Duration timeout) {
+    this.command = command;
+    this.directory = directory;
+    this.timeout = timeout;
+  }
+
+  @Override
+  public void run(Map<String, String> environment, Consumer<String> output) throws IOException, InterruptedException {
+    ProcessBuilder builder = new ProcessBuilder("sh", "-c", command).directory(directory.toFile())
+        .redirectErrorStream(true);
+    builder.environment().putAll(environment);
+    Process process;
+    try {
+      process = builder.start();
+    } catch (IOException e) {
+      throw new DeployException(DeployException.Kind.HOOK, "Cannot start the hook '" + command + "' in " + directory
+          + ": " + e.getMessage(), e);
+    }
+    process.getOutputStream().close();
+    Thread reader = new Thread(() -> {
+      try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(),
+          StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = lines.readLine()) != null) {
+          output.accept(line);
+        }
+      } catch (IOException e) {
+        // the process was killed: its output ends here
+      }
+    }, "closedloop-hook-output");
+    reader.setDaemon(true);
+    reader.start();
+    try {
+      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        kill(process);
+        throw new DeployException(DeployException.Kind.HOOK, "the hook '" + command + "' did not end within "
+            + Durations.format(timeout) + " (deploy.hookTimeout) and was killed");
+      }
+    } catch (InterruptedException e) {
+      kill(process);
+      throw e;
+    }
+    reader.join(2000); // the rest of its output, unless a child it left behind still holds the pipe
+    if (process.exitValue() != 0) {
+      throw new DeployException(DeployException.Kind.HOOK, "the hook '" + command + "' exited with "
+          + process.exitValue() + (process.exitValue() == 127 ? " (command not found)" : "")
+          + "; its output is in the log above");
+    }
+  }
+
+  private static void kill(Process process) {
+    process.descendants().forEach(ProcessHandle::destroyForcibly);
+    process.destroyForcibly();
+  }
+
+  @Override
+  public String describe() {
+    return command;
+  }
+}

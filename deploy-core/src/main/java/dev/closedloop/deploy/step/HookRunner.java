@@ -1,0 +1,103 @@
+package dev.closedloop.deploy.step;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Durations;
+import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.hook.Hook;
+import dev.closedloop.deploy.hook.HookPoint;
+import dev.closedloop.deploy.hook.HookRun;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs the hooks of one point for a step, while the run still holds whatever it holds (the
+ * release lock included), and records each in the run's result and its ledger row. A failing
+ * pre-hook stops the run; any other hook's failure is warned about and recorded, and what
+ * succeeded stays.
+ */
+final class HookRunner {
+
+  private final RunContext context;
+
+  HookRunner(RunContext context) {
+    this.context = context;
+  }
+
+  /**
+   * @param status what {@code DEPLOY_STATUS} says: {@code starting}, {@code succeeded} or {@code failed}
+   * @throws DeployException of kind HOOK when a pre-hook failed
+   */
+  void run(HookPoint point, Step step, String status) {
+    ReleaseConfig config = context.config();
+    List<Hook> hooks = config.hooks().at(point);
+    for (Hook hook : hooks) {
+      String what = config.redactor().redact(hook.describe());
+      context.events().progress(step, point + " hook: " + what);
+      long start = System.nanoTime();
+      String error = null;
+      try {
+        hook.run(environment(point, step, status), line -> context.events().progress(step, "[" + point + "] " + line));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        error = "interrupted";
+      } catch (Exception e) {
+        error = e instanceof DeployException ? e.getMessage() : String.valueOf(e.getMessage() != null ? e.getMessage()
+            : e);
+      }
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      error = error == null ? null : config.redactor().redact(error);
+      HookRun run = new HookRun(point, what, step.id(), took, error);
+      context.addHookRun(run);
+      record(run);
+      if (error == null) {
+        context.events().progress(step, point + " hook succeeded in " + Durations.format(took));
+      } else if (point.stopsOnFailure()) {
+        throw new DeployException(DeployException.Kind.HOOK, "The " + point + " hook failed, so " + step
+            + " did not run: " + error);
+      } else {
+        context.events().warn("The " + point + " hook failed (what succeeded stays as it is): " + error);
+      }
+    }
+  }
+
+  /** Into the ledger row, when the run has one; a ledger out of reach is warned about, never fatal. */
+  private void record(HookRun run) {
+    context.openSession().ifPresent(session -> {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("hook", run.point().id());
+      row.put("command", run.hook());
+      row.put("step", run.step());
+      row.put("durationMillis", run.duration().toMillis());
+      row.put("error", run.error());
+      try {
+        session.ledger().recordHook(session.connection(), session.ledgerId(), row);
+      } catch (DeployException e) {
+        context.events().warn("could not record the " + run.point() + " hook in the ledger: " + e.getMessage());
+      }
+    });
+  }
+
+  /** The variables a hook gets; never a secret. */
+  private Map<String, String> environment(HookPoint point, Step step, String status) {
+    ReleaseConfig config = context.config();
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("DEPLOY_HOOK", point.id());
+    env.put("DEPLOY_SHA", nonNull(config.sha()));
+    env.put("DEPLOY_DIGEST", context.knownImage().map(image -> image.digest()).orElse(""));
+    env.put("DEPLOY_BRANCH", context.guards().map(guards -> guards.branch())
+        .or(() -> java.util.Optional.ofNullable(config.guards().branch()))
+        .orElseGet(() -> nonNull(config.ci().branch().name())));
+    env.put("DEPLOY_STEP", step.id());
+    env.put("DEPLOY_STATUS", status);
+    env.put("DEPLOY_RUN_URL", config.ci().runUrl().orElse(""));
+    env.put("DEPLOY_LEDGER_ID", context.ledgerId().map(String::valueOf).orElse(""));
+    return env;
+  }
+
+  private static String nonNull(String value) {
+    return value == null ? "" : value;
+  }
+}
