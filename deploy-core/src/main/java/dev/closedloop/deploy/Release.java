@@ -92,6 +92,18 @@ public final class Release {
   }
 
   /**
+   * Moves the promote tags back to an earlier release's image, past the branch guard and holding
+   * the release lock, recorded in the ledger as a rollback; then the rollout, when one is
+   * configured. Database migrations are not reverted: it warns about those applied since.
+   *
+   * @param to a commit SHA or image digest released before; null for the newest succeeded release
+   *     whose image is not the live one
+   */
+  public ReleaseResult rollback(String to) {
+    return run("rollback", withRollout(Stage.of(new dev.closedloop.deploy.step.RollbackStep(to))));
+  }
+
+  /**
    * build and test-migrate side by side, then migrate and promote, in one process under one
    * ledger row and lock. Nothing goes on to migrate when either of the first two failed.
    */

@@ -150,11 +150,11 @@ public record ReleaseConfig(
             missing.add("image (deploy.image)");
           }
         }
-        case MIGRATE, PROMOTE -> { // both write the ledger, under the release lock
-          if (step == Step.PROMOTE && image == null) {
+        case MIGRATE, PROMOTE, ROLLBACK -> { // all write the ledger, under the release lock
+          if (step != Step.MIGRATE && image == null) {
             missing.add("image (deploy.image)");
           }
-          if (step == Step.PROMOTE && sha == null) {
+          if (step != Step.MIGRATE && sha == null) {
             missing.add("sha (deploy.sha; no CI variable or git repository gave one)");
           }
           if (productionDatabase == null) {

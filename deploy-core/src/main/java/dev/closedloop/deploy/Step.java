@@ -6,7 +6,8 @@ public enum Step {
   TEST_MIGRATE("test-migrate"),
   MIGRATE("migrate"),
   PROMOTE("promote"),
-  ROLLOUT("rollout");
+  ROLLOUT("rollout"),
+  ROLLBACK("rollback");
 
   private final String id;
 

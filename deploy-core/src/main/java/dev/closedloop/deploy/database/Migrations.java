@@ -195,6 +195,36 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
     }
   }
 
+  /**
+   * The text of migration {@code script} (a path relative to its location, as the migrator names
+   * it), from the first location that has it; empty when none does or it cannot be read.
+   */
+  public java.util.Optional<String> read(String script) {
+    if (script == null || runFromImage()) {
+      return java.util.Optional.empty();
+    }
+    for (String location : locations) {
+      try {
+        if (location.startsWith("filesystem:")) {
+          Path file = Path.of(location.substring("filesystem:".length())).resolve(script);
+          if (Files.isRegularFile(file)) {
+            return java.util.Optional.of(Files.readString(file));
+          }
+        } else {
+          String path = location.substring(location.indexOf(':') + 1).replaceFirst("^/", "").replaceFirst("/$", "");
+          try (java.io.InputStream in = classLoader.getResourceAsStream(path + "/" + script)) {
+            if (in != null) {
+              return java.util.Optional.of(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        // another location may have it; a file that cannot be read is as good as absent here
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
   @Override
   public String toString() {
     return runFromImage() ? "'" + command + "' from the image" : String.join(", ", locations);

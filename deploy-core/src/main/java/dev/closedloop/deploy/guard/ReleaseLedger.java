@@ -44,7 +44,12 @@ public final class ReleaseLedger {
       String ciRunUrl, String imageDigest, String status, String statusHistory, String migrationsApplied,
       String previousDigests, Instant startedAt, Instant finishedAt, String error, Integer backendPid,
       String migrationsPlanned, String tagsMoved, Long runNumber, String runScope, List<String> ancestry,
-      String rolloutOutcome) {
+      String rolloutOutcome, String kind) {
+
+    /** True for a row of deploy:rollback, not a release. */
+    public boolean rollback() {
+      return "rollback".equals(kind);
+    }
 
     /** The commit as its release recorded it, for telling which release is newer. */
     public CommitOrder.Commit commit() {
@@ -161,7 +166,8 @@ public final class ReleaseLedger {
       {"rollout_deployment", "text"},
       {"rollout_outcome", "text"},
       {"tags_reverted", "jsonb NOT NULL DEFAULT '[]'"},
-      {"hooks", "jsonb NOT NULL DEFAULT '[]'"}};
+      {"hooks", "jsonb NOT NULL DEFAULT '[]'"},
+      {"kind", "text NOT NULL DEFAULT 'release'"}};
 
   private static boolean exists(Connection c, String sql, String... values) {
     try (PreparedStatement s = c.prepareStatement(sql)) {
@@ -299,6 +305,33 @@ public final class ReleaseLedger {
   /** Records the digest this release acts on, when it is known only after the row was made. */
   public void recordImageDigest(Connection c, long id, String digest) {
     update(c, id, "image_digest = ?", "record the image digest", digest);
+  }
+
+  /** Marks row {@code id} as a rollback's, before it looks for what to roll back to. */
+  public void markRollback(Connection c, long id) {
+    update(c, id, "kind = 'rollback'", "record the rollback");
+  }
+
+  /** Records what a rollback restores: the commit and digest of the release it goes back to. */
+  public void recordRollbackTarget(Connection c, long id, String sha, String digest) {
+    update(c, id, "sha = ?, image_digest = ?", "record the rollback's target", sha, digest);
+  }
+
+  /**
+   * What a rollback may go back to: rows of {@code service} whose tags moved (status history
+   * says promoted), newest first, each with an image digest.
+   */
+  public List<Entry> promoted(Connection c, String service) {
+    return select(c, " WHERE service = ? AND image_digest IS NOT NULL AND status_history @> '[{\"status\":"
+        + " \"promoted\"}]' ORDER BY id DESC", s -> s.setString(1, service));
+  }
+
+  /** Rows of {@code service} newer than {@code id} that applied migrations to production, oldest first. */
+  public List<Entry> appliedSince(Connection c, String service, long id) {
+    return select(c, " WHERE service = ? AND id > ? AND migrations_applied <> '[]'::jsonb ORDER BY id", s -> {
+      s.setString(1, service);
+      s.setLong(2, id);
+    });
   }
 
   private void update(Connection c, long id, String assignment, String what, String... values) {
@@ -483,7 +516,8 @@ public final class ReleaseLedger {
     String sql = "SELECT id, service, sha, branch, branch_guard_overridden, ci_run_url, image_digest, status,"
         + " status_history::text, migrations_applied::text, previous_digests::text, started_at, finished_at,"
         + " error, backend_pid, migrations_planned::text, tags_moved::text, run_number, run_scope, ancestry::text,"
-        + " to_jsonb(" + quoted + ".*) ->> 'rollout_outcome' FROM " + quoted + where;
+        + " to_jsonb(" + quoted + ".*) ->> 'rollout_outcome', coalesce(to_jsonb(" + quoted + ".*) ->> 'kind',"
+        + " 'release') FROM " + quoted + where;
     List<Entry> entries = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       binder.bind(s);
@@ -494,7 +528,7 @@ public final class ReleaseLedger {
               rs.getString(11), rs.getTimestamp(12).toInstant(),
               rs.getTimestamp(13) != null ? rs.getTimestamp(13).toInstant() : null, rs.getString(14),
               (Integer) rs.getObject(15), rs.getString(16), rs.getString(17), (Long) rs.getObject(18),
-              rs.getString(19), strings(rs.getString(20)), rs.getString(21)));
+              rs.getString(19), strings(rs.getString(20)), rs.getString(21), rs.getString(22)));
         }
       }
       return entries;

@@ -71,6 +71,9 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
           entry.imageDigest() == null ? "(no image)" : shortDigest(entry.imageDigest()),
           applied.isEmpty() ? "no migrations" : applied.size() + (applied.size() == 1 ? " migration" : " migrations"),
           entry.rolloutOutcome() == null ? "" : ", rollout " + entry.rolloutOutcome().replace('_', ' ')));
+      if (entry.rollback()) {
+        lines.add("         a rollback (deploy:rollback) to the image of " + shortSha(entry.sha()));
+      }
       if (entry.branchGuardOverridden()) {
         lines.add("         the branch guard was overridden (deploy.branchGuard=off)");
       }
@@ -93,6 +96,7 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
       release.put("branchGuardOverridden", entry.branchGuardOverridden());
       release.put("ciRunUrl", entry.ciRunUrl() == null ? null : redactor.redact(entry.ciRunUrl()));
       release.put("imageDigest", entry.imageDigest());
+      release.put("kind", entry.kind());
       release.put("status", entry.status());
       release.put("startedAt", entry.startedAt().toString());
       release.put("finishedAt", entry.finishedAt() == null ? null : entry.finishedAt().toString());

@@ -45,22 +45,27 @@ public final class PromoteStep implements ReleaseStep<List<TagMove>> {
     String digest = context.image().digest();
     context.promoteStarted(java.time.Instant.now());
     List<TagMove> moves = new Promoter(context.registry(), context.events()).promote(config.image(), digest,
-        config.promoteTags(), new Promoter.Journal() {
-          @Override
-          public void before(String tag, String previousDigest) {
-            session.ledger().recordPreviousDigest(session.connection(), session.ledgerId(), tag, previousDigest);
-          }
-
-          @Override
-          public void moved(String tag) {
-            session.ledger().recordTagMoved(session.connection(), session.ledgerId(), tag);
-          }
-        });
+        config.promoteTags(), journal(session));
     context.promotion(moves);
     if (migratedBy != null) { // the split job's migrate row, if it still waits: its release is complete now
       session.ledger().advanceFrom(session.connection(), migratedBy, "migrated", "succeeded");
     }
     return moves;
+  }
+
+  /** Each tag's previous digest into the ledger before it moves, and the move once it was read back. */
+  static Promoter.Journal journal(ReleaseSession session) {
+    return new Promoter.Journal() {
+      @Override
+      public void before(String tag, String previousDigest) {
+        session.ledger().recordPreviousDigest(session.connection(), session.ledgerId(), tag, previousDigest);
+      }
+
+      @Override
+      public void moved(String tag) {
+        session.ledger().recordTagMoved(session.connection(), session.ledgerId(), tag);
+      }
+    };
   }
 
   /**

@@ -52,7 +52,8 @@ public final class ReleaseSession implements AutoCloseable {
     if (branch.overridden()) {
       events.warn(branch.warning());
     }
-    String digest = context.image().digest();
+    // a rollback learns what it restores only under the lock
+    String digest = context.rollingBack() ? null : context.image().digest();
     ReleaseSession session = new ReleaseSession(config.ledger(), events);
     session.branch = branch.branch();
     session.branchGuardOverridden = branch.overridden();
@@ -109,6 +110,9 @@ public final class ReleaseSession implements AutoCloseable {
     ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
         branch.overridden(), config.ci().runUrl().orElse(null), digest, mine));
     context.ledgerId(ledgerId); // the result names the row even when waiting for the lock fails
+    if (context.rollingBack()) {
+      ledger.markRollback(connection, ledgerId);
+    }
     lock = new ReleaseLock(connection, ledger, lockName, events, order, mine);
     long waiting = System.nanoTime();
     ReleaseLock.Outcome outcome;
@@ -123,7 +127,9 @@ public final class ReleaseSession implements AutoCloseable {
       return;
     }
     // Arrival at the lock is not commit order: never release an older commit over a newer one.
-    var released = ledger.latestReleased(connection, lockName, ledgerId);
+    // A rollback goes back to an older release on purpose: the order guard is not for it.
+    var released = context.rollingBack() ? java.util.Optional.<ReleaseLedger.Entry>empty()
+        : ledger.latestReleased(connection, lockName, ledgerId);
     if (released.isPresent()) {
       CommitOrder.Comparison comparison = order.compare(mine, released.get().commit());
       if (comparison.verdict() == CommitOrder.Verdict.OLDER) {

@@ -55,6 +55,7 @@ public final class RunContext implements AutoCloseable {
   private volatile Instant promoteStarted;
   private volatile RolloutResult rolloutResult;
   private volatile dev.closedloop.deploy.ReleaseResult.Guards guards;
+  private volatile boolean rollingBack;
 
   public RunContext(ReleaseConfig config, Events events) {
     this.config = config;
@@ -128,6 +129,15 @@ public final class RunContext implements AutoCloseable {
       session = own(ReleaseSession.open(this));
     }
     return session;
+  }
+
+  /** Marks this run as a rollback: its session learns the image only once it holds the lock. */
+  void rollingBack(boolean rollingBack) {
+    this.rollingBack = rollingBack;
+  }
+
+  boolean rollingBack() {
+    return rollingBack;
   }
 
   /** The session, when a step opened one. */

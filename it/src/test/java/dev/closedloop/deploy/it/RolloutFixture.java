@@ -75,6 +75,15 @@ final class RolloutFixture {
         : "FROM scratch\nCOPY busybox /bin/busybox\n";
     Files.writeString(context.resolve("Dockerfile"), dockerfile.replaceAll("(?m)^LABEL release=.*\n", "")
         + "LABEL release=" + label + "\n");
+    return configure(sha, settings).load().release();
+  }
+
+  /** deploy:rollback, run from a checkout of commit {@code sha}, to {@code to} (null: the previous release). */
+  ReleaseResult rollback(String to, Consumer<ReleaseConfig.Builder> settings) throws IOException {
+    return configure(TestServices.randomSha(), settings).load().rollback(to);
+  }
+
+  private ReleaseConfig.Builder configure(String sha, Consumer<ReleaseConfig.Builder> settings) {
     ReleaseConfig.Builder builder = Release.configure()
         .image(TestServices.registry() + "/" + repository)
         .sha(sha)
@@ -85,7 +94,7 @@ final class RolloutFixture {
         .branch("main")
         .listener(events::add);
     settings.accept(builder);
-    return builder.load().release();
+    return builder;
   }
 
   /** What the registry says {@code tag} names. */

@@ -115,6 +115,22 @@ class RolloutIT {
   }
 
   @Test
+  void rollback_withAppRunner_followsTheDeploymentItsTagMoveStarted() throws Exception {
+    String previous = firstRelease();
+    fixture.release("2", settings -> { });
+    appRunnerService(true);
+    appRunnerOperations("op-back", null, "IN_PROGRESS", "SUCCEEDED");
+
+    ReleaseResult result = fixture.rollback(null, settings -> settings.rollout("apprunner")
+        .rolloutService(APP_RUNNER_ARN).rolloutTimeout("60s").awsEndpoint(aws.endpoint()).awsRegion(FakeAws.REGION));
+
+    assertThat(result.rollout()).hasValueSatisfying(rollout -> assertThat(rollout.outcome())
+        .isEqualTo(Rollout.Outcome.SUCCEEDED));
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts().get(2)).containsExactly("succeeded", "op-back", "succeeded", "[]");
+  }
+
+  @Test
   void appRunner_rolledBack_movesLatestBackToThePreviousDigest_andTheLedgerSaysSo() throws Exception {
     String previous = firstRelease();
     appRunnerService(false);

@@ -1,0 +1,220 @@
+package dev.closedloop.deploy.step;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.database.MigrationSet;
+import dev.closedloop.deploy.database.Migrator;
+import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.image.BuiltImage;
+import dev.closedloop.deploy.image.ImageRef;
+import dev.closedloop.deploy.image.Promoter;
+import dev.closedloop.deploy.image.TagMove;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Moves the promote tags back to an earlier release's image: by default the newest succeeded
+ * release whose image is not the one the first promote tag names now, or the release of
+ * {@code deploy.to} (a commit SHA or an image digest). Past the branch guard and holding the
+ * release lock, where it also chooses: a release finishing meanwhile cannot change the answer.
+ * Database migrations are not reverted; it says which were applied since, and which of those
+ * drop or rename something.
+ */
+public final class RollbackStep implements ReleaseStep<List<TagMove>> {
+
+  private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
+  private static final Pattern SHA = Pattern.compile("[0-9a-f]{7,64}");
+  /** Statements that take away something an older image may read. */
+  private static final List<Pattern> DESTRUCTIVE = List.of(
+      Pattern.compile("(?i)\\bDROP\\s+(TABLE|VIEW|MATERIALIZED\\s+VIEW|COLUMN|TYPE|FUNCTION|SCHEMA)\\s+(?:IF\\s+EXISTS\\s+)?"
+          + "([\\w.\"]+)"),
+      Pattern.compile("(?i)\\bRENAME\\s+(COLUMN\\s+)?([\\w\"]+)\\s+TO\\s+([\\w\"]+)"),
+      Pattern.compile("(?i)\\bRENAME\\s+TO\\s+([\\w\"]+)"),
+      Pattern.compile("(?i)\\bALTER\\s+COLUMN\\s+([\\w\"]+)\\s+(?:SET\\s+DATA\\s+)?TYPE\\b"));
+
+  private final String to;
+
+  /** @param to a commit SHA or an image digest ({@code deploy.to}); null for the previous succeeded release */
+  public RollbackStep(String to) {
+    this.to = to == null || to.isBlank() ? null : to.trim();
+  }
+
+  @Override
+  public Step step() {
+    return Step.ROLLBACK;
+  }
+
+  @Override
+  public DeployException.Kind failureKind() {
+    return DeployException.Kind.REGISTRY;
+  }
+
+  @Override
+  public void preflight(RunContext context) {
+    if (to != null && !DIGEST.matcher(to).matches() && !SHA.matcher(to).matches()) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "to (deploy.to) must be a commit SHA (7 to 64"
+          + " lowercase hex digits) or an image digest (sha256:<64 hex digits>); got '" + to + "'");
+    }
+  }
+
+  @Override
+  public List<TagMove> run(RunContext context) {
+    ReleaseConfig config = context.config();
+    Events events = context.events();
+    context.rollingBack(true);
+    ReleaseSession session = context.session();
+    if (session.superseded()) {
+      return null;
+    }
+    ImageRef live = config.image().withTag(config.promoteTags().get(0));
+    Optional<String> current = context.registry().digestOf(live);
+    ReleaseLedger.Entry target = target(config, session, current.orElse(null));
+    if (context.registry().digestOf(config.image().withDigest(target.imageDigest())).isEmpty()) {
+      throw new DeployException(DeployException.Kind.REGISTRY, "Cannot roll back to release #" + target.id() + " ("
+          + target.sha() + "): its image " + target.imageDigest() + " is no longer in the registry");
+    }
+    session.ledger().recordRollbackTarget(session.connection(), session.ledgerId(), target.sha(), target.imageDigest());
+    context.image(new BuiltImage(config.image().withTag(target.sha()), target.imageDigest(), List.of(), true));
+    events.progress(Step.ROLLBACK, "rolling back " + live + " from " + current.orElse("(no digest)") + " to release #"
+        + target.id() + " of " + target.sha() + " (" + target.imageDigest() + ")");
+    migrationsNotReverted(context, session, target);
+    session.verifyLock();
+    context.promoteStarted(java.time.Instant.now());
+    List<TagMove> moves = new Promoter(context.registry(), events).promote(config.image(), target.imageDigest(),
+        config.promoteTags(), PromoteStep.journal(session));
+    context.promotion(moves);
+    return moves;
+  }
+
+  /** The release to go back to, as the ledger knows it. */
+  private ReleaseLedger.Entry target(ReleaseConfig config, ReleaseSession session, String currentDigest) {
+    String service = config.guards().lockName();
+    List<ReleaseLedger.Entry> promoted = session.ledger().promoted(session.connection(), service);
+    if (to == null) {
+      return promoted.stream().filter(entry -> "succeeded".equals(entry.status()))
+          .filter(entry -> !entry.imageDigest().equals(currentDigest)).findFirst()
+          .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back to: the ledger "
+              + session.ledger().table() + " has no succeeded release of " + service + " other than the image "
+              + config.promoteTags().get(0) + " names now" + (currentDigest == null ? "" : " (" + currentDigest + ")")
+              + ". Name one with deploy.to=<sha|digest>"));
+    }
+    boolean digest = DIGEST.matcher(to).matches();
+    return promoted.stream().filter(entry -> digest ? entry.imageDigest().equals(to)
+            : entry.sha().startsWith(to) || to.startsWith(entry.sha())).findFirst()
+        .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Cannot roll back to " + to + " (deploy.to):"
+            + " no release of " + service + " in the ledger " + session.ledger().table() + " ever promoted "
+            + (digest ? "that image" : "that commit") + ". Roll back only to an image that was live before; see"
+            + " deploy:history"));
+  }
+
+  /** Says plainly what stays: migrations applied since the target, and which take something away. */
+  private static void migrationsNotReverted(RunContext context, ReleaseSession session, ReleaseLedger.Entry target) {
+    ReleaseConfig config = context.config();
+    List<String> labels = new ArrayList<>();
+    for (ReleaseLedger.Entry entry : session.ledger().appliedSince(session.connection(), config.guards().lockName(),
+        target.id())) {
+      labels.addAll(labels(entry.migrationsApplied()));
+    }
+    Events events = context.events();
+    if (labels.isEmpty()) {
+      events.progress(Step.ROLLBACK, "no migration was applied to production since the image of " + target.sha()
+          + " was last live (ledger #" + target.id() + "): the schema is the one it ran on");
+      return;
+    }
+    events.warn("Database migrations are not reverted: production keeps " + labels.size() + (labels.size() == 1
+        ? " migration" : " migrations") + " applied since the image of " + target.sha() + " was last live (ledger #"
+        + target.id() + "): " + String.join(", ", labels));
+    Map<String, String> scripts = scripts(context, session);
+    for (String label : labels) {
+      String script = scripts.get(label);
+      if (script == null) {
+        continue;
+      }
+      for (String change : destructive(script)) {
+        events.warn(label + " " + change + ": the image of " + target.sha() + " may still read it, and fail");
+      }
+    }
+  }
+
+  /** Each migration's SQL by label, as the files here hold them; empty when they cannot be read. */
+  private static Map<String, String> scripts(RunContext context, ReleaseSession session) {
+    Map<String, String> scripts = new LinkedHashMap<>();
+    ReleaseConfig config = context.config();
+    if (config.migrations() == null || config.migrations().runFromImage()) {
+      return scripts;
+    }
+    try {
+      Migrator migrator = config.migrations().migrator(Events.none(), Step.ROLLBACK);
+      MigrationSet set = migrator.inspect(session.target().readOnly()).set();
+      if (set != null) {
+        for (MigrationSet.Migration migration : set.migrations()) {
+          config.migrations().read(migration.script()).ifPresent(sql -> scripts.put(migration.label(), sql));
+        }
+      }
+    } catch (RuntimeException e) {
+      context.events().debug("cannot read the migrations to look for dropped or renamed objects: " + e.getMessage());
+    }
+    return scripts;
+  }
+
+  /** What a migration's SQL takes away, in words: "drops column legacy_name", "renames orders to purchases". */
+  static List<String> destructive(String sql) {
+    String code = sql.replaceAll("(?s)/\\*.*?\\*/", " ").replaceAll("--[^\\n]*", " ");
+    List<String> found = new ArrayList<>();
+    Matcher drop = DESTRUCTIVE.get(0).matcher(code);
+    while (drop.find()) {
+      found.add("drops " + drop.group(1).toLowerCase(java.util.Locale.ROOT).replaceAll("\\s+", " ") + " "
+          + drop.group(2));
+    }
+    Matcher rename = DESTRUCTIVE.get(1).matcher(code);
+    while (rename.find()) {
+      found.add("renames " + (rename.group(1) != null ? "column " : "") + rename.group(2) + " to " + rename.group(3));
+    }
+    Matcher renameTo = DESTRUCTIVE.get(2).matcher(code);
+    while (renameTo.find()) {
+      found.add("renames a table to " + renameTo.group(1));
+    }
+    Matcher type = DESTRUCTIVE.get(3).matcher(code);
+    while (type.find()) {
+      found.add("changes the type of column " + type.group(1));
+    }
+    return found;
+  }
+
+  private static List<String> labels(String json) {
+    try {
+      return json == null ? List.of() : List.of(new com.fasterxml.jackson.databind.ObjectMapper()
+          .readValue(json, String[].class));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return List.of();
+    }
+  }
+
+  @Override
+  public String summarize(ReleaseConfig config, List<TagMove> moves) {
+    if (moves == null) {
+      return "superseded by a newer release";
+    }
+    return "rolled back: " + String.join(", ", moves.stream().map(m -> m.tag() + (m.moved() ? " moved" : " already")
+        + " at " + m.digest()).toList());
+  }
+
+  @Override
+  public String describe(ReleaseConfig config) {
+    return "holding the release lock, move " + String.join(", ", config.promoteTags()) + " back to "
+        + (to == null ? "the previous succeeded release's image" : "the image released as " + to)
+        + "; migrations are not reverted";
+  }
+
+  @Override
+  public String ledgerStatus() {
+    return "promoted";
+  }
+}

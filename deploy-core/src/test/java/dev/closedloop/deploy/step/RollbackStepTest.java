@@ -1,0 +1,24 @@
+package dev.closedloop.deploy.step;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class RollbackStepTest {
+
+  @Test
+  void destructive_namesWhatAMigrationTakesAway_notWhatItOnlyMentionsInAComment() {
+    assertThat(RollbackStep.destructive("""
+        -- DROP TABLE customers; was the old way
+        /* ALTER TABLE orders RENAME TO purchases */
+        ALTER TABLE orders DROP COLUMN IF EXISTS legacy_name;
+        alter table orders rename column total to amount;
+        ALTER TABLE items RENAME TO line_items;
+        ALTER TABLE orders ALTER COLUMN amount TYPE numeric(12, 2);
+        DROP MATERIALIZED VIEW order_totals;
+        CREATE INDEX orders_by_customer ON orders (customer_id);
+        """)).containsExactly("drops column legacy_name", "drops materialized view order_totals",
+        "renames column total to amount", "renames a table to line_items", "changes the type of column amount");
+    assertThat(RollbackStep.destructive("CREATE TABLE notes (id int PRIMARY KEY);")).isEmpty();
+  }
+}

@@ -1,0 +1,121 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseEvent;
+import dev.closedloop.deploy.ReleaseResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** deploy:rollback on the real registry and production: the tag really moves back, the ledger says so. */
+class RollbackIT {
+
+  @TempDir Path work;
+
+  private List<String> warnings(RolloutFixture fixture) {
+    return fixture.events.stream().filter(e -> e instanceof ReleaseEvent.Log l && l.level() == ReleaseEvent.Level.WARN)
+        .map(e -> ((ReleaseEvent.Log) e).message()).toList();
+  }
+
+  /** Each row: id, kind, sha, status, image digest, previous digests, tags moved. */
+  private static List<List<String>> ledger(RolloutFixture fixture) throws Exception {
+    List<List<String>> rows = new ArrayList<>();
+    try (Connection c = fixture.production.connect(); Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery("SELECT id, kind, sha, status, image_digest, previous_digests::text,"
+             + " tags_moved::text FROM closedloop.release_ledger ORDER BY id")) {
+      while (rs.next()) {
+        rows.add(java.util.Arrays.asList(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+            rs.getString(5), rs.getString(6), rs.getString(7)));
+      }
+    }
+    return rows;
+  }
+
+  @Test
+  void rollback_movesLatestBackToThePreviousRelease_recordsItAsARollback_andSaysWhatMigrationsStay() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    ReleaseResult first = fixture.release("1", settings -> { });
+    Files.writeString(work.resolve("migrations/V2__add_body.sql"), "ALTER TABLE notes ADD COLUMN body text;\n");
+    ReleaseResult second = fixture.release("2", settings -> { });
+    String firstDigest = first.image().orElseThrow().digest();
+    String secondDigest = second.image().orElseThrow().digest();
+    assertThat(fixture.digest("latest")).isEqualTo(secondDigest);
+
+    ReleaseResult rolledBack = fixture.rollback(null, settings -> { });
+
+    assertThat(fixture.digest("latest")).as("the registry's latest").isEqualTo(firstDigest);
+    assertThat(rolledBack.promotion().orElseThrow()).singleElement().satisfies(move -> {
+      assertThat(move.previousDigest()).isEqualTo(secondDigest);
+      assertThat(move.digest()).isEqualTo(firstDigest);
+    });
+    List<String> row = ledger(fixture).get(2);
+    String firstSha = first.image().orElseThrow().image().tagValue().orElseThrow();
+    assertThat(row.subList(1, 5)).containsExactly("rollback", firstSha, "succeeded", firstDigest);
+    assertThat(row.get(5)).contains(secondDigest);
+    assertThat(row.get(6)).isEqualTo("[\"latest\"]");
+    assertThat(warnings(fixture)).contains("Database migrations are not reverted: production keeps 1 migration"
+        + " applied since the image of " + firstSha + " was last live (ledger #" + first.ledgerId().orElseThrow()
+        + "): V2 add body");
+
+    // a later release renames and drops: rolling back to the first names what its image may miss
+    Files.writeString(work.resolve("migrations/V3__rename_body.sql"), "-- DROP TABLE notes; is only a comment\n"
+        + "ALTER TABLE notes RENAME COLUMN body TO content;\nCREATE TABLE old_stuff (id int);\nDROP TABLE IF EXISTS"
+        + " old_stuff;\n");
+    fixture.release("3", settings -> { });
+    fixture.events.clear();
+
+    fixture.rollback(firstSha.substring(0, 12), settings -> { });
+
+    // the image last ran as rollback #3, on a schema with V2: only V3 came after
+    assertThat(fixture.digest("latest")).isEqualTo(firstDigest);
+    assertThat(warnings(fixture)).contains(
+        "Database migrations are not reverted: production keeps 1 migration applied since the image of " + firstSha
+            + " was last live (ledger #" + rolledBack.ledgerId().orElseThrow() + "): V3 rename body",
+        "V3 rename body renames column body to content: the image of " + firstSha + " may still read it, and fail",
+        "V3 rename body drops table old_stuff: the image of " + firstSha + " may still read it, and fail");
+    assertThat(warnings(fixture)).noneMatch(line -> line.contains("drops table notes"));
+  }
+
+  @Test
+  void rollback_refusesWhatWasNeverReleased_aBadTarget_andABranchOtherThanMain_changingNothing() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    ReleaseResult only = fixture.release("1", settings -> { });
+    String digest = only.image().orElseThrow().digest();
+
+    DeployException nothing = catchThrowableOfType(() -> fixture.rollback(null, settings -> { }),
+        DeployException.class);
+    assertThat(nothing.kind()).isEqualTo(DeployException.Kind.GUARD);
+    assertThat(nothing.getMessage()).startsWith("Nothing to roll back to: the ledger closedloop.release_ledger has no"
+        + " succeeded release of " + fixture.repository + " other than the image latest names now");
+
+    DeployException unknown = catchThrowableOfType(() -> fixture.rollback("abcdef1234", settings -> { }),
+        DeployException.class);
+    assertThat(unknown.getMessage()).startsWith("Cannot roll back to abcdef1234 (deploy.to): no release of "
+        + fixture.repository + " in the ledger closedloop.release_ledger ever promoted that commit");
+
+    int rows = ledger(fixture).size();
+    DeployException malformed = catchThrowableOfType(() -> fixture.rollback("yesterday", settings -> { }),
+        DeployException.class);
+    assertThat(malformed.kind()).isEqualTo(DeployException.Kind.CONFIGURATION);
+    assertThat(malformed.getMessage()).startsWith("to (deploy.to) must be a commit SHA");
+
+    DeployException branch = catchThrowableOfType(() -> fixture.rollback(digest, settings -> settings
+        .branch("feature/x")), DeployException.class);
+    assertThat(branch.kind()).isEqualTo(DeployException.Kind.GUARD);
+    assertThat(branch.getMessage()).startsWith("Refusing to release from branch 'feature/x'");
+
+    assertThat(ledger(fixture)).as("no row for a refusal before the lock").hasSize(rows);
+    assertThat(ledger(fixture).subList(1, rows)).allMatch(row -> row.get(1).equals("rollback")
+        && row.get(3).equals("failed"));
+    assertThat(fixture.digest("latest")).isEqualTo(digest);
+  }
+}
