@@ -457,15 +457,15 @@ public final class ReleaseLedger {
    * {@code digest}: empty when no release did; the inner value empty when the tag did not exist.
    */
   public Optional<Optional<String>> previousDigest(Connection c, String service, String tag, String digest) {
+    // by previous_digests alone, written before the move: a run that died between the move and
+    // its record in tags_moved still moved the tag, and a re-run must know where it was
     String sql = "SELECT previous_digests ->> ? FROM " + quoted + " WHERE service = ? AND image_digest = ?"
-        + " AND tags_moved @> jsonb_build_array(?::text) AND (previous_digests -> ?) IS NOT NULL"
-        + " ORDER BY id DESC LIMIT 1";
+        + " AND (previous_digests -> ?) IS NOT NULL ORDER BY id DESC LIMIT 1";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, tag);
       s.setString(2, service);
       s.setString(3, digest);
       s.setString(4, tag);
-      s.setString(5, tag);
       try (ResultSet rs = s.executeQuery()) {
         return rs.next() ? Optional.of(Optional.ofNullable(rs.getString(1))) : Optional.empty();
       }

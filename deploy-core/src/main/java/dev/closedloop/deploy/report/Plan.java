@@ -130,6 +130,9 @@ public final class Plan {
     for (JsonNode step : document.get("steps")) {
       lines.add("  " + step.get("step").asText() + ": " + step.get("would").asText());
     }
+    for (JsonNode hook : document.get("hooks")) {
+      lines.add("  hook " + hook.get("hook").asText() + ": " + hook.get("command").asText());
+    }
     List<String> blockers = blockers();
     List<String> unknowns = unknowns();
     if (blockers.isEmpty()) {

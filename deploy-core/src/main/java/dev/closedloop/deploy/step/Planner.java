@@ -84,6 +84,11 @@ public final class Planner {
       int colon = line.indexOf(": ");
       described.addObject().put("step", line.substring(0, colon)).put("would", line.substring(colon + 2));
     }
+    ArrayNode hooks = plan.putArray("hooks");
+    for (var point : dev.closedloop.deploy.hook.HookPoint.values()) {
+      config.hooks().at(point).forEach(hook -> hooks.addObject().put("hook", point.id())
+          .put("command", redactor.redact(hook.describe())));
+    }
     ArrayNode blocking = plan.putArray("blockers");
     blockers.forEach(blocking::add);
     ArrayNode unknown = plan.putArray("unknown");

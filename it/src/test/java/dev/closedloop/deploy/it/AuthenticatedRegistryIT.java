@@ -39,17 +39,22 @@ class AuthenticatedRegistryIT {
 
   @BeforeAll
   static void startRegistry() throws Exception {
+    registry = startAuthenticatedRegistry(state);
+    address = registry.address();
+  }
+
+  /** A registry of its own in {@code state} that wants user {@code USER} with password {@code PASSWORD}. */
+  static TestServices.OwnRegistry startAuthenticatedRegistry(Path state) throws Exception {
     TestServices.Run hash = TestServices.run(state, "python3", "-W", "ignore", "-c",
         "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))", PASSWORD);
     assertThat(hash.exitCode()).as(hash.output()).isZero();
     assertThat(hash.output().strip()).startsWith("$2b$");
     Files.writeString(state.resolve("htpasswd"), USER + ":" + hash.output().strip() + "\n");
-    registry = TestServices.startRegistry(state, """
+    return TestServices.startRegistry(state, """
           htpasswd:
             realm: closedloop-test
             path: %s
         """.formatted(state.resolve("htpasswd")));
-    address = registry.address();
   }
 
   @AfterAll

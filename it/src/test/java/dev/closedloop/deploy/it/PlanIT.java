@@ -36,7 +36,7 @@ class PlanIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<String> FIELDS = new TreeSet<>(List.of("schemaVersion", "sha", "service", "ci", "guards",
-      "image", "migrations", "production", "lock", "tagMoves", "rollout", "steps", "blockers", "unknown"));
+      "image", "migrations", "production", "lock", "tagMoves", "rollout", "steps", "hooks", "blockers", "unknown"));
 
   @TempDir Path work;
 
@@ -48,7 +48,7 @@ class PlanIT {
     String sha = TestServices.randomSha();
     Map<String, Object> before = state(fixture);
 
-    Plan plan = plan(fixture, sha, settings -> { });
+    Plan plan = plan(fixture, sha, settings -> settings.hooks(List.of("post-release=./notify.sh")));
 
     assertThat(state(fixture)).as("registry, production, server and engine after the plan").isEqualTo(before);
     JsonNode json = JSON.readTree(plan.json());
@@ -71,6 +71,8 @@ class PlanIT {
     assertThat(latest.get("newDigest").isNull()).as("not built yet").isTrue();
     assertThat(json.get("steps")).extracting(step -> step.get("step").asText())
         .containsExactly("build", "test-migrate", "migrate", "promote");
+    assertThat(json.get("hooks")).singleElement().satisfies(hook -> assertThat(hook.get("hook").asText() + " "
+        + hook.get("command").asText()).isEqualTo("post-release ./notify.sh"));
     assertThat(json.get("blockers")).isEmpty();
     assertThat(json.get("unknown")).isEmpty();
     assertThat(plan.text()).contains("  + V2 add body  (pending)", "    V1 create notes  (applied)",

@@ -1,0 +1,290 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.assertj.core.api.SoftAssertions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The error corpus: bad inputs a user can make, each through real Maven, each a module of one
+ * reactor run with {@code --fail-at-end} (one Maven start for all of them). Each must fail with
+ * one line that names the setting or resource and says what to do, with no stack trace at the
+ * default log level and no secret, and change nothing: the registry's tags and digests,
+ * production's catalog, ledger and migration history, the server's databases and the engine's
+ * containers are compared before and after. The cases are listed in docs/troubleshooting.md.
+ */
+class ErrorCorpusIT {
+
+  private static final Pattern FAILURE = Pattern.compile(
+      "^\\[ERROR\\] Failed to execute goal dev\\.closedloop:deploy-maven-plugin:[^ ]+ \\(case\\) on project"
+          + " (case-[a-z0-9-]+): (.*) -> \\[Help 1\\]$");
+  private static final String DB_SECRET = "corpus-S3cret-db";
+  private static final String URL_SECRET = "p@ss-S3cret";
+  private static final String REGISTRY_SECRET = "corpus-S3cret-registry";
+
+  @TempDir Path work;
+
+  /**
+   * One bad input: the goal it runs, the settings that differ from a good release, and what its
+   * one line must say (each fragment, in order).
+   */
+  record Case(String name, String goal, Map<String, String> settings, String... expected) {
+    static Case of(String name, String goal, String settingsAndValues, String... expected) {
+      Map<String, String> settings = new LinkedHashMap<>();
+      if (!settingsAndValues.isEmpty()) {
+        for (String pair : settingsAndValues.split(" ;; ")) {
+          int equals = pair.indexOf('=');
+          settings.put(pair.substring(0, equals), pair.substring(equals + 1));
+        }
+      }
+      return new Case(name, goal, settings, expected);
+    }
+  }
+
+  private List<Case> cases(Paths paths) {
+    String registry = TestServices.registry();
+    return List.of(
+        // --- the image and the commit
+        Case.of("image-with-tag", "build", "deploy.image=" + registry + "/it/corpus:v1",
+            "image (deploy.image) names a repository without tag or digest"),
+        Case.of("image-malformed", "build", "deploy.image=" + registry + "/Not Valid",
+            "image (deploy.image)", "Not Valid"),
+        Case.of("sha-malformed", "build", "deploy.sha=HEAD~1",
+            "sha (deploy.sha) must be a commit SHA of 7 to 64 lowercase hex digits"),
+        Case.of("registry-unknown-host", "build", "deploy.image=no-such-registry.invalid/it/corpus",
+            "no-such-registry.invalid"),
+        Case.of("registry-wrong-password", "build", "deploy.image=" + paths.authRegistry + "/it/corpus",
+            paths.authRegistry, "settings.xml"),
+        Case.of("tags-latest", "build", "deploy.tags=latest",
+            "deploy.tags", "deploy.promoteTags"),
+        Case.of("dockerfile-missing", "build", "deploy.dockerfile=Missing.Dockerfile",
+            "Missing.Dockerfile", "deploy.dockerfile"),
+        Case.of("build-context-missing", "build", "deploy.buildContext=" + work.resolve("no-such-dir"),
+            "deploy.buildContext", "is not a directory"),
+        Case.of("docker-down", "build", "deploy.dockerHost=unix://" + work.resolve("no-docker.sock"),
+            "Docker engine", "no-docker.sock"),
+        Case.of("build-arg-malformed", "build", "deploy.buildArgs=VERSION",
+            "deploy.buildArgs", "NAME=value"),
+        // --- the databases
+        Case.of("jdbc-url-typo", "migrate", "deploy.databaseUrl=jdbc:postgres://127.0.0.1:5432/shop",
+            "databaseUrl (deploy.databaseUrl)"),
+        Case.of("libpq-uri-unescaped-at", "migrate", "deploy.databaseUrl=postgres://app:" + URL_SECRET
+            + "@127.0.0.1:1/shop", "Cannot connect to jdbc:postgresql://127.0.0.1:1/shop"),
+        Case.of("database-unreachable", "migrate", "deploy.databaseUrl=postgres://postgres@127.0.0.1:1/none",
+            "Cannot connect to jdbc:postgresql://127.0.0.1:1/none"),
+        Case.of("database-wrong-password", "migrate", "deploy.databaseUrl=" + paths.passwordDatabase
+            + " ;; deploy.databasePassword=" + DB_SECRET, "password authentication failed"),
+        Case.of("database-name-missing", "migrate", "deploy.databaseUrl=postgres://postgres@127.0.0.1:"
+            + paths.productionPort + "/no_such_database", "no_such_database"),
+        Case.of("database-not-tls-required", "migrate", "deploy.databaseUrl=postgres://app@db.example.com/shop"
+            + " ;; deploy.requireTls=true", "deploy.requireTls", "sslmode"),
+        Case.of("database-transaction-pooler", "migrate",
+            "deploy.databaseUrl=postgres://app@aws-0-eu-west-1.pooler.supabase.com:6543/postgres",
+            "deploy.databaseUrl", "6543", "port 5432"),
+        Case.of("test-database-unreachable", "test-migrate", "deploy.testDatabaseUrl=postgres://x@127.0.0.1:1/x",
+            "127.0.0.1:1"),
+        // --- secrets
+        Case.of("secret-env-missing", "migrate", "deploy.databasePassword=env:CLOSEDLOOP_CORPUS_UNSET",
+            "CLOSEDLOOP_CORPUS_UNSET", "deploy.databasePassword"),
+        Case.of("secret-env-empty", "migrate", "deploy.databasePassword=env:CLOSEDLOOP_CORPUS_EMPTY",
+            "CLOSEDLOOP_CORPUS_EMPTY", "empty"),
+        Case.of("secret-file-missing", "migrate", "deploy.databasePassword=file:" + work.resolve("no-such-secret"),
+            "no-such-secret"),
+        Case.of("secret-file-empty", "migrate", "deploy.databasePassword=file:" + paths.emptySecret,
+            paths.emptySecret.getFileName().toString(), "empty"),
+        Case.of("secret-ssm-missing", "migrate", "deploy.databaseUrl=ssm:/corpus/missing ;; deploy.awsEndpoint="
+            + paths.moto + " ;; deploy.awsRegion=us-east-1", "/corpus/missing", "us-east-1"),
+        Case.of("aws-region-malformed", "migrate", "deploy.databaseUrl=ssm:/corpus/url ;; deploy.awsRegion=Mars 1",
+            "awsRegion (deploy.awsRegion)"),
+        Case.of("aws-endpoint-malformed", "migrate", "deploy.awsEndpoint=not a url", "awsEndpoint (deploy.awsEndpoint)"),
+        // --- guards
+        Case.of("branch-not-allowed", "migrate", "deploy.branch=feature/login",
+            "Refusing to release from branch 'feature/login'", "deploy.allowedBranches"),
+        Case.of("branch-guard-malformed", "migrate", "deploy.branchGuard=maybe", "branchGuard (deploy.branchGuard)"),
+        Case.of("lock-mode-malformed", "migrate", "deploy.lockMode=sometimes", "deploy.lockMode",
+            "supersede, queue or fail"),
+        Case.of("lock-timeout-malformed", "migrate", "deploy.lockTimeout=soon", "lockTimeout (deploy.lockTimeout)",
+            "30m"),
+        Case.of("ledger-name-malformed", "migrate", "deploy.ledgerTable=Release-Ledger", "deploy.ledgerTable"),
+        // --- migrations
+        Case.of("migration-syntax-error", "test-migrate", "deploy.migrations=filesystem:" + paths.broken,
+            "V2__broken.sql failed at line 1"),
+        Case.of("migration-duplicate-version", "test-migrate", "deploy.migrations=filesystem:" + paths.duplicate,
+            "version 2"),
+        Case.of("migrations-location-missing", "test-migrate", "deploy.migrations=filesystem:"
+            + work.resolve("no-such-migrations"), "deploy.migrations", "is not a directory"),
+        Case.of("migrations-location-unsupported", "test-migrate", "deploy.migrations=s3:bucket/migrations",
+            "deploy.migrations", "classpath:"),
+        Case.of("migrations-none", "test-migrate", "deploy.migrations=filesystem:" + paths.empty,
+            "No migrations found", "deploy.migrations"),
+        Case.of("migrator-unknown", "test-migrate", "deploy.migrator=liquibase", "deploy.migrator"),
+        Case.of("goose-on-classpath", "test-migrate", "deploy.migrator=goose ;; deploy.migrations=classpath:db",
+            "filesystem:"),
+        Case.of("image-migrator-without-command", "test-migrate", "deploy.migrator=image",
+            "migrationCommand (deploy.migrationCommand)"),
+        // --- promote and rollout
+        Case.of("promote-tag-digest", "promote", "deploy.promoteTags=sha256:0123", "promoteTags (deploy.promoteTags)"),
+        Case.of("rollout-unknown", "release", "deploy.rollout=kubernetes", "rollout (deploy.rollout)"),
+        Case.of("rollout-arn-invalid", "release", "deploy.rollout=apprunner ;; deploy.rolloutService=shop",
+            "rolloutService (deploy.rolloutService)", "arn:aws:apprunner"),
+        Case.of("rollout-timeout-malformed", "release", "deploy.rollout=local ;; deploy.rolloutService=shop"
+            + " ;; deploy.rolloutTimeout=forever", "rolloutTimeout (deploy.rolloutTimeout)"),
+        Case.of("local-ports-malformed", "release", "deploy.rollout=local ;; deploy.rolloutService=shop"
+            + " ;; deploy.localPorts=eighty", "localPorts (deploy.localPorts)"),
+        Case.of("rollback-to-malformed", "rollback", "deploy.to=yesterday", "to (deploy.to)"),
+        // --- hooks and formats
+        Case.of("hook-point-unknown", "build", "deploy.hooks=pre-deploy=./notify.sh", "hooks (deploy.hooks)",
+            "pre-build"),
+        Case.of("hook-command-not-found", "build", "deploy.hooks=pre-build=no-such-command-xyz",
+            "The pre-build hook failed", "command not found"),
+        Case.of("hook-fails", "build", "deploy.hooks=pre-build=exit 4", "The pre-build hook failed", "exited with 4"),
+        Case.of("hook-timeout-malformed", "build", "deploy.hookTimeout=later", "hookTimeout (deploy.hookTimeout)"),
+        Case.of("history-format-unknown", "history", "deploy.historyFormat=xml", "historyFormat (deploy.historyFormat)"),
+        Case.of("plan-format-unknown", "plan", "deploy.planFormat=yaml", "planFormat (deploy.planFormat)"));
+  }
+
+  /** What the cases refer to, made before the run. */
+  record Paths(String authRegistry, String passwordDatabase, int productionPort, String moto, Path emptySecret,
+      Path broken, Path duplicate, Path empty) { }
+
+  @Test
+  void everyBadInput_failsInOneLineNamingTheSettingAndTheFix_noStackTraceNoSecret_andChangesNothing()
+      throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    var first = fixture.release("1", settings -> { });
+    String sha = first.image().orElseThrow().image().tagValue().orElseThrow();
+    Path state = Files.createDirectories(work.resolve("state"));
+    try (TestServices.OwnRegistry auth = AuthenticatedRegistryIT.startAuthenticatedRegistry(state);
+         TestServices.Moto moto = TestServices.startMoto(state)) {
+      Paths paths = new Paths(auth.address(), productionWithPassword(), fixture.production.port(), moto.endpoint(),
+          Files.writeString(work.resolve("empty-secret"), ""), migrations("broken", "V2__broken.sql",
+              "CREATE TABLE broken (id int PRIMARY KEY;\n"), duplicate(), Files.createDirectories(work.resolve("none")));
+      List<Case> cases = cases(paths);
+      Map<String, Object> before = PlanIT.state(fixture);
+
+      Path reactor = reactor(fixture, sha, cases);
+      Path settings = work.resolve("settings.xml");
+      Files.writeString(settings, "<settings><servers><server><id>" + auth.address() + "</id><username>deployer"
+          + "</username><password>" + REGISTRY_SECRET + "</password></server></servers></settings>\n");
+      ProcessBuilder maven = new ProcessBuilder(TestServices.mvnw("-fae", "-s", settings.toString(), "validate"))
+          .directory(reactor.toFile()).redirectErrorStream(true);
+      maven.environment().put("CLOSEDLOOP_CORPUS_EMPTY", "");
+      maven.environment().put("AWS_ACCESS_KEY_ID", "testing");
+      maven.environment().put("AWS_SECRET_ACCESS_KEY", "testing");
+      maven.environment().put("AWS_EC2_METADATA_DISABLED", "true");
+      Process process = maven.start();
+      String output = new String(process.getInputStream().readAllBytes());
+      int exit = process.waitFor();
+
+      assertThat(exit).as(output).isNotZero();
+      Map<String, String> messages = new LinkedHashMap<>();
+      for (String line : output.lines().toList()) {
+        Matcher m = FAILURE.matcher(line);
+        if (m.matches()) {
+          messages.putIfAbsent(m.group(1), m.group(2));
+        }
+      }
+      SoftAssertions soft = new SoftAssertions();
+      for (Case c : cases) {
+        String message = messages.get("case-" + c.name());
+        soft.assertThat(message).as(c.name() + " fails with one line").isNotNull();
+        if (message != null) {
+          soft.assertThat(message).as(c.name()).containsSubsequence(c.expected());
+        }
+      }
+      soft.assertThat(output.lines()).as("no stack trace at the default log level")
+          .noneMatch(line -> line.startsWith("\tat ") || line.startsWith("Caused by:"));
+      soft.assertThat(output).as("no secret").doesNotContain(DB_SECRET).doesNotContain(URL_SECRET)
+          .doesNotContain(REGISTRY_SECRET);
+      soft.assertThat(PlanIT.state(fixture)).as("nothing changed").isEqualTo(before);
+      soft.assertAll();
+      assertThat(cases).hasSizeGreaterThanOrEqualTo(40);
+    }
+  }
+
+  /** The machine's PostgreSQL of scripts/services, which wants a password. */
+  private static String productionWithPassword() {
+    String url = System.getenv("CLOSEDLOOP_PRODUCTION_URL");
+    assertThat(url).as("CLOSEDLOOP_PRODUCTION_URL (scripts/services env)").isNotBlank();
+    return url;
+  }
+
+  private Path migrations(String name, String file, String sql) throws IOException {
+    Path dir = Files.createDirectories(work.resolve(name));
+    Files.writeString(dir.resolve("V1__create_notes.sql"), "CREATE TABLE notes (id int PRIMARY KEY);\n");
+    Files.writeString(dir.resolve(file), sql);
+    return dir;
+  }
+
+  private Path duplicate() throws IOException {
+    Path dir = migrations("duplicate", "V2__add_body.sql", "ALTER TABLE notes ADD COLUMN body text;\n");
+    Files.writeString(dir.resolve("V2__add_title.sql"), "ALTER TABLE notes ADD COLUMN title text;\n");
+    return dir;
+  }
+
+  /** A reactor of one module per case, each binding its goal to validate, under a parent with a good release's settings. */
+  private Path reactor(RolloutFixture fixture, String sha, List<Case> cases) throws IOException {
+    Path root = Files.createDirectories(work.resolve("corpus"));
+    StringBuilder modules = new StringBuilder();
+    for (Case c : cases) {
+      modules.append("    <module>case-").append(c.name()).append("</module>\n");
+      StringBuilder properties = new StringBuilder();
+      c.settings().forEach((name, value) -> properties.append("    <").append(name).append(">").append(xml(value))
+          .append("</").append(name).append(">\n"));
+      Path module = Files.createDirectories(root.resolve("case-" + c.name()));
+      Files.writeString(module.resolve("pom.xml"), """
+          <project xmlns="http://maven.apache.org/POM/4.0.0">
+            <modelVersion>4.0.0</modelVersion>
+            <parent><groupId>dev.closedloop.it</groupId><artifactId>corpus</artifactId><version>1</version></parent>
+            <artifactId>case-%s</artifactId>
+            <packaging>pom</packaging>
+            <properties>
+          %s  </properties>
+            <build><plugins><plugin>
+              <groupId>dev.closedloop</groupId><artifactId>deploy-maven-plugin</artifactId>
+              <executions><execution><id>case</id><phase>validate</phase><goals><goal>%s</goal></goals></execution></executions>
+            </plugin></plugins></build>
+          </project>
+          """.formatted(c.name(), properties, c.goal()));
+    }
+    Files.writeString(root.resolve("pom.xml"), """
+        <project xmlns="http://maven.apache.org/POM/4.0.0">
+          <modelVersion>4.0.0</modelVersion>
+          <groupId>dev.closedloop.it</groupId>
+          <artifactId>corpus</artifactId>
+          <version>1</version>
+          <packaging>pom</packaging>
+          <properties>
+            <deploy.image>%s</deploy.image>
+            <deploy.sha>%s</deploy.sha>
+            <deploy.branch>main</deploy.branch>
+            <deploy.buildContext>%s</deploy.buildContext>
+            <deploy.migrations>filesystem:%s</deploy.migrations>
+            <deploy.databaseUrl>%s</deploy.databaseUrl>
+            <deploy.dockerHost>%s</deploy.dockerHost>
+          </properties>
+          <modules>
+        %s  </modules>
+          <build><pluginManagement><plugins><plugin>
+            <groupId>dev.closedloop</groupId><artifactId>deploy-maven-plugin</artifactId><version>%s</version>
+          </plugin></plugins></pluginManagement></build>
+        </project>
+        """.formatted(TestServices.registry() + "/" + fixture.repository, sha, fixture.context,
+        work.resolve("migrations"), xml("postgres://postgres@127.0.0.1:" + fixture.production.port() + "/"
+            + fixture.production.database()), TestServices.dockerHost(), modules, TestServices.version()));
+    return root;
+  }
+
+  private static String xml(String text) {
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+  }
+}
