@@ -75,6 +75,8 @@ public record ReleaseConfig(
   }
 
   private static final Pattern SHA = Pattern.compile("[0-9a-f]{7,64}");
+  /** A tag as the distribution spec defines it. */
+  private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
 
   public ReleaseConfig {
     buildArgs = Map.copyOf(buildArgs);
@@ -653,7 +655,10 @@ public record ReleaseConfig(
               ? "databaseUrl (deploy.databaseUrl)" : "the DATABASE_URL variable";
           if (url != null && !url.isBlank()) {
             try {
-              String resolved = secrets.resolve(url, setting);
+              // a URL written out in the settings is no secret as a whole (its password is masked once
+              // parsed), so a typo in it stays legible; one from a secret store or DATABASE_URL is masked whole
+              boolean written = url.equals(databaseUrl) && !SecretResolver.isReference(url);
+              String resolved = written ? url : secrets.resolve(url, setting);
               String user = secrets.resolveName(databaseUser, "databaseUser (deploy.databaseUser)");
               String password = secrets.resolve(databasePassword, "databasePassword (deploy.databasePassword)");
               if (resolved.startsWith("embedded:")) {
@@ -672,7 +677,8 @@ public record ReleaseConfig(
         if (testDatabaseUrl != null && !testDatabaseUrl.isBlank()) {
           String setting = "testDatabaseUrl (deploy.testDatabaseUrl)";
           try {
-            DatabaseTarget server = DatabaseTarget.parse(secrets.resolve(testDatabaseUrl, setting),
+            DatabaseTarget server = DatabaseTarget.parse(SecretResolver.isReference(testDatabaseUrl)
+                ? secrets.resolve(testDatabaseUrl, setting) : testDatabaseUrl,
                 secrets.resolveName(testDatabaseUser, "testDatabaseUser (deploy.testDatabaseUser)"),
                 secrets.resolve(testDatabasePassword, "testDatabasePassword (deploy.testDatabasePassword)"), setting);
             redactor.register(server.password());
@@ -689,6 +695,12 @@ public record ReleaseConfig(
         Boolean guardOn = parse(problems, () -> BranchGuard.enabled(branchGuard));
         parse(problems, () -> new ReleaseLedger(ledgerSchema, ledgerTable));
         for (String tag : promoteTags) {
+          if (!TAG.matcher(tag).matches()) {
+            problems.add("promoteTags (deploy.promoteTags): '" + tag + "' is not a tag: a tag is up to 128 letters,"
+                + " digits, '_', '.' and '-', e.g. latest or stable (promote moves tags to the tested digest; a digest"
+                + " cannot be one)");
+            continue;
+          }
           if (imageRef != null) {
             try {
               imageRef.withTag(tag);

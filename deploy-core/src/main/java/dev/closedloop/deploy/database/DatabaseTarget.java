@@ -197,8 +197,9 @@ public record DatabaseTarget(String jdbcUrl, String user, String password, Map<S
       }
       int eq = dsn.indexOf('=', i);
       if (eq < 0) {
-        throw new DeployException(DeployException.Kind.CONFIGURATION, setting + ": '"
-            + dsn.substring(i).split("\\s")[0] + "' has no '=' (key=value connection strings are key=value pairs)");
+        // the word itself is not shown: it may be a password written without its key
+        throw new DeployException(DeployException.Kind.CONFIGURATION, setting + ": the word at character " + (i + 1)
+            + " has no '=' (key=value connection strings are key=value pairs, e.g. host=db port=5432 dbname=shop)");
       }
       String key = dsn.substring(i, eq).trim();
       i = eq + 1;
@@ -463,8 +464,19 @@ public record DatabaseTarget(String jdbcUrl, String user, String password, Map<S
       return DriverManager.getConnection(jdbcUrl, props);
     } catch (SQLException e) {
       throw new DeployException(DeployException.Kind.DATABASE,
-          "Cannot connect to " + this + ": " + e.getMessage(), e);
+          "Cannot connect to " + this + ": " + e.getMessage() + hint(e.getSQLState()), e);
     }
+  }
+
+  /** What to check, by the server's SQLSTATE, when pgjdbc's own words do not say. */
+  private static String hint(String state) {
+    if ("28P01".equals(state) || "28000".equals(state)) {
+      return ": check the user and password (in the URL, or deploy.databaseUser and deploy.databasePassword)";
+    }
+    if ("3D000".equals(state)) {
+      return ": check the database name at the end of the URL";
+    }
+    return "";
   }
 
   /** The URL with any password parameter masked. */

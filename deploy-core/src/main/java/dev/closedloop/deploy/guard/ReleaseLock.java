@@ -144,7 +144,8 @@ public final class ReleaseLock implements AutoCloseable {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
         throw new DeployException(DeployException.Kind.GUARD, "Gave up waiting " + timeout.toSeconds()
-            + " s for the release lock of " + name + " (deploy.lockTimeout): another release still holds it");
+            + " s for the release lock of " + name + " (deploy.lockTimeout): another release still holds it. See"
+            + " which with deploy:plan, and run again when it has finished, or raise deploy.lockTimeout");
       }
       if (!announced) {
         events.progress(Step.MIGRATE, "waiting for the release lock of " + name + " (" + mode.name().toLowerCase(Locale.ROOT)

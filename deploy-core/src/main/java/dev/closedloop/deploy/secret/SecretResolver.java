@@ -65,9 +65,14 @@ public final class SecretResolver implements AutoCloseable {
     if (reference.startsWith("env:")) {
       String name = reference.substring("env:".length());
       value = env.get(name);
-      if (value == null || value.isBlank()) {
+      if (value == null) {
         throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names the environment variable "
             + name + ", which is not set: set it (from your CI's secret store) or change " + setting);
+      }
+      if (value.isBlank()) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names the environment variable "
+            + name + ", which is empty (a secret the CI did not pass on, e.g. to a fork's pull request?): give it"
+            + " a value or change " + setting);
       }
     } else if (reference.startsWith("file:")) {
       Path file = Path.of(reference.substring("file:".length()));
@@ -76,6 +81,11 @@ public final class SecretResolver implements AutoCloseable {
       } catch (IOException e) {
         throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names the file " + file
             + ", which cannot be read (" + e.getClass().getSimpleName() + "): check the path and its permissions");
+      }
+      if (value.isEmpty()) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, setting + " names the file " + file
+            + ", which is empty: write the secret into it (a mounted secret that did not arrive?) or change "
+            + setting);
       }
     } else if (reference.startsWith("ssm:")) {
       String name = reference.substring("ssm:".length()).trim();

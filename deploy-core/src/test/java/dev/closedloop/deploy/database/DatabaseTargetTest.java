@@ -72,7 +72,7 @@ class DatabaseTargetTest {
       mysql://h/db                     | is not a database URL
       jdbc:mysql://h/db                | unsupported JDBC URL 'jdbc:mysql://h/db'
       postgres://u:100%@h/db           | encode '%' itself as %25
-      host=h dbname                    | 'dbname' has no '='
+      host=h dbname                    | the word at character 8 has no '='
       host=h password='open            | the quoted value of password is not closed
       host=/var/run/postgresql dbname=x | names a unix socket
       """)

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +28,7 @@ class ErrorCorpusIT {
 
   private static final Pattern FAILURE = Pattern.compile(
       "^\\[ERROR\\] Failed to execute goal dev\\.closedloop:deploy-maven-plugin:[^ ]+ \\(case\\) on project"
-          + " (case-[a-z0-9-]+): (.*) -> \\[Help 1\\]$");
+          + " (case-[a-z0-9-]+): (.*) -> \\[Help \\d\\]$");
   private static final String DB_SECRET = "corpus-S3cret-db";
   private static final String URL_SECRET = "p@ss-S3cret";
   private static final String REGISTRY_SECRET = "corpus-S3cret-registry";
@@ -61,7 +63,7 @@ class ErrorCorpusIT {
         Case.of("sha-malformed", "build", "deploy.sha=HEAD~1",
             "sha (deploy.sha) must be a commit SHA of 7 to 64 lowercase hex digits"),
         Case.of("registry-unknown-host", "build", "deploy.image=no-such-registry.invalid/it/corpus",
-            "no-such-registry.invalid"),
+            "Cannot reach the registry no-such-registry.invalid", "check the image parameter (deploy.image)"),
         Case.of("registry-wrong-password", "build", "deploy.image=" + paths.authRegistry + "/it/corpus",
             paths.authRegistry, "settings.xml"),
         Case.of("tags-latest", "build", "deploy.tags=latest",
@@ -71,22 +73,24 @@ class ErrorCorpusIT {
         Case.of("build-context-missing", "build", "deploy.buildContext=" + work.resolve("no-such-dir"),
             "deploy.buildContext", "is not a directory"),
         Case.of("docker-down", "build", "deploy.dockerHost=unix://" + work.resolve("no-docker.sock"),
-            "Docker engine", "no-docker.sock"),
+            "Cannot reach the Docker engine", "no-docker.sock", "start it"),
         Case.of("build-arg-malformed", "build", "deploy.buildArgs=VERSION",
             "deploy.buildArgs", "NAME=value"),
         // --- the databases
         Case.of("jdbc-url-typo", "migrate", "deploy.databaseUrl=jdbc:postgres://127.0.0.1:5432/shop",
-            "databaseUrl (deploy.databaseUrl)"),
+            "databaseUrl (deploy.databaseUrl)", "jdbc:postgres://127.0.0.1:5432/shop", "use jdbc:postgresql://"),
         Case.of("libpq-uri-unescaped-at", "migrate", "deploy.databaseUrl=postgres://app:" + URL_SECRET
-            + "@127.0.0.1:1/shop", "Cannot connect to jdbc:postgresql://127.0.0.1:1/shop"),
+            + "@127.0.0.1:1/shop", "Cannot connect to jdbc:postgresql://127.0.0.1:1/shop as app",
+            "Check that the hostname and port are correct"),
         Case.of("database-unreachable", "migrate", "deploy.databaseUrl=postgres://postgres@127.0.0.1:1/none",
             "Cannot connect to jdbc:postgresql://127.0.0.1:1/none"),
         Case.of("database-wrong-password", "migrate", "deploy.databaseUrl=" + paths.passwordDatabase
-            + " ;; deploy.databasePassword=" + DB_SECRET, "password authentication failed"),
+            + " ;; deploy.databasePassword=" + DB_SECRET, "password authentication failed",
+            "check the user and password"),
         Case.of("database-name-missing", "migrate", "deploy.databaseUrl=postgres://postgres@127.0.0.1:"
-            + paths.productionPort + "/no_such_database", "no_such_database"),
+            + paths.productionPort + "/no_such_database", "no_such_database", "check the database name"),
         Case.of("database-not-tls-required", "migrate", "deploy.databaseUrl=postgres://app@db.example.com/shop"
-            + " ;; deploy.requireTls=true", "deploy.requireTls", "sslmode"),
+            + " ;; deploy.requireTls=true", "sslmode=require", "deploy.requireTls is set"),
         Case.of("database-transaction-pooler", "migrate",
             "deploy.databaseUrl=postgres://app@aws-0-eu-west-1.pooler.supabase.com:6543/postgres",
             "deploy.databaseUrl", "6543", "port 5432"),
@@ -96,11 +100,11 @@ class ErrorCorpusIT {
         Case.of("secret-env-missing", "migrate", "deploy.databasePassword=env:CLOSEDLOOP_CORPUS_UNSET",
             "CLOSEDLOOP_CORPUS_UNSET", "deploy.databasePassword"),
         Case.of("secret-env-empty", "migrate", "deploy.databasePassword=env:CLOSEDLOOP_CORPUS_EMPTY",
-            "CLOSEDLOOP_CORPUS_EMPTY", "empty"),
+            "CLOSEDLOOP_CORPUS_EMPTY", "which is empty", "give it a value"),
         Case.of("secret-file-missing", "migrate", "deploy.databasePassword=file:" + work.resolve("no-such-secret"),
             "no-such-secret"),
         Case.of("secret-file-empty", "migrate", "deploy.databasePassword=file:" + paths.emptySecret,
-            paths.emptySecret.getFileName().toString(), "empty"),
+            paths.emptySecret.getFileName().toString(), "which is empty"),
         Case.of("secret-ssm-missing", "migrate", "deploy.databaseUrl=ssm:/corpus/missing ;; deploy.awsEndpoint="
             + paths.moto + " ;; deploy.awsRegion=us-east-1", "/corpus/missing", "us-east-1"),
         Case.of("aws-region-malformed", "migrate", "deploy.databaseUrl=ssm:/corpus/url ;; deploy.awsRegion=Mars 1",
@@ -119,7 +123,7 @@ class ErrorCorpusIT {
         Case.of("migration-syntax-error", "test-migrate", "deploy.migrations=filesystem:" + paths.broken,
             "V2__broken.sql failed at line 1"),
         Case.of("migration-duplicate-version", "test-migrate", "deploy.migrations=filesystem:" + paths.duplicate,
-            "version 2"),
+            "more than one migration with version 2", "give each file a version of its own"),
         Case.of("migrations-location-missing", "test-migrate", "deploy.migrations=filesystem:"
             + work.resolve("no-such-migrations"), "deploy.migrations", "is not a directory"),
         Case.of("migrations-location-unsupported", "test-migrate", "deploy.migrations=s3:bucket/migrations",
@@ -132,14 +136,18 @@ class ErrorCorpusIT {
         Case.of("image-migrator-without-command", "test-migrate", "deploy.migrator=image",
             "migrationCommand (deploy.migrationCommand)"),
         // --- promote and rollout
-        Case.of("promote-tag-digest", "promote", "deploy.promoteTags=sha256:0123", "promoteTags (deploy.promoteTags)"),
+        Case.of("promote-tag-digest", "promote", "deploy.promoteTags=sha256:0123", "promoteTags (deploy.promoteTags)",
+            "is not a tag"),
         Case.of("rollout-unknown", "release", "deploy.rollout=kubernetes", "rollout (deploy.rollout)"),
         Case.of("rollout-arn-invalid", "release", "deploy.rollout=apprunner ;; deploy.rolloutService=shop",
             "rolloutService (deploy.rolloutService)", "arn:aws:apprunner"),
         Case.of("rollout-timeout-malformed", "release", "deploy.rollout=local ;; deploy.rolloutService=shop"
-            + " ;; deploy.rolloutTimeout=forever", "rolloutTimeout (deploy.rolloutTimeout)"),
+            + " ;; deploy.rolloutTimeout=forever ;; deploy.localPorts=18080:8080"
+            + " ;; deploy.healthUrl=http://127.0.0.1:18080/health",
+            "rolloutTimeout (deploy.rolloutTimeout) 'forever' is not a duration: write e.g. 30m"),
         Case.of("local-ports-malformed", "release", "deploy.rollout=local ;; deploy.rolloutService=shop"
-            + " ;; deploy.localPorts=eighty", "localPorts (deploy.localPorts)"),
+            + " ;; deploy.localPorts=eighty ;; deploy.healthCommand=true",
+            "localPorts (deploy.localPorts) takes HOSTPORT:CONTAINERPORT entries such as 18080:8080"),
         Case.of("rollback-to-malformed", "rollback", "deploy.to=yesterday", "to (deploy.to)"),
         // --- hooks and formats
         Case.of("hook-point-unknown", "build", "deploy.hooks=pre-deploy=./notify.sh", "hooks (deploy.hooks)",
@@ -171,44 +179,118 @@ class ErrorCorpusIT {
       List<Case> cases = cases(paths);
       Map<String, Object> before = PlanIT.state(fixture);
 
-      Path reactor = reactor(fixture, sha, cases);
       Path settings = work.resolve("settings.xml");
       Files.writeString(settings, "<settings><servers><server><id>" + auth.address() + "</id><username>deployer"
           + "</username><password>" + REGISTRY_SECRET + "</password></server></servers></settings>\n");
-      ProcessBuilder maven = new ProcessBuilder(TestServices.mvnw("-fae", "-s", settings.toString(), "validate"))
-          .directory(reactor.toFile()).redirectErrorStream(true);
-      maven.environment().put("CLOSEDLOOP_CORPUS_EMPTY", "");
-      maven.environment().put("AWS_ACCESS_KEY_ID", "testing");
-      maven.environment().put("AWS_SECRET_ACCESS_KEY", "testing");
-      maven.environment().put("AWS_EC2_METADATA_DISABLED", "true");
-      Process process = maven.start();
-      String output = new String(process.getInputStream().readAllBytes());
-      int exit = process.waitFor();
-
-      assertThat(exit).as(output).isNotZero();
-      Map<String, String> messages = new LinkedHashMap<>();
-      for (String line : output.lines().toList()) {
-        Matcher m = FAILURE.matcher(line);
-        if (m.matches()) {
-          messages.putIfAbsent(m.group(1), m.group(2));
-        }
-      }
       SoftAssertions soft = new SoftAssertions();
-      for (Case c : cases) {
-        String message = messages.get("case-" + c.name());
-        soft.assertThat(message).as(c.name() + " fails with one line").isNotNull();
-        if (message != null) {
-          soft.assertThat(message).as(c.name()).containsSubsequence(c.expected());
-        }
+      run(fixture, sha, cases, "error-corpus.log", soft, "-s", settings.toString());
+      Map<String, Object> after = PlanIT.state(fixture);
+      for (String part : before.keySet()) {
+        soft.assertThat(after.get(part)).as("nothing changed: " + part).isEqualTo(before.get(part));
       }
-      soft.assertThat(output.lines()).as("no stack trace at the default log level")
-          .noneMatch(line -> line.startsWith("\tat ") || line.startsWith("Caused by:"));
-      soft.assertThat(output).as("no secret").doesNotContain(DB_SECRET).doesNotContain(URL_SECRET)
-          .doesNotContain(REGISTRY_SECRET);
-      soft.assertThat(PlanIT.state(fixture)).as("nothing changed").isEqualTo(before);
       soft.assertAll();
       assertThat(cases).hasSizeGreaterThanOrEqualTo(40);
+      assertThat(troubleshooting()).as("docs/troubleshooting.md has a section for each case")
+          .containsAll(cases.stream().map(Case::name).toList());
     }
+  }
+
+  /**
+   * Bad inputs found only past the branch guard, holding (or waiting for) the release lock: their
+   * attempt is in the ledger as a failed row, which is the ledger's job. Nothing else changes: not
+   * the registry, not production's schema or migration history, not the rows already there.
+   */
+  @Test
+  void badInputsFoundUnderTheLock_failInOneLine_andLeaveOnlyAFailedRowInTheLedger() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    var first = fixture.release("1", settings -> { });
+    String sha = first.image().orElseThrow().image().tagValue().orElseThrow();
+    String unmigrated = TestServices.randomSha();
+    dev.closedloop.deploy.Release.configure().image(TestServices.registry() + "/" + fixture.repository)
+        .sha(unmigrated).buildContext(fixture.context).dockerHost(TestServices.dockerHost()).load().build();
+    Path changed = migrations("changed", "V2__add_body.sql", "ALTER TABLE notes ADD COLUMN body text;\n");
+    Files.writeString(changed.resolve("V1__create_notes.sql"), "CREATE TABLE notes (id bigint PRIMARY KEY);\n");
+    List<Case> cases = List.of(
+        Case.of("checksum-changed", "migrate", "deploy.migrations=filesystem:" + changed,
+            "checksum mismatch for migration version 1", "put the applied file back as it was"),
+        Case.of("promote-without-migrate", "promote", "deploy.sha=" + unmigrated,
+            "Refusing to promote " + unmigrated, "Run deploy:migrate first"),
+        Case.of("lock-held", "migrate", "deploy.lockName=corpus-locked ;; deploy.lockMode=fail",
+            "holds the release lock (deploy.lockMode=fail)", "try again when it has finished"),
+        Case.of("lock-timeout", "migrate", "deploy.lockName=corpus-locked ;; deploy.lockMode=queue"
+            + " ;; deploy.lockTimeout=1s", "Gave up waiting 1 s for the release lock of corpus-locked (deploy.lockTimeout)",
+            "raise deploy.lockTimeout"));
+    Map<String, Object> before = PlanIT.state(fixture);
+
+    SoftAssertions soft = new SoftAssertions();
+    try (Connection holder = fixture.production.connect(); Statement s = holder.createStatement()) {
+      // what a running release holds: the advisory lock of its lock name
+      java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+      crc.update("corpus-locked".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      s.execute("SELECT pg_advisory_lock(" + 0x636C6F6F + ", " + (int) crc.getValue() + ")");
+      run(fixture, sha, cases, "error-corpus-locked.log", soft);
+    }
+
+    Map<String, Object> after = PlanIT.state(fixture);
+    for (String part : before.keySet()) {
+      if (!part.equals("ledger")) {
+        soft.assertThat(after.get(part)).as("nothing changed: " + part).isEqualTo(before.get(part));
+      }
+    }
+    @SuppressWarnings("unchecked") List<String> rowsBefore = (List<String>) before.get("ledger");
+    @SuppressWarnings("unchecked") List<String> rowsAfter = (List<String>) after.get("ledger");
+    soft.assertThat(rowsAfter.subList(0, rowsBefore.size())).as("the rows already there").isEqualTo(rowsBefore);
+    soft.assertThat(rowsAfter.subList(rowsBefore.size(), rowsAfter.size())).as("one failed row per case")
+        .hasSize(cases.size()).allMatch(row -> row.contains("\"status\": \"failed\""));
+    soft.assertAll();
+    assertThat(troubleshooting()).containsAll(cases.stream().map(Case::name).toList());
+  }
+
+  /** Runs the cases as one reactor and checks each one's line, the stack traces and the secrets. */
+  private void run(RolloutFixture fixture, String sha, List<Case> cases, String logName, SoftAssertions soft,
+      String... mavenArgs) throws Exception {
+    Path reactor = reactor(fixture, sha, cases);
+    List<String> command = new java.util.ArrayList<>(List.of("-fae"));
+    command.addAll(List.of(mavenArgs));
+    command.add("validate");
+    ProcessBuilder maven = new ProcessBuilder(TestServices.mvnw(command.toArray(String[]::new)))
+        .directory(reactor.toFile()).redirectErrorStream(true);
+    maven.environment().put("CLOSEDLOOP_CORPUS_EMPTY", "");
+    maven.environment().put("AWS_ACCESS_KEY_ID", "testing");
+    maven.environment().put("AWS_SECRET_ACCESS_KEY", "testing");
+    maven.environment().put("AWS_EC2_METADATA_DISABLED", "true");
+    Process process = maven.start();
+    String output = new String(process.getInputStream().readAllBytes());
+    int exit = process.waitFor();
+    Path log = TestServices.root().resolve("it/target/" + logName); // to read when a case fails
+    Files.createDirectories(log.getParent());
+    Files.writeString(log, output);
+
+    soft.assertThat(exit).as("exit code").isNotZero();
+    Map<String, String> messages = new LinkedHashMap<>();
+    for (String line : output.lines().toList()) {
+      Matcher m = FAILURE.matcher(line);
+      if (m.matches()) {
+        messages.putIfAbsent(m.group(1), m.group(2));
+      }
+    }
+    for (Case c : cases) {
+      String message = messages.get("case-" + c.name());
+      soft.assertThat(message).as(c.name() + " fails with one line").isNotNull();
+      if (message != null) {
+        soft.assertThat(message).as(c.name()).containsSubsequence(c.expected());
+      }
+    }
+    soft.assertThat(output.lines()).as("no stack trace at the default log level")
+        .noneMatch(line -> line.startsWith("\tat ") || line.startsWith("Caused by:"));
+    soft.assertThat(output).as("no secret").doesNotContain(DB_SECRET).doesNotContain(URL_SECRET)
+        .doesNotContain(REGISTRY_SECRET);
+  }
+
+  /** The case names docs/troubleshooting.md has a section for ({@code ### <name>}). */
+  private static List<String> troubleshooting() throws IOException {
+    return Files.readString(TestServices.root().resolve("docs/troubleshooting.md")).lines()
+        .filter(line -> line.startsWith("### ")).map(line -> line.substring(4).replace("`", "").trim()).toList();
   }
 
   /** The machine's PostgreSQL of scripts/services, which wants a password. */

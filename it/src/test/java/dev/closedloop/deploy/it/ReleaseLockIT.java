@@ -166,7 +166,8 @@ class ReleaseLockIT {
         assertThatThrownBy(() -> new ReleaseLock(waiter, LEDGER, service, Events.none())
                 .acquire(second, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(1)))
             .hasMessage("Gave up waiting 1 s for the release lock of shop-timeout (deploy.lockTimeout):"
-                + " another release still holds it");
+                + " another release still holds it. See which with deploy:plan, and run again when it has finished,"
+                + " or raise deploy.lockTimeout");
       }
     }
   }

@@ -169,8 +169,10 @@ public final class FlywayMigrator implements Migrator {
     if (!validation.validationSuccessful) {
       String details = validation.invalidMigrations.isEmpty() ? validation.getAllErrorMessages()
           : validation.invalidMigrations.get(0).filepath + ": " + validation.invalidMigrations.get(0).errorDetails.errorMessage;
+      String fix = details.contains("checksum mismatch") ? ". closedloop runs no repair: put the applied file back as"
+          + " it was, and make the change in a new migration" : "";
       throw new DeployException(DeployException.Kind.MIGRATION,
-          "Migrations in " + migrations + " do not validate: " + oneLine(details));
+          "Migrations in " + migrations + " do not validate: " + oneLine(details) + fix);
     }
   }
 
@@ -230,8 +232,12 @@ public final class FlywayMigrator implements Migrator {
           "Migration " + file + " failed at line " + script.getLineNumber() + ": " + message
               + (statement.isEmpty() ? "" : " — in statement: " + statement), e);
     }
-    return new DeployException(DeployException.Kind.MIGRATION,
-        "Migrating with " + migrations + " failed: " + oneLine(e.getMessage()), e);
+    String message = oneLine(e.getMessage());
+    if (message.contains("Found more than one migration with version")) {
+      message += ": give each file a version of its own (rename one, e.g. to the next free version)";
+    }
+    return new DeployException(DeployException.Kind.MIGRATION, "Migrating with " + migrations + " failed: " + message,
+        e);
   }
 
   private static String oneLine(String text) {
