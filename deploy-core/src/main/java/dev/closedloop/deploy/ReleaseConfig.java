@@ -177,6 +177,11 @@ public record ReleaseConfig(
     }
   }
 
+  /** True when a connection string may hold a password: {@code user:password@}, or a password parameter. */
+  static boolean holdsCredentials(String url) {
+    return url.matches("(?s).*//[^/?#]*:[^/?#]*@.*") || url.toLowerCase(java.util.Locale.ROOT).contains("password");
+  }
+
   /** The parsed value, or null with the parser's message added to {@code problems}. */
   private static <T> T parse(List<String> problems, java.util.function.Supplier<T> parser) {
     try {
@@ -655,10 +660,10 @@ public record ReleaseConfig(
               ? "databaseUrl (deploy.databaseUrl)" : "the DATABASE_URL variable";
           if (url != null && !url.isBlank()) {
             try {
-              // a URL written out in the settings is no secret as a whole (its password is masked once
-              // parsed), so a typo in it stays legible; one from a secret store or DATABASE_URL is masked whole
-              boolean written = url.equals(databaseUrl) && !SecretResolver.isReference(url);
-              String resolved = written ? url : secrets.resolve(url, setting);
+              // a URL written out in the settings without credentials is no secret, so a typo in it stays
+              // legible; one with credentials, or from a secret store or DATABASE_URL, is masked whole
+              boolean legible = url.equals(databaseUrl) && !SecretResolver.isReference(url) && !holdsCredentials(url);
+              String resolved = legible ? url : secrets.resolve(url, setting);
               String user = secrets.resolveName(databaseUser, "databaseUser (deploy.databaseUser)");
               String password = secrets.resolve(databasePassword, "databasePassword (deploy.databasePassword)");
               if (resolved.startsWith("embedded:")) {
@@ -678,7 +683,7 @@ public record ReleaseConfig(
           String setting = "testDatabaseUrl (deploy.testDatabaseUrl)";
           try {
             DatabaseTarget server = DatabaseTarget.parse(SecretResolver.isReference(testDatabaseUrl)
-                ? secrets.resolve(testDatabaseUrl, setting) : testDatabaseUrl,
+                || holdsCredentials(testDatabaseUrl) ? secrets.resolve(testDatabaseUrl, setting) : testDatabaseUrl,
                 secrets.resolveName(testDatabaseUser, "testDatabaseUser (deploy.testDatabaseUser)"),
                 secrets.resolve(testDatabasePassword, "testDatabasePassword (deploy.testDatabasePassword)"), setting);
             redactor.register(server.password());

@@ -47,6 +47,11 @@ public record DatabaseTarget(String jdbcUrl, String user, String password, Map<S
       throw new DeployException(DeployException.Kind.CONFIGURATION,
           "Unsupported database URL '" + redactUrl(jdbcUrl) + "': use jdbc:postgresql://host:port/database");
     }
+    if (m.group(1).contains("@")) { // pgjdbc would take user:password@host for a host name
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "A JDBC URL takes no user:password@ before the"
+          + " host: give them as ?user=…&password=… or in deploy.databaseUser and deploy.databasePassword, or write"
+          + " the URL as postgres://user:password@host/database");
+    }
     Map<String, String> merged = new LinkedHashMap<>(jdbcQuery(m.group(3)));
     user = user != null ? user : merged.get("user");
     password = password != null ? password : merged.get("password");

@@ -17,6 +17,11 @@ public interface ProductionDatabase {
 
   String describe();
 
+  /** False for a local stand-in not created yet; a server reached by URL is taken to exist. */
+  default boolean exists() {
+    return true;
+  }
+
   /** The database behind a connection string in any form {@link DatabaseTarget#parse} takes. */
   static ProductionDatabase at(DatabaseTarget target) {
     return new ProductionDatabase() {
@@ -71,6 +76,11 @@ public interface ProductionDatabase {
       @Override
       public String describe() {
         return "the local production database in " + dataDirectory;
+      }
+
+      @Override
+      public boolean exists() {
+        return Files.isRegularFile(dataDirectory.resolve("PG_VERSION"));
       }
     };
   }

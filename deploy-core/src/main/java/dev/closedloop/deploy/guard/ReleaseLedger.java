@@ -57,9 +57,19 @@ public final class ReleaseLedger {
     }
   }
 
-  /** What a new attempt records when it joins the queue. */
+  /**
+   * What a new attempt records when it joins the queue.
+   *
+   * @param kind {@code release}, or {@code rollback} for deploy:rollback's rows, which no release
+   *     is ordered against
+   */
   public record Attempt(String service, String sha, String branch, boolean branchGuardOverridden,
-      String ciRunUrl, String imageDigest, CommitOrder.Commit commit) {
+      String ciRunUrl, String imageDigest, CommitOrder.Commit commit, String kind) {
+
+    public Attempt(String service, String sha, String branch, boolean branchGuardOverridden, String ciRunUrl,
+        String imageDigest, CommitOrder.Commit commit) {
+      this(service, sha, branch, branchGuardOverridden, ciRunUrl, imageDigest, commit, "release");
+    }
 
     public Attempt(String service, String sha, String branch, boolean branchGuardOverridden, String ciRunUrl,
         String imageDigest) {
@@ -205,8 +215,8 @@ public final class ReleaseLedger {
    */
   public long enqueue(Connection c, Attempt attempt) {
     String sql = "INSERT INTO " + quoted + " (service, sha, branch, branch_guard_overridden, ci_run_url, image_digest,"
-        + " run_number, run_scope, ancestry, row_locked, status, status_history, backend_pid)"
-        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, true, 'queued',"
+        + " run_number, run_scope, ancestry, kind, row_locked, status, status_history, backend_pid)"
+        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, true, 'queued',"
         + " jsonb_build_array(jsonb_build_object('status', 'queued', 'at', clock_timestamp())), pg_backend_pid())"
         + " RETURNING id, pg_advisory_lock((" + rowLock + ")::int, (id & 2147483647)::int)";
     try (PreparedStatement s = c.prepareStatement(sql)) {
@@ -219,6 +229,7 @@ public final class ReleaseLedger {
       s.setObject(7, attempt.commit().runNumber(), java.sql.Types.BIGINT);
       s.setString(8, attempt.commit().runScope());
       s.setString(9, json(attempt.commit().ancestry()));
+      s.setString(10, attempt.kind());
       try (ResultSet rs = s.executeQuery()) {
         rs.next();
         return rs.getLong(1);
@@ -307,11 +318,6 @@ public final class ReleaseLedger {
     update(c, id, "image_digest = ?", "record the image digest", digest);
   }
 
-  /** Marks row {@code id} as a rollback's, before it looks for what to roll back to. */
-  public void markRollback(Connection c, long id) {
-    update(c, id, "kind = 'rollback'", "record the rollback");
-  }
-
   /** Records what a rollback restores: the commit and digest of the release it goes back to. */
   public void recordRollbackTarget(Connection c, long id, String sha, String digest) {
     update(c, id, "sha = ?, image_digest = ?", "record the rollback's target", sha, digest);
@@ -326,9 +332,13 @@ public final class ReleaseLedger {
         + " \"promoted\"}]' ORDER BY id DESC", s -> s.setString(1, service));
   }
 
-  /** Rows of {@code service} newer than {@code id} that applied migrations to production, oldest first. */
+  /**
+   * Rows of {@code service} newer than {@code id} that applied migrations to production, or began
+   * to (a release that failed or died while migrating records only what it planned), oldest first.
+   */
   public List<Entry> appliedSince(Connection c, String service, long id) {
-    return select(c, " WHERE service = ? AND id > ? AND migrations_applied <> '[]'::jsonb ORDER BY id", s -> {
+    return select(c, " WHERE service = ? AND id > ? AND (migrations_applied <> '[]'::jsonb OR (migrations_planned"
+        + " <> '[]'::jsonb AND " + TOUCHED_PRODUCTION + ")) ORDER BY id", s -> {
       s.setString(1, service);
       s.setLong(2, id);
     });
@@ -412,7 +422,7 @@ public final class ReleaseLedger {
    */
   public Optional<Entry> latestReleased(Connection c, String service, long id) {
     return select(c, " WHERE service = ? AND id <> ? AND (" + TOUCHED_PRODUCTION
-        + " OR status_history @> '[{\"status\": \"promoted\"}]') ORDER BY id DESC LIMIT 1", s -> {
+        + " OR status_history @> '[{\"status\": \"promoted\"}]') AND " + notRollback() + " ORDER BY id DESC LIMIT 1", s -> {
           s.setString(1, service);
           s.setLong(2, id);
         }).stream().findFirst();
@@ -433,6 +443,11 @@ public final class ReleaseLedger {
     } catch (SQLException e) {
       throw failure("read the release queue", e);
     }
+  }
+
+  /** SQL: a row of a release, not of deploy:rollback (a ledger read before its kind column counts as releases). */
+  private String notRollback() {
+    return "coalesce(to_jsonb(" + quoted + ".*) ->> 'kind', 'release') <> 'rollback'";
   }
 
   /** History entries that say a release touched production: it began or finished migrating. */
@@ -457,15 +472,15 @@ public final class ReleaseLedger {
    * {@code digest}: empty when no release did; the inner value empty when the tag did not exist.
    */
   public Optional<Optional<String>> previousDigest(Connection c, String service, String tag, String digest) {
-    // by previous_digests alone, written before the move: a run that died between the move and
-    // its record in tags_moved still moved the tag, and a re-run must know where it was
     String sql = "SELECT previous_digests ->> ? FROM " + quoted + " WHERE service = ? AND image_digest = ?"
-        + " AND (previous_digests -> ?) IS NOT NULL ORDER BY id DESC LIMIT 1";
+        + " AND tags_moved @> jsonb_build_array(?::text) AND (previous_digests -> ?) IS NOT NULL"
+        + " ORDER BY id DESC LIMIT 1";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, tag);
       s.setString(2, service);
       s.setString(3, digest);
       s.setString(4, tag);
+      s.setString(5, tag);
       try (ResultSet rs = s.executeQuery()) {
         return rs.next() ? Optional.of(Optional.ofNullable(rs.getString(1))) : Optional.empty();
       }

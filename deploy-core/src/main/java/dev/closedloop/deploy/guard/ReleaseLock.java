@@ -231,7 +231,7 @@ public final class ReleaseLock implements AutoCloseable {
    */
   private java.util.Optional<String> newerWaiting(long id, List<ReleaseLedger.Entry> waiting) {
     for (ReleaseLedger.Entry other : waiting) {
-      if (other.id() == id) {
+      if (other.id() == id || other.rollback()) { // a rollback waits its turn, whatever its checkout's commit
         continue;
       }
       CommitOrder.Comparison comparison = order == null || mine == null

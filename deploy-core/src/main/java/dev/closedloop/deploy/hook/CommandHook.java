@@ -13,9 +13,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * A shell command as a hook ({@code sh -c}), run in the project's directory with the run's
- * variables added to the environment, standard input closed, its output (both streams) streamed
- * line by line, and killed with everything it started when its time is up.
+ * A shell command as a hook ({@code sh -c}, in a session of its own), run in the project's
+ * directory with the run's variables added to the environment, standard input closed, its output
+ * (both streams) streamed line by line. When it ends or its time is up, its whole process group
+ * is killed: nothing it started outlives it.
  */
 public final class CommandHook implements Hook {
 
@@ -31,7 +32,8 @@ public final class CommandHook implements Hook {
 
   @Override
   public void run(Map<String, String> environment, Consumer<String> output) throws IOException, InterruptedException {
-    ProcessBuilder builder = new ProcessBuilder("sh", "-c", command).directory(directory.toFile())
+    // a session of its own: what the command leaves running in the background is found and stopped with it
+    ProcessBuilder builder = new ProcessBuilder("setsid", "sh", "-c", command).directory(directory.toFile())
         .redirectErrorStream(true);
     builder.environment().putAll(environment);
     Process process;
@@ -65,7 +67,8 @@ public final class CommandHook implements Hook {
       kill(process);
       throw e;
     }
-    reader.join(2000); // the rest of its output, unless a child it left behind still holds the pipe
+    kill(process); // what it left running in the background ends with it, and lets go of the output pipe
+    reader.join(2000);
     if (process.exitValue() != 0) {
       throw new DeployException(DeployException.Kind.HOOK, "the hook '" + command + "' exited with "
           + process.exitValue() + (process.exitValue() == 127 ? " (command not found)" : "")
@@ -73,8 +76,17 @@ public final class CommandHook implements Hook {
     }
   }
 
+  /** Kills the hook's whole process group, also what it started in the background and left behind. */
   private static void kill(Process process) {
     process.descendants().forEach(ProcessHandle::destroyForcibly);
+    try {
+      new ProcessBuilder("kill", "-KILL", "--", "-" + process.pid()).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(5, TimeUnit.SECONDS);
+    } catch (IOException e) {
+      // descendants were killed one by one above
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     process.destroyForcibly();
   }
 

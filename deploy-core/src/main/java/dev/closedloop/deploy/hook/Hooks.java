@@ -14,6 +14,12 @@ public final class Hooks {
   public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
 
   private final Map<HookPoint, List<Hook>> byPoint = new EnumMap<>(HookPoint.class);
+  private Duration timeout = DEFAULT_TIMEOUT;
+
+  /** How long each hook may run ({@code deploy.hookTimeout}). */
+  public Duration timeout() {
+    return timeout;
+  }
 
   public Hooks add(HookPoint point, Hook hook) {
     byPoint.computeIfAbsent(point, p -> new ArrayList<>()).add(hook);
@@ -34,6 +40,7 @@ public final class Hooks {
    */
   public static Hooks parse(List<String> entries, Duration timeout, Path directory, List<String> problems) {
     Hooks hooks = new Hooks();
+    hooks.timeout = timeout;
     for (String entry : entries) {
       if (entry == null || entry.isBlank()) {
         continue;

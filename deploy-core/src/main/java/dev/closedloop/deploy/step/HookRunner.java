@@ -39,7 +39,8 @@ final class HookRunner {
       long start = System.nanoTime();
       String error = null;
       try {
-        hook.run(environment(point, step, status), line -> context.events().progress(step, "[" + point + "] " + line));
+        runWithin(hook, environment(point, step, status), line -> context.events().progress(step, "[" + point + "] "
+            + line), config.hooks().timeout());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         error = "interrupted";
@@ -60,6 +61,34 @@ final class HookRunner {
       } else {
         context.events().warn("The " + point + " hook failed (what succeeded stays as it is): " + error);
       }
+    }
+  }
+
+  /**
+   * Runs {@code hook} on a thread of its own and waits a little longer than {@code timeout} (a
+   * command hook kills itself at {@code timeout}); a library hook that is still busy then is
+   * interrupted and counts as failed, so no hook holds the release lock for ever.
+   */
+  private static void runWithin(Hook hook, Map<String, String> env, java.util.function.Consumer<String> output,
+      Duration timeout) throws Exception {
+    java.util.concurrent.FutureTask<Void> task = new java.util.concurrent.FutureTask<>(() -> {
+      hook.run(env, output);
+      return null;
+    });
+    Thread thread = new Thread(task, "closedloop-hook");
+    thread.setDaemon(true);
+    thread.start();
+    try {
+      task.get(timeout.plusSeconds(10).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      task.cancel(true);
+      throw new DeployException(DeployException.Kind.HOOK, "the hook '" + hook.describe() + "' did not end within "
+          + Durations.format(timeout) + " (deploy.hookTimeout)");
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof Exception cause ? cause : new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      task.cancel(true);
+      throw e;
     }
   }
 
@@ -85,7 +114,10 @@ final class HookRunner {
     ReleaseConfig config = context.config();
     Map<String, String> env = new LinkedHashMap<>();
     env.put("DEPLOY_HOOK", point.id());
-    env.put("DEPLOY_SHA", nonNull(config.sha()));
+    env.put("DEPLOY_KIND", context.rollingBack() ? "rollback" : "release");
+    // the commit whose image this run puts live: a rollback's target, not the checkout it runs from
+    env.put("DEPLOY_SHA", context.rollingBack() ? context.knownImage().flatMap(image -> image.image().tagValue())
+        .orElse("") : nonNull(config.sha()));
     env.put("DEPLOY_DIGEST", context.knownImage().map(image -> image.digest()).orElse(""));
     env.put("DEPLOY_BRANCH", context.guards().map(guards -> guards.branch())
         .or(() -> java.util.Optional.ofNullable(config.guards().branch()))

@@ -82,13 +82,14 @@ public final class Planner {
     ArrayNode described = plan.putArray("steps");
     for (String line : steps) {
       int colon = line.indexOf(": ");
-      described.addObject().put("step", line.substring(0, colon)).put("would", line.substring(colon + 2));
+      described.addObject().put("step", line.substring(0, colon)).put("would", redactor.redact(line.substring(colon + 2)));
     }
     ArrayNode hooks = plan.putArray("hooks");
     for (var point : dev.closedloop.deploy.hook.HookPoint.values()) {
       config.hooks().at(point).forEach(hook -> hooks.addObject().put("hook", point.id())
           .put("command", redactor.redact(hook.describe())));
     }
+    config.unresolved().forEach(setting -> unknowns.add("not resolved here: " + setting));
     ArrayNode blocking = plan.putArray("blockers");
     blockers.forEach(blocking::add);
     ArrayNode unknown = plan.putArray("unknown");
@@ -165,29 +166,52 @@ public final class Planner {
     ProductionDatabase database = config.productionDatabase();
     if (database == null) {
       String why = config.unresolved().isEmpty() ? "databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)"
-          + " is not set" : String.join("; ", config.unresolved());
+          + " is not set" : "a setting it needs is not resolved here (see below)";
       production.putNull("database");
       unreachable(production, why);
       guard("commit order", "unknown", "production not reachable");
       return null;
     }
     production.put("database", redactor.redact(database.describe()));
+    if (!database.exists()) { // a local stand-in not created yet: the plan does not create it
+      production.put("reachable", false);
+      production.put("problem", "it does not exist yet: the first release creates it");
+      guard("commit order", "pass", "no release yet");
+      lock.put("known", true);
+      return null;
+    }
     try (ProductionDatabase.Session session = database.open(events)) {
       DatabaseTarget target = session.target();
-      target.tlsProblem().ifPresentOrElse(problem -> guard("database TLS", config.requireTls() ? "refuse" : "warn",
-              "databaseUrl: " + problem + (config.requireTls() ? " (deploy.requireTls is set)" : "")),
-          () -> guard("database TLS", "pass", target.isLoopback() ? "this machine" : "TLS required by the URL"));
-      target.poolerProblem().ifPresent(problem -> guard("pooler", "refuse", "databaseUrl (deploy.databaseUrl): "
-          + problem));
+      // the checks a release makes before it connects, and it does not connect when they refuse
+      boolean refused = target.tlsProblem().map(problem -> {
+        guard("database TLS", config.requireTls() ? "refuse" : "warn", "databaseUrl: " + problem
+            + (config.requireTls() ? " (deploy.requireTls is set)" : ""));
+        return config.requireTls();
+      }).orElseGet(() -> {
+        guard("database TLS", "pass", target.isLoopback() ? "this machine" : "TLS required by the URL");
+        return false;
+      });
+      var pooler = target.poolerProblem().or(target::sharedBackendProblem);
+      pooler.ifPresent(problem -> guard("pooler", "refuse", "databaseUrl (deploy.databaseUrl): " + problem));
+      if (refused || pooler.isPresent()) {
+        production.put("reachable", false);
+        production.put("problem", "not read: release would refuse it (see the guards)");
+        guard("commit order", "unknown", "production not read");
+        return null;
+      }
       DatabaseTarget reading = target.readOnly();
       try (Connection c = reading.connect()) {
         ledger(c, lock);
       }
-      Migrator.Inspection inspection = migrator.inspect(reading);
       production.put("reachable", true);
       production.putNull("problem");
-      return inspection;
-    } catch (DeployException | SQLException e) {
+      try {
+        return migrator.inspect(reading);
+      } catch (DeployException e) { // production answered; the migrations are what is wrong
+        blockers.add(redactor.redact(String.valueOf(e.getMessage())));
+        return null;
+      }
+    } catch (SQLException | RuntimeException e) {
       unreachable(production, redactor.redact(String.valueOf(e.getMessage())));
       if (!hasGuard("commit order")) {
         guard("commit order", "unknown", "production not reachable");

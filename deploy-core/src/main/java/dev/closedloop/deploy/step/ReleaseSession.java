@@ -108,16 +108,17 @@ public final class ReleaseSession implements AutoCloseable {
     CommitOrder.Commit mine = new CommitOrder.Commit(config.sha(), config.ci().runNumber().orElse(null),
         config.ci().runScope().orElse(null), config.ci().ancestry(config.sha(), ANCESTRY_DEPTH));
     ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
-        branch.overridden(), config.ci().runUrl().orElse(null), digest, mine));
+        branch.overridden(), config.ci().runUrl().orElse(null), digest, mine,
+        context.rollingBack() ? "rollback" : "release"));
     context.ledgerId(ledgerId); // the result names the row even when waiting for the lock fails
-    if (context.rollingBack()) {
-      ledger.markRollback(connection, ledgerId);
-    }
     lock = new ReleaseLock(connection, ledger, lockName, events, order, mine);
     long waiting = System.nanoTime();
     ReleaseLock.Outcome outcome;
     try {
-      outcome = lock.acquire(ledgerId, config.guards().lockMode(), config.guards().lockTimeout());
+      // a rollback takes its turn: no release's commit supersedes it, and it supersedes none
+      ReleaseLock.Mode mode = context.rollingBack() && config.guards().lockMode() == ReleaseLock.Mode.SUPERSEDE
+          ? ReleaseLock.Mode.QUEUE : config.guards().lockMode();
+      outcome = lock.acquire(ledgerId, mode, config.guards().lockTimeout());
     } finally {
       lockWait = java.time.Duration.ofNanos(System.nanoTime() - waiting);
       context.guards(guards());

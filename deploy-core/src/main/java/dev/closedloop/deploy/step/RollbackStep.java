@@ -96,14 +96,20 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
   /** The release to go back to, as the ledger knows it. */
   private ReleaseLedger.Entry target(ReleaseConfig config, ReleaseSession session, String currentDigest) {
     String service = config.guards().lockName();
-    List<ReleaseLedger.Entry> promoted = session.ledger().promoted(session.connection(), service);
+    // releases only: a rollback's row names an earlier release's image, never a release of its own
+    List<ReleaseLedger.Entry> promoted = session.ledger().promoted(session.connection(), service).stream()
+        .filter(entry -> !entry.rollback()).toList();
     if (to == null) {
-      return promoted.stream().filter(entry -> "succeeded".equals(entry.status()))
+      // before the release whose image is live now: a second rollback goes further back, never forward
+      long live = promoted.stream().filter(entry -> entry.imageDigest().equals(currentDigest)).findFirst()
+          .map(ReleaseLedger.Entry::id).orElse(Long.MAX_VALUE);
+      return promoted.stream().filter(entry -> entry.id() < live && "succeeded".equals(entry.status()))
           .filter(entry -> !entry.imageDigest().equals(currentDigest)).findFirst()
           .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back to: the ledger "
-              + session.ledger().table() + " has no succeeded release of " + service + " other than the image "
+              + session.ledger().table() + " has no succeeded release of " + service + " before "
+              + (live == Long.MAX_VALUE ? "the image " : "release #" + live + ", whose image ")
               + config.promoteTags().get(0) + " names now" + (currentDigest == null ? "" : " (" + currentDigest + ")")
-              + ". Name one with deploy.to=<sha|digest>"));
+              + ". Name one with deploy.to=<sha|digest> (deploy:history lists them)"));
     }
     boolean digest = DIGEST.matcher(to).matches();
     return promoted.stream().filter(entry -> digest ? entry.imageDigest().equals(to)
@@ -118,19 +124,29 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
   private static void migrationsNotReverted(RunContext context, ReleaseSession session, ReleaseLedger.Entry target) {
     ReleaseConfig config = context.config();
     List<String> labels = new ArrayList<>();
+    List<String> named = new ArrayList<>();
     for (ReleaseLedger.Entry entry : session.ledger().appliedSince(session.connection(), config.guards().lockName(),
         target.id())) {
-      labels.addAll(labels(entry.migrationsApplied()));
+      List<String> applied = labels(entry.migrationsApplied());
+      if (!applied.isEmpty()) {
+        labels.addAll(applied);
+        named.addAll(applied);
+      } else { // it failed or died while migrating: what it planned may be applied in part
+        for (String label : labels(entry.migrationsPlanned())) {
+          labels.add(label);
+          named.add(label + " (perhaps: release #" + entry.id() + " " + entry.status() + " while migrating)");
+        }
+      }
     }
     Events events = context.events();
     if (labels.isEmpty()) {
-      events.progress(Step.ROLLBACK, "no migration was applied to production since the image of " + target.sha()
-          + " was last live (ledger #" + target.id() + "): the schema is the one it ran on");
+      events.progress(Step.ROLLBACK, "no migration was applied to production after release #" + target.id() + " of "
+          + target.sha() + ": the schema is the one its image ran on");
       return;
     }
     events.warn("Database migrations are not reverted: production keeps " + labels.size() + (labels.size() == 1
-        ? " migration" : " migrations") + " applied since the image of " + target.sha() + " was last live (ledger #"
-        + target.id() + "): " + String.join(", ", labels));
+        ? " migration" : " migrations") + " applied after release #" + target.id() + " of " + target.sha() + ": "
+        + String.join(", ", named));
     Map<String, String> scripts = scripts(context, session);
     for (String label : labels) {
       String script = scripts.get(label);

@@ -97,7 +97,7 @@ public final class StepRunner {
     }
     if (step == Step.MIGRATE) {
       hooks.run(HookPoint.POST_MIGRATE, step, "succeeded");
-    } else if (step == Step.PROMOTE) {
+    } else if (step == Step.PROMOTE || step == Step.ROLLBACK) { // a rollback moves the promote tags too
       hooks.run(HookPoint.POST_PROMOTE, step, "succeeded");
     }
   }

@@ -32,6 +32,7 @@ class ErrorCorpusIT {
   private static final String DB_SECRET = "corpus-S3cret-db";
   private static final String URL_SECRET = "p@ss-S3cret";
   private static final String REGISTRY_SECRET = "corpus-S3cret-registry";
+  private static final String JDBC_SECRET = "corpus-S3cret-jdbc";
 
   @TempDir Path work;
 
@@ -79,6 +80,10 @@ class ErrorCorpusIT {
         // --- the databases
         Case.of("jdbc-url-typo", "migrate", "deploy.databaseUrl=jdbc:postgres://127.0.0.1:5432/shop",
             "databaseUrl (deploy.databaseUrl)", "jdbc:postgres://127.0.0.1:5432/shop", "use jdbc:postgresql://"),
+        Case.of("jdbc-url-typo-with-password", "migrate", "deploy.databaseUrl=jdbc:postgres://127.0.0.1:5432/shop"
+            + "?user=app&password=" + JDBC_SECRET, "databaseUrl (deploy.databaseUrl)", "use jdbc:postgresql://"),
+        Case.of("jdbc-url-with-user-info", "migrate", "deploy.databaseUrl=jdbc:postgresql://app:" + JDBC_SECRET
+            + "@127.0.0.1:5432/shop", "A JDBC URL takes no user:password@", "deploy.databasePassword"),
         Case.of("libpq-uri-unescaped-at", "migrate", "deploy.databaseUrl=postgres://app:" + URL_SECRET
             + "@127.0.0.1:1/shop", "Cannot connect to jdbc:postgresql://127.0.0.1:1/shop as app",
             "Check that the hostname and port are correct"),
@@ -284,7 +289,14 @@ class ErrorCorpusIT {
     soft.assertThat(output.lines()).as("no stack trace at the default log level")
         .noneMatch(line -> line.startsWith("\tat ") || line.startsWith("Caused by:"));
     soft.assertThat(output).as("no secret").doesNotContain(DB_SECRET).doesNotContain(URL_SECRET)
-        .doesNotContain(REGISTRY_SECRET);
+        .doesNotContain(REGISTRY_SECRET).doesNotContain(JDBC_SECRET);
+    for (Case c : cases) { // nor in what each goal wrote
+      Path report = reactor.resolve("case-" + c.name()).resolve("target/deploy/release.json");
+      if (Files.exists(report)) {
+        soft.assertThat(Files.readString(report)).as(c.name() + " release.json").doesNotContain(DB_SECRET)
+            .doesNotContain(URL_SECRET).doesNotContain(REGISTRY_SECRET).doesNotContain(JDBC_SECRET);
+      }
+    }
   }
 
   /** The case names docs/troubleshooting.md has a section for ({@code ### <name>}). */

@@ -28,7 +28,8 @@ class HooksIT {
     return "echo \"$DEPLOY_HOOK|$DEPLOY_STEP|$DEPLOY_STATUS|$DEPLOY_SHA|$DEPLOY_DIGEST|$DEPLOY_BRANCH|$DEPLOY_LEDGER_ID|"
         + "$(if [ -n \"$DEPLOY_LEDGER_ID\" ]; then psql -X -qtA -h 127.0.0.1 -p " + fixture.production.port()
         + " -U postgres -d " + fixture.production.database() + " -c \"SELECT status || ',' || (SELECT count(*) FROM"
-        + " pg_locks WHERE locktype = 'advisory' AND granted) FROM closedloop.release_ledger WHERE id ="
+        + " pg_locks WHERE locktype = 'advisory' AND granted AND classid = " + 0x636C6F6F + " AND objsubid = 2)"
+        + " FROM closedloop.release_ledger WHERE id ="
         + " $DEPLOY_LEDGER_ID\"; fi)\" >> " + file;
   }
 
@@ -57,8 +58,8 @@ class HooksIT {
     assertThat(lines.get(4)).startsWith("post-release|promote|succeeded|" + sha + "|" + digest + "|main|" + id
         + "|succeeded,");
     for (String line : lines.subList(1, 5)) {
-      assertThat(Integer.parseInt(line.substring(line.lastIndexOf(',') + 1))).as("advisory locks held: " + line)
-          .isPositive();
+      assertThat(Integer.parseInt(line.substring(line.lastIndexOf(',') + 1))).as("the release lock held: " + line)
+          .isEqualTo(1);
     }
     assertThat(result.hooks()).extracting(HookRun::point).containsExactly(HookPoint.PRE_BUILD,
         HookPoint.PRE_MIGRATE, HookPoint.POST_MIGRATE, HookPoint.POST_PROMOTE, HookPoint.POST_RELEASE);
@@ -110,6 +111,20 @@ class HooksIT {
         && l.level() == ReleaseEvent.Level.WARN && l.message().startsWith("The post-promote hook failed"));
     assertThat(ledgerHooks(fixture, result.ledgerId().orElseThrow()))
         .containsExactly("post-promote:the hook 'exit 9' exited with 9; its output is in the log above");
+  }
+
+  @Test
+  void whatAHookLeavesRunningInTheBackground_endsWithIt() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    String marker = "sleep 27.1828";
+
+    ReleaseResult result = fixture.release("1", settings -> settings.hooks(List.of("post-promote=" + marker
+        + " & echo left behind")));
+
+    assertThat(result.hooks()).singleElement().satisfies(run -> assertThat(run.succeeded()).isTrue());
+    assertThat(fixture.events).anyMatch(event -> event instanceof ReleaseEvent.Progress p
+        && p.message().equals("[post-promote] left behind"));
+    assertThat(TestServices.run(work, "pgrep", "-f", marker).exitCode()).as("no sleep left behind").isEqualTo(1);
   }
 
   @Test

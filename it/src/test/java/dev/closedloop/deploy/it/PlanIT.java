@@ -124,6 +124,24 @@ class PlanIT {
   }
 
   @Test
+  void plan_ofAFirstRelease_findsNoLedger_andCreatesNone() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    fixture.dockerfile();
+    Map<String, Object> before = state(fixture);
+
+    JsonNode json = JSON.readTree(plan(fixture, TestServices.randomSha(), settings -> { }).json());
+
+    assertThat(state(fixture)).isEqualTo(before);
+    assertThat(before.get("schemas").toString()).doesNotContain("closedloop");
+    assertThat(guard(json, "commit order").get("detail").asText()).startsWith("no release yet:"
+        + " closedloop.release_ledger does not exist");
+    assertThat(json.get("migrations").get("pending").asInt()).isEqualTo(1);
+    assertThat(json.get("lock").get("known").asBoolean()).isTrue();
+    assertThat(json.get("tagMoves").get(0).get("currentDigest").isNull()).isTrue();
+    assertThat(json.get("blockers")).isEmpty();
+  }
+
+  @Test
   void plan_withProductionOutOfReach_orItsSecretUnresolvable_namesWhy_andGoesOn() throws Exception {
     RolloutFixture fixture = new RolloutFixture(work);
     Map<String, Object> before = state(fixture);
@@ -140,7 +158,9 @@ class PlanIT {
 
     JsonNode unresolved = JSON.readTree(plan(fixture, TestServices.randomSha(),
         settings -> settings.databaseUrl("env:CLOSEDLOOP_PLAN_NOT_SET", null, null)).json());
-    assertThat(unresolved.get("production").get("problem").asText()).contains("CLOSEDLOOP_PLAN_NOT_SET");
+    assertThat(unresolved.get("production").get("reachable").asBoolean()).isFalse();
+    assertThat(unresolved.get("unknown")).anyMatch(line -> line.asText().startsWith("not resolved here: ")
+        && line.asText().contains("CLOSEDLOOP_PLAN_NOT_SET"));
     assertThat(unresolved.get("lock").get("known").asBoolean()).isFalse();
     assertThat(state(fixture)).isEqualTo(before);
   }

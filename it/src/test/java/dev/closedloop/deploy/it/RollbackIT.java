@@ -50,21 +50,24 @@ class RollbackIT {
     String secondDigest = second.image().orElseThrow().digest();
     assertThat(fixture.digest("latest")).isEqualTo(secondDigest);
 
-    ReleaseResult rolledBack = fixture.rollback(null, settings -> { });
+    Path hookLog = work.resolve("hook.log");
+    ReleaseResult rolledBack = fixture.rollback(null, settings -> settings.hooks(java.util.List.of(
+        "post-promote=echo \"$DEPLOY_KIND $DEPLOY_STEP $DEPLOY_SHA $DEPLOY_DIGEST\" >> " + hookLog)));
 
     assertThat(fixture.digest("latest")).as("the registry's latest").isEqualTo(firstDigest);
+    String firstSha = first.image().orElseThrow().image().tagValue().orElseThrow();
+    assertThat(Files.readString(hookLog)).as("the hook hears what went live")
+        .isEqualTo("rollback rollback " + firstSha + " " + firstDigest + "\n");
     assertThat(rolledBack.promotion().orElseThrow()).singleElement().satisfies(move -> {
       assertThat(move.previousDigest()).isEqualTo(secondDigest);
       assertThat(move.digest()).isEqualTo(firstDigest);
     });
     List<String> row = ledger(fixture).get(2);
-    String firstSha = first.image().orElseThrow().image().tagValue().orElseThrow();
     assertThat(row.subList(1, 5)).containsExactly("rollback", firstSha, "succeeded", firstDigest);
     assertThat(row.get(5)).contains(secondDigest);
     assertThat(row.get(6)).isEqualTo("[\"latest\"]");
     assertThat(warnings(fixture)).contains("Database migrations are not reverted: production keeps 1 migration"
-        + " applied since the image of " + firstSha + " was last live (ledger #" + first.ledgerId().orElseThrow()
-        + "): V2 add body");
+        + " applied after release #" + first.ledgerId().orElseThrow() + " of " + firstSha + ": V2 add body");
 
     // a later release renames and drops: rolling back to the first names what its image may miss
     Files.writeString(work.resolve("migrations/V3__rename_body.sql"), "-- DROP TABLE notes; is only a comment\n"
@@ -75,14 +78,40 @@ class RollbackIT {
 
     fixture.rollback(firstSha.substring(0, 12), settings -> { });
 
-    // the image last ran as rollback #3, on a schema with V2: only V3 came after
     assertThat(fixture.digest("latest")).isEqualTo(firstDigest);
     assertThat(warnings(fixture)).contains(
-        "Database migrations are not reverted: production keeps 1 migration applied since the image of " + firstSha
-            + " was last live (ledger #" + rolledBack.ledgerId().orElseThrow() + "): V3 rename body",
+        "Database migrations are not reverted: production keeps 2 migrations applied after release #"
+            + first.ledgerId().orElseThrow() + " of " + firstSha + ": V2 add body, V3 rename body",
         "V3 rename body renames column body to content: the image of " + firstSha + " may still read it, and fail",
         "V3 rename body drops table old_stuff: the image of " + firstSha + " may still read it, and fail");
     assertThat(warnings(fixture)).noneMatch(line -> line.contains("drops table notes"));
+  }
+
+  /** CI run number {@code run} of one workflow: how commit order is told without git history. */
+  private dev.closedloop.deploy.guard.CiEnvironment run(int run) {
+    return new dev.closedloop.deploy.guard.CiEnvironment(java.util.Map.of("GITHUB_RUN_NUMBER", String.valueOf(run),
+        "GITHUB_WORKFLOW_REF", "acme/shop/.github/workflows/release.yml@refs/heads/main"), work);
+  }
+
+  @Test
+  void afterARollback_aNewerReleaseGoesLive_andASecondRollbackGoesFurtherBackNeverForward() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    ReleaseResult a = fixture.release("a", settings -> settings.ciEnvironment(run(1)));
+    ReleaseResult b = fixture.release("b", settings -> settings.ciEnvironment(run(2)));
+    // run from a checkout further ahead than any release so far: its run number says nothing of what it restores
+    fixture.rollback(null, settings -> settings.ciEnvironment(run(9)));
+    assertThat(fixture.digest("latest")).isEqualTo(a.image().orElseThrow().digest());
+
+    DeployException further = catchThrowableOfType(() -> fixture.rollback(null, settings -> settings
+        .ciEnvironment(run(9))), DeployException.class);
+    assertThat(further.getMessage()).startsWith("Nothing to roll back to: the ledger closedloop.release_ledger has no"
+        + " succeeded release of " + fixture.repository + " before release #" + a.ledgerId().orElseThrow());
+    assertThat(fixture.digest("latest")).as("never forward to the release rolled back from")
+        .isEqualTo(a.image().orElseThrow().digest()).isNotEqualTo(b.image().orElseThrow().digest());
+
+    ReleaseResult c = fixture.release("c", settings -> settings.ciEnvironment(run(3)));
+    assertThat(c.outcome()).as("newer than b; the rollback row does not count").isEqualTo(ReleaseResult.Outcome.COMPLETED);
+    assertThat(fixture.digest("latest")).isEqualTo(c.image().orElseThrow().digest());
   }
 
   @Test
@@ -95,7 +124,8 @@ class RollbackIT {
         DeployException.class);
     assertThat(nothing.kind()).isEqualTo(DeployException.Kind.GUARD);
     assertThat(nothing.getMessage()).startsWith("Nothing to roll back to: the ledger closedloop.release_ledger has no"
-        + " succeeded release of " + fixture.repository + " other than the image latest names now");
+        + " succeeded release of " + fixture.repository + " before release #" + only.ledgerId().orElseThrow()
+        + ", whose image latest names now (" + digest + ")");
 
     DeployException unknown = catchThrowableOfType(() -> fixture.rollback("abcdef1234", settings -> { }),
         DeployException.class);
