@@ -26,21 +26,6 @@ import java.util.Locale;
  */
 public record History(String service, String ledger, List<ReleaseLedger.Entry> entries, Redactor redactor) {
 
-  /** {@code text} for a terminal, {@code json} for tools ({@code deploy.historyFormat}). */
-  public enum Format {
-    TEXT, JSON;
-
-    public static Format parse(String text) {
-      String value = text == null || text.isBlank() ? "text" : text.trim().toLowerCase(Locale.ROOT);
-      return switch (value) {
-        case "text" -> TEXT;
-        case "json" -> JSON;
-        default -> throw new DeployException(DeployException.Kind.CONFIGURATION, "historyFormat"
-            + " (deploy.historyFormat) must be text or json; got '" + text + "'");
-      };
-    }
-  }
-
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'")
       .withZone(ZoneOffset.UTC);

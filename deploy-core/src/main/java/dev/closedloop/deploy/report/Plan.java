@@ -19,21 +19,6 @@ public final class Plan {
   public static final int SCHEMA_VERSION = 1;
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** {@code text} for a terminal, {@code json} for tools ({@code deploy.planFormat}). */
-  public enum Format {
-    TEXT, JSON;
-
-    public static Format parse(String text) {
-      String value = text == null || text.isBlank() ? "text" : text.trim().toLowerCase(Locale.ROOT);
-      return switch (value) {
-        case "text" -> TEXT;
-        case "json" -> JSON;
-        default -> throw new DeployException(DeployException.Kind.CONFIGURATION, "planFormat (deploy.planFormat) must"
-            + " be text or json; got '" + text + "'");
-      };
-    }
-  }
-
   private final ObjectNode document;
 
   public Plan(ObjectNode document) {

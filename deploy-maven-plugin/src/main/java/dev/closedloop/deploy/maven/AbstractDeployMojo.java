@@ -331,6 +331,16 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     return false;
   }
 
+  /** What a goal read, for a terminal through Maven's log, or as JSON alone on standard output for a pipe. */
+  void print(List<String> lines, dev.closedloop.deploy.report.Format format) {
+    if (format == dev.closedloop.deploy.report.Format.JSON) {
+      lines.forEach(System.out::println);
+      System.out.flush();
+    } else {
+      lines.forEach(getLog()::info);
+    }
+  }
+
   /** Runs the goal; null when it ran no step (it only read and printed). */
   abstract ReleaseResult run(Release release);
 

@@ -2,8 +2,7 @@ package dev.closedloop.deploy.maven;
 
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseResult;
-import dev.closedloop.deploy.report.History;
-import java.util.List;
+import dev.closedloop.deploy.report.Format;
 import javax.inject.Inject;
 import org.apache.maven.plugins.annotations.Mojo;
 import org.apache.maven.plugins.annotations.Parameter;
@@ -43,14 +42,8 @@ public class HistoryMojo extends AbstractDeployMojo {
 
   @Override
   ReleaseResult run(Release release) {
-    History.Format format = History.Format.parse(historyFormat);
-    List<String> lines = release.history(historyLimit).render(format);
-    if (format == History.Format.JSON) {
-      lines.forEach(System.out::println); // without Maven's prefixes, for a pipe
-      System.out.flush();
-    } else {
-      lines.forEach(getLog()::info);
-    }
+    Format format = Format.parse(historyFormat, "historyFormat (deploy.historyFormat)");
+    print(release.history(historyLimit).render(format), format);
     return null;
   }
 }

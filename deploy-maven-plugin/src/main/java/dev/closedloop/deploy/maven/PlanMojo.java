@@ -2,8 +2,7 @@ package dev.closedloop.deploy.maven;
 
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseResult;
-import dev.closedloop.deploy.report.Plan;
-import java.util.List;
+import dev.closedloop.deploy.report.Format;
 import javax.inject.Inject;
 import org.apache.maven.plugins.annotations.Mojo;
 import org.apache.maven.plugins.annotations.Parameter;
@@ -44,14 +43,8 @@ public class PlanMojo extends AbstractDeployMojo {
 
   @Override
   ReleaseResult run(Release release) {
-    Plan.Format format = Plan.Format.parse(planFormat);
-    List<String> lines = release.plan().render(format);
-    if (format == Plan.Format.JSON) {
-      lines.forEach(System.out::println); // without Maven's prefixes, for a pipe
-      System.out.flush();
-    } else {
-      lines.forEach(getLog()::info);
-    }
+    Format format = Format.parse(planFormat, "planFormat (deploy.planFormat)");
+    print(release.plan().render(format), format);
     return null;
   }
 }

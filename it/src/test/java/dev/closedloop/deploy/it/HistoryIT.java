@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseResult;
-import dev.closedloop.deploy.report.History;
+import dev.closedloop.deploy.report.Format;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -71,6 +71,6 @@ class HistoryIT {
         "deploy:history").toArray(String[]::new));
     assertThat(wrong.exitCode()).isEqualTo(1);
     assertThat(wrong.output()).contains("historyFormat (deploy.historyFormat) must be text or json; got 'yaml'");
-    assertThat(History.Format.parse(null)).isEqualTo(History.Format.TEXT);
+    assertThat(Format.parse(null, "historyFormat (deploy.historyFormat)")).isEqualTo(Format.TEXT);
   }
 }
