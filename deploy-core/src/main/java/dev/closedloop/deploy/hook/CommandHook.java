@@ -8,6 +8,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -19,6 +20,8 @@ import java.util.function.Consumer;
  * is killed: nothing it started outlives it.
  */
 public final class CommandHook implements Hook {
+
+  private static final boolean SETSID = onPath("setsid");
 
   private final String command;
   private final Path directory;
@@ -32,9 +35,11 @@ public final class CommandHook implements Hook {
 
   @Override
   public void run(Map<String, String> environment, Consumer<String> output) throws IOException, InterruptedException {
-    // a session of its own: what the command leaves running in the background is found and stopped with it
-    ProcessBuilder builder = new ProcessBuilder("setsid", "sh", "-c", command).directory(directory.toFile())
-        .redirectErrorStream(true);
+    // a session of its own where setsid exists (Linux): what the command leaves running in the
+    // background is stopped with it; elsewhere (macOS) only its descendants still running are
+    List<String> argv = new java.util.ArrayList<>(SETSID ? List.of("setsid") : List.of());
+    argv.addAll(List.of("sh", "-c", command));
+    ProcessBuilder builder = new ProcessBuilder(argv).directory(directory.toFile()).redirectErrorStream(true);
     builder.environment().putAll(environment);
     Process process;
     try {
@@ -76,9 +81,19 @@ public final class CommandHook implements Hook {
     }
   }
 
+  private static boolean onPath(String program) {
+    String path = System.getenv("PATH");
+    return path != null && java.util.Arrays.stream(path.split(java.io.File.pathSeparator))
+        .anyMatch(dir -> !dir.isEmpty() && java.nio.file.Files.isExecutable(Path.of(dir, program)));
+  }
+
   /** Kills the hook's whole process group, also what it started in the background and left behind. */
   private static void kill(Process process) {
     process.descendants().forEach(ProcessHandle::destroyForcibly);
+    if (!SETSID) {
+      process.destroyForcibly();
+      return;
+    }
     try {
       new ProcessBuilder("kill", "-KILL", "--", "-" + process.pid()).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(5, TimeUnit.SECONDS);
