@@ -179,7 +179,10 @@ public record ReleaseConfig(
 
   /** True when a connection string may hold a password: {@code user:password@}, or a password parameter. */
   static boolean holdsCredentials(String url) {
-    return url.matches("(?s).*//[^/?#]*:[^/?#]*@.*") || url.toLowerCase(java.util.Locale.ROOT).contains("password");
+    int query = url.indexOf('?');
+    // an '@' before the query ends user info, as the URI parser reads it (a password may hold '/' or '#')
+    return (query < 0 ? url : url.substring(0, query)).contains("@")
+        || url.toLowerCase(java.util.Locale.ROOT).contains("password");
   }
 
   /** The parsed value, or null with the parser's message added to {@code problems}. */

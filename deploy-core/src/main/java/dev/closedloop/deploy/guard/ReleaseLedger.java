@@ -472,9 +472,12 @@ public final class ReleaseLedger {
    * {@code digest}: empty when no release did; the inner value empty when the tag did not exist.
    */
   public Optional<Optional<String>> previousDigest(Connection c, String service, String tag, String digest) {
+    // previous_digests is written before the move, so a run that died between the move and its
+    // record still counts; a row whose tag already named this image (a re-run's own) says nothing,
+    // and a rollback's row names what it took away
     String sql = "SELECT previous_digests ->> ? FROM " + quoted + " WHERE service = ? AND image_digest = ?"
-        + " AND tags_moved @> jsonb_build_array(?::text) AND (previous_digests -> ?) IS NOT NULL"
-        + " ORDER BY id DESC LIMIT 1";
+        + " AND (previous_digests -> ?) IS NOT NULL AND (previous_digests ->> ?) IS DISTINCT FROM image_digest"
+        + " AND " + notRollback() + " ORDER BY id DESC LIMIT 1";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, tag);
       s.setString(2, service);

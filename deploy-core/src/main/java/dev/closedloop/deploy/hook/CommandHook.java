@@ -22,6 +22,12 @@ import java.util.function.Consumer;
 public final class CommandHook implements Hook {
 
   private static final boolean SETSID = onPath("setsid");
+  /** Hooks running now: a JVM stopped by Ctrl-C or its CI must not leave one behind, outside Maven's process group. */
+  private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(CommandHook::kill), "closedloop-hooks"));
+  }
 
   private final String command;
   private final Path directory;
@@ -48,6 +54,7 @@ public final class CommandHook implements Hook {
       throw new DeployException(DeployException.Kind.HOOK, "Cannot start the hook '" + command + "' in " + directory
           + ": " + e.getMessage(), e);
     }
+    RUNNING.add(process);
     process.getOutputStream().close();
     Thread reader = new Thread(() -> {
       try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(),
@@ -70,9 +77,14 @@ public final class CommandHook implements Hook {
       }
     } catch (InterruptedException e) {
       kill(process);
+      RUNNING.remove(process);
+      throw e;
+    } catch (RuntimeException e) {
+      RUNNING.remove(process);
       throw e;
     }
     kill(process); // what it left running in the background ends with it, and lets go of the output pipe
+    RUNNING.remove(process);
     reader.join(2000);
     if (process.exitValue() != 0) {
       throw new DeployException(DeployException.Kind.HOOK, "the hook '" + command + "' exited with "
@@ -89,13 +101,17 @@ public final class CommandHook implements Hook {
 
   /** Kills the hook's whole process group, also what it started in the background and left behind. */
   private static void kill(Process process) {
-    process.descendants().forEach(ProcessHandle::destroyForcibly);
+    if (process.isAlive()) { // a reaped process's pid may be someone else's by now
+      process.descendants().forEach(ProcessHandle::destroyForcibly);
+    }
     if (!SETSID) {
       process.destroyForcibly();
       return;
     }
     try {
-      new ProcessBuilder("kill", "-KILL", "--", "-" + process.pid()).redirectErrorStream(true)
+      // the shell's own kill: /bin/kill (procps) is missing from slim images. The group's id is the
+      // hook's pid, which its members keep in use while any of them lives
+      new ProcessBuilder("sh", "-c", "kill -KILL -" + process.pid() + " 2>/dev/null").redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(5, TimeUnit.SECONDS);
     } catch (IOException e) {
       // descendants were killed one by one above

@@ -85,6 +85,9 @@ final class HookRunner {
       throw new DeployException(DeployException.Kind.HOOK, "the hook '" + hook.describe() + "' did not end within "
           + Durations.format(timeout) + " (deploy.hookTimeout)");
     } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof InterruptedException) { // the hook's own: it must not interrupt the release
+        throw new DeployException(DeployException.Kind.HOOK, "the hook '" + hook.describe() + "' was interrupted");
+      }
       throw e.getCause() instanceof Exception cause ? cause : new IllegalStateException(e.getCause());
     } catch (InterruptedException e) {
       task.cancel(true);

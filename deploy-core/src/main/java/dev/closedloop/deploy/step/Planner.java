@@ -191,7 +191,8 @@ public final class Planner {
         guard("database TLS", "pass", target.isLoopback() ? "this machine" : "TLS required by the URL");
         return false;
       });
-      var pooler = target.poolerProblem().or(target::sharedBackendProblem);
+      // the server-side pooler check connects: not over a connection the TLS check refused
+      var pooler = refused ? target.poolerProblem() : target.poolerProblem().or(target::sharedBackendProblem);
       pooler.ifPresent(problem -> guard("pooler", "refuse", "databaseUrl (deploy.databaseUrl): " + problem));
       if (refused || pooler.isPresent()) {
         production.put("reachable", false);
@@ -207,8 +208,12 @@ public final class Planner {
       production.putNull("problem");
       try {
         return migrator.inspect(reading);
-      } catch (DeployException e) { // production answered; the migrations are what is wrong
-        blockers.add(redactor.redact(String.valueOf(e.getMessage())));
+      } catch (DeployException e) {
+        if (e.kind() == DeployException.Kind.DATABASE) { // lost on the way: not known, not wrong
+          unknowns.add("migrations pending on production not read: " + redactor.redact(String.valueOf(e.getMessage())));
+        } else { // production answered; the migrations are what is wrong
+          blockers.add(redactor.redact(String.valueOf(e.getMessage())));
+        }
         return null;
       }
     } catch (SQLException | RuntimeException e) {

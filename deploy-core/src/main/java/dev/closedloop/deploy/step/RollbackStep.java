@@ -20,9 +20,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Moves the promote tags back to an earlier release's image: by default the newest succeeded
- * release whose image is not the one the first promote tag names now, or the release of
- * {@code deploy.to} (a commit SHA or an image digest). Past the branch guard and holding the
+ * Moves the promote tags back to an earlier release's image: by default the image the release
+ * live now replaced (as its row recorded the first promote tag's previous digest), or the release
+ * of {@code deploy.to} (a commit SHA or an image digest). Past the branch guard and holding the
  * release lock, where it also chooses: a release finishing meanwhile cannot change the answer.
  * Database migrations are not reverted; it says which were applied since, and which of those
  * drop or rename something.
@@ -41,7 +41,7 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
 
   private final String to;
 
-  /** @param to a commit SHA or an image digest ({@code deploy.to}); null for the previous succeeded release */
+  /** @param to a commit SHA or an image digest ({@code deploy.to}); null for what the live release replaced */
   public RollbackStep(String to) {
     this.to = to == null || to.isBlank() ? null : to.trim();
   }
@@ -69,12 +69,20 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
     ReleaseConfig config = context.config();
     Events events = context.events();
     context.rollingBack(true);
+    ImageRef live = config.image().withTag(config.promoteTags().get(0));
+    // what the operator saw live when asking: a release that goes live while this waits for the lock
+    // is not the release they meant to undo
+    Optional<String> asked = context.registry().digestOf(live);
     ReleaseSession session = context.session();
     if (session.superseded()) {
       return null;
     }
-    ImageRef live = config.image().withTag(config.promoteTags().get(0));
     Optional<String> current = context.registry().digestOf(live);
+    if (to == null && !current.equals(asked)) {
+      throw new DeployException(DeployException.Kind.GUARD, live + " moved from " + asked.orElse("(none)") + " to "
+          + current.orElse("(none)") + " while this rollback waited for the release lock (a release went live):"
+          + " nothing was rolled back. Run deploy:rollback again to undo that one, or name the target with deploy.to");
+    }
     ReleaseLedger.Entry target = target(config, session, current.orElse(null));
     if (context.registry().digestOf(config.image().withDigest(target.imageDigest())).isEmpty()) {
       throw new DeployException(DeployException.Kind.REGISTRY, "Cannot roll back to release #" + target.id() + " ("
@@ -100,16 +108,19 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
     List<ReleaseLedger.Entry> promoted = session.ledger().promoted(session.connection(), service).stream()
         .filter(entry -> !entry.rollback()).toList();
     if (to == null) {
-      // before the release whose image is live now: a second rollback goes further back, never forward
-      long live = promoted.stream().filter(entry -> entry.imageDigest().equals(currentDigest)).findFirst()
-          .map(ReleaseLedger.Entry::id).orElse(Long.MAX_VALUE);
-      return promoted.stream().filter(entry -> entry.id() < live && "succeeded".equals(entry.status()))
-          .filter(entry -> !entry.imageDigest().equals(currentDigest)).findFirst()
-          .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back to: the ledger "
-              + session.ledger().table() + " has no succeeded release of " + service + " before "
-              + (live == Long.MAX_VALUE ? "the image " : "release #" + live + ", whose image ")
-              + config.promoteTags().get(0) + " names now" + (currentDigest == null ? "" : " (" + currentDigest + ")")
-              + ". Name one with deploy.to=<sha|digest> (deploy:history lists them)"));
+      // what the release live now replaced: never forward to a release an earlier rollback took away
+      String tag = config.promoteTags().get(0);
+      ReleaseLedger.Entry live = promoted.stream().filter(entry -> entry.imageDigest().equals(currentDigest))
+          .findFirst().orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back from:"
+              + " no release of " + service + " in the ledger " + session.ledger().table() + " put the image " + tag
+              + " names now (" + currentDigest + ") live. Name the target with deploy.to=<sha|digest> (deploy:history"
+              + " lists them)"));
+      String replaced = previousDigests(live.previousDigests()).get(tag);
+      return promoted.stream().filter(entry -> entry.imageDigest().equals(replaced)).findFirst()
+          .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back to: release #"
+              + live.id() + " of " + live.sha() + ", live now, " + (replaced == null ? "was the first to move " + tag
+              : "replaced " + replaced + ", which no release in the ledger " + session.ledger().table() + " promoted")
+              + ". Name the target with deploy.to=<sha|digest> (deploy:history lists them)"));
     }
     boolean digest = DIGEST.matcher(to).matches();
     return promoted.stream().filter(entry -> digest ? entry.imageDigest().equals(to)
@@ -129,12 +140,20 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
         target.id())) {
       List<String> applied = labels(entry.migrationsApplied());
       if (!applied.isEmpty()) {
-        labels.addAll(applied);
-        named.addAll(applied);
+        for (String label : applied) {
+          if (!labels.contains(label)) {
+            labels.add(label);
+            named.add(label);
+          } else { // planned by a failed release before: applied for certain now
+            named.set(labels.indexOf(label), label);
+          }
+        }
       } else { // it failed or died while migrating: what it planned may be applied in part
         for (String label : labels(entry.migrationsPlanned())) {
-          labels.add(label);
-          named.add(label + " (perhaps: release #" + entry.id() + " " + entry.status() + " while migrating)");
+          if (!labels.contains(label)) {
+            labels.add(label);
+            named.add(label + " (perhaps: release #" + entry.id() + " " + entry.status() + " while migrating)");
+          }
         }
       }
     }
@@ -204,6 +223,19 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
     return found;
   }
 
+  private static Map<String, String> previousDigests(String json) {
+    try {
+      Map<String, String> digests = new LinkedHashMap<>();
+      if (json != null) {
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(json).fields().forEachRemaining(field ->
+            digests.put(field.getKey(), field.getValue().isNull() ? null : field.getValue().asText()));
+      }
+      return digests;
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return Map.of();
+    }
+  }
+
   private static List<String> labels(String json) {
     try {
       return json == null ? List.of() : List.of(new com.fasterxml.jackson.databind.ObjectMapper()
@@ -225,7 +257,7 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
   @Override
   public String describe(ReleaseConfig config) {
     return "holding the release lock, move " + String.join(", ", config.promoteTags()) + " back to "
-        + (to == null ? "the previous succeeded release's image" : "the image released as " + to)
+        + (to == null ? "the image the live release replaced" : "the image released as " + to)
         + "; migrations are not reverted";
   }
 

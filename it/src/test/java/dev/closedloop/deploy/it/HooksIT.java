@@ -114,6 +114,36 @@ class HooksIT {
   }
 
   @Test
+  void aLibraryHook_getsTheSameVariables_andItsFailureAfterMigrateIsRecordedNotFatal() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    java.util.Map<String, String> seen = new java.util.concurrent.ConcurrentHashMap<>();
+
+    ReleaseResult result = fixture.release("1", settings -> settings
+        .hook(HookPoint.POST_MIGRATE, new dev.closedloop.deploy.hook.Hook() {
+          @Override
+          public void run(java.util.Map<String, String> environment, java.util.function.Consumer<String> output) {
+            seen.putAll(environment);
+            output.accept("cache warmed");
+            throw new IllegalStateException("the cache said no");
+          }
+
+          @Override
+          public String describe() {
+            return "warm the cache";
+          }
+        }));
+
+    assertThat(seen).containsEntry("DEPLOY_HOOK", "post-migrate").containsEntry("DEPLOY_KIND", "release")
+        .containsEntry("DEPLOY_STEP", "migrate").containsEntry("DEPLOY_STATUS", "succeeded")
+        .containsEntry("DEPLOY_LEDGER_ID", String.valueOf(result.ledgerId().orElseThrow()))
+        .containsEntry("DEPLOY_DIGEST", result.image().orElseThrow().digest());
+    assertThat(fixture.events).anyMatch(event -> event instanceof ReleaseEvent.Progress p
+        && p.message().equals("[post-migrate] cache warmed"));
+    assertThat(fixture.digest("latest")).as("promoted all the same").isEqualTo(result.image().orElseThrow().digest());
+    assertThat(ledgerHooks(fixture, result.ledgerId().orElseThrow())).containsExactly("post-migrate:the cache said no");
+  }
+
+  @Test
   void whatAHookLeavesRunningInTheBackground_endsWithIt() throws Exception {
     RolloutFixture fixture = new RolloutFixture(work);
     String marker = "sleep 27.1828";

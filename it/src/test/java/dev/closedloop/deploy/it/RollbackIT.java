@@ -104,13 +104,46 @@ class RollbackIT {
 
     DeployException further = catchThrowableOfType(() -> fixture.rollback(null, settings -> settings
         .ciEnvironment(run(9))), DeployException.class);
-    assertThat(further.getMessage()).startsWith("Nothing to roll back to: the ledger closedloop.release_ledger has no"
-        + " succeeded release of " + fixture.repository + " before release #" + a.ledgerId().orElseThrow());
+    assertThat(further.getMessage()).startsWith("Nothing to roll back to: release #" + a.ledgerId().orElseThrow()
+        + " of " + a.image().orElseThrow().image().tagValue().orElseThrow() + ", live now, was the first to move");
     assertThat(fixture.digest("latest")).as("never forward to the release rolled back from")
         .isEqualTo(a.image().orElseThrow().digest()).isNotEqualTo(b.image().orElseThrow().digest());
 
     ReleaseResult c = fixture.release("c", settings -> settings.ciEnvironment(run(3)));
     assertThat(c.outcome()).as("newer than b; the rollback row does not count").isEqualTo(ReleaseResult.Outcome.COMPLETED);
+    assertThat(fixture.digest("latest")).isEqualTo(c.image().orElseThrow().digest());
+
+    // c replaced a: rolling c back restores a, never b, which the first rollback took away
+    fixture.rollback(null, settings -> settings.ciEnvironment(run(9)));
+    assertThat(fixture.digest("latest")).isEqualTo(a.image().orElseThrow().digest());
+  }
+
+  @Test
+  void aRollbackThatWaitedWhileAReleaseWentLive_refusesToUndoWhatItNeverSaw() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    fixture.release("a", settings -> { });
+    ReleaseResult b = fixture.release("b", settings -> { });
+    Path holding = work.resolve("holding");
+    var release = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try { // holds the lock for a while before it promotes
+        return fixture.release("c", settings -> settings.hooks(java.util.List.of("pre-migrate=touch " + holding
+            + "; sleep 3")));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    while (!Files.exists(holding)) {
+      Thread.sleep(50);
+    }
+
+    DeployException moved = catchThrowableOfType(() -> fixture.rollback(null, settings -> settings
+        .lockTimeout("60s")), DeployException.class);
+
+    ReleaseResult c = release.get();
+    assertThat(moved.getMessage()).isEqualTo(TestServices.registry() + "/" + fixture.repository + ":latest moved from "
+        + b.image().orElseThrow().digest() + " to " + c.image().orElseThrow().digest() + " while this rollback waited"
+        + " for the release lock (a release went live): nothing was rolled back. Run deploy:rollback again to undo"
+        + " that one, or name the target with deploy.to");
     assertThat(fixture.digest("latest")).isEqualTo(c.image().orElseThrow().digest());
   }
 
@@ -123,9 +156,9 @@ class RollbackIT {
     DeployException nothing = catchThrowableOfType(() -> fixture.rollback(null, settings -> { }),
         DeployException.class);
     assertThat(nothing.kind()).isEqualTo(DeployException.Kind.GUARD);
-    assertThat(nothing.getMessage()).startsWith("Nothing to roll back to: the ledger closedloop.release_ledger has no"
-        + " succeeded release of " + fixture.repository + " before release #" + only.ledgerId().orElseThrow()
-        + ", whose image latest names now (" + digest + ")");
+    assertThat(nothing.getMessage()).startsWith("Nothing to roll back to: release #" + only.ledgerId().orElseThrow()
+        + " of " + only.image().orElseThrow().image().tagValue().orElseThrow() + ", live now, was the first to move"
+        + " latest");
 
     DeployException unknown = catchThrowableOfType(() -> fixture.rollback("abcdef1234", settings -> { }),
         DeployException.class);
