@@ -110,7 +110,9 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
     if (to == null) {
       // what the release live now replaced: never forward to a release an earlier rollback took away
       String tag = config.promoteTags().get(0);
+      // the row that moved the tag there: a re-run's row found it there already and replaced nothing
       ReleaseLedger.Entry live = promoted.stream().filter(entry -> entry.imageDigest().equals(currentDigest))
+          .filter(entry -> !currentDigest.equals(previousDigests(entry.previousDigests()).get(tag)))
           .findFirst().orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back from:"
               + " no release of " + service + " in the ledger " + session.ledger().table() + " put the image " + tag
               + " names now (" + currentDigest + ") live. Name the target with deploy.to=<sha|digest> (deploy:history"
