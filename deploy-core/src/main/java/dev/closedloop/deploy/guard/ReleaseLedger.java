@@ -55,6 +55,26 @@ public final class ReleaseLedger {
     public CommitOrder.Commit commit() {
       return new CommitOrder.Commit(sha, runNumber, runScope, ancestry);
     }
+
+    /** The labels of the migrations it applied, in order. */
+    public List<String> appliedMigrations() {
+      return strings(migrationsApplied);
+    }
+
+    /** The labels of the migrations it was about to apply, recorded before the first one ran. */
+    public List<String> plannedMigrations() {
+      return strings(migrationsPlanned);
+    }
+
+    /** Where promote tag {@code tag} pointed before it moved it; null when it did not exist or is not recorded. */
+    public String previousDigest(String tag) {
+      try {
+        var node = previousDigests == null ? null : JSON.readTree(previousDigests).get(tag);
+        return node == null || node.isNull() ? null : node.asText();
+      } catch (JsonProcessingException e) {
+        return null;
+      }
+    }
   }
 
   /**

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Durations;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.secret.Redactor;
@@ -13,7 +12,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The latest releases of one service, as the ledger in production recorded them: when, which
@@ -50,7 +48,7 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
     lines.add("The last " + (entries.size() == 1 ? "release" : entries.size() + " releases") + " of " + service
         + " (" + ledger + "), newest first:");
     for (ReleaseLedger.Entry entry : entries) {
-      List<String> applied = labels(entry.migrationsApplied());
+      List<String> applied = entry.appliedMigrations();
       lines.add(String.format("  #%-5d %s  %-11s %8s  %s on %s  %s  %s%s", entry.id(), WHEN.format(entry.startedAt()),
           entry.status(), duration(entry), shortSha(entry.sha()), entry.branch() == null ? "?" : entry.branch(),
           entry.imageDigest() == null ? "(no image)" : shortDigest(entry.imageDigest()),
@@ -91,7 +89,7 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
         release.put("durationMillis", Duration.between(entry.startedAt(), entry.finishedAt()).toMillis());
       }
       ArrayNode applied = release.putArray("migrationsApplied");
-      labels(entry.migrationsApplied()).forEach(applied::add);
+      entry.appliedMigrations().forEach(applied::add);
       release.put("rolloutOutcome", entry.rolloutOutcome());
       release.put("error", entry.error() == null ? null : redactor.redact(entry.error()));
     }
@@ -113,13 +111,5 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
 
   private static String shortDigest(String digest) {
     return digest.length() > "sha256:".length() + 12 ? digest.substring(0, "sha256:".length() + 12) : digest;
-  }
-
-  private static List<String> labels(String json) {
-    try {
-      return json == null ? List.of() : List.of(JSON.readValue(json, String[].class));
-    } catch (JsonProcessingException e) {
-      return List.of();
-    }
   }
 }

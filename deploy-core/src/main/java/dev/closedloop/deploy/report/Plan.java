@@ -4,10 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.closedloop.deploy.DeployException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * What {@code release} would do, found without changing anything: the output of

@@ -112,12 +112,12 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
       String tag = config.promoteTags().get(0);
       // the row that moved the tag there: a re-run's row found it there already and replaced nothing
       ReleaseLedger.Entry live = promoted.stream().filter(entry -> entry.imageDigest().equals(currentDigest))
-          .filter(entry -> !currentDigest.equals(previousDigests(entry.previousDigests()).get(tag)))
+          .filter(entry -> !currentDigest.equals(entry.previousDigest(tag)))
           .findFirst().orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back from:"
               + " no release of " + service + " in the ledger " + session.ledger().table() + " put the image " + tag
               + " names now (" + currentDigest + ") live. Name the target with deploy.to=<sha|digest> (deploy:history"
               + " lists them)"));
-      String replaced = previousDigests(live.previousDigests()).get(tag);
+      String replaced = live.previousDigest(tag);
       return promoted.stream().filter(entry -> entry.imageDigest().equals(replaced)).findFirst()
           .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back to: release #"
               + live.id() + " of " + live.sha() + ", live now, " + (replaced == null ? "was the first to move " + tag
@@ -140,7 +140,7 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
     List<String> named = new ArrayList<>();
     for (ReleaseLedger.Entry entry : session.ledger().appliedSince(session.connection(), config.guards().lockName(),
         target.id())) {
-      List<String> applied = labels(entry.migrationsApplied());
+      List<String> applied = entry.appliedMigrations();
       if (!applied.isEmpty()) {
         for (String label : applied) {
           if (!labels.contains(label)) {
@@ -151,7 +151,7 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
           }
         }
       } else { // it failed or died while migrating: what it planned may be applied in part
-        for (String label : labels(entry.migrationsPlanned())) {
+        for (String label : entry.plannedMigrations()) {
           if (!labels.contains(label)) {
             labels.add(label);
             named.add(label + " (perhaps: release #" + entry.id() + " " + entry.status() + " while migrating)");
@@ -223,28 +223,6 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
       found.add("changes the type of column " + type.group(1));
     }
     return found;
-  }
-
-  private static Map<String, String> previousDigests(String json) {
-    try {
-      Map<String, String> digests = new LinkedHashMap<>();
-      if (json != null) {
-        new com.fasterxml.jackson.databind.ObjectMapper().readTree(json).fields().forEachRemaining(field ->
-            digests.put(field.getKey(), field.getValue().isNull() ? null : field.getValue().asText()));
-      }
-      return digests;
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      return Map.of();
-    }
-  }
-
-  private static List<String> labels(String json) {
-    try {
-      return json == null ? List.of() : List.of(new com.fasterxml.jackson.databind.ObjectMapper()
-          .readValue(json, String[].class));
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      return List.of();
-    }
   }
 
   @Override
