@@ -96,8 +96,8 @@ public final class Release {
    * the release lock, recorded in the ledger as a rollback; then the rollout, when one is
    * configured. Database migrations are not reverted: it warns about those applied since.
    *
-   * @param to a commit SHA or image digest released before; null for the newest succeeded release
-   *     whose image is not the live one
+   * @param to a commit SHA or image digest released before; null for the image the live release
+   *     replaced
    */
   public ReleaseResult rollback(String to) {
     return run("rollback", withRollout(Stage.of(new dev.closedloop.deploy.step.RollbackStep(to))));

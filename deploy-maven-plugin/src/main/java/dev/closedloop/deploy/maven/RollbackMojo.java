@@ -9,14 +9,14 @@ import org.apache.maven.plugins.annotations.ResolutionScope;
 import org.apache.maven.settings.crypto.SettingsDecrypter;
 
 /**
- * Moves the promote tags back to the previous succeeded release's image (or deploy.to's), under
+ * Moves the promote tags back to the image the live release replaced (or deploy.to's), under
  * the branch guard and the release lock, recorded in the ledger as a rollback, then watches the
  * rollout when one is configured. Database migrations are not reverted.
  */
 @Mojo(name = "rollback", threadSafe = true, requiresDependencyResolution = ResolutionScope.RUNTIME)
 public class RollbackMojo extends AbstractDeployMojo {
 
-  /** The release to go back to: its commit SHA or its image digest; default the previous succeeded one. */
+  /** The release to go back to: its commit SHA or its image digest; default what the live release replaced. */
   @Parameter(property = "deploy.to")
   String to;
 
