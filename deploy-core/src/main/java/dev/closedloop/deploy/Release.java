@@ -229,6 +229,6 @@ public final class Release {
         context.ledgerId().orElse(null), context.rolloutResult().orElse(null),
         context.guards().orElse(null),
         context.superseded() ? ReleaseResult.Outcome.SUPERSEDED : ReleaseResult.Outcome.COMPLETED,
-        context.hookRuns());
+        context.hookRuns(), context.lint().orElse(null));
   }
 }

@@ -55,7 +55,8 @@ public record ReleaseConfig(
     List<ReleaseListener> listeners,
     List<String> warnings,
     List<String> unresolved,
-    dev.closedloop.deploy.hook.Hooks hooks) {
+    dev.closedloop.deploy.hook.Hooks hooks,
+    dev.closedloop.deploy.lint.LintSettings lint) {
 
   /** How a release is kept to one branch and one at a time. */
   public record Guards(
@@ -259,6 +260,8 @@ public record ReleaseConfig(
     private final dev.closedloop.deploy.hook.Hooks hookListeners = new dev.closedloop.deploy.hook.Hooks();
     private String hookTimeout;
     private Path hookDirectory;
+    private String lintLevel;
+    private final List<String> lintRules = new ArrayList<>();
 
     Builder() {}
 
@@ -282,6 +285,23 @@ public record ReleaseConfig(
     /** How long each hook command may run ({@code deploy.hookTimeout}); default 5m. */
     public Builder hookTimeout(String timeout) {
       this.hookTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * How seriously the migration lint takes every rule ({@code deploy.lint}): {@code off},
+     * {@code warn} (the default) or {@code fail}, which refuses to migrate production.
+     */
+    public Builder lint(String level) {
+      this.lintLevel = level;
+      return this;
+    }
+
+    /** One rule's level, as {@code <rule-id>=<off|warn|fail>} ({@code deploy.lintRules}). */
+    public Builder lintRules(List<String> entries) {
+      if (entries != null) {
+        lintRules.addAll(entries);
+      }
       return this;
     }
 
@@ -745,6 +765,8 @@ public record ReleaseConfig(
         for (var point : dev.closedloop.deploy.hook.HookPoint.values()) {
           hookListeners.at(point).forEach(hook -> hooks.add(point, hook));
         }
+        dev.closedloop.deploy.lint.LintSettings lint = dev.closedloop.deploy.lint.LintSettings.parse(lintLevel,
+            lintRules, problems);
         String resolvedLockName = lockName != null ? lockName : imageRef != null ? imageRef.repository() : null;
         if (problems.isEmpty()) {
           Path context = buildContext.toAbsolutePath().normalize();
@@ -755,7 +777,7 @@ public record ReleaseConfig(
               labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
               production, requireTls, promoteTags, aws, rolloutSettings, reportFile, guards, environment, redactor,
               listeners,
-              warnings, unresolved, hooks));
+              warnings, unresolved, hooks, lint));
         }
         DeployException refused = new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1
             ? problems.get(0) : problems.size() + " settings are wrong: " + String.join("; ", problems));

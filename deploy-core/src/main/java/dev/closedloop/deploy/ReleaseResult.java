@@ -28,11 +28,13 @@ public final class ReleaseResult {
   private final Guards guards;
   private final Outcome outcome;
   private final List<dev.closedloop.deploy.hook.HookRun> hooks;
+  private final List<dev.closedloop.deploy.lint.Finding> lint;
 
   ReleaseResult(List<StepResult> steps, BuiltImage image, MigrationOutcome testMigration,
       MigrationOutcome migration, List<TagMove> promotion, Long ledgerId, RolloutResult rollout, Guards guards,
-      Outcome outcome, List<dev.closedloop.deploy.hook.HookRun> hooks) {
+      Outcome outcome, List<dev.closedloop.deploy.hook.HookRun> hooks, List<dev.closedloop.deploy.lint.Finding> lint) {
     this.hooks = hooks == null ? List.of() : List.copyOf(hooks);
+    this.lint = lint == null ? null : List.copyOf(lint);
     this.steps = List.copyOf(steps);
     this.image = image;
     this.testMigration = testMigration;
@@ -46,7 +48,7 @@ public final class ReleaseResult {
 
   /** The result of a run in which no step ran. */
   static ReleaseResult empty() {
-    return new ReleaseResult(List.of(), null, null, null, null, null, null, null, Outcome.COMPLETED, List.of());
+    return new ReleaseResult(List.of(), null, null, null, null, null, null, null, Outcome.COMPLETED, List.of(), null);
   }
 
   public List<StepResult> steps() {
@@ -101,6 +103,11 @@ public final class ReleaseResult {
   /** Each hook that ran, in order, and how it ended. */
   public List<dev.closedloop.deploy.hook.HookRun> hooks() {
     return hooks;
+  }
+
+  /** What the migration lint found in the migrations migrate applied (or refused), once it read them. */
+  public Optional<List<dev.closedloop.deploy.lint.Finding>> lint() {
+    return Optional.ofNullable(lint);
   }
 
   public Outcome outcome() {

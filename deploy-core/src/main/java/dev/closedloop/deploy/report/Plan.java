@@ -84,6 +84,17 @@ public final class Plan {
       lines.add("  " + (migrations.get("pending").isNull() ? "which are pending on production is not known"
           : pendingCount(migrations.get("pending").asInt())));
     }
+    JsonNode lint = document.get("lint");
+    if (lint != null && !lint.isNull()) {
+      lines.add("Migration lint (pending migrations, against production's schema): " + (lint.isEmpty()
+          ? "nothing found" : lint.size() + (lint.size() == 1 ? " finding" : " findings")));
+      for (JsonNode finding : lint) {
+        lines.add("  " + (finding.get("level").asText().equals("fail") ? "! " : "~ ") + finding.get("migration").asText()
+            + " (line " + finding.get("line").asText() + "): " + finding.get("rule").asText() + " ["
+            + finding.get("level").asText() + "]: " + finding.get("statement").asText() + ": "
+            + finding.get("explanation").asText() + ". Instead: " + finding.get("alternative").asText());
+      }
+    }
     JsonNode production = document.get("production");
     lines.add("Production: " + production.get("database").asText() + (production.get("reachable").asBoolean()
         ? " (read, not changed)" : " — production not reachable: " + production.get("problem").asText()));

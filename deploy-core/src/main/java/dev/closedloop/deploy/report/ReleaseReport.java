@@ -77,11 +77,22 @@ public final class ReleaseReport {
     result.hooks().forEach(hook -> hooks.addObject().put("hook", hook.point().id()).put("command", hook.hook())
         .put("step", hook.step()).put("durationMillis", hook.duration().toMillis())
         .put("error", hook.error() == null ? null : redactor.redact(hook.error())));
+    result.lint().ifPresentOrElse(findings -> lint(report.putArray("lint"), findings, redactor),
+        () -> report.putNull("lint"));
     try {
       return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** The migration lint's findings as JSON, shared with the plan's. */
+  public static void lint(ArrayNode array, java.util.List<dev.closedloop.deploy.lint.Finding> findings,
+      dev.closedloop.deploy.secret.Redactor redactor) {
+    findings.forEach(finding -> array.addObject().put("rule", finding.rule().id())
+        .put("level", finding.level().toString()).put("migration", finding.migration()).put("line", finding.line())
+        .put("statement", redactor.redact(finding.statement())).put("explanation", finding.rule().explanation())
+        .put("alternative", finding.rule().alternative()));
   }
 
   private static void migrations(ObjectNode report, String field, MigrationOutcome outcome) {

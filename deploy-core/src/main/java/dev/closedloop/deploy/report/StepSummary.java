@@ -65,6 +65,14 @@ public final class StepSummary {
         .append(image.digest()).append("`").append(image.reused() ? ", reused" : "").append(")\n\n"));
     migrations(md, "Proven on a throwaway database", result.testMigration().orElse(null));
     migrations(md, "Applied on production", result.migration().orElse(null));
+    result.lint().filter(findings -> !findings.isEmpty()).ifPresent(findings -> {
+      md.append("| migration lint | line | rule | level | found |\n|---|---|---|---|---|\n");
+      findings.forEach(finding -> md.append("| ").append(cell(finding.migration())).append(" | ")
+          .append(finding.line()).append(" | `").append(finding.rule().id()).append("` | ").append(finding.level())
+          .append(" | ").append(cell(redactor.redact(finding.statement()))).append(": ")
+          .append(cell(finding.rule().explanation())).append(" |\n"));
+      md.append('\n');
+    });
     result.promotion().ifPresent(moves -> {
       md.append("| tag | before | now |\n|---|---|---|\n");
       moves.forEach(move -> md.append("| ").append(move.tag()).append(" | ")

@@ -6,6 +6,7 @@ import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.guard.BranchGuard;
+import dev.closedloop.deploy.lint.Finding;
 import java.util.List;
 import java.util.Locale;
 
@@ -39,6 +40,7 @@ public final class MigrateStep implements ReleaseStep<MigrationOutcome> {
     MigrationOutcome outcome = context.config().migrations().migrator(context.events(), Step.MIGRATE,
             context::imageRunner)
         .migrate(session.target(), proven.fingerprint(), pending -> {
+          lint(context, proven, pending);
           session.verifyLock(); // still ours, right before production changes
           session.record("migrations_planned", pending); // the fact first: production is about to change
           session.advance("migrating", null);
@@ -46,6 +48,26 @@ public final class MigrateStep implements ReleaseStep<MigrationOutcome> {
     context.migration(outcome);
     session.record("migrations_applied", outcome.applied().stream().map(a -> a.migration().label()).toList());
     return outcome;
+  }
+
+  /** Reports what the lint finds in the migrations about to run; refuses, before any, on a finding at level fail. */
+  private static void lint(RunContext context, MigrationSet proven, List<String> pending) {
+    if (MigrationLint.skipped(context.config())) {
+      return;
+    }
+    List<Finding> findings = MigrationLint.findings(context.config(), proven, pending,
+        MigrationLint.schema(context.session().target().readOnly()));
+    context.lint(findings);
+    context.events().progress(Step.MIGRATE, "migration lint: " + (findings.isEmpty() ? "nothing found in "
+        : findings.size() + (findings.size() == 1 ? " finding in " : " findings in ")) + Summaries.migrations(
+        pending.size()) + " pending, against production's schema");
+    for (Finding finding : findings) {
+      context.events().warn(finding.toString());
+    }
+    DeployException refused = MigrationLint.refusal(findings);
+    if (refused != null) {
+      throw refused;
+    }
   }
 
   @Override

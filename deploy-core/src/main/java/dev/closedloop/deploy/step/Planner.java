@@ -17,7 +17,10 @@ import dev.closedloop.deploy.guard.CommitOrder;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.ImageBuilder;
+import dev.closedloop.deploy.lint.Finding;
+import dev.closedloop.deploy.lint.Schema;
 import dev.closedloop.deploy.report.Plan;
+import dev.closedloop.deploy.report.ReleaseReport;
 import dev.closedloop.deploy.secret.Redactor;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -46,6 +49,8 @@ public final class Planner {
   private final List<String> blockers = new ArrayList<>();
   private final List<String> unknowns = new ArrayList<>();
   private final ArrayNode guards;
+  /** Production's schema, read for the migration lint when migrations are pending there. */
+  private Schema schema;
 
   private Planner(ReleaseConfig config, Events events) {
     this.config = config;
@@ -207,7 +212,11 @@ public final class Planner {
       production.put("reachable", true);
       production.putNull("problem");
       try {
-        return migrator.inspect(reading);
+        Migrator.Inspection inspection = migrator.inspect(reading);
+        if (!MigrationLint.skipped(config) && inspection.pending() != null && !inspection.pending().isEmpty()) {
+          schema = MigrationLint.schema(reading);
+        }
+        return inspection;
       } catch (DeployException e) {
         if (e.kind() == DeployException.Kind.DATABASE) { // lost on the way: not known, not wrong
           unknowns.add("migrations pending on production not read: " + redactor.redact(String.valueOf(e.getMessage())));
@@ -316,6 +325,31 @@ public final class Planner {
       migrations.putNull("pending");
     } else {
       migrations.put("pending", inspection.pending().size());
+    }
+    lint(set, inspection.pending());
+  }
+
+  /** The migration lint on the pending migrations, against production's schema; null when not run. */
+  private void lint(MigrationSet set, List<String> pending) {
+    if (MigrationLint.skipped(config)) {
+      plan.putNull("lint");
+      return;
+    }
+    if (pending == null || (schema == null && !pending.isEmpty())) {
+      plan.putNull("lint");
+      unknowns.add("migration lint: which migrations are pending on production is not known");
+      return;
+    }
+    try {
+      List<Finding> findings = MigrationLint.findings(config, set, pending, schema);
+      ReleaseReport.lint(plan.putArray("lint"), findings, redactor);
+      DeployException refused = MigrationLint.refusal(findings);
+      if (refused != null) {
+        blockers.add(redactor.redact(refused.getMessage()));
+      }
+    } catch (DeployException e) {
+      plan.putNull("lint");
+      blockers.add(redactor.redact(e.getMessage()));
     }
   }
 

@@ -56,6 +56,7 @@ public final class RunContext implements AutoCloseable {
   private volatile RolloutResult rolloutResult;
   private volatile dev.closedloop.deploy.ReleaseResult.Guards guards;
   private volatile boolean rollingBack;
+  private volatile List<dev.closedloop.deploy.lint.Finding> lint;
 
   public RunContext(ReleaseConfig config, Events events) {
     this.config = config;
@@ -239,6 +240,15 @@ public final class RunContext implements AutoCloseable {
   }
 
   /** Records a hook that ran. */
+  /** What the migration lint found in the migrations about to be applied to production. */
+  public void lint(List<dev.closedloop.deploy.lint.Finding> findings) {
+    this.lint = List.copyOf(findings);
+  }
+
+  public Optional<List<dev.closedloop.deploy.lint.Finding>> lint() {
+    return Optional.ofNullable(lint);
+  }
+
   public synchronized void addHookRun(dev.closedloop.deploy.hook.HookRun run) {
     hookRuns.add(run);
   }

@@ -264,6 +264,20 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.hookTimeout", defaultValue = "5m")
   String hookTimeout;
 
+  /**
+   * How the migration lint treats what it finds in the migrations pending on production:
+   * {@code warn} reports each, {@code fail} refuses to migrate, {@code off} does not look.
+   */
+  @Parameter(property = "deploy.lint", defaultValue = "warn")
+  String lint;
+
+  /**
+   * One rule's level, as {@code <rule-id>=<off|warn|fail>}, e.g.
+   * {@code require-concurrent-index-creation=fail}; it takes precedence over {@code deploy.lint}.
+   */
+  @Parameter(property = "deploy.lintRules")
+  List<String> lintRules = List.of();
+
   /** Where each goal writes what it did (also when it failed): steps, image, migrations, guards, tags, rollout. */
   @Parameter(property = "deploy.reportFile", defaultValue = "${project.build.directory}/deploy/release.json")
   File reportFile;
@@ -388,6 +402,8 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .hooks(hooks)
         .hookTimeout(hookTimeout)
         .hookDirectory(project.getBasedir().toPath())
+        .lint(lint)
+        .lintRules(lintRules)
         .forPlan(plansOnly());
   }
 

@@ -1,0 +1,118 @@
+package dev.closedloop.deploy.lint;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * What the migration lint looks for: operations that lock a table a running service uses, or
+ * break the image still running while (and after) production migrates. The ids are squawk's
+ * where squawk has the rule; strong_migrations' checks are the other reference.
+ */
+public enum Rule {
+  BAN_DROP_TABLE("ban-drop-table",
+      "dropping a table breaks the running image, which still reads it",
+      "stop using the table in a release first, then drop it in a later one"),
+  BAN_DROP_COLUMN("ban-drop-column",
+      "dropping a column breaks the running image, which still reads it",
+      "stop using the column in a release first, then drop it in a later one"),
+  BAN_DROP_DATABASE("ban-drop-database",
+      "dropping a database in a migration loses everything in it",
+      "drop databases by hand, never from a migration"),
+  CHANGING_COLUMN_TYPE("changing-column-type",
+      "changing a column's type rewrites the table under an ACCESS EXCLUSIVE lock, and may break the running image",
+      "add a column of the new type, backfill it in batches, switch readers, then drop the old one"),
+  RENAMING_COLUMN("renaming-column",
+      "renaming a column breaks the running image, which still uses the old name",
+      "add the new column, write both, backfill, switch readers, then drop the old one"),
+  RENAMING_TABLE("renaming-table",
+      "renaming a table breaks the running image, which still uses the old name",
+      "create the new table (or a view with the old name) and move readers over before dropping the old"),
+  REQUIRE_CONCURRENT_INDEX_CREATION("require-concurrent-index-creation",
+      "CREATE INDEX without CONCURRENTLY blocks writes to the table while the index builds",
+      "CREATE INDEX CONCURRENTLY, in a migration that runs outside a transaction"),
+  REQUIRE_CONCURRENT_INDEX_DELETION("require-concurrent-index-deletion",
+      "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the index's table",
+      "DROP INDEX CONCURRENTLY, in a migration that runs outside a transaction"),
+  ADDING_REQUIRED_FIELD("adding-required-field",
+      "adding a NOT NULL column without a default fails on a table with rows, and breaks the running image's inserts",
+      "add the column nullable or with a non-volatile DEFAULT"),
+  ADDING_NOT_NULLABLE_FIELD("adding-not-nullable-field",
+      "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
+      "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (PostgreSQL 12+"
+          + " skips the scan)"),
+  ADDING_FIELD_WITH_DEFAULT("adding-field-with-default",
+      "a column with a volatile default (or a stored generated one) rewrites the table under an ACCESS EXCLUSIVE lock",
+      "add the column without the default, set the default, then backfill in batches"),
+  CONSTRAINT_MISSING_NOT_VALID("constraint-missing-not-valid",
+      "adding a CHECK or FOREIGN KEY constraint scans the table while holding a lock that blocks writes",
+      "ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT in a separate migration (transaction)"),
+  DISALLOWED_UNIQUE_CONSTRAINT("disallowed-unique-constraint",
+      "adding a UNIQUE or PRIMARY KEY constraint builds its index under an ACCESS EXCLUSIVE lock",
+      "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … USING INDEX"),
+  BAN_VACUUM_FULL("ban-vacuum-full",
+      "VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock, blocking reads and writes",
+      "plain VACUUM, or pg_repack outside the release"),
+  BAN_CONCURRENT_INDEX_CREATION_IN_TRANSACTION("ban-concurrent-index-creation-in-transaction",
+      "CONCURRENTLY cannot run inside a transaction block: the migration fails",
+      "put it in a migration of its own that runs outside a transaction (goose: -- +goose NO TRANSACTION)"),
+  BAN_ALTER_ENUM_ADD_VALUE_IN_TRANSACTION("ban-alter-enum-add-value-in-transaction",
+      "ALTER TYPE … ADD VALUE inside a transaction fails before PostgreSQL 12, and from 12 the value cannot be used"
+          + " until it commits",
+      "add the value in a migration of its own (goose: -- +goose NO TRANSACTION) and use it in a later one"),
+  REQUIRE_TIMEOUT_SETTINGS("require-timeout-settings",
+      "without lock_timeout, a statement waiting for its lock queues every query on the table behind it",
+      "SET lock_timeout = '5s' (and a statement_timeout) at the top of the migration, and retry when it times out");
+
+  private final String id;
+  private final String explanation;
+  private final String alternative;
+
+  Rule(String id, String explanation, String alternative) {
+    this.id = id;
+    this.explanation = explanation;
+    this.alternative = alternative;
+  }
+
+  /** The id used in {@code deploy.lintRules} and {@code -- closedloop:allow}. */
+  public String id() {
+    return id;
+  }
+
+  /** One line: what goes wrong. */
+  public String explanation() {
+    return explanation;
+  }
+
+  /** One line: the safe way to do it. */
+  public String alternative() {
+    return alternative;
+  }
+
+  /** The rule with this id, in any letter case. */
+  public static Optional<Rule> byId(String id) {
+    String wanted = id == null ? "" : id.trim().toLowerCase(Locale.ROOT);
+    return Arrays.stream(values()).filter(r -> r.id.equals(wanted)).findFirst();
+  }
+
+  /** How seriously a rule's findings are taken ({@code deploy.lint}, {@code deploy.lintRules}). */
+  public enum Level {
+    /** Not looked for. */
+    OFF,
+    /** Reported; the release goes on. */
+    WARN,
+    /** Reported, and production is not migrated. */
+    FAIL;
+
+    /** {@code off}, {@code warn} or {@code fail}, in any letter case; empty for anything else. */
+    public static Optional<Level> of(String name) {
+      return Arrays.stream(values()).filter(l -> l.name().equalsIgnoreCase(name == null ? "" : name.trim()))
+          .findFirst();
+    }
+
+    @Override
+    public String toString() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+}
