@@ -182,7 +182,7 @@ public final class Linter {
         indexes.add(qualify(index, table));
       }
       String what = "CREATE " + (unique ? "UNIQUE " : "") + "INDEX" + (concurrently ? " CONCURRENTLY" : "")
-          + (index != null ? " " + index : "") + " on " + table;
+          + (index != null ? " " + index.substring(index.indexOf('.') + 1) : "") + " on " + table;
       if (concurrently && m.inTransaction) {
         report(m, s, Rule.BAN_CONCURRENT_INDEX_CREATION_IN_TRANSACTION, what + " in a transaction");
       }
@@ -253,9 +253,9 @@ public final class Linter {
           }
         } else if (!action.peek("constraint")) {
           action.accept("column");
-          String column = action.name();
+          String column = action.identifier();
           if (has && action.accept("to")) {
-            report(m, s, Rule.RENAMING_COLUMN, "RENAME COLUMN " + table + "." + column + " TO " + action.name());
+            report(m, s, Rule.RENAMING_COLUMN, "RENAME COLUMN " + table + "." + column + " TO " + action.identifier());
           }
         }
       } else if (action.accept("add")) {
@@ -270,14 +270,14 @@ public final class Linter {
         if (!action.peek("constraint")) {
           action.accept("column");
           action.accept("if", "exists");
-          String column = action.name();
+          String column = action.identifier();
           if (has && column != null) {
             report(m, s, Rule.BAN_DROP_COLUMN, "DROP COLUMN " + table + "." + column);
           }
         }
       } else if (action.accept("alter")) {
         action.accept("column");
-        String column = action.name();
+        String column = action.identifier();
         if (action.accept("type") || action.accept("set", "data", "type")) {
           if (has) {
             report(m, s, Rule.CHANGING_COLUMN_TYPE, "ALTER COLUMN " + table + "." + column + " TYPE");
@@ -290,7 +290,7 @@ public final class Linter {
           }
         }
       } else if (action.accept("validate", "constraint")) {
-        String constraint = action.name();
+        String constraint = action.identifier();
         if (m.inTransaction && m.notValid.contains(constraint)) {
           report(m, s, Rule.CONSTRAINT_MISSING_NOT_VALID, "VALIDATE CONSTRAINT " + constraint
               + " in the transaction that added it NOT VALID, which keeps the lock through the scan");
@@ -303,7 +303,7 @@ public final class Linter {
   }
 
   private void addConstraint(Migration m, Statement s, Cursor action, String table, boolean has) {
-    String constraint = action.accept("constraint") ? action.name() : null;
+    String constraint = action.accept("constraint") ? action.identifier() : null;
     String named = constraint != null ? " " + constraint : "";
     boolean notValid = action.containsSequence("not", "valid");
     if (action.peek("check") || action.peek("foreign")) {
@@ -321,7 +321,7 @@ public final class Linter {
   }
 
   private void addColumn(Migration m, Statement s, Cursor action, String table, boolean has) {
-    String column = action.name();
+    String column = action.identifier();
     if (!has || column == null) {
       return;
     }
@@ -437,6 +437,11 @@ public final class Linter {
       }
       int n = parts.size();
       return (n >= 2 ? parts.get(n - 2) : "public") + "." + parts.get(n - 1);
+    }
+
+    /** A column's or constraint's name as PostgreSQL folds it; null when none is here. */
+    String identifier() {
+      return at < tokens.size() && tokens.get(at).isName() ? tokens.get(at++).text() : null;
     }
 
     /** Comma-separated names, up to the first token that is not one (CASCADE, RESTRICT). */

@@ -161,6 +161,9 @@ class ErrorCorpusIT {
             "The pre-build hook failed", "command not found"),
         Case.of("hook-fails", "build", "deploy.hooks=pre-build=exit 4", "The pre-build hook failed", "exited with 4"),
         Case.of("hook-timeout-malformed", "build", "deploy.hookTimeout=later", "hookTimeout (deploy.hookTimeout)"),
+        Case.of("lint-level-unknown", "build", "deploy.lint=strict", "lint (deploy.lint)", "off, warn or fail"),
+        Case.of("lint-rule-unknown", "build", "deploy.lintRules=ban-drops=fail", "lintRules (deploy.lintRules)",
+            "ban-drop-table"),
         Case.of("history-format-unknown", "history", "deploy.historyFormat=xml", "historyFormat (deploy.historyFormat)"),
         Case.of("plan-format-unknown", "plan", "deploy.planFormat=yaml", "planFormat (deploy.planFormat)"));
   }
@@ -215,7 +218,11 @@ class ErrorCorpusIT {
         .sha(unmigrated).buildContext(fixture.context).dockerHost(TestServices.dockerHost()).load().build();
     Path changed = migrations("changed", "V2__add_body.sql", "ALTER TABLE notes ADD COLUMN body text;\n");
     Files.writeString(changed.resolve("V1__create_notes.sql"), "CREATE TABLE notes (id bigint PRIMARY KEY);\n");
+    Path unsafe = migrations("unsafe", "V2__index_notes.sql", "CREATE INDEX notes_id ON notes (id);\n");
     List<Case> cases = List.of(
+        Case.of("lint-refused", "migrate", "deploy.migrations=filesystem:" + unsafe + " ;; deploy.lint=fail",
+            "Refusing to migrate production: the migration lint found 2 statements at level fail",
+            "'-- closedloop:allow require-concurrent-index-creation'"),
         Case.of("checksum-changed", "migrate", "deploy.migrations=filesystem:" + changed,
             "checksum mismatch for migration version 1", "put the applied file back as it was"),
         Case.of("promote-without-migrate", "promote", "deploy.sha=" + unmigrated,

@@ -58,6 +58,16 @@ final class RolloutFixture {
     Files.writeString(migrations.resolve("V1__create_notes.sql"), "CREATE TABLE notes (id int PRIMARY KEY);\n");
   }
 
+  /** The directory of the Flyway migrations the releases apply (V1 creates notes). */
+  Path migrations() {
+    return migrations;
+  }
+
+  /** deploy:plan of a new commit, from a checkout with these migrations. */
+  dev.closedloop.deploy.report.Plan plan(Consumer<ReleaseConfig.Builder> settings) {
+    return configure(TestServices.randomSha(), settings).load().plan();
+  }
+
   /** The image's Dockerfile: busybox with {@code lines} added. */
   void dockerfile(String... lines) throws IOException {
     Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\n"
