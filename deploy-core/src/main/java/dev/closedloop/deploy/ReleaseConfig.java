@@ -56,7 +56,8 @@ public record ReleaseConfig(
     List<String> warnings,
     List<String> unresolved,
     dev.closedloop.deploy.hook.Hooks hooks,
-    dev.closedloop.deploy.lint.LintSettings lint) {
+    dev.closedloop.deploy.lint.LintSettings lint,
+    dev.closedloop.deploy.drift.Drift.Level driftCheck) {
 
   /** How a release is kept to one branch and one at a time. */
   public record Guards(
@@ -261,6 +262,7 @@ public record ReleaseConfig(
     private String hookTimeout;
     private Path hookDirectory;
     private String lintLevel;
+    private String driftCheck;
     private final List<String> lintRules = new ArrayList<>();
 
     Builder() {}
@@ -294,6 +296,15 @@ public record ReleaseConfig(
      */
     public Builder lint(String level) {
       this.lintLevel = level;
+      return this;
+    }
+
+    /**
+     * Whether test-migrate compares production's schema with the one its applied migrations build
+     * ({@code deploy.driftCheck}): {@code warn} (the default), {@code fail} or {@code off}.
+     */
+    public Builder driftCheck(String level) {
+      this.driftCheck = level;
       return this;
     }
 
@@ -767,6 +778,12 @@ public record ReleaseConfig(
         }
         dev.closedloop.deploy.lint.LintSettings lint = dev.closedloop.deploy.lint.LintSettings.parse(lintLevel,
             lintRules, problems);
+        dev.closedloop.deploy.drift.Drift.Level drift = driftCheck == null || driftCheck.isBlank()
+            ? dev.closedloop.deploy.drift.Drift.Level.WARN : dev.closedloop.deploy.drift.Drift.Level.of(driftCheck)
+            .orElse(null);
+        if (drift == null) {
+          problems.add("driftCheck (deploy.driftCheck) must be off, warn or fail; got '" + driftCheck.trim() + "'");
+        }
         String resolvedLockName = lockName != null ? lockName : imageRef != null ? imageRef.repository() : null;
         if (problems.isEmpty()) {
           Path context = buildContext.toAbsolutePath().normalize();
@@ -777,7 +794,7 @@ public record ReleaseConfig(
               labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
               production, requireTls, promoteTags, aws, rolloutSettings, reportFile, guards, environment, redactor,
               listeners,
-              warnings, unresolved, hooks, lint));
+              warnings, unresolved, hooks, lint, drift));
         }
         DeployException refused = new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1
             ? problems.get(0) : problems.size() + " settings are wrong: " + String.join("; ", problems));

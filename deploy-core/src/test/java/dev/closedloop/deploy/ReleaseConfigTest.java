@@ -143,7 +143,8 @@ class ReleaseConfigTest {
             + " and push it as localhost:5000/shop:abcdef1, localhost:5000/shop:v1, unless"
             + " localhost:5000/shop:abcdef1 is in the registry already (then it is reused)",
         "test-migrate: apply Flyway migrations in classpath:db/migration to a fresh embedded PostgreSQL,"
-            + " record the set's fingerprint, then remove it",
+            + " first up to production's version to compare the schemas (drift check, warn), record the set's"
+            + " fingerprint, then remove it",
         "migrate: on an allowed branch (main, master) and holding the release lock of shop (supersede mode),"
             + " apply the set test-migrate proved to jdbc:postgresql://db.example.com:5432/shop as app, recorded in"
             + " the ledger closedloop.release_ledger",

@@ -36,6 +36,18 @@ public interface Migrator {
       java.util.function.Consumer<java.util.List<String>> beforeApplying);
 
   /**
+   * Applies, on a throwaway database, the versioned migrations up to and including
+   * {@code version}, and none after it: the schema those migrations build, which the drift check
+   * compares with production's. Flyway applies the repeatable ones too, as its {@code target} does.
+   *
+   * @throws UnsupportedOperationException when only a tool in the image knows the migrations
+   * @throws dev.closedloop.deploy.DeployException as {@link #migrate(DatabaseTarget, String)} does
+   */
+  default MigrationOutcome migrateUpTo(DatabaseTarget target, String version) {
+    throw new UnsupportedOperationException("migrations run from the image cannot stop at a version");
+  }
+
+  /**
    * The set as found now and, when {@code target} is given, which of it {@code target} has not
    * applied yet. Reads only: nothing is created, locked or applied, not even the version table.
    *

@@ -84,6 +84,19 @@ public final class Plan {
       lines.add("  " + (migrations.get("pending").isNull() ? "which are pending on production is not known"
           : pendingCount(migrations.get("pending").asInt())));
     }
+    JsonNode drift = document.get("drift");
+    if (drift != null && !drift.isNull()) {
+      if (!drift.get("checked").asBoolean()) {
+        lines.add("Drift check: not made: " + drift.get("reason").asText());
+      } else {
+        JsonNode differences = drift.get("differences");
+        lines.add("Drift check (production against its migrations up to V" + drift.get("version").asText() + "): "
+            + (differences.isEmpty() ? "no difference" : differences.size() + (differences.size() == 1
+            ? " difference" : " differences")) + (drift.get("reason").isNull() ? "" : "; " + drift.get("reason")
+            .asText()));
+        differences.forEach(difference -> lines.add("  ! " + difference.get("line").asText()));
+      }
+    }
     JsonNode lint = document.get("lint");
     if (lint != null && !lint.isNull()) {
       lines.add("Migration lint (pending migrations, against production's schema): " + (lint.isEmpty()

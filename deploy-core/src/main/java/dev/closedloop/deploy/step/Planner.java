@@ -81,6 +81,7 @@ public final class Planner {
       Migrator migrator = config.migrations().migrator(events, Step.TEST_MIGRATE);
       Migrator.Inspection inspection = production(migrator);
       migrations(migrator, inspection);
+      drift(migrator, inspection);
       tagMoves(context, digest.orElse(null));
       rollout(context);
     }
@@ -350,6 +351,55 @@ public final class Planner {
     } catch (DeployException e) {
       plan.putNull("lint");
       blockers.add(redactor.redact(e.getMessage()));
+    }
+  }
+
+  /**
+   * The drift check as test-migrate will make it: a throwaway database brought to production's
+   * version, both catalogs compared; the throwaway database is removed again.
+   */
+  private void drift(Migrator migrator, Migrator.Inspection fromProduction) {
+    ObjectNode drift = plan.putObject("drift");
+    drift.put("checked", false);
+    drift.putNull("version");
+    drift.putNull("differences");
+    DriftCheck check = new DriftCheck(config, events, Step.TEST_MIGRATE);
+    String why = check.notPossible();
+    if (why == null && fromProduction == null) {
+      why = "production not read";
+    }
+    if (why == null && DriftCheck.appliedVersion(fromProduction) == null) {
+      why = "production has no migration applied yet";
+    }
+    if (why != null) {
+      drift.put("reason", why);
+      return;
+    }
+    EphemeralDatabase throwaway = config.testDatabase();
+    DriftCheck.Result result;
+    try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
+      result = check.run(migrator, instance.target());
+    } catch (DeployException e) {
+      drift.put("reason", "not checked: " + redactor.redact(String.valueOf(e.getMessage())));
+      unknowns.add("drift check: " + redactor.redact(String.valueOf(e.getMessage())));
+      return;
+    }
+    if (result == null) {
+      drift.put("reason", "production could not be read");
+      return;
+    }
+    drift.put("checked", true);
+    drift.put("reason", result.skipped());
+    drift.put("version", result.version());
+    ArrayNode differences = drift.putArray("differences");
+    for (dev.closedloop.deploy.drift.Drift.Difference difference : result.differences()) {
+      differences.addObject().put("object", difference.object())
+          .put("production", redactor.redact(difference.production()))
+          .put("migrations", redactor.redact(difference.migrations()))
+          .put("line", redactor.redact(difference.toString()));
+    }
+    if (!result.differences().isEmpty() && config.driftCheck() == dev.closedloop.deploy.drift.Drift.Level.FAIL) {
+      blockers.add(redactor.redact(check.refusal(result).getMessage()));
     }
   }
 

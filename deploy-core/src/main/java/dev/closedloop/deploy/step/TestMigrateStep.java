@@ -4,14 +4,18 @@ import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.database.AppliedMigration;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.Migrator;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Proves the migrations: applies every one to a throwaway database, records the set and its
  * fingerprint, and removes the database, also when a migration fails or the run is stopped.
- * Never connects to production.
+ * When production can be read, first brings the throwaway database to production's version and
+ * compares the two schemas ({@link DriftCheck}); production is only read.
  */
 public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
 
@@ -34,7 +38,17 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
     context.events().progress(Step.TEST_MIGRATE, "starting " + throwaway.describe());
     try (EphemeralDatabase.Instance database = throwaway.start(context.events());
         RunContext.Registration stopping = context.onStop(database::close)) {
+      DriftCheck drift = new DriftCheck(config, context.events(), Step.TEST_MIGRATE);
+      DriftCheck.Result checked = drift.notPossible() == null ? drift.run(migrator, database.target()) : null;
+      if (checked != null) {
+        drift.report(checked);
+      }
       MigrationOutcome outcome = migrator.migrate(database.target(), null);
+      if (checked != null) { // the whole set was applied here, in two runs
+        List<AppliedMigration> applied = new ArrayList<>(checked.upTo().applied());
+        applied.addAll(outcome.applied());
+        outcome = new MigrationOutcome(outcome.set(), applied, checked.upTo().duration().plus(outcome.duration()));
+      }
       context.testMigration(outcome);
       return outcome;
     }
@@ -48,7 +62,10 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
 
   @Override
   public String describe(ReleaseConfig config) {
+    String drift = new DriftCheck(config, Events.none(), Step.TEST_MIGRATE).notPossible();
     return "apply " + config.migrations().migrator(Events.none(), Step.TEST_MIGRATE).describe()
-        + " to a fresh " + config.testDatabase().describe() + ", record the set's fingerprint, then remove it";
+        + " to a fresh " + config.testDatabase().describe() + (drift == null ? ", first up to production's version"
+        + " to compare the schemas (drift check, " + config.driftCheck() + ")" : "")
+        + ", record the set's fingerprint, then remove it";
   }
 }

@@ -278,6 +278,14 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.lintRules")
   List<String> lintRules = List.of();
 
+  /**
+   * Whether test-migrate (and the plan) compares production's schema with the one the migrations
+   * production has applied build: {@code warn} reports each difference, {@code fail} stops the
+   * release before production is touched, {@code off} does not look.
+   */
+  @Parameter(property = "deploy.driftCheck", defaultValue = "warn")
+  String driftCheck;
+
   /** Where each goal writes what it did (also when it failed): steps, image, migrations, guards, tags, rollout. */
   @Parameter(property = "deploy.reportFile", defaultValue = "${project.build.directory}/deploy/release.json")
   File reportFile;
@@ -403,6 +411,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .hookTimeout(hookTimeout)
         .hookDirectory(project.getBasedir().toPath())
         .lint(lint)
+        .driftCheck(driftCheck)
         .lintRules(lintRules)
         .forPlan(plansOnly());
   }

@@ -85,7 +85,15 @@ public final class FlywayMigrator implements Migrator {
   @Override
   public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
       Consumer<List<String>> beforeApplying) {
-    Flyway flyway = configure(target).load();
+    return migrate(configure(target).load(), expectedFingerprint, beforeApplying);
+  }
+
+  @Override
+  public MigrationOutcome migrateUpTo(DatabaseTarget target, String version) {
+    return migrate(configure(target).target(version).load(), null, pending -> { });
+  }
+
+  private MigrationOutcome migrate(Flyway flyway, String expectedFingerprint, Consumer<List<String>> beforeApplying) {
     try (var logScope = FlywayLogBridge.route(events)) {
       MigrationInfoService info = flyway.info();
       MigrationSet set = resolved(info);

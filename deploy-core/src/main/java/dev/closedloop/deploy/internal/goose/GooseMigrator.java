@@ -80,6 +80,16 @@ public final class GooseMigrator implements Migrator {
   @Override
   public MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
       Consumer<List<String>> beforeApplying) {
+    return migrate(target, expectedFingerprint, beforeApplying, Long.MAX_VALUE);
+  }
+
+  @Override
+  public MigrationOutcome migrateUpTo(DatabaseTarget target, String version) {
+    return migrate(target, null, pending -> { }, Long.parseLong(version));
+  }
+
+  private MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
+      Consumer<List<String>> beforeApplying, long upTo) {
     List<Found> files = files();
     MigrationSet set = MigrationSet.of(files.stream().map(file -> file.migration).toList());
     try (Connection c = target.connect()) {
@@ -99,7 +109,7 @@ public final class GooseMigrator implements Migrator {
       }
       List<Found> pending = new ArrayList<>();
       for (Found file : files) {
-        if (!applied.contains(file.goose.version())) {
+        if (!applied.contains(file.goose.version()) && file.goose.version() <= upTo) {
           pending.add(file);
         }
       }

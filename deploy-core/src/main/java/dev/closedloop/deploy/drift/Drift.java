@@ -1,0 +1,88 @@
+package dev.closedloop.deploy.drift;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Where production's schema differs from the one its applied migrations build: what someone
+ * changed by hand. Found by comparing production's {@link Catalog} with that of a throwaway
+ * database migrated to the same version.
+ */
+public final class Drift {
+
+  /** How seriously drift is taken ({@code deploy.driftCheck}). */
+  public enum Level {
+    /** Not looked for. */
+    OFF,
+    /** Each difference is a warning; the release goes on. */
+    WARN,
+    /** A difference stops the release before production is touched. */
+    FAIL;
+
+    /** {@code off}, {@code warn} or {@code fail}, in any letter case. */
+    public static Optional<Level> of(String name) {
+      return Arrays.stream(values()).filter(l -> l.name().equalsIgnoreCase(name == null ? "" : name.trim()))
+          .findFirst();
+    }
+
+    @Override
+    public String toString() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /**
+   * One object that differs.
+   *
+   * @param object its kind and name, e.g. {@code index orders_tmp_idx}
+   * @param production what production has; null when it lacks the object
+   * @param migrations what the migrations build; null when none creates it
+   */
+  public record Difference(String object, String production, String migrations) {
+
+    /** One line: "production has index orders_tmp_idx, which no migration creates". */
+    @Override
+    public String toString() {
+      if (migrations == null) {
+        return "production has " + object + ", which no migration creates";
+      }
+      if (production == null) {
+        return "production lacks " + object + ", which the migrations create";
+      }
+      String kind = object.substring(0, object.indexOf(' '));
+      if (Catalog.LONG.contains(kind) || kind.equals("materialized")) {
+        return object + ": production's definition is not the one the migrations create";
+      }
+      return object + ": production " + production + ", migrations " + migrations;
+    }
+  }
+
+  private Drift() { }
+
+  /**
+   * What differs between production and the migrated throwaway database, in the catalog's order.
+   *
+   * @param skippedKinds kinds not compared (views and functions when a changed repeatable migration redefines them)
+   */
+  public static List<Difference> compare(Catalog production, Catalog migrations, Set<String> skippedKinds) {
+    Set<String> keys = new TreeSet<>(production.objects().keySet());
+    keys.addAll(migrations.objects().keySet());
+    List<Difference> differences = new ArrayList<>();
+    for (String key : keys) {
+      if (skippedKinds.contains(key.substring(0, key.indexOf(' ')))) {
+        continue;
+      }
+      String there = production.objects().get(key);
+      String built = migrations.objects().get(key);
+      if (there == null || built == null || !there.equals(built)) {
+        differences.add(new Difference(key, there, built));
+      }
+    }
+    return differences;
+  }
+}

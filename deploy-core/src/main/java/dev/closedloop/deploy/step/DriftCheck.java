@@ -1,0 +1,181 @@
+package dev.closedloop.deploy.step;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.MigrationOutcome;
+import dev.closedloop.deploy.database.MigrationSet;
+import dev.closedloop.deploy.database.Migrator;
+import dev.closedloop.deploy.database.ProductionDatabase;
+import dev.closedloop.deploy.drift.Catalog;
+import dev.closedloop.deploy.drift.Drift;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The drift check: brings a throwaway database to the version production has applied, reads
+ * both catalogs and compares them. Production is only read, over a read-only connection.
+ */
+final class DriftCheck {
+
+  /** Kinds a changed repeatable migration redefines: production has the old text until it is migrated. */
+  private static final Set<String> REPEATABLE_KINDS = Set.of("view", "materialized", "function");
+
+  /**
+   * What the check found.
+   *
+   * @param version the version production has applied, which the throwaway database was brought to
+   * @param upTo what was applied to the throwaway database to get there
+   * @param skipped why some kinds were not compared, or null
+   */
+  record Result(String version, MigrationOutcome upTo, List<Drift.Difference> differences, String skipped) { }
+
+  private final ReleaseConfig config;
+  private final Events events;
+  private final Step step;
+
+  DriftCheck(ReleaseConfig config, Events events, Step step) {
+    this.config = config;
+    this.events = events;
+    this.step = step;
+  }
+
+  /** Why the check cannot run in this configuration at all, or null when it can. */
+  String notPossible() {
+    if (config.driftCheck() == Drift.Level.OFF) {
+      return "off (deploy.driftCheck)";
+    }
+    if (config.migrations().runFromImage()) {
+      return "the migrations run from the image, which knows their versions";
+    }
+    if (config.productionDatabase() == null) {
+      return "no production database is set (deploy.databaseUrl)";
+    }
+    return null;
+  }
+
+  /**
+   * Brings {@code throwaway} to production's version and compares.
+   *
+   * @return null, with a progress line or warning saying why, when production cannot be read or
+   *     has no migration applied
+   * @throws DeployException when a migration fails on the throwaway database, as test-migrate would
+   */
+  Result run(Migrator migrator, DatabaseTarget throwaway) {
+    ProductionDatabase database = config.productionDatabase();
+    if (!database.exists()) {
+      events.progress(step, "drift check: production does not exist yet, nothing to compare");
+      return null;
+    }
+    String version;
+    Catalog production;
+    Set<String> pendingRepeatables = new HashSet<>();
+    try (ProductionDatabase.Session session = database.open(events)) {
+      DatabaseTarget target = session.target();
+      var tls = target.tlsProblem();
+      if (tls.isPresent() && config.requireTls()) {
+        events.warn("drift check skipped: production's connection " + tls.get() + " (deploy.requireTls)");
+        return null;
+      }
+      DatabaseTarget reading = target.readOnly();
+      Migrator.Inspection inspection = migrator.inspect(reading);
+      version = appliedVersion(inspection);
+      if (version == null) {
+        events.progress(step, "drift check: production has no migration applied yet, nothing to compare");
+        return null;
+      }
+      inspection.pending().stream().filter(label -> label.startsWith("R ")).forEach(pendingRepeatables::add);
+      try (Connection c = reading.connect()) {
+        production = Catalog.read(c, ignored());
+      }
+    } catch (SQLException | DeployException e) {
+      if (e instanceof DeployException d && d.kind() != DeployException.Kind.DATABASE) {
+        throw d; // production answered: the migrations disagree with its history, which migrate refuses too
+      }
+      events.warn("drift check skipped: production could not be read: " + config.redactor().redact(
+          String.valueOf(e.getMessage())));
+      return null;
+    }
+    events.progress(step, "drift check: bringing the throwaway database to V" + version + ", production's version");
+    MigrationOutcome upTo = migrator.migrateUpTo(throwaway, version);
+    Catalog migrated;
+    try (Connection c = throwaway.connect()) {
+      migrated = Catalog.read(c, ignored());
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the throwaway database's catalog: "
+          + e.getMessage(), e);
+    }
+    String skipped = pendingRepeatables.isEmpty() ? null : "views and functions not compared: "
+        + String.join(", ", pendingRepeatables) + (pendingRepeatables.size() == 1 ? " is" : " are")
+        + " pending on production and may redefine them";
+    List<Drift.Difference> differences = Drift.compare(production, migrated,
+        skipped == null ? Set.of() : REPEATABLE_KINDS);
+    return new Result(version, upTo, differences, skipped);
+  }
+
+  /** Reports the result: a line when production matches, a warning per difference, and the refusal at level fail. */
+  void report(Result result) {
+    if (result.skipped() != null) {
+      events.progress(step, "drift check: " + result.skipped());
+    }
+    if (result.differences().isEmpty()) {
+      events.progress(step, "drift check: production's schema is the one its migrations (up to V" + result.version()
+          + ") build");
+      return;
+    }
+    events.progress(step, "drift check: production's schema differs from the one its migrations (up to V"
+        + result.version() + ") build, in " + count(result.differences().size()));
+    for (Drift.Difference difference : result.differences()) {
+      events.warn("drift: " + config.redactor().redact(difference.toString()));
+    }
+    if (config.driftCheck() == Drift.Level.FAIL) {
+      throw refusal(result);
+    }
+  }
+
+  /** The refusal for drift at level fail. */
+  DeployException refusal(Result result) {
+    return new DeployException(DeployException.Kind.GUARD, "Production has drifted from its migrations ("
+        + count(result.differences().size()) + ", first: " + config.redactor().redact(result.differences().get(0)
+        .toString()) + "), so the release stops before production is touched. Make production what the"
+        + " migrations say, or write a migration that makes the change official; deploy:plan lists every difference."
+        + " deploy.driftCheck=warn lets releases go on");
+  }
+
+  private static String count(int n) {
+    return n == 1 ? "1 object" : n + " objects";
+  }
+
+  /** The newest version production has applied, or null when it has none. */
+  static String appliedVersion(Migrator.Inspection inspection) {
+    if (inspection.set() == null || inspection.pending() == null) {
+      return null;
+    }
+    Set<String> pending = new HashSet<>(inspection.pending());
+    String version = null;
+    for (MigrationSet.Migration migration : inspection.set().migrations()) {
+      if (migration.version() != null && !pending.contains(migration.label())) {
+        version = migration.version();
+      }
+    }
+    return version;
+  }
+
+  /** What the comparison leaves out: closedloop's ledger, and the migration tool's own history. */
+  private Set<String> ignored() {
+    Set<String> ignored = new HashSet<>();
+    String ledger = config.ledger().table();
+    ignored.add(ledger);
+    if (!ledger.startsWith("public.")) {
+      ignored.add(ledger.substring(0, ledger.indexOf('.')) + ".*"); // the ledger's own schema
+    }
+    String history = config.migrations().isGoose() ? config.migrations().versionTable() : "flyway_schema_history";
+    ignored.add(history.contains(".") ? history : "public." + history);
+    return ignored;
+  }
+}
