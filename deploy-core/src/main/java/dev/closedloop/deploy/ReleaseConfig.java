@@ -240,6 +240,7 @@ public record ReleaseConfig(
     private String lockMode = "supersede";
     private String lockTimeout = "30m";
     private String testDatabaseUrl;
+    private String testDatabaseImage;
     private String testDatabaseUser;
     private String testDatabasePassword;
     private String lockName;
@@ -607,7 +608,19 @@ public record ReleaseConfig(
      * A server to test on instead of the embedded one ({@link EphemeralDatabase#external}): a
      * connection string in any form, or a secret reference to one; user and password may be
      * references too. Null or blank keeps {@link #testDatabase}.
+     *
+     * @see #testDatabaseImage
      */
+    /**
+     * A PostgreSQL image to run test-migrate in ({@code deploy.testDatabaseImage}), e.g.
+     * {@code postgres:15} or {@code supabase/postgres}: a container of it per run, on the Docker
+     * engine of {@link #dockerHost}. Null or blank keeps {@link #testDatabase}.
+     */
+    public Builder testDatabaseImage(String image) {
+      this.testDatabaseImage = image;
+      return this;
+    }
+
     public Builder testDatabaseUrl(String url, String user, String password) {
       this.testDatabaseUrl = url;
       this.testDatabaseUser = user;
@@ -724,6 +737,20 @@ public record ReleaseConfig(
             throwaway = EphemeralDatabase.external(server);
           } catch (DeployException e) {
             problems.add(redactor.redact(e.getMessage()));
+          }
+        }
+        if (testDatabaseImage != null && !testDatabaseImage.isBlank()) {
+          if (testDatabaseUrl != null && !testDatabaseUrl.isBlank()) {
+            problems.add("testDatabaseImage (deploy.testDatabaseImage) and testDatabaseUrl (deploy.testDatabaseUrl)"
+                + " both name the test database: set one");
+          } else {
+            try {
+              throwaway = EphemeralDatabase.docker(dev.closedloop.deploy.image.ImageRef.parse(testDatabaseImage.trim()),
+                  dockerHost);
+            } catch (DeployException | IllegalArgumentException e) {
+              problems.add("testDatabaseImage (deploy.testDatabaseImage) is not an image reference ('"
+                  + testDatabaseImage.trim() + "'): use e.g. postgres:17 or supabase/postgres:15.8.1.060");
+            }
           }
         }
         Duration timeout = parse(problems, () -> ReleaseLock.parseTimeout(lockTimeout));

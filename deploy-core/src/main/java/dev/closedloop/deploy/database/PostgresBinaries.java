@@ -21,6 +21,7 @@ import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -60,6 +61,58 @@ final class PostgresBinaries {
       unpack(archive, home);
     }
     return new PostgresBinaries(home, key);
+  }
+
+  /** Where packages install a major version's server: Debian and Ubuntu, then the PGDG RPMs. */
+  private static final List<String> INSTALLED = List.of("/usr/lib/postgresql/%d/bin", "/usr/pgsql-%d/bin");
+
+  private static final java.util.Map<Path, Integer> MAJORS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Binaries of PostgreSQL {@code major}: the classpath's when they are that version, else a
+   * server the machine's packages installed ({@code /usr/lib/postgresql/<major>/bin},
+   * {@code /usr/pgsql-<major>/bin}); empty when neither is.
+   */
+  static Optional<PostgresBinaries> forMajor(int major) {
+    PostgresBinaries classpath = current();
+    if (classpath.major() == major) {
+      return Optional.of(classpath);
+    }
+    for (String pattern : INSTALLED) {
+      Path bin = Path.of(String.format(pattern, major));
+      if (Files.isExecutable(bin.resolve("postgres")) && Files.isExecutable(bin.resolve("initdb"))) {
+        PostgresBinaries installed = new PostgresBinaries(bin.getParent(), "installed-" + major + "-"
+            + key(bin.toUri().toString()));
+        if (installed.major() == major) {
+          return Optional.of(installed);
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The directory of the binaries. */
+  Path bin() {
+    return home.resolve("bin");
+  }
+
+  /** The major version, from {@code postgres --version} (read once per build). */
+  int major() {
+    return MAJORS.computeIfAbsent(home, h -> {
+      try {
+        Process version = new ProcessBuilder(h.resolve("bin/postgres").toString(), "--version")
+            .redirectErrorStream(true).start();
+        String output = new String(version.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        version.waitFor();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(PostgreSQL\\) (\\d+)").matcher(output);
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
+      } catch (IOException e) {
+        return -1;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return -1;
+      }
+    });
   }
 
   /** Tells this PostgreSQL build apart from others: templates made by one are only used by it. */
@@ -150,8 +203,12 @@ final class PostgresBinaries {
 
   /** Where the archive is names its artifact and version, which is all that tells builds apart. */
   private static String key(URL archive) {
+    return key(archive.toString());
+  }
+
+  private static String key(String where) {
     try {
-      byte[] hash = MessageDigest.getInstance("SHA-256").digest(archive.toString().getBytes(StandardCharsets.UTF_8));
+      byte[] hash = MessageDigest.getInstance("SHA-256").digest(where.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(hash, 0, 8);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);

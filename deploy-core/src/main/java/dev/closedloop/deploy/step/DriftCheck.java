@@ -8,7 +8,6 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrator;
-import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.drift.Catalog;
 import dev.closedloop.deploy.drift.Drift;
 import java.sql.Connection;
@@ -18,8 +17,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The drift check: brings a throwaway database to the version production has applied, reads
- * both catalogs and compares them. Production is only read, over a read-only connection.
+ * The drift check: brings a throwaway database to the version production has applied, reads its
+ * catalog and compares it with production's ({@link ProductionView}, read only).
  */
 final class DriftCheck {
 
@@ -56,51 +55,27 @@ final class DriftCheck {
     if (config.productionDatabase() == null) {
       return "no production database is set (deploy.databaseUrl)";
     }
+    if (!config.productionDatabase().exists()) {
+      return "production does not exist yet";
+    }
     return null;
   }
 
   /**
-   * Brings {@code throwaway} to production's version and compares.
+   * Brings {@code throwaway} to the version production has applied and compares the catalogs.
    *
-   * @return null, with a progress line or warning saying why, when production cannot be read or
-   *     has no migration applied
+   * @param production as {@link ProductionView#read} found it, with its history and catalog
+   * @return null, with a progress line, when production has no migration applied
    * @throws DeployException when a migration fails on the throwaway database, as test-migrate would
    */
-  Result run(Migrator migrator, DatabaseTarget throwaway) {
-    ProductionDatabase database = config.productionDatabase();
-    if (!database.exists()) {
-      events.progress(step, "drift check: production does not exist yet, nothing to compare");
+  Result run(ProductionView production, Migrator migrator, DatabaseTarget throwaway) {
+    String version = appliedVersion(production.inspection());
+    if (version == null) {
+      events.progress(step, "drift check: production has no migration applied yet, nothing to compare");
       return null;
     }
-    String version;
-    Catalog production;
-    Set<String> pendingRepeatables = new HashSet<>();
-    try (ProductionDatabase.Session session = database.open(events)) {
-      DatabaseTarget target = session.target();
-      var tls = target.tlsProblem();
-      if (tls.isPresent() && config.requireTls()) {
-        events.warn("drift check skipped: production's connection " + tls.get() + " (deploy.requireTls)");
-        return null;
-      }
-      DatabaseTarget reading = target.readOnly();
-      Migrator.Inspection inspection = migrator.inspect(reading);
-      version = appliedVersion(inspection);
-      if (version == null) {
-        events.progress(step, "drift check: production has no migration applied yet, nothing to compare");
-        return null;
-      }
-      inspection.pending().stream().filter(label -> label.startsWith("R ")).forEach(pendingRepeatables::add);
-      try (Connection c = reading.connect()) {
-        production = Catalog.read(c, ignored());
-      }
-    } catch (SQLException | DeployException e) {
-      if (e instanceof DeployException d && d.kind() != DeployException.Kind.DATABASE) {
-        throw d; // production answered: the migrations disagree with its history, which migrate refuses too
-      }
-      events.warn("drift check skipped: production could not be read: " + config.redactor().redact(
-          String.valueOf(e.getMessage())));
-      return null;
-    }
+    Set<String> pendingRepeatables = new java.util.TreeSet<>();
+    production.inspection().pending().stream().filter(label -> label.startsWith("R ")).forEach(pendingRepeatables::add);
     events.progress(step, "drift check: bringing the throwaway database to V" + version + ", production's version");
     MigrationOutcome upTo = migrator.migrateUpTo(throwaway, version);
     Catalog migrated;
@@ -113,7 +88,7 @@ final class DriftCheck {
     String skipped = pendingRepeatables.isEmpty() ? null : "views and functions not compared: "
         + String.join(", ", pendingRepeatables) + (pendingRepeatables.size() == 1 ? " is" : " are")
         + " pending on production and may redefine them";
-    List<Drift.Difference> differences = Drift.compare(production, migrated,
+    List<Drift.Difference> differences = Drift.compare(production.catalog(), migrated,
         skipped == null ? Set.of() : REPEATABLE_KINDS);
     return new Result(version, upTo, differences, skipped);
   }
@@ -167,7 +142,7 @@ final class DriftCheck {
   }
 
   /** What the comparison leaves out: closedloop's ledger, and the migration tool's own history. */
-  private Set<String> ignored() {
+  Set<String> ignored() {
     Set<String> ignored = new HashSet<>();
     String ledger = config.ledger().table();
     ignored.add(ledger);

@@ -235,6 +235,16 @@ public final class Planner {
     }
   }
 
+  /** The verdict of guard {@code name}, or "" when it has none yet. */
+  private String verdict(String name) {
+    for (var guard : guards) {
+      if (guard.get("guard").asText().equals(name)) {
+        return guard.get("verdict").asText();
+      }
+    }
+    return "";
+  }
+
   private boolean hasGuard(String name) {
     for (var guard : guards) {
       if (guard.get("guard").asText().equals(name)) {
@@ -375,10 +385,18 @@ public final class Planner {
       drift.put("reason", why);
       return;
     }
-    EphemeralDatabase throwaway = config.testDatabase();
     DriftCheck.Result result;
-    try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
-      result = check.run(migrator, instance.target());
+    try {
+      ProductionView production = ProductionView.read(config, events, Step.TEST_MIGRATE, migrator, check);
+      if (production == null) {
+        drift.put("reason", verdict("branch").equals("refuse") ? "the branch guard refuses this branch"
+            : "production could not be read");
+        return;
+      }
+      EphemeralDatabase throwaway = config.testDatabase().matching(production.major());
+      try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
+        result = check.run(production, migrator, instance.target());
+      }
     } catch (DeployException e) {
       drift.put("reason", "not checked: " + redactor.redact(String.valueOf(e.getMessage())));
       unknowns.add("drift check: " + redactor.redact(String.valueOf(e.getMessage())));

@@ -34,12 +34,19 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
     ReleaseConfig config = context.config();
     Migrator migrator = config.migrations().migrator(context.events(), Step.TEST_MIGRATE, context::imageRunner);
     migrator.validate();
-    EphemeralDatabase throwaway = config.testDatabase();
+    DriftCheck drift = new DriftCheck(config, context.events(), Step.TEST_MIGRATE);
+    ProductionView production = ProductionView.read(config, context.events(), Step.TEST_MIGRATE, migrator,
+        drift.notPossible() == null ? drift : null);
+    EphemeralDatabase throwaway = production == null ? config.testDatabase()
+        : config.testDatabase().matching(production.major());
     context.events().progress(Step.TEST_MIGRATE, "starting " + throwaway.describe());
     try (EphemeralDatabase.Instance database = throwaway.start(context.events());
         RunContext.Registration stopping = context.onStop(database::close)) {
-      DriftCheck drift = new DriftCheck(config, context.events(), Step.TEST_MIGRATE);
-      DriftCheck.Result checked = drift.notPossible() == null ? drift.run(migrator, database.target()) : null;
+      DriftCheck.Result checked = null;
+      if (production != null) {
+        production.compareWith(database.target(), throwaway.describe(), context.events());
+        checked = production.catalog() != null ? drift.run(production, migrator, database.target()) : null;
+      }
       if (checked != null) {
         drift.report(checked);
       }

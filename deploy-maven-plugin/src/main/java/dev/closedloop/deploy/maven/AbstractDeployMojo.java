@@ -128,6 +128,14 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   String migrationCheckCommand;
 
   /**
+   * A PostgreSQL image to test on instead of the embedded server, e.g. {@code postgres:15} or
+   * {@code supabase/postgres:15.8.1.060}: a container of it per run on the Docker engine,
+   * removed afterwards. Started as the official {@code postgres} image is.
+   */
+  @Parameter(property = "deploy.testDatabaseImage")
+  String testDatabaseImage;
+
+  /**
    * A PostgreSQL server to test on instead of the embedded one: each run creates a fresh
    * database there and drops it afterwards. The user needs CREATEDB. A JDBC URL, a libpq URI
    * ({@code postgres://user:password@host:5432/db}) or a key=value string, or a reference to one
@@ -397,6 +405,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .ledger(ledgerSchema, ledgerTable)
         .failWhenSuperseded(failWhenSuperseded)
         .testDatabaseUrl(testDatabaseUrl, testDatabaseUser, testDatabasePassword)
+        .testDatabaseImage(testDatabaseImage)
         .awsEndpoint(awsEndpoint)
         .awsRegion(awsRegion)
         .rollout(rollout)

@@ -161,6 +161,8 @@ class ErrorCorpusIT {
             "The pre-build hook failed", "command not found"),
         Case.of("hook-fails", "build", "deploy.hooks=pre-build=exit 4", "The pre-build hook failed", "exited with 4"),
         Case.of("hook-timeout-malformed", "build", "deploy.hookTimeout=later", "hookTimeout (deploy.hookTimeout)"),
+        Case.of("drift-check-unknown", "build", "deploy.driftCheck=strict", "driftCheck (deploy.driftCheck)",
+            "off, warn or fail"),
         Case.of("lint-level-unknown", "build", "deploy.lint=strict", "lint (deploy.lint)", "off, warn or fail"),
         Case.of("lint-rule-unknown", "build", "deploy.lintRules=ban-drops=fail", "lintRules (deploy.lintRules)",
             "ban-drop-table"),

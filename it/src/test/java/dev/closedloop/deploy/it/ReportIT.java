@@ -19,7 +19,7 @@ class ReportIT {
 
   private static final Set<String> FIELDS = new TreeSet<>(List.of("schemaVersion", "goal", "sha", "finishedAt",
       "outcome", "error", "steps", "image", "testMigration", "migration", "guards", "ledgerId", "tagMoves", "rollout",
-      "hooks"));
+      "hooks", "lint"));
 
   @TempDir Path work;
 

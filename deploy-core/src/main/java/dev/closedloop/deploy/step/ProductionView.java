@@ -1,0 +1,138 @@
+package dev.closedloop.deploy.step;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.Migrator;
+import dev.closedloop.deploy.database.ProductionDatabase;
+import dev.closedloop.deploy.drift.Catalog;
+import dev.closedloop.deploy.guard.BranchGuard;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What test-migrate reads of production, read-only, before it starts its throwaway database: the
+ * server's version (the throwaway one is started on the same major version when it can be), its
+ * extensions, and for the drift check the migrations it has applied and its catalog.
+ *
+ * @param version {@code server_version}, e.g. "15.8 (Debian 15.8-0+deb12u1)"
+ * @param major e.g. 15
+ * @param extensions name to version
+ * @param inspection the migrations as production has them; null when the drift check is not made
+ * @param catalog production's catalog; null when the drift check is not made
+ */
+record ProductionView(String version, int major, Map<String, String> extensions, Migrator.Inspection inspection,
+    Catalog catalog) {
+
+  /**
+   * Reads production when it is set and reachable.
+   *
+   * @param drift the drift check, or null when it is not made (then neither history nor catalog is read)
+   * @return null, with a progress line or warning saying why, when production is not read
+   * @throws DeployException when production answered and its migration history disagrees with the files
+   */
+  static ProductionView read(ReleaseConfig config, Events events, Step step, Migrator migrator, DriftCheck drift) {
+    ProductionDatabase database = config.productionDatabase();
+    if (database == null || !database.exists()) {
+      return null;
+    }
+    ReleaseConfig.Guards guards = config.guards();
+    try { // a branch that may not release never reaches production, not even to read it
+      new BranchGuard(guards.allowedBranches(), guards.branchGuard()).check(guards.branch(), config.ci());
+    } catch (DeployException refused) {
+      events.progress(step, "production not read (no drift check, no version match): the branch guard refuses"
+          + " this branch");
+      return null;
+    }
+    try (ProductionDatabase.Session session = database.open(events)) {
+      DatabaseTarget target = session.target();
+      var tls = target.tlsProblem();
+      if (tls.isPresent()) { // the release decides at migrate, with its own message; nothing is sent before
+        events.progress(step, "production not read (no drift check, no version match): its connection " + tls.get());
+        return null;
+      }
+      DatabaseTarget reading = target.readOnly();
+      String version;
+      int major;
+      Map<String, String> extensions = new LinkedHashMap<>();
+      Catalog catalog = null;
+      try (Connection c = reading.connect(); Statement s = c.createStatement()) {
+        try (ResultSet rs = s.executeQuery("SELECT current_setting('server_version'),"
+            + " current_setting('server_version_num')::int / 10000")) {
+          rs.next();
+          version = rs.getString(1);
+          major = rs.getInt(2);
+        }
+        try (ResultSet rs = s.executeQuery("SELECT extname, extversion FROM pg_catalog.pg_extension ORDER BY 1")) {
+          while (rs.next()) {
+            extensions.put(rs.getString(1), rs.getString(2));
+          }
+        }
+        if (drift != null) {
+          catalog = Catalog.read(c, drift.ignored());
+        }
+      }
+      Migrator.Inspection inspection = drift != null ? migrator.inspect(reading) : null;
+      return new ProductionView(version, major, extensions, inspection, catalog);
+    } catch (SQLException | DeployException e) {
+      if (e instanceof DeployException d && d.kind() != DeployException.Kind.DATABASE) {
+        throw d; // production answered: the migrations disagree with its history, which migrate refuses too
+      }
+      events.warn("production could not be read before test-migrate (no drift check, no version match): "
+          + config.redactor().redact(String.valueOf(e.getMessage())));
+      return null;
+    }
+  }
+
+  /**
+   * Warns, before any migration runs there, when the throwaway database is not production's
+   * major version, or cannot install an extension production has.
+   */
+  void compareWith(DatabaseTarget throwaway, String described, Events events) {
+    int testMajor;
+    String testVersion;
+    List<String> missing = new ArrayList<>();
+    try (Connection c = throwaway.connect(); Statement s = c.createStatement()) {
+      try (ResultSet rs = s.executeQuery("SELECT current_setting('server_version'),"
+          + " current_setting('server_version_num')::int / 10000")) {
+        rs.next();
+        testVersion = rs.getString(1);
+        testMajor = rs.getInt(2);
+      }
+      java.util.Set<String> available = new java.util.HashSet<>();
+      try (ResultSet rs = s.executeQuery("SELECT name FROM pg_catalog.pg_available_extensions")) {
+        while (rs.next()) {
+          available.add(rs.getString(1));
+        }
+      }
+      extensions.forEach((name, extVersion) -> {
+        if (!available.contains(name)) {
+          missing.add(name + " " + extVersion);
+        }
+      });
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the version of " + described + ": "
+          + e.getMessage(), e);
+    }
+    if (testMajor != major) {
+      events.warn("production runs PostgreSQL " + version + ", " + described + " " + testVersion + ": a migration"
+          + " may behave differently on production. Install PostgreSQL " + major + "'s server (its binaries in"
+          + " /usr/lib/postgresql/" + major + "/bin make the embedded one match), or set deploy.testDatabaseImage"
+          + " to postgres:" + major);
+    }
+    if (!missing.isEmpty()) {
+      events.warn("production has extension" + (missing.size() == 1 ? " " : "s ") + String.join(", ", missing)
+          + ", which " + described + " cannot install: a migration that creates or uses " + (missing.size() == 1
+          ? "it" : "them") + " fails here first. Set deploy.testDatabaseImage to an image that has "
+          + (missing.size() == 1 ? "it" : "them"));
+    }
+  }
+}
