@@ -64,11 +64,11 @@ final class DriftCheck {
   /**
    * Brings {@code throwaway} to the version production has applied and compares the catalogs.
    *
-   * @param production as {@link ProductionView#read} found it, with its history and catalog
+   * @param production what {@link ProductionView#applied} found
    * @return null, with a progress line, when production has no migration applied
    * @throws DeployException when a migration fails on the throwaway database, as test-migrate would
    */
-  Result run(ProductionView production, Migrator migrator, DatabaseTarget throwaway) {
+  Result run(ProductionView.Applied production, Migrator migrator, DatabaseTarget throwaway) {
     String version = appliedVersion(production.inspection());
     if (version == null) {
       events.progress(step, "drift check: production has no migration applied yet, nothing to compare");

@@ -395,7 +395,12 @@ public final class Planner {
       }
       EphemeralDatabase throwaway = config.testDatabase().matching(production.major());
       try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
-        result = check.run(production, migrator, instance.target());
+        ProductionView.Applied applied = production.applied();
+        if (applied == null) {
+          drift.put("reason", "production's catalog could not be read");
+          return;
+        }
+        result = check.run(applied, migrator, instance.target());
       }
     } catch (DeployException e) {
       drift.put("reason", "not checked: " + redactor.redact(String.valueOf(e.getMessage())));

@@ -17,27 +17,73 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * What test-migrate reads of production, read-only, before it starts its throwaway database: the
- * server's version (the throwaway one is started on the same major version when it can be), its
- * extensions, and for the drift check the migrations it has applied and its catalog.
- *
- * @param version {@code server_version}, e.g. "15.8 (Debian 15.8-0+deb12u1)"
- * @param major e.g. 15
- * @param extensions name to version
- * @param inspection the migrations as production has them; null when the drift check is not made
- * @param catalog production's catalog; null when the drift check is not made
+ * server's version (the throwaway one is started on the same major version when it can be) and
+ * its extensions; and, for the drift check, the migrations it has applied and its catalog, read
+ * in the background while the throwaway database starts.
  */
-record ProductionView(String version, int major, Map<String, String> extensions, Migrator.Inspection inspection,
-    Catalog catalog) {
+final class ProductionView {
+
+  /** What the drift check needs of production. */
+  record Applied(Migrator.Inspection inspection, Catalog catalog) { }
+
+  private final String version;
+  private final int major;
+  private final Map<String, String> extensions;
+  private final CompletableFuture<Applied> applied;
+  private final Events events;
+  private final ReleaseConfig config;
+
+  private ProductionView(String version, int major, Map<String, String> extensions,
+      CompletableFuture<Applied> applied, Events events, ReleaseConfig config) {
+    this.version = version;
+    this.major = major;
+    this.extensions = extensions;
+    this.applied = applied;
+    this.events = events;
+    this.config = config;
+  }
+
+  /** {@code server_version}, e.g. "15.8 (Debian 15.8-0+deb12u1)". */
+  String version() {
+    return version;
+  }
+
+  int major() {
+    return major;
+  }
 
   /**
-   * Reads production when it is set and reachable.
+   * The migrations production has applied and its catalog, waiting for their reading to end.
+   *
+   * @return null when the drift check is not made, or production could not be read (then warned)
+   * @throws DeployException when production answered and its migration history disagrees with the files
+   */
+  Applied applied() {
+    if (applied == null) {
+      return null;
+    }
+    try {
+      return applied.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof DeployException d && d.kind() != DeployException.Kind.DATABASE) {
+        throw d; // production answered: the migrations disagree with its history, which migrate refuses too
+      }
+      events.warn("drift check skipped: production's catalog could not be read: " + config.redactor().redact(
+          String.valueOf(e.getCause() != null ? e.getCause().getMessage() : e.getMessage())));
+      return null;
+    }
+  }
+
+  /**
+   * Reads production when it is set, reachable, and this branch may release.
    *
    * @param drift the drift check, or null when it is not made (then neither history nor catalog is read)
    * @return null, with a progress line or warning saying why, when production is not read
-   * @throws DeployException when production answered and its migration history disagrees with the files
    */
   static ProductionView read(ReleaseConfig config, Events events, Step step, Migrator migrator, DriftCheck drift) {
     ProductionDatabase database = config.productionDatabase();
@@ -52,18 +98,20 @@ record ProductionView(String version, int major, Map<String, String> extensions,
           + " this branch");
       return null;
     }
-    try (ProductionDatabase.Session session = database.open(events)) {
+    ProductionDatabase.Session session = null;
+    try {
+      session = database.open(events);
       DatabaseTarget target = session.target();
       var tls = target.tlsProblem();
       if (tls.isPresent()) { // the release decides at migrate, with its own message; nothing is sent before
         events.progress(step, "production not read (no drift check, no version match): its connection " + tls.get());
+        session.close();
         return null;
       }
       DatabaseTarget reading = target.readOnly();
       String version;
       int major;
       Map<String, String> extensions = new LinkedHashMap<>();
-      Catalog catalog = null;
       try (Connection c = reading.connect(); Statement s = c.createStatement()) {
         try (ResultSet rs = s.executeQuery("SELECT current_setting('server_version'),"
             + " current_setting('server_version_num')::int / 10000")) {
@@ -76,20 +124,35 @@ record ProductionView(String version, int major, Map<String, String> extensions,
             extensions.put(rs.getString(1), rs.getString(2));
           }
         }
-        if (drift != null) {
-          catalog = Catalog.read(c, drift.ignored());
-        }
       }
-      Migrator.Inspection inspection = drift != null ? migrator.inspect(reading) : null;
-      return new ProductionView(version, major, extensions, inspection, catalog);
+      CompletableFuture<Applied> applied = null;
+      if (drift != null) { // read while the throwaway database starts
+        ProductionDatabase.Session open = session;
+        applied = CompletableFuture.supplyAsync(() -> {
+          try (open; Connection c = reading.connect()) {
+            return new Applied(migrator.inspect(reading), Catalog.read(c, drift.ignored()));
+          } catch (SQLException e) {
+            throw new DeployException(DeployException.Kind.DATABASE, e.getMessage(), e);
+          }
+        }, ProductionView::background);
+        session = null; // the reading closes it
+      }
+      return new ProductionView(version, major, extensions, applied, events, config);
     } catch (SQLException | DeployException e) {
-      if (e instanceof DeployException d && d.kind() != DeployException.Kind.DATABASE) {
-        throw d; // production answered: the migrations disagree with its history, which migrate refuses too
-      }
       events.warn("production could not be read before test-migrate (no drift check, no version match): "
           + config.redactor().redact(String.valueOf(e.getMessage())));
       return null;
+    } finally {
+      if (session != null) {
+        session.close();
+      }
     }
+  }
+
+  private static void background(Runnable task) {
+    Thread thread = new Thread(task, "closedloop-read-production");
+    thread.setDaemon(true);
+    thread.start();
   }
 
   /**

@@ -45,14 +45,20 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
       DriftCheck.Result checked = null;
       if (production != null) {
         production.compareWith(database.target(), throwaway.describe(), context.events());
-        checked = production.catalog() != null ? drift.run(production, migrator, database.target()) : null;
+        ProductionView.Applied applied = production.applied();
+        checked = applied != null ? drift.run(applied, migrator, database.target()) : null;
       }
       if (checked != null) {
         drift.report(checked);
       }
       MigrationOutcome outcome = migrator.migrate(database.target(), null);
       if (checked != null) { // the whole set was applied here, in two runs
-        List<AppliedMigration> applied = new ArrayList<>(checked.upTo().applied());
+        List<AppliedMigration> applied = new ArrayList<>();
+        for (AppliedMigration first : checked.upTo().applied()) { // named as the whole set names them
+          applied.add(new AppliedMigration(outcome.set().migrations().stream().filter(m -> java.util.Objects.equals(
+              m.version(), first.migration().version()) && m.description().equals(first.migration().description()))
+              .findFirst().orElse(first.migration()), first.duration()));
+        }
         applied.addAll(outcome.applied());
         outcome = new MigrationOutcome(outcome.set(), applied, checked.upTo().duration().plus(outcome.duration()));
       }

@@ -88,9 +88,29 @@ public final class FlywayMigrator implements Migrator {
     return migrate(configure(target).load(), expectedFingerprint, beforeApplying);
   }
 
+  /**
+   * One Flyway run without the info read before it (the run that follows reads the set): the
+   * migrations applied are named by version and description, without checksums.
+   */
   @Override
   public MigrationOutcome migrateUpTo(DatabaseTarget target, String version) {
-    return migrate(configure(target).target(version).load(), null, pending -> { });
+    Flyway flyway = configure(target).target(version).load();
+    try (var logScope = FlywayLogBridge.route(events)) {
+      long start = System.nanoTime();
+      MigrateResult result = flyway.migrate();
+      Duration total = Duration.ofNanos(System.nanoTime() - start);
+      MigrationSet none = MigrationSet.of(List.of());
+      List<AppliedMigration> applied = new ArrayList<>();
+      for (MigrateOutput output : result.migrations) {
+        MigrationSet.Migration migration = find(none, output);
+        applied.add(new AppliedMigration(migration, Duration.ofMillis(output.executionTime)));
+        events.progress(step, "applied " + (migration.version() == null ? "R " + migration.description()
+            : migration.label()) + " (" + output.executionTime + " ms)");
+      }
+      return new MigrationOutcome(none, applied, total);
+    } catch (FlywayException e) {
+      throw failure(e);
+    }
   }
 
   private MigrationOutcome migrate(Flyway flyway, String expectedFingerprint, Consumer<List<String>> beforeApplying) {
@@ -102,7 +122,8 @@ public final class FlywayMigrator implements Migrator {
             "No migrations found in " + migrations + " (deploy.migrations): add V<version>__<name>.sql"
                 + " files there, or point deploy.migrations at them");
       }
-      if (info.applied().length > 0) { // a fresh database has no history to disagree with
+      // a fresh database has no history to disagree with, nor has a throwaway one this run brought to a version
+      if (info.applied().length > 0 && expectedFingerprint != null) {
         validateAgainst(flyway); // first: its message is the precise one when production's history disagrees
       }
       set.requireProven(expectedFingerprint, migrations);
