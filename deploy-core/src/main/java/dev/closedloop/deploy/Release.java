@@ -133,6 +133,10 @@ public final class Release {
     }
     config.require(Step.MIGRATE);
     dev.closedloop.deploy.guard.ReleaseLedger ledger = config.ledger();
+    if (!config.productionDatabase().exists()) { // a local stand-in no release has made yet: nothing to read, nothing made
+      return new dev.closedloop.deploy.report.History(config.guards().lockName(), ledger.table(), List.of(),
+          config.redactor());
+    }
     try (var production = config.productionDatabase().open(events)) {
       dev.closedloop.deploy.step.ReleaseSession.checkBeforeConnecting(production.target(), config, events);
       try (java.sql.Connection c = production.target().connect()) {

@@ -57,7 +57,20 @@ public record ReleaseConfig(
     List<String> unresolved,
     dev.closedloop.deploy.hook.Hooks hooks,
     dev.closedloop.deploy.lint.LintSettings lint,
-    dev.closedloop.deploy.drift.Drift.Level driftCheck) {
+    dev.closedloop.deploy.drift.Drift.Level driftCheck,
+    List<String> driftIgnore,
+    Compatibility compatibility) {
+
+  /**
+   * The backward-compatibility proof: {@code command} run from the image production runs now
+   * against the migrated throwaway database, with {@code env} ({@code NAME=value}, the
+   * connection's placeholders filled in).
+   */
+  public record Compatibility(String command, List<String> env) {
+    public Compatibility {
+      env = List.copyOf(env);
+    }
+  }
 
   /** How a release is kept to one branch and one at a time. */
   public record Guards(
@@ -167,6 +180,9 @@ public record ReleaseConfig(
           if (guards.lockName() == null) {
             missing.add("lockName (deploy.lockName, or deploy.image to derive it from)");
           }
+          if (step != Step.MIGRATE && promoteTags.isEmpty()) { // the first is the one releases go live by
+            missing.add("promoteTags (deploy.promoteTags)");
+          }
         }
         default -> { }
       }
@@ -264,6 +280,9 @@ public record ReleaseConfig(
     private Path hookDirectory;
     private String lintLevel;
     private String driftCheck;
+    private final List<String> driftIgnore = new ArrayList<>();
+    private String compatibilityCommand;
+    private final List<String> compatibilityEnv = new ArrayList<>();
     private final List<String> lintRules = new ArrayList<>();
 
     Builder() {}
@@ -306,6 +325,38 @@ public record ReleaseConfig(
      */
     public Builder driftCheck(String level) {
       this.driftCheck = level;
+      return this;
+    }
+
+    /**
+     * What the drift check leaves out ({@code deploy.driftIgnore}): globs over the objects it names,
+     * {@code *} for any text, e.g. {@code extension pg_stat_statements}, {@code * auth.*} (a
+     * provider's schema), {@code index *_tmp_idx}.
+     */
+    public Builder driftIgnore(List<String> globs) {
+      if (globs != null) {
+        globs.stream().filter(glob -> glob != null && !glob.isBlank()).map(String::trim).forEach(driftIgnore::add);
+      }
+      return this;
+    }
+
+    /**
+     * The backward-compatibility proof ({@code deploy.compatibilityCommand}): after test-migrate,
+     * this command runs from the image the first promote tag names (what production runs now)
+     * against the migrated throwaway database, e.g. {@code /app/smoke-test}; a non-zero exit stops
+     * the release before production is touched. Null or blank for none.
+     */
+    public Builder compatibilityCommand(String command) {
+      this.compatibilityCommand = command;
+      return this;
+    }
+
+    /** {@code NAME=value} for that command, with {url}, {dsn}, {jdbc}, {host}, {port}, {user}, {password}, {database}. */
+    public Builder compatibilityEnv(List<String> entries) {
+      if (entries != null) {
+        entries.stream().filter(entry -> entry != null && !entry.isBlank()).map(String::trim)
+            .forEach(compatibilityEnv::add);
+      }
       return this;
     }
 
@@ -811,6 +862,19 @@ public record ReleaseConfig(
         if (drift == null) {
           problems.add("driftCheck (deploy.driftCheck) must be off, warn or fail; got '" + driftCheck.trim() + "'");
         }
+        Compatibility compatibility = null;
+        if (compatibilityCommand != null && !compatibilityCommand.isBlank()) {
+          compatibility = new Compatibility(compatibilityCommand.trim(), compatibilityEnv);
+          for (String entry : compatibilityEnv) {
+            if (!entry.matches("[A-Za-z_][A-Za-z0-9_]*=.*")) {
+              problems.add("compatibilityEnv (deploy.compatibilityEnv) entries are NAME=value, e.g."
+                  + " DATABASE_URL={url}; got '" + entry + "'");
+            }
+          }
+        } else if (!compatibilityEnv.isEmpty()) {
+          problems.add("compatibilityEnv (deploy.compatibilityEnv) is set but compatibilityCommand"
+              + " (deploy.compatibilityCommand) is not: set the command to run from the image production runs");
+        }
         String resolvedLockName = lockName != null ? lockName : imageRef != null ? imageRef.repository() : null;
         if (problems.isEmpty()) {
           Path context = buildContext.toAbsolutePath().normalize();
@@ -821,7 +885,7 @@ public record ReleaseConfig(
               labels, resolvedSource, tags, forceBuild, dockerHost, credentials, migrations, throwaway,
               production, requireTls, promoteTags, aws, rolloutSettings, reportFile, guards, environment, redactor,
               listeners,
-              warnings, unresolved, hooks, lint, drift));
+              warnings, unresolved, hooks, lint, drift, List.copyOf(driftIgnore), compatibility));
         }
         DeployException refused = new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1
             ? problems.get(0) : problems.size() + " settings are wrong: " + String.join("; ", problems));

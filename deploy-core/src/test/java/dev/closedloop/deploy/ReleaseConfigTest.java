@@ -130,6 +130,26 @@ class ReleaseConfigTest {
   }
 
   @Test
+  void promoteAndRollback_withoutAPromoteTag_nameTheSetting() {
+    Release release = Release.configure().image("localhost:5000/app").sha("abcdef1").buildContext(dir)
+        .databaseUrl("embedded:" + dir.resolve("prod"), null, null).promoteTags(List.of()).ciEnvironment(noCi()).load();
+
+    assertThatThrownBy(release::promote).hasMessage("promoteTags (deploy.promoteTags) is required by [promote] but not set");
+    assertThatThrownBy(() -> release.rollback(null))
+        .hasMessage("promoteTags (deploy.promoteTags) is required by [rollback] but not set");
+  }
+
+  @Test
+  void history_ofALocalStandInNoReleaseMadeYet_isEmpty_andCreatesNothing() {
+    Path production = dir.resolve("prod");
+    Release release = Release.configure().image("localhost:5000/app").sha("abcdef1").buildContext(dir)
+        .databaseUrl("embedded:" + production, null, null).ciEnvironment(noCi()).load();
+
+    assertThat(release.history(5).entries()).isEmpty();
+    assertThat(production).doesNotExist();
+  }
+
+  @Test
   void describe_saysWhatEachStepWouldDo_withoutThePassword() {
     Release release = Release.configure().image("localhost:5000/shop").sha("abcdef1").buildContext(dir)
         .ciEnvironment(noCi()).tags(List.of("v1"))

@@ -2,6 +2,7 @@ package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.Loopback;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.image.Containers;
 import dev.closedloop.deploy.image.DockerEngine;
@@ -60,14 +61,20 @@ final class DockerDatabase implements EphemeralDatabase {
         engine.close();
       }
     };
+    // an engine on this machine publishes on loopback only; a remote one (tcp://docker:2375, as in
+    // GitLab's docker-in-docker) on its own address, which is where this process reaches it
+    java.net.URI engineAddress = java.net.URI.create(engine.host());
+    boolean remote = engineAddress.getScheme() != null && engineAddress.getScheme().startsWith("tcp")
+        && !Loopback.isLoopback(engineAddress.getHost());
+    String host = remote ? engineAddress.getHost() : "127.0.0.1";
     try {
       containers.ensureImage(image, () -> null);
       long started = System.nanoTime();
       containers.run(name, image, List.of("POSTGRES_PASSWORD=" + password, "POSTGRES_USER=postgres",
           "POSTGRES_DB=postgres"), Map.of("dev.closedloop.role", "test-database"),
-          List.of(new Containers.Port("127.0.0.1", 0, 5432, "tcp")));
+          List.of(new Containers.Port(remote ? null : "127.0.0.1", 0, 5432, "tcp")));
       OPEN.add(remove);
-      DatabaseTarget target = awaitReady(containers, name, password);
+      DatabaseTarget target = awaitReady(containers, name, password, host);
       events.progress(Step.TEST_MIGRATE, image + " ready as container " + name + " in "
           + Duration.ofNanos(System.nanoTime() - started).toMillis() + " ms");
       return new Instance() {
@@ -95,7 +102,7 @@ final class DockerDatabase implements EphemeralDatabase {
   }
 
   /** Connects until the server answers; refuses at once when the container stopped. */
-  private DatabaseTarget awaitReady(Containers containers, String name, String password) {
+  private DatabaseTarget awaitReady(Containers containers, String name, String password, String host) {
     long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
     String last = "no answer yet";
     long refusedSince = 0; // the server answers but refuses us: the image does not take POSTGRES_PASSWORD
@@ -110,7 +117,7 @@ final class DockerDatabase implements EphemeralDatabase {
       }
       Integer port = state.hostPort(5432, "tcp").orElse(null);
       if (port != null) {
-        DatabaseTarget target = DatabaseTarget.of("jdbc:postgresql://127.0.0.1:" + port + "/postgres", "postgres",
+        DatabaseTarget target = DatabaseTarget.of("jdbc:postgresql://" + host + ":" + port + "/postgres", "postgres",
             password);
         try (Connection c = target.connect()) {
           if (c.isValid(2)) {

@@ -129,15 +129,23 @@ final class ImageMigrator implements Migrator {
 
   /** {@code deploy.migrationEnv} with the connection filled in: {dsn}, {url}, {jdbc}, {host}, … (one pass). */
   private List<String> env(DatabaseTarget target) {
+    return fill(migrations.commandEnv(), target, events);
+  }
+
+  /**
+   * {@code NAME=value} entries with {dsn}, {url}, {jdbc}, {host}, {port}, {user}, {password} and
+   * {database} filled in for {@code target} (one pass); the spellings that carry its password are
+   * masked in {@code events} first, as a tool may print any of them.
+   */
+  static List<String> fill(List<String> entries, DatabaseTarget target, Events events) {
     Map<String, String> values = placeholders(target);
-    // the password as the URL and the key=value string spell it: the tool may print either
     if (target.password() != null && !target.password().isEmpty()) {
       events.mask(values.get("url"));
       events.mask(values.get("dsn"));
       events.mask(encode(target.password()));
     }
     List<String> env = new ArrayList<>();
-    for (String entry : migrations.commandEnv()) {
+    for (String entry : entries) {
       java.util.regex.Matcher m = PLACEHOLDER.matcher(entry);
       StringBuilder filled = new StringBuilder();
       while (m.find()) {

@@ -225,6 +225,15 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
     return java.util.Optional.empty();
   }
 
+  /**
+   * {@code NAME=value} entries for a command run from an image, with {dsn}, {url}, {jdbc},
+   * {host}, {port}, {user}, {password} and {database} filled in for {@code target}, as
+   * {@code deploy.migrationEnv} is; the spellings that carry the password are masked first.
+   */
+  public static List<String> fillConnection(List<String> entries, DatabaseTarget target, Events events) {
+    return ImageMigrator.fill(entries, target, events);
+  }
+
   @Override
   public String toString() {
     return runFromImage() ? "'" + command + "' from the image" : String.join(", ", locations);

@@ -38,7 +38,8 @@ public interface Migrator {
   /**
    * Applies, on a throwaway database, the versioned migrations up to and including
    * {@code version}, and none after it: the schema those migrations build, which the drift check
-   * compares with production's. Flyway applies the repeatable ones too, as its {@code target} does.
+   * compares with production's. Repeatable migrations are not applied: the migrations after
+   * {@code version} may be what their new text needs.
    *
    * @throws UnsupportedOperationException when only a tool in the image knows the migrations
    * @throws dev.closedloop.deploy.DeployException as {@link #migrate(DatabaseTarget, String)} does

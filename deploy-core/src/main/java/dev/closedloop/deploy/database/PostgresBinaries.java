@@ -78,6 +78,9 @@ final class PostgresBinaries {
     if (classpath.major() == major) {
       return Optional.of(classpath);
     }
+    if (major < 11) { // the embedded server's settings (--wal-segsize, jit) need 11
+      return Optional.empty();
+    }
     for (String pattern : INSTALLED) {
       Path bin = Path.of(String.format(pattern, major));
       if (Files.isExecutable(bin.resolve("postgres")) && Files.isExecutable(bin.resolve("initdb"))) {

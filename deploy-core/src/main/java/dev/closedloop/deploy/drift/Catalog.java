@@ -12,8 +12,9 @@ import java.util.TreeMap;
  * A database's schema as its own catalog describes it, object by object: tables, views, columns
  * (type, nullability, default, identity, generation), indexes, constraints, enums, functions,
  * triggers and extensions, each keyed by kind and name ({@code column customers.email}) with
- * what it is as PostgreSQL prints it. Objects of extensions, the system schemas and the
- * bookkeeping tables named at {@link #read} are left out: they say nothing about the migrations.
+ * what it is as PostgreSQL prints it. Objects of extensions, partitions (made at run time), the
+ * system schemas and the bookkeeping tables named at {@link #read} are left out: they say
+ * nothing about the migrations.
  *
  * @param objects key ({@code kind name}) to definition, sorted
  */
@@ -39,10 +40,13 @@ public record Catalog(Map<String, String> objects) {
     Map<String, String> objects = new TreeMap<>();
     String notIgnored = notIgnored(ignored);
     try (Statement s = connection.createStatement()) {
+      // a catalog function waits for a lock on what it reads: never long, never behind a release's migration
+      s.execute("SET lock_timeout = '5s'");
+      s.execute("SET statement_timeout = '60s'");
       query(s, "SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END,"
           + " n.nspname, c.relname, CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) ELSE"
           + " '' END FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-          + " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND " + USER_SCHEMA + " AND " + notExtension("c.oid",
+          + " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition AND " + USER_SCHEMA + " AND " + notExtension("c.oid",
           "pg_class") + " AND " + notIgnored.replace("%t", "c.relname"), rs -> objects.put(rs.getString(1) + " "
           + name(rs.getString(2), rs.getString(3)), normalize(rs.getString(4))));
       query(s, "SELECT n.nspname, c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
@@ -50,7 +54,8 @@ public record Catalog(Map<String, String> objects) {
           + " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
           + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
           + " LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
-          + " WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f') AND " + USER_SCHEMA
+          + " WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition AND "
+          + USER_SCHEMA
           + " AND " + notExtension("c.oid", "pg_class") + " AND " + notIgnored.replace("%t", "c.relname"), rs -> {
             String identity = rs.getString(7);
             String generated = rs.getString(8);
@@ -64,12 +69,14 @@ public record Catalog(Map<String, String> objects) {
           });
       query(s, "SELECT n.nspname, i.relname, pg_catalog.pg_get_indexdef(i.oid) FROM pg_catalog.pg_index x"
           + " JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid JOIN pg_catalog.pg_class c ON c.oid = x.indrelid"
-          + " JOIN pg_catalog.pg_namespace n ON n.oid = i.relnamespace WHERE " + USER_SCHEMA + " AND "
+          + " JOIN pg_catalog.pg_namespace n ON n.oid = i.relnamespace WHERE NOT c.relispartition AND " + USER_SCHEMA
+          + " AND "
           + notExtension("c.oid", "pg_class") + " AND " + notIgnored.replace("%t", "c.relname"),
           rs -> objects.put("index " + name(rs.getString(1), rs.getString(2)), rs.getString(3)));
       query(s, "SELECT n.nspname, c.relname, k.conname, pg_catalog.pg_get_constraintdef(k.oid)"
           + " FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid"
-          + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE k.contype <> 'n' AND " + USER_SCHEMA
+          + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE k.contype <> 'n' AND NOT c.relispartition"
+          + " AND " + USER_SCHEMA
           + " AND " + notExtension("c.oid", "pg_class") + " AND " + notIgnored.replace("%t", "c.relname"),
           rs -> objects.put("constraint " + rs.getString(3) + " on " + name(rs.getString(1), rs.getString(2)),
               rs.getString(4)));
@@ -85,7 +92,8 @@ public record Catalog(Map<String, String> objects) {
           rs -> objects.put("function " + name(rs.getString(1), rs.getString(2)), normalize(rs.getString(3))));
       query(s, "SELECT n.nspname, c.relname, t.tgname, pg_catalog.pg_get_triggerdef(t.oid)"
           + " FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid"
-          + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND " + USER_SCHEMA
+          + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND NOT c.relispartition"
+          + " AND " + USER_SCHEMA
           + " AND " + notExtension("c.oid", "pg_class") + " AND " + notIgnored.replace("%t", "c.relname"),
           rs -> objects.put("trigger " + rs.getString(3) + " on " + name(rs.getString(1), rs.getString(2)),
               rs.getString(4)));

@@ -67,14 +67,21 @@ public final class Drift {
   /**
    * What differs between production and the migrated throwaway database, in the catalog's order.
    *
-   * @param skippedKinds kinds not compared (views and functions when a changed repeatable migration redefines them)
+   * @param skipped objects not compared, by key; a key ending in {@code (} is every overload of a function
+   * @param ignored globs over keys ({@code *} any text) for what production has by design
+   *     ({@code deploy.driftIgnore}: {@code extension pg_stat_statements}, {@code * auth.*})
    */
-  public static List<Difference> compare(Catalog production, Catalog migrations, Set<String> skippedKinds) {
+  public static List<Difference> compare(Catalog production, Catalog migrations, Set<String> skipped,
+      List<String> ignored) {
     Set<String> keys = new TreeSet<>(production.objects().keySet());
     keys.addAll(migrations.objects().keySet());
+    List<java.util.regex.Pattern> patterns = ignored.stream().map(glob -> java.util.regex.Pattern.compile(
+        java.util.Arrays.stream(glob.trim().split("\\*", -1)).map(java.util.regex.Pattern::quote)
+            .collect(java.util.stream.Collectors.joining(".*")))).toList();
     List<Difference> differences = new ArrayList<>();
     for (String key : keys) {
-      if (skippedKinds.contains(key.substring(0, key.indexOf(' ')))) {
+      if (skipped.contains(key) || skipped.stream().anyMatch(s -> s.endsWith("(") && key.startsWith(s))
+          || patterns.stream().anyMatch(p -> p.matcher(key).matches())) {
         continue;
       }
       String there = production.objects().get(key);

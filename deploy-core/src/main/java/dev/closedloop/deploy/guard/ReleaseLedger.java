@@ -345,11 +345,14 @@ public final class ReleaseLedger {
 
   /**
    * What a rollback may go back to: rows of {@code service} whose tags moved (status history
-   * says promoted), newest first, each with an image digest.
+   * says promoted, or the run recorded a move, or what a move would replace, before it died),
+   * newest first, each with an image digest.
    */
   public List<Entry> promoted(Connection c, String service) {
-    return select(c, " WHERE service = ? AND image_digest IS NOT NULL AND status_history @> '[{\"status\":"
-        + " \"promoted\"}]' ORDER BY id DESC", s -> s.setString(1, service));
+    // a run that died after moving a tag, before it wrote "promoted", recorded the move (or what it replaced) first
+    return select(c, " WHERE service = ? AND image_digest IS NOT NULL AND (status_history @> '[{\"status\":"
+        + " \"promoted\"}]' OR tags_moved <> '[]'::jsonb OR previous_digests <> '{}'::jsonb) ORDER BY id DESC",
+        s -> s.setString(1, service));
   }
 
   /**

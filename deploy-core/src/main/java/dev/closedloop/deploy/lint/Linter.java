@@ -119,11 +119,17 @@ public final class Linter {
   /** Statements Flyway will not run in a transaction. */
   private static boolean runsOutsideTransaction(Statement statement) {
     List<Token> t = statement.tokens();
-    return t.stream().anyMatch(token -> token.is("concurrently")) || (!t.isEmpty() && t.get(0).is("vacuum"));
+    if (t.isEmpty()) {
+      return false;
+    }
+    boolean concurrently = t.stream().anyMatch(token -> token.is("concurrently"));
+    boolean index = t.size() > 1 && (t.get(0).is("create") || t.get(0).is("drop")) && t.stream().limit(3)
+        .anyMatch(token -> token.is("index"));
+    return (concurrently && (index || t.get(0).is("reindex"))) || t.get(0).is("vacuum");
   }
 
   private void statement(Migration m, Statement s) {
-    Cursor c = new Cursor(s.tokens());
+    Cursor c = new Cursor(s.tokens(), schema.defaultSchema());
     if (c.accept("begin") || c.accept("start", "transaction")) {
       m.inTransaction = true;
     } else if (c.accept("commit") || c.accept("end") || c.accept("rollback") || c.accept("abort")) {
@@ -241,7 +247,7 @@ public final class Linter {
     }
     c.accept("*");
     boolean has = existing.containsKey(table);
-    for (Cursor action : c.actions()) {
+    for (Cursor action : c.actions()) { // each reads names as the statement does
       if (action.accept("rename")) {
         if (action.accept("to")) {
           String renamed = qualify(action.name(), table);
@@ -386,10 +392,12 @@ public final class Linter {
   /** Reads a statement's tokens left to right. */
   private static final class Cursor {
     private final List<Token> tokens;
+    private final String defaultSchema;
     private int at;
 
-    Cursor(List<Token> tokens) {
+    Cursor(List<Token> tokens, String defaultSchema) {
       this.tokens = tokens;
+      this.defaultSchema = defaultSchema;
     }
 
     boolean peek(String word) {
@@ -424,7 +432,7 @@ public final class Linter {
       return true;
     }
 
-    /** A possibly qualified name, as {@code schema.name} ({@code public} when it has none); null when none is here. */
+    /** A possibly qualified name, as {@code schema.name} (the default schema when it has none); null when none is here. */
     String name() {
       if (at >= tokens.size() || !tokens.get(at).isName()) {
         return null;
@@ -436,7 +444,7 @@ public final class Linter {
         at += 2;
       }
       int n = parts.size();
-      return (n >= 2 ? parts.get(n - 2) : "public") + "." + parts.get(n - 1);
+      return (n >= 2 ? parts.get(n - 2) : defaultSchema) + "." + parts.get(n - 1);
     }
 
     /** A column's or constraint's name as PostgreSQL folds it; null when none is here. */
@@ -461,7 +469,7 @@ public final class Linter {
       for (int i = at; i <= tokens.size(); i++) {
         if (i == tokens.size() || (depth == 0 && tokens.get(i).isSymbol(","))) {
           if (i > start) {
-            actions.add(new Cursor(tokens.subList(start, i)));
+            actions.add(new Cursor(tokens.subList(start, i), defaultSchema));
           }
           start = i + 1;
         } else if (tokens.get(i).isSymbol("(") || tokens.get(i).isSymbol("[")) {

@@ -18,8 +18,10 @@ import java.util.Set;
  * @param tables qualified names ({@code public.orders}) to their size
  * @param indexes qualified index names
  * @param volatileFunctions names of functions whose result changes per row (a default calling one rewrites the table)
+ * @param defaultSchema where an unqualified name is looked for: the migration role's {@code current_schema()}
  */
-public record Schema(Map<String, Table> tables, Set<String> indexes, Set<String> volatileFunctions) {
+public record Schema(Map<String, Table> tables, Set<String> indexes, Set<String> volatileFunctions,
+    String defaultSchema) {
 
   /**
    * How big a table is: the planner's row estimate ({@code -1} when it was never analysed) and
@@ -45,7 +47,7 @@ public record Schema(Map<String, Table> tables, Set<String> indexes, Set<String>
 
   /** A database without tables: every table the migrations touch is new. */
   public static Schema empty() {
-    return new Schema(Map.of(), Set.of(), KNOWN_VOLATILE);
+    return new Schema(Map.of(), Set.of(), KNOWN_VOLATILE, "public");
   }
 
   /** Reads the catalog of the database {@code connection} is on; reads only. */
@@ -54,6 +56,8 @@ public record Schema(Map<String, Table> tables, Set<String> indexes, Set<String>
     Set<String> indexes = new HashSet<>();
     Set<String> volatileFunctions = new HashSet<>(KNOWN_VOLATILE);
     try (Statement statement = connection.createStatement()) {
+      statement.execute("SET lock_timeout = '5s'"); // it reads under the release lock: never wait long
+      statement.execute("SET statement_timeout = '60s'");
       try (ResultSet rs = statement.executeQuery("SELECT n.nspname, c.relname, c.relkind, c.reltuples::bigint,"
           + " pg_catalog.pg_relation_size(c.oid)"
           + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
@@ -76,6 +80,13 @@ public record Schema(Map<String, Table> tables, Set<String> indexes, Set<String>
         }
       }
     }
-    return new Schema(tables, indexes, volatileFunctions);
+    String defaultSchema = "public";
+    try (Statement statement = connection.createStatement();
+         ResultSet rs = statement.executeQuery("SELECT coalesce(current_schema(), 'public')")) {
+      if (rs.next()) {
+        defaultSchema = rs.getString(1);
+      }
+    }
+    return new Schema(tables, indexes, volatileFunctions, defaultSchema);
   }
 }

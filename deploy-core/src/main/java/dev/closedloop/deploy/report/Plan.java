@@ -130,6 +130,14 @@ public final class Plan {
       lines.add("  " + (current.equals(next) ? "= " : current.equals("(none)") ? "+ " : "~ ")
           + move.get("reference").asText() + "  " + current + " -> " + next);
     }
+    JsonNode compatibility = document.get("compatibility");
+    if (compatibility != null && !compatibility.isNull()) {
+      lines.add("Compatibility check: " + (compatibility.get("image").isNull()
+          ? (compatibility.get("known").asBoolean() ? "no image runs in production yet, nothing to check"
+              : "the image production runs is not known")
+          : "run '" + compatibility.get("command").asText() + "' from " + compatibility.get("image").asText()
+              + ", what production runs now, against the migrated throwaway database"));
+    }
     JsonNode rollout = document.get("rollout");
     lines.add("Rollout: " + (rollout.isNull() ? "none (deploy.rollout)" : rollout.get("target").asText() + ": "
         + (rollout.get("ok").asBoolean() ? "" : "problem: ") + rollout.get("detail").asText()));

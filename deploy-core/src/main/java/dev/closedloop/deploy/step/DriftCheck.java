@@ -22,9 +22,6 @@ import java.util.Set;
  */
 final class DriftCheck {
 
-  /** Kinds a changed repeatable migration redefines: production has the old text until it is migrated. */
-  private static final Set<String> REPEATABLE_KINDS = Set.of("view", "materialized", "function");
-
   /**
    * What the check found.
    *
@@ -74,8 +71,14 @@ final class DriftCheck {
       events.progress(step, "drift check: production has no migration applied yet, nothing to compare");
       return null;
     }
-    Set<String> pendingRepeatables = new java.util.TreeSet<>();
-    production.inspection().pending().stream().filter(label -> label.startsWith("R ")).forEach(pendingRepeatables::add);
+    // repeatable migrations are not applied up to a version: what they define is not compared
+    Set<String> repeatables = new java.util.LinkedHashSet<>();
+    for (MigrationSet.Migration migration : production.inspection().set().migrations()) {
+      if (migration.version() == null) {
+        config.migrations().read(migration.script()).ifPresent(sql -> repeatables.addAll(
+            dev.closedloop.deploy.lint.Definitions.of(sql)));
+      }
+    }
     events.progress(step, "drift check: bringing the throwaway database to V" + version + ", production's version");
     MigrationOutcome upTo = migrator.migrateUpTo(throwaway, version);
     Catalog migrated;
@@ -85,11 +88,10 @@ final class DriftCheck {
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the throwaway database's catalog: "
           + e.getMessage(), e);
     }
-    String skipped = pendingRepeatables.isEmpty() ? null : "views and functions not compared: "
-        + String.join(", ", pendingRepeatables) + (pendingRepeatables.size() == 1 ? " is" : " are")
-        + " pending on production and may redefine them";
-    List<Drift.Difference> differences = Drift.compare(production.catalog(), migrated,
-        skipped == null ? Set.of() : REPEATABLE_KINDS);
+    String skipped = repeatables.isEmpty() ? null : "not compared, as repeatable migrations define them: "
+        + String.join(", ", repeatables.stream().map(key -> key.endsWith("(") ? key + "…)" : key).toList());
+    List<Drift.Difference> differences = Drift.compare(production.catalog(), migrated, repeatables,
+        config.driftIgnore());
     return new Result(version, upTo, differences, skipped);
   }
 
@@ -149,8 +151,22 @@ final class DriftCheck {
     if (!ledger.startsWith("public.")) {
       ignored.add(ledger.substring(0, ledger.indexOf('.')) + ".*"); // the ledger's own schema
     }
-    String history = config.migrations().isGoose() ? config.migrations().versionTable() : "flyway_schema_history";
-    ignored.add(history.contains(".") ? history : "public." + history);
+    ignored.add(historyTable());
     return ignored;
+  }
+
+  /** The migration tool's history table, qualified. */
+  String historyTable() {
+    String history = config.migrations().isGoose() ? config.migrations().versionTable() : "flyway_schema_history";
+    return history.contains(".") ? history : "public." + history;
+  }
+
+  /**
+   * The refusal when the check was asked to be fatal ({@code fail}) and could not be made: a
+   * release must not pass a check it never made.
+   */
+  DeployException unchecked(String why) {
+    return new DeployException(DeployException.Kind.GUARD, "The drift check could not be made (deploy.driftCheck=fail): "
+        + why + ". Nothing was touched; make production readable from here, or set deploy.driftCheck=warn");
   }
 }

@@ -395,7 +395,7 @@ public final class Planner {
       }
       EphemeralDatabase throwaway = config.testDatabase().matching(production.major());
       try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
-        ProductionView.Applied applied = production.applied();
+        ProductionView.Applied applied = production.applied(check);
         if (applied == null) {
           drift.put("reason", "production's catalog could not be read");
           return;
@@ -451,6 +451,26 @@ public final class Planner {
         move.put("known", false); // the image section already named why
       }
       move.put("newDigest", newDigest);
+    }
+    compatibility(moves);
+  }
+
+  /** The backward-compatibility proof: the command, and the image it would run from (what the first tag names now). */
+  private void compatibility(ArrayNode moves) {
+    ReleaseConfig.Compatibility check = config.compatibility();
+    if (check == null) {
+      plan.putNull("compatibility");
+      return;
+    }
+    ObjectNode compatibility = plan.putObject("compatibility");
+    compatibility.put("command", redactor.redact(check.command()));
+    com.fasterxml.jackson.databind.JsonNode first = moves.isEmpty() ? null : moves.get(0);
+    boolean known = first != null && first.get("known").asBoolean();
+    String digest = first == null || first.get("currentDigest").isNull() ? null : first.get("currentDigest").asText();
+    compatibility.put("image", digest == null ? null : config.image().withDigest(digest).toString());
+    compatibility.put("known", known);
+    if (!known) {
+      unknowns.add("compatibility check: which image production runs is not known (the registry was not read)");
     }
   }
 

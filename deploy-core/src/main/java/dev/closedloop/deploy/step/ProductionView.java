@@ -8,6 +8,7 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.Migrator;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.drift.Catalog;
+import dev.closedloop.deploy.drift.Drift;
 import dev.closedloop.deploy.guard.BranchGuard;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -61,20 +62,21 @@ final class ProductionView {
    * The migrations production has applied and its catalog, waiting for their reading to end.
    *
    * @return null when the drift check is not made, or production could not be read (then warned)
-   * @throws DeployException when production answered and its migration history disagrees with the files
+   * @throws DeployException at {@code deploy.driftCheck=fail}, when they could not be read
    */
-  Applied applied() {
+  Applied applied(DriftCheck drift) {
     if (applied == null) {
       return null;
     }
     try {
       return applied.join();
     } catch (CompletionException e) {
-      if (e.getCause() instanceof DeployException d && d.kind() != DeployException.Kind.DATABASE) {
-        throw d; // production answered: the migrations disagree with its history, which migrate refuses too
+      String why = config.redactor().redact(String.valueOf(e.getCause() != null ? e.getCause().getMessage()
+          : e.getMessage()));
+      if (config.driftCheck() == Drift.Level.FAIL) {
+        throw drift.unchecked("production's history and catalog could not be read: " + why);
       }
-      events.warn("drift check skipped: production's catalog could not be read: " + config.redactor().redact(
-          String.valueOf(e.getCause() != null ? e.getCause().getMessage() : e.getMessage())));
+      events.warn("drift check skipped: production's history and catalog could not be read: " + why);
       return null;
     }
   }
@@ -104,8 +106,11 @@ final class ProductionView {
       DatabaseTarget target = session.target();
       var tls = target.tlsProblem();
       if (tls.isPresent()) { // the release decides at migrate, with its own message; nothing is sent before
-        events.progress(step, "production not read (no drift check, no version match): its connection " + tls.get());
-        session.close();
+        if (drift != null && config.driftCheck() == Drift.Level.FAIL) {
+          throw drift.unchecked("production's connection " + tls.get());
+        }
+        events.warn("production not read before test-migrate (no drift check, no version match): its connection "
+            + tls.get());
         return null;
       }
       DatabaseTarget reading = target.readOnly();
@@ -130,7 +135,19 @@ final class ProductionView {
         ProductionDatabase.Session open = session;
         applied = CompletableFuture.supplyAsync(() -> {
           try (open; Connection c = reading.connect()) {
-            return new Applied(migrator.inspect(reading), Catalog.read(c, drift.ignored()));
+            // history and catalog of one moment: a release that migrates meanwhile makes the reading start over
+            for (int attempt = 1; ; attempt++) {
+              String before = historyMark(c, drift.historyTable());
+              Migrator.Inspection inspection = migrator.inspect(reading);
+              Catalog catalog = Catalog.read(c, drift.ignored());
+              if (before.equals(historyMark(c, drift.historyTable()))) {
+                return new Applied(inspection, catalog);
+              }
+              if (attempt == 3) {
+                throw new DeployException(DeployException.Kind.DATABASE, "production was being migrated while it"
+                    + " was read, three times");
+              }
+            }
           } catch (SQLException e) {
             throw new DeployException(DeployException.Kind.DATABASE, e.getMessage(), e);
           }
@@ -139,13 +156,32 @@ final class ProductionView {
       }
       return new ProductionView(version, major, extensions, applied, events, config);
     } catch (SQLException | DeployException e) {
-      events.warn("production could not be read before test-migrate (no drift check, no version match): "
-          + config.redactor().redact(String.valueOf(e.getMessage())));
+      if (e instanceof DeployException d && d.getMessage().startsWith("The drift check could not be made")) {
+        throw d;
+      }
+      String why = config.redactor().redact(String.valueOf(e.getMessage()));
+      if (drift != null && config.driftCheck() == Drift.Level.FAIL) {
+        throw drift.unchecked("production could not be read: " + why);
+      }
+      events.warn("production could not be read before test-migrate (no drift check, no version match): " + why);
       return null;
     } finally {
       if (session != null) {
         session.close();
       }
+    }
+  }
+
+  /** How many rows the history table has and its newest: "none" without one. */
+  private static String historyMark(Connection c, String table) {
+    String[] name = table.split("\\.", 2);
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) || '/' || coalesce(max("
+        + (table.endsWith("flyway_schema_history") ? "installed_rank" : "id") + "), 0) FROM \"" + name[0] + "\".\""
+        + name[1] + "\"")) {
+      rs.next();
+      return rs.getString(1);
+    } catch (SQLException e) {
+      return "none"; // no history yet (autocommit: nothing to roll back)
     }
   }
 

@@ -176,7 +176,8 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
   /**
    * Moves each tag the promote moved back to its previous digest, when it still names this
    * release's image, and says what it did in one sentence. A tag already at this image before
-   * the run (a re-run) goes back to where the release that moved it found it, from the ledger.
+   * the run (a re-run) goes back to where the release that moved it found it, from the ledger;
+   * in a rollback, it stays: the rollback did not move it.
    * A tag that did not exist before cannot go back to anything and is named.
    */
   private static String revert(RunContext context, ReleaseSession session, List<TagMove> moves) {
@@ -185,6 +186,10 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
     List<String> done = new ArrayList<>();
     List<String> left = new ArrayList<>();
     for (TagMove promoted : moves) {
+      if (!promoted.moved() && context.rollingBack()) { // it named the rollback's target already: not this run's move
+        left.add(promoted.tag() + " named " + promoted.digest() + " before this rollback: it is left as it is");
+        continue;
+      }
       TagMove move = promoted.moved() ? promoted : movedBefore(context, session, promoted);
       if (move == null) {
         left.add(promoted.tag() + " named " + promoted.digest() + " before this release, and no earlier release"

@@ -45,7 +45,7 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
       DriftCheck.Result checked = null;
       if (production != null) {
         production.compareWith(database.target(), throwaway.describe(), context.events());
-        ProductionView.Applied applied = production.applied();
+        ProductionView.Applied applied = production.applied(drift);
         checked = applied != null ? drift.run(applied, migrator, database.target()) : null;
       }
       if (checked != null) {
@@ -62,6 +62,7 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
         applied.addAll(outcome.applied());
         outcome = new MigrationOutcome(outcome.set(), applied, checked.upTo().duration().plus(outcome.duration()));
       }
+      CompatibilityCheck.run(context, database.target());
       context.testMigration(outcome);
       return outcome;
     }
@@ -79,6 +80,9 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
     return "apply " + config.migrations().migrator(Events.none(), Step.TEST_MIGRATE).describe()
         + " to a fresh " + config.testDatabase().describe() + (drift == null ? ", first up to production's version"
         + " to compare the schemas (drift check, " + config.driftCheck() + ")" : "")
+        + (config.compatibility() == null ? "" : ", run '" + config.compatibility().command() + "' from the image "
+            + (config.promoteTags().isEmpty() ? "production runs" : config.promoteTags().get(0) + " names")
+            + " against it (compatibility check)")
         + ", record the set's fingerprint, then remove it";
   }
 }

@@ -15,7 +15,8 @@ class LinterTest {
   /** Production has customers (small) and orders (large), and an index on orders. */
   private static final Schema PRODUCTION = new Schema(Map.of("public.customers", Schema.Table.rows(40),
       "public.orders", Schema.Table.rows(2_000_000), "public.events", new Schema.Table(-1, 64L << 20),
-      "public.notes", new Schema.Table(-1, 8192)), Set.of("public.orders_customer_idx"), Schema.KNOWN_VOLATILE);
+      "public.notes", new Schema.Table(-1, 8192), "app.accounts", Schema.Table.rows(10)),
+      Set.of("public.orders_customer_idx"), Schema.KNOWN_VOLATILE, "public");
 
   private static List<String> ids(String sql) {
     return ids(sql, PRODUCTION);
@@ -41,6 +42,19 @@ class LinterTest {
     assertEquals(List.of("ban-drop-table"), rules("drop table if exists public.orders cascade;"));
     assertEquals(List.of(), rules("CREATE TABLE scratch (id int); DROP TABLE scratch;"));
     assertEquals(List.of(), rules("DROP TABLE IF EXISTS never_there;"));
+  }
+
+  @Test
+  void unqualifiedNamesAreLookedForInTheRolesSchema() {
+    Schema app = new Schema(PRODUCTION.tables(), PRODUCTION.indexes(), PRODUCTION.volatileFunctions(), "app");
+    assertEquals(List.of("ban-drop-column"), ids(TIMEOUT + "ALTER TABLE accounts DROP COLUMN x;", app));
+    assertEquals(List.of(), ids(TIMEOUT + "ALTER TABLE accounts DROP COLUMN x;", PRODUCTION));
+  }
+
+  @Test
+  void refreshConcurrentlyStaysInFlywaysTransaction() {
+    assertEquals(List.of("ban-alter-enum-add-value-in-transaction"),
+        rules("REFRESH MATERIALIZED VIEW CONCURRENTLY totals; ALTER TYPE mood ADD VALUE 'x';"));
   }
 
   @Test

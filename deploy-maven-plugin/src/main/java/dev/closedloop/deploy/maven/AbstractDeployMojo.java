@@ -294,6 +294,29 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.driftCheck", defaultValue = "warn")
   String driftCheck;
 
+  /**
+   * What the drift check leaves out: globs over the objects it names ({@code *} for any text), e.g.
+   * {@code extension pg_stat_statements}, {@code * auth.*} for a provider's schema.
+   */
+  @Parameter(property = "deploy.driftIgnore")
+  List<String> driftIgnore = List.of();
+
+  /**
+   * The backward-compatibility proof: a command run, after test-migrate, from the image production
+   * runs now (the digest the first promote tag names) against the migrated throwaway database,
+   * e.g. {@code /app/smoke-test}. A non-zero exit stops the release before production is touched.
+   */
+  @Parameter(property = "deploy.compatibilityCommand")
+  String compatibilityCommand;
+
+  /**
+   * {@code NAME=value} for the compatibility command, with {@code {url}}, {@code {dsn}},
+   * {@code {jdbc}}, {@code {host}}, {@code {port}}, {@code {user}}, {@code {password}},
+   * {@code {database}} filled in for the migrated throwaway database.
+   */
+  @Parameter(property = "deploy.compatibilityEnv")
+  List<String> compatibilityEnv = List.of();
+
   /** Where each goal writes what it did (also when it failed): steps, image, migrations, guards, tags, rollout. */
   @Parameter(property = "deploy.reportFile", defaultValue = "${project.build.directory}/deploy/release.json")
   File reportFile;
@@ -421,6 +444,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .hookDirectory(project.getBasedir().toPath())
         .lint(lint)
         .driftCheck(driftCheck)
+        .driftIgnore(driftIgnore)
+        .compatibilityCommand(compatibilityCommand)
+        .compatibilityEnv(compatibilityEnv)
         .lintRules(lintRules)
         .forPlan(plansOnly());
   }

@@ -69,6 +69,28 @@ class DriftIT {
   }
 
   @Test
+  void aChangedRepeatableNeedingAPendingMigration_isProvenAfterIt_andWhatItDefinesIsNotCompared() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    Files.writeString(fixture.migrations().resolve("R__note_view.sql"), "CREATE OR REPLACE VIEW note_view AS"
+        + " SELECT id FROM notes;\n");
+    fixture.release("1", settings -> { });
+    ReleaseIT.execute(fixture.production, "CREATE INDEX notes_tmp_idx ON notes (id)");
+    Files.writeString(fixture.migrations().resolve("V2__add_body.sql"), "ALTER TABLE notes ADD COLUMN body text;\n");
+    Files.writeString(fixture.migrations().resolve("R__note_view.sql"), "CREATE OR REPLACE VIEW note_view AS"
+        + " SELECT id, body FROM notes;\n");
+
+    ReleaseResult result = fixture.release("2", settings -> settings.driftCheck("fail")
+        .driftIgnore(List.of("index *_tmp_idx")));
+
+    assertThat(progress(fixture)).contains("drift check: not compared, as repeatable migrations define them:"
+        + " view note_view", "drift check: production's schema is the one its migrations (up to V1) build");
+    assertThat(result.testMigration().orElseThrow().applied()).extracting(a -> a.migration().label())
+        .containsExactly("V1 create notes", "V2 add body", "R note view");
+    assertThat(result.migration().orElseThrow().applied()).extracting(a -> a.migration().label())
+        .containsExactly("V2 add body", "R note view");
+  }
+
+  @Test
   void atLevelFail_theReleaseStopsBeforeProductionIsTouched() throws Exception {
     RolloutFixture fixture = driftedProduction();
     Map<String, Object> before = PlanIT.state(fixture);

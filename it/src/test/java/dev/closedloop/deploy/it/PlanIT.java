@@ -36,7 +36,7 @@ class PlanIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<String> FIELDS = new TreeSet<>(List.of("schemaVersion", "sha", "service", "ci", "guards",
-      "image", "migrations", "production", "lock", "tagMoves", "rollout", "steps", "hooks", "blockers", "unknown", "lint", "drift"));
+      "image", "migrations", "production", "lock", "tagMoves", "rollout", "steps", "hooks", "blockers", "unknown", "lint", "drift", "compatibility"));
 
   @TempDir Path work;
 

@@ -96,6 +96,58 @@ class RollbackIT {
   }
 
   @Test
+  void aReleaseKilledAfterItsTagMoved_beforeItSaidPromoted_isStillTheLiveOneARollbackUndoes() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    ReleaseResult first = fixture.release("1", settings -> { });
+    ReleaseResult second = fixture.release("2", settings -> { });
+    long id = second.ledgerId().orElseThrow();
+    // what a kill -9 between the tag's move (recorded) and the status update leaves behind
+    ReleaseIT.execute(fixture.production, "UPDATE closedloop.release_ledger SET status = 'failed', status_history ="
+        + " (SELECT jsonb_agg(e) FROM jsonb_array_elements(status_history) e WHERE e ->> 'status' NOT IN"
+        + " ('promoted', 'succeeded')) WHERE id = " + id);
+
+    fixture.rollback(null, settings -> { });
+
+    assertThat(fixture.digest("latest")).isEqualTo(first.image().orElseThrow().digest());
+  }
+
+  @Test
+  void aRollbackThatDiedAfterMovingTheTag_isFinishedWhenRunAgain_notTakenOneReleaseFurtherBack() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    fixture.release("1", settings -> { });
+    ReleaseResult second = fixture.release("2", settings -> { });
+    fixture.release("3", settings -> { });
+    ReleaseResult died = fixture.rollback(null, settings -> { });
+    assertThat(fixture.digest("latest")).isEqualTo(second.image().orElseThrow().digest());
+    // what a kill -9 (or a rollout timeout) after the move leaves: the row not finished
+    ReleaseIT.execute(fixture.production, "UPDATE closedloop.release_ledger SET status = 'interrupted' WHERE id = "
+        + died.ledgerId().orElseThrow());
+
+    fixture.rollback(null, settings -> { });
+
+    assertThat(fixture.digest("latest")).as("still the release the first attempt restored")
+        .isEqualTo(second.image().orElseThrow().digest());
+    assertThat(fixture.events).anyMatch(event -> event instanceof dev.closedloop.deploy.ReleaseEvent.Progress p
+        && p.message().equals("rollback #" + died.ledgerId().orElseThrow() + " moved latest to release #"
+            + second.ledgerId().orElseThrow() + " and ended interrupted: finishing it"));
+  }
+
+  @Test
+  void aReleaseWhoseRolloutRolledBack_isPassedOver_itNeverServed() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    ReleaseResult first = fixture.release("1", settings -> { });
+    ReleaseResult failed = fixture.release("2", settings -> { });
+    fixture.release("3", settings -> { });
+    // the platform rolled the second back, and moving latest back failed: it stayed named, never served
+    ReleaseIT.execute(fixture.production, "UPDATE closedloop.release_ledger SET rollout_outcome = 'rolled_back',"
+        + " status = 'failed' WHERE id = " + failed.ledgerId().orElseThrow());
+
+    fixture.rollback(null, settings -> { });
+
+    assertThat(fixture.digest("latest")).isEqualTo(first.image().orElseThrow().digest());
+  }
+
+  @Test
   void afterARollback_aNewerReleaseGoesLive_andASecondRollbackGoesFurtherBackNeverForward() throws Exception {
     RolloutFixture fixture = new RolloutFixture(work);
     ReleaseResult a = fixture.release("a", settings -> settings.ciEnvironment(run(1)));

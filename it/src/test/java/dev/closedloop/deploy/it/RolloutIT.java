@@ -131,6 +131,22 @@ class RolloutIT {
   }
 
   @Test
+  void aRollbackToTheImageLiveAlready_whoseRolloutFails_leavesTheTagItDidNotMove() throws Exception {
+    firstRelease();
+    ReleaseResult live = fixture.release("2", settings -> { });
+    String digest = live.image().orElseThrow().digest();
+    appRunnerService(false);
+    aws.on("StartDeployment", request -> map("OperationId", "op-again"));
+    appRunnerOperations("op-again", null, "IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCEEDED");
+
+    assertThatThrownBy(() -> fixture.rollback(live.image().orElseThrow().image().tagValue().orElseThrow(),
+        settings -> settings.rollout("apprunner").rolloutService(APP_RUNNER_ARN).rolloutTimeout("60s")
+            .awsEndpoint(aws.endpoint()).awsRegion(FakeAws.REGION)))
+        .hasMessageContaining("latest named " + digest + " before this rollback: it is left as it is");
+    assertThat(fixture.digest("latest")).as("not moved back to what that release replaced").isEqualTo(digest);
+  }
+
+  @Test
   void appRunner_rolledBack_movesLatestBackToThePreviousDigest_andTheLedgerSaysSo() throws Exception {
     String previous = firstRelease();
     appRunnerService(false);

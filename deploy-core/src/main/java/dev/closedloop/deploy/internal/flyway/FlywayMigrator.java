@@ -90,11 +90,14 @@ public final class FlywayMigrator implements Migrator {
 
   /**
    * One Flyway run without the info read before it (the run that follows reads the set): the
-   * migrations applied are named by version and description, without checksums.
+   * migrations applied are named by version and description, without checksums. Repeatable
+   * migrations are left out: Flyway's target would apply their new text before the versioned
+   * migrations it may need, and the run that follows applies them after those.
    */
   @Override
   public MigrationOutcome migrateUpTo(DatabaseTarget target, String version) {
-    Flyway flyway = configure(target).target(version).load();
+    Flyway flyway = configure(target).target(version).repeatableSqlMigrationPrefix("closedloop-no-repeatables-")
+        .validateMigrationNaming(false).load();
     try (var logScope = FlywayLogBridge.route(events)) {
       long start = System.nanoTime();
       MigrateResult result = flyway.migrate();
@@ -104,8 +107,7 @@ public final class FlywayMigrator implements Migrator {
       for (MigrateOutput output : result.migrations) {
         MigrationSet.Migration migration = find(none, output);
         applied.add(new AppliedMigration(migration, Duration.ofMillis(output.executionTime)));
-        events.progress(step, "applied " + (migration.version() == null ? "R " + migration.description()
-            : migration.label()) + " (" + output.executionTime + " ms)");
+        events.progress(step, "applied " + migration.label() + " (" + output.executionTime + " ms)");
       }
       return new MigrationOutcome(none, applied, total);
     } catch (FlywayException e) {
@@ -239,7 +241,8 @@ public final class FlywayMigrator implements Migrator {
         return m;
       }
     }
-    return new MigrationSet.Migration(output.version, output.description, output.filepath, null);
+    return new MigrationSet.Migration(output.version == null || output.version.isEmpty() ? null : output.version,
+        output.description, output.filepath, null);
   }
 
   private DeployException failure(FlywayException e) {

@@ -1,0 +1,95 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.ReleaseEvent;
+import dev.closedloop.deploy.ReleaseResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The backward-compatibility proof with real images: the service's image holds psql and reads
+ * notes.legacy; released, it is what production runs. A later release whose migration drops that
+ * column is refused at test-migrate, before production is touched; one that adds a nullable column
+ * goes live.
+ */
+class CompatibilityIT {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path work;
+
+  private static final Consumer<ReleaseConfig.Builder> CHECKED = settings -> settings
+      .compatibilityCommand("/bin/sh /smoke.sh").compatibilityEnv(List.of("DATABASE_URL={url}"));
+
+  private RolloutFixture serviceReadingLegacy() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    String base = PostgresImage.image(work);
+    Files.writeString(fixture.context.resolve("smoke.sh"), "/usr/lib/postgresql/" + PostgresImage.major()
+        + "/bin/psql \"$DATABASE_URL\" -X -q -v ON_ERROR_STOP=1"
+        + " -c 'SELECT id, legacy FROM notes LIMIT 1' && echo 'the old image reads notes.legacy'\n");
+    Files.writeString(fixture.context.resolve("Dockerfile"), "FROM " + base + "\nCOPY smoke.sh /smoke.sh\n");
+    Files.writeString(fixture.migrations().resolve("V1__create_notes.sql"),
+        "CREATE TABLE notes (id int PRIMARY KEY, legacy text);\n");
+    fixture.release("1", settings -> { });
+    return fixture;
+  }
+
+  @Test
+  void aMigrationDroppingAColumnTheLiveImageReads_isRefusedBeforeProductionIsTouched() throws Exception {
+    RolloutFixture fixture = serviceReadingLegacy();
+    String live = fixture.digest("latest");
+    Map<String, Object> before = PlanIT.state(fixture);
+    Files.writeString(fixture.migrations().resolve("V2__drop_legacy.sql"), "ALTER TABLE notes DROP COLUMN legacy;\n");
+
+    DeployException refused = catchThrowableOfType(() -> fixture.release("2", CHECKED), DeployException.class);
+
+    assertThat(refused.kind()).isEqualTo(DeployException.Kind.MIGRATION);
+    assertThat(refused.getMessage()).startsWith("The image production runs now (" + TestServices.registry() + "/"
+        + fixture.repository + "@" + live + ") fails on the migrated schema: '/bin/sh /smoke.sh' exited with ")
+        .contains("Production was not touched");
+    assertThat(fixture.events).anyMatch(event -> event instanceof ReleaseEvent.Progress p
+        && p.message().contains("column \"legacy\" does not exist"));
+    Map<String, Object> after = PlanIT.state(fixture);
+    for (String part : List.of("catalog", "history", "ledger")) {
+      assertThat(after.get(part)).as(part + " unchanged").isEqualTo(before.get(part));
+    }
+    assertThat(fixture.digest("latest")).as("latest unchanged (the build pushed only its commit's tag)").isEqualTo(live);
+    assertThat(testContainers()).as("the check's container is gone").isEmpty();
+  }
+
+  @Test
+  void aMigrationAddingANullableColumn_passes_andThePlanNamesTheImageItChecks() throws Exception {
+    RolloutFixture fixture = serviceReadingLegacy();
+    String live = fixture.digest("latest");
+    Files.writeString(fixture.migrations().resolve("V2__add_body.sql"), "ALTER TABLE notes ADD COLUMN body text;\n");
+
+    JsonNode plan = JSON.readTree(fixture.plan(CHECKED).json()).get("compatibility");
+    assertThat(plan.get("image").asText()).isEqualTo(TestServices.registry() + "/" + fixture.repository + "@" + live);
+    assertThat(plan.get("command").asText()).isEqualTo("/bin/sh /smoke.sh");
+
+    ReleaseResult result = fixture.release("2", CHECKED);
+
+    assertThat(fixture.events).anyMatch(event -> event instanceof ReleaseEvent.Progress p
+        && p.message().equals("  the old image reads notes.legacy"));
+    assertThat(fixture.events).anyMatch(event -> event instanceof ReleaseEvent.Progress p
+        && p.message().startsWith("compatibility check: " + TestServices.registry() + "/" + fixture.repository + "@"
+            + live + " works on the migrated schema"));
+    assertThat(fixture.digest("latest")).isEqualTo(result.image().orElseThrow().digest());
+  }
+
+  private static List<String> testContainers() {
+    return TestServices.docker("ps", "-a", "--filter", "label=dev.closedloop.role=compatibility", "--format",
+        "{{.Names}}").output().lines().filter(line -> !line.isBlank()).toList();
+  }
+}
