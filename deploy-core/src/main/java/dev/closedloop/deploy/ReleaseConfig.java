@@ -57,7 +57,7 @@ public record ReleaseConfig(
     List<String> unresolved,
     dev.closedloop.deploy.hook.Hooks hooks,
     dev.closedloop.deploy.lint.LintSettings lint,
-    dev.closedloop.deploy.drift.Drift.Level driftCheck,
+    dev.closedloop.deploy.CheckLevel driftCheck,
     List<String> driftIgnore,
     Compatibility compatibility) {
 
@@ -856,8 +856,8 @@ public record ReleaseConfig(
         }
         dev.closedloop.deploy.lint.LintSettings lint = dev.closedloop.deploy.lint.LintSettings.parse(lintLevel,
             lintRules, problems);
-        dev.closedloop.deploy.drift.Drift.Level drift = driftCheck == null || driftCheck.isBlank()
-            ? dev.closedloop.deploy.drift.Drift.Level.WARN : dev.closedloop.deploy.drift.Drift.Level.of(driftCheck)
+        dev.closedloop.deploy.CheckLevel drift = driftCheck == null || driftCheck.isBlank()
+            ? dev.closedloop.deploy.CheckLevel.WARN : dev.closedloop.deploy.CheckLevel.of(driftCheck)
             .orElse(null);
         if (drift == null) {
           problems.add("driftCheck (deploy.driftCheck) must be off, warn or fail; got '" + driftCheck.trim() + "'");

@@ -1,10 +1,7 @@
 package dev.closedloop.deploy.drift;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -14,27 +11,6 @@ import java.util.TreeSet;
  * database migrated to the same version.
  */
 public final class Drift {
-
-  /** How seriously drift is taken ({@code deploy.driftCheck}). */
-  public enum Level {
-    /** Not looked for. */
-    OFF,
-    /** Each difference is a warning; the release goes on. */
-    WARN,
-    /** A difference stops the release before production is touched. */
-    FAIL;
-
-    /** {@code off}, {@code warn} or {@code fail}, in any letter case. */
-    public static Optional<Level> of(String name) {
-      return Arrays.stream(values()).filter(l -> l.name().equalsIgnoreCase(name == null ? "" : name.trim()))
-          .findFirst();
-    }
-
-    @Override
-    public String toString() {
-      return name().toLowerCase(Locale.ROOT);
-    }
-  }
 
   /**
    * One object that differs.

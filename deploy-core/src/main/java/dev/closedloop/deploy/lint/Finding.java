@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.lint;
 
+import dev.closedloop.deploy.CheckLevel;
 /**
  * One statement a rule found.
  *
@@ -7,7 +8,7 @@ package dev.closedloop.deploy.lint;
  * @param line the line of the file the statement starts on
  * @param statement what was found, in words: "CREATE INDEX on orders, which production has"
  */
-public record Finding(Rule rule, Rule.Level level, String migration, int line, String statement) {
+public record Finding(Rule rule, CheckLevel level, String migration, int line, String statement) {
 
   /** One line: where, which rule, what, why, and what to do instead. */
   @Override

@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.lint;
 
+import dev.closedloop.deploy.CheckLevel;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
@@ -10,22 +11,22 @@ import java.util.stream.Collectors;
  * How seriously each rule is taken: {@code deploy.lint} for all of them (default {@code warn}),
  * {@code deploy.lintRules} ({@code <rule-id>=<off|warn|fail>}) for one.
  */
-public record LintSettings(Rule.Level level, Map<Rule, Rule.Level> levels) {
+public record LintSettings(CheckLevel level, Map<Rule, CheckLevel> levels) {
 
   /** Every rule warns. */
-  public static final LintSettings DEFAULT = new LintSettings(Rule.Level.WARN, Map.of());
+  public static final LintSettings DEFAULT = new LintSettings(CheckLevel.WARN, Map.of());
 
   public LintSettings {
     levels = Map.copyOf(levels);
   }
 
-  public Rule.Level level(Rule rule) {
+  public CheckLevel level(Rule rule) {
     return levels.getOrDefault(rule, level);
   }
 
   /** True when no rule is looked for. */
   public boolean off() {
-    return Arrays.stream(Rule.values()).allMatch(rule -> level(rule) == Rule.Level.OFF);
+    return Arrays.stream(Rule.values()).allMatch(rule -> level(rule) == CheckLevel.OFF);
   }
 
   /**
@@ -35,15 +36,15 @@ public record LintSettings(Rule.Level level, Map<Rule, Rule.Level> levels) {
    * @param rules {@code <rule-id>=<level>} entries; null for none
    */
   public static LintSettings parse(String level, List<String> rules, List<String> problems) {
-    Rule.Level all = Rule.Level.WARN;
+    CheckLevel all = CheckLevel.WARN;
     if (level != null && !level.isBlank()) {
-      all = Rule.Level.of(level).orElse(null);
+      all = CheckLevel.of(level).orElse(null);
       if (all == null) {
         problems.add("lint (deploy.lint) must be off, warn or fail; got '" + level.trim() + "'");
-        all = Rule.Level.WARN;
+        all = CheckLevel.WARN;
       }
     }
-    Map<Rule, Rule.Level> levels = new EnumMap<>(Rule.class);
+    Map<Rule, CheckLevel> levels = new EnumMap<>(Rule.class);
     for (String entry : rules == null ? List.<String>of() : rules) {
       if (entry == null || entry.isBlank()) {
         continue;
@@ -51,7 +52,7 @@ public record LintSettings(Rule.Level level, Map<Rule, Rule.Level> levels) {
       int eq = entry.indexOf('=');
       String id = eq < 0 ? entry.trim() : entry.substring(0, eq).trim();
       Rule rule = Rule.byId(id).orElse(null);
-      Rule.Level ruleLevel = eq < 0 ? null : Rule.Level.of(entry.substring(eq + 1)).orElse(null);
+      CheckLevel ruleLevel = eq < 0 ? null : CheckLevel.of(entry.substring(eq + 1)).orElse(null);
       if (rule == null) {
         problems.add("lintRules (deploy.lintRules) names no rule '" + id + "'; the rules are " + ids());
       } else if (ruleLevel == null) {

@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.lint;
 
+import dev.closedloop.deploy.CheckLevel;
 import dev.closedloop.deploy.lint.SqlScript.Statement;
 import dev.closedloop.deploy.lint.SqlScript.Token;
 import java.util.ArrayList;
@@ -373,8 +374,8 @@ public final class Linter {
   }
 
   private void report(Migration m, Statement s, Rule rule, String what) {
-    Rule.Level level = settings.level(rule);
-    if (level == Rule.Level.OFF || s.allowed().contains(rule.id())) {
+    CheckLevel level = settings.level(rule);
+    if (level == CheckLevel.OFF || s.allowed().contains(rule.id())) {
       return;
     }
     findings.add(new Finding(rule, level, m.label, s.line(), what));

@@ -95,24 +95,4 @@ public enum Rule {
     return Arrays.stream(values()).filter(r -> r.id.equals(wanted)).findFirst();
   }
 
-  /** How seriously a rule's findings are taken ({@code deploy.lint}, {@code deploy.lintRules}). */
-  public enum Level {
-    /** Not looked for. */
-    OFF,
-    /** Reported; the release goes on. */
-    WARN,
-    /** Reported, and production is not migrated. */
-    FAIL;
-
-    /** {@code off}, {@code warn} or {@code fail}, in any letter case; empty for anything else. */
-    public static Optional<Level> of(String name) {
-      return Arrays.stream(values()).filter(l -> l.name().equalsIgnoreCase(name == null ? "" : name.trim()))
-          .findFirst();
-    }
-
-    @Override
-    public String toString() {
-      return name().toLowerCase(Locale.ROOT);
-    }
-  }
 }

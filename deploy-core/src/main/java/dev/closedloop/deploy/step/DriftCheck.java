@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.step;
 
+import dev.closedloop.deploy.CheckLevel;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseConfig;
@@ -43,7 +44,7 @@ final class DriftCheck {
 
   /** Why the check cannot run in this configuration at all, or null when it can. */
   String notPossible() {
-    if (config.driftCheck() == Drift.Level.OFF) {
+    if (config.driftCheck() == CheckLevel.OFF) {
       return "off (deploy.driftCheck)";
     }
     if (config.migrations().runFromImage()) {
@@ -110,7 +111,7 @@ final class DriftCheck {
     for (Drift.Difference difference : result.differences()) {
       events.warn("drift: " + config.redactor().redact(difference.toString()));
     }
-    if (config.driftCheck() == Drift.Level.FAIL) {
+    if (config.driftCheck() == CheckLevel.FAIL) {
       throw refusal(result);
     }
   }

@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.step;
 
+import dev.closedloop.deploy.CheckLevel;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.database.DatabaseTarget;
@@ -7,7 +8,6 @@ import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.lint.Finding;
 import dev.closedloop.deploy.lint.Linter;
-import dev.closedloop.deploy.lint.Rule;
 import dev.closedloop.deploy.lint.Schema;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -78,7 +78,7 @@ final class MigrationLint {
 
   /** The refusal for findings at level fail; null when there are none. */
   static DeployException refusal(List<Finding> findings) {
-    List<Finding> failing = findings.stream().filter(f -> f.level() == Rule.Level.FAIL).toList();
+    List<Finding> failing = findings.stream().filter(f -> f.level() == CheckLevel.FAIL).toList();
     if (failing.isEmpty()) {
       return null;
     }

@@ -421,7 +421,7 @@ public final class Planner {
           .put("migrations", redactor.redact(difference.migrations()))
           .put("line", redactor.redact(difference.toString()));
     }
-    if (!result.differences().isEmpty() && config.driftCheck() == dev.closedloop.deploy.drift.Drift.Level.FAIL) {
+    if (!result.differences().isEmpty() && config.driftCheck() == dev.closedloop.deploy.CheckLevel.FAIL) {
       blockers.add(redactor.redact(check.refusal(result).getMessage()));
     }
   }

@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.step;
 
+import dev.closedloop.deploy.CheckLevel;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseConfig;
@@ -8,7 +9,6 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.Migrator;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.drift.Catalog;
-import dev.closedloop.deploy.drift.Drift;
 import dev.closedloop.deploy.guard.BranchGuard;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -73,7 +73,7 @@ final class ProductionView {
     } catch (CompletionException e) {
       String why = config.redactor().redact(String.valueOf(e.getCause() != null ? e.getCause().getMessage()
           : e.getMessage()));
-      if (config.driftCheck() == Drift.Level.FAIL) {
+      if (config.driftCheck() == CheckLevel.FAIL) {
         throw drift.unchecked("production's history and catalog could not be read: " + why);
       }
       events.warn("drift check skipped: production's history and catalog could not be read: " + why);
@@ -106,7 +106,7 @@ final class ProductionView {
       DatabaseTarget target = session.target();
       var tls = target.tlsProblem();
       if (tls.isPresent()) { // the release decides at migrate, with its own message; nothing is sent before
-        if (drift != null && config.driftCheck() == Drift.Level.FAIL) {
+        if (drift != null && config.driftCheck() == CheckLevel.FAIL) {
           throw drift.unchecked("production's connection " + tls.get());
         }
         events.warn("production not read before test-migrate (no drift check, no version match): its connection "
@@ -114,16 +114,10 @@ final class ProductionView {
         return null;
       }
       DatabaseTarget reading = target.readOnly();
-      String version;
-      int major;
+      ServerVersion server;
       Map<String, String> extensions = new LinkedHashMap<>();
       try (Connection c = reading.connect(); Statement s = c.createStatement()) {
-        try (ResultSet rs = s.executeQuery("SELECT current_setting('server_version'),"
-            + " current_setting('server_version_num')::int / 10000")) {
-          rs.next();
-          version = rs.getString(1);
-          major = rs.getInt(2);
-        }
+        server = ServerVersion.of(s);
         try (ResultSet rs = s.executeQuery("SELECT extname, extversion FROM pg_catalog.pg_extension ORDER BY 1")) {
           while (rs.next()) {
             extensions.put(rs.getString(1), rs.getString(2));
@@ -154,13 +148,13 @@ final class ProductionView {
         }, ProductionView::background);
         session = null; // the reading closes it
       }
-      return new ProductionView(version, major, extensions, applied, events, config);
+      return new ProductionView(server.version(), server.major(), extensions, applied, events, config);
     } catch (SQLException | DeployException e) {
       if (e instanceof DeployException d && d.getMessage().startsWith("The drift check could not be made")) {
         throw d;
       }
       String why = config.redactor().redact(String.valueOf(e.getMessage()));
-      if (drift != null && config.driftCheck() == Drift.Level.FAIL) {
+      if (drift != null && config.driftCheck() == CheckLevel.FAIL) {
         throw drift.unchecked("production could not be read: " + why);
       }
       events.warn("production could not be read before test-migrate (no drift check, no version match): " + why);
@@ -168,6 +162,17 @@ final class ProductionView {
     } finally {
       if (session != null) {
         session.close();
+      }
+    }
+  }
+
+  /** A server's {@code server_version} and its major version. */
+  private record ServerVersion(String version, int major) {
+    static ServerVersion of(Statement s) throws SQLException {
+      try (ResultSet rs = s.executeQuery("SELECT current_setting('server_version'),"
+          + " current_setting('server_version_num')::int / 10000")) {
+        rs.next();
+        return new ServerVersion(rs.getString(1), rs.getInt(2));
       }
     }
   }
@@ -196,16 +201,10 @@ final class ProductionView {
    * major version, or cannot install an extension production has.
    */
   void compareWith(DatabaseTarget throwaway, String described, Events events) {
-    int testMajor;
-    String testVersion;
+    ServerVersion test;
     List<String> missing = new ArrayList<>();
     try (Connection c = throwaway.connect(); Statement s = c.createStatement()) {
-      try (ResultSet rs = s.executeQuery("SELECT current_setting('server_version'),"
-          + " current_setting('server_version_num')::int / 10000")) {
-        rs.next();
-        testVersion = rs.getString(1);
-        testMajor = rs.getInt(2);
-      }
+      test = ServerVersion.of(s);
       java.util.Set<String> available = new java.util.HashSet<>();
       try (ResultSet rs = s.executeQuery("SELECT name FROM pg_catalog.pg_available_extensions")) {
         while (rs.next()) {
@@ -221,8 +220,8 @@ final class ProductionView {
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the version of " + described + ": "
           + e.getMessage(), e);
     }
-    if (testMajor != major) {
-      events.warn("production runs PostgreSQL " + version + ", " + described + " " + testVersion + ": a migration"
+    if (test.major() != major) {
+      events.warn("production runs PostgreSQL " + version + ", " + described + " " + test.version() + ": a migration"
           + " may behave differently on production. Install PostgreSQL " + major + "'s server (its binaries in"
           + " /usr/lib/postgresql/" + major + "/bin make the embedded one match), or set deploy.testDatabaseImage"
           + " to postgres:" + major);

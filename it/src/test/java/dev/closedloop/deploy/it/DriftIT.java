@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.ReleaseEvent;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.AppliedMigration;
@@ -57,9 +56,9 @@ class DriftIT {
 
     ReleaseResult result = fixture.release("2", settings -> { });
 
-    assertThat(warnings(fixture)).filteredOn(line -> line.startsWith("drift: "))
+    assertThat(fixture.warnings()).filteredOn(line -> line.startsWith("drift: "))
         .containsExactlyInAnyOrderElementsOf(DIFFERENCES.stream().map(line -> "drift: " + line).toList());
-    assertThat(progress(fixture)).contains("drift check: bringing the throwaway database to V2, production's version",
+    assertThat(fixture.progress()).contains("drift check: bringing the throwaway database to V2, production's version",
         "drift check: production's schema differs from the one its migrations (up to V2) build, in 5 objects");
     assertThat(result.testMigration().orElseThrow().applied()).as("the whole set proven, in two runs")
         .extracting(AppliedMigration::migration).extracting(m -> m.label())
@@ -82,7 +81,7 @@ class DriftIT {
     ReleaseResult result = fixture.release("2", settings -> settings.driftCheck("fail")
         .driftIgnore(List.of("index *_tmp_idx")));
 
-    assertThat(progress(fixture)).contains("drift check: not compared, as repeatable migrations define them:"
+    assertThat(fixture.progress()).contains("drift check: not compared, as repeatable migrations define them:"
         + " view note_view", "drift check: production's schema is the one its migrations (up to V1) build");
     assertThat(result.testMigration().orElseThrow().applied()).extracting(a -> a.migration().label())
         .containsExactly("V1 create notes", "V2 add body", "R note view");
@@ -135,17 +134,7 @@ class DriftIT {
     clean.release("1", settings -> { });
     clean.events.clear();
     clean.release("2", settings -> settings.driftCheck("fail"));
-    assertThat(progress(clean)).contains("drift check: production's schema is the one its migrations (up to V8)"
+    assertThat(clean.progress()).contains("drift check: production's schema is the one its migrations (up to V8)"
         + " build");
-  }
-
-  private static List<String> warnings(RolloutFixture fixture) {
-    return fixture.events.stream().filter(e -> e instanceof ReleaseEvent.Log l && l.level() == ReleaseEvent.Level.WARN)
-        .map(e -> ((ReleaseEvent.Log) e).message()).toList();
-  }
-
-  private static List<String> progress(RolloutFixture fixture) {
-    return fixture.events.stream().filter(e -> e instanceof ReleaseEvent.Progress)
-        .map(e -> ((ReleaseEvent.Progress) e).message()).toList();
   }
 }

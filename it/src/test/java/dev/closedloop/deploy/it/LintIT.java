@@ -7,11 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
-import dev.closedloop.deploy.ReleaseEvent;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.Migrations;
-import dev.closedloop.deploy.lint.Finding;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -45,11 +43,11 @@ class LintIT {
     assertThat(result.lint().orElseThrow()).extracting(f -> f.rule().id() + "@" + f.migration() + ":" + f.line()
         + ":" + f.level()).containsExactly("require-concurrent-index-creation@V2 index notes:2:warn",
             "require-timeout-settings@V2 index notes:2:warn");
-    assertThat(warnings(fixture)).anyMatch(line -> line.equals("V2 index notes (line 2):"
+    assertThat(fixture.warnings()).anyMatch(line -> line.equals("V2 index notes (line 2):"
         + " require-concurrent-index-creation: CREATE INDEX notes_id_desc on public.notes, a table production has:"
         + " CREATE INDEX without CONCURRENTLY blocks writes to the table while the index builds. Instead:"
         + " CREATE INDEX CONCURRENTLY, in a migration that runs outside a transaction"));
-    assertThat(progress(fixture)).contains("migration lint: 2 findings in 1 migration pending, against production's"
+    assertThat(fixture.progress()).contains("migration lint: 2 findings in 1 migration pending, against production's"
         + " schema");
     assertThat(columns(fixture, "notes")).containsExactly("id", "body");
     assertThat(fixture.digest("latest")).isEqualTo(result.image().orElseThrow().digest());
@@ -157,16 +155,6 @@ class LintIT {
     Files.writeString(goose.resolve("00002_index_notes.sql"), "-- +goose NO TRANSACTION\n"
         + Files.readString(goose.resolve("00002_index_notes.sql")));
     assertThat(JSON.readTree(fixture.plan(asGoose).json()).get("lint")).isEmpty();
-  }
-
-  private static List<String> warnings(RolloutFixture fixture) {
-    return fixture.events.stream().filter(e -> e instanceof ReleaseEvent.Log l && l.level() == ReleaseEvent.Level.WARN)
-        .map(e -> ((ReleaseEvent.Log) e).message()).toList();
-  }
-
-  private static List<String> progress(RolloutFixture fixture) {
-    return fixture.events.stream().filter(e -> e instanceof ReleaseEvent.Progress)
-        .map(e -> ((ReleaseEvent.Progress) e).message()).toList();
   }
 
   private static List<String> columns(RolloutFixture fixture, String table) throws Exception {

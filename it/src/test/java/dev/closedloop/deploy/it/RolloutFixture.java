@@ -125,6 +125,18 @@ final class RolloutFixture {
     return rows;
   }
 
+  /** Every warning the runs said, in order. */
+  List<String> warnings() {
+    return events.stream().filter(e -> e instanceof ReleaseEvent.Log l && l.level() == ReleaseEvent.Level.WARN)
+        .map(e -> ((ReleaseEvent.Log) e).message()).toList();
+  }
+
+  /** Every progress line of the runs, in order. */
+  List<String> progress() {
+    return events.stream().filter(e -> e instanceof ReleaseEvent.Progress)
+        .map(e -> ((ReleaseEvent.Progress) e).message()).toList();
+  }
+
   /** The progress lines of the rollout step. */
   List<String> rolloutLines() {
     return events.stream().filter(e -> e instanceof ReleaseEvent.Progress p && p.step() == dev.closedloop.deploy.Step.ROLLOUT)
