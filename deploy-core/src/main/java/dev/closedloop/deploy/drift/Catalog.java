@@ -34,7 +34,8 @@ public record Catalog(Map<String, String> objects) {
    * Reads the catalog of the database {@code connection} is on. Reads only.
    *
    * @param ignored tables left out with everything on them, as {@code schema.table} (the
-   *     ledger, the migration tool's history), and whole schemas as {@code schema.*}
+   *     ledger, the migration tool's history) or {@code *.table} in any schema, and whole schemas
+   *     as {@code schema.*}
    */
   public static Catalog read(Connection connection, Set<String> ignored) throws SQLException {
     Map<String, String> objects = new TreeMap<>();
@@ -128,6 +129,7 @@ public record Catalog(Map<String, String> objects) {
       String schema = entry.substring(0, dot).replace("'", "''");
       String table = entry.substring(dot + 1).replace("'", "''");
       condition.append(table.equals("*") ? " AND n.nspname <> '" + schema + "'"
+          : schema.equals("*") ? " AND %t <> '" + table + "'"
           : " AND NOT (n.nspname = '" + schema + "' AND %t = '" + table + "')");
     }
     return condition.toString();

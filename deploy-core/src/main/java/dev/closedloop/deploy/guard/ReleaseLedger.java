@@ -51,6 +51,12 @@ public final class ReleaseLedger {
       return "rollback".equals(kind);
     }
 
+    /** True when the row recorded a tag's move, or that it was promoted: its image went live. */
+    public boolean moved() {
+      return (tagsMoved != null && !tagsMoved.replaceAll("\\s", "").equals("[]"))
+          || (statusHistory != null && statusHistory.replaceAll("\\s", "").contains("\"status\":\"promoted\""));
+    }
+
     /** The commit as its release recorded it, for telling which release is newer. */
     public CommitOrder.Commit commit() {
       return new CommitOrder.Commit(sha, runNumber, runScope, ancestry);

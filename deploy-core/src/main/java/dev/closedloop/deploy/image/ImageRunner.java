@@ -61,6 +61,13 @@ public final class ImageRunner {
 
   private static final String DATABASE_LABEL = "dev.closedloop.database";
 
+  /** Removes the containers of {@code role} running against {@code database}: a run that must end now. */
+  public void stop(String role, String database) {
+    for (String container : containers.running(Map.of("dev.closedloop.role", role, DATABASE_LABEL, database))) {
+      containers.remove(container);
+    }
+  }
+
   /**
    * A command line split into words as a shell would, without one: the image may have no shell.
    * Single and double quotes group words; a backslash escapes the next character.

@@ -48,6 +48,9 @@ public final class Definitions {
       } else {
         continue;
       }
+      if (i + 2 < t.size() && t.get(i).is("if") && t.get(i + 1).is("not") && t.get(i + 2).is("exists")) {
+        i += 3;
+      }
       StringBuilder name = new StringBuilder();
       while (i < t.size() && t.get(i).isName()) {
         name.append(t.get(i++).text());

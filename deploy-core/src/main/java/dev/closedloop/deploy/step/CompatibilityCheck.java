@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.step;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Loopback;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.DatabaseTarget;
@@ -18,6 +19,9 @@ import java.util.Optional;
  * production is touched when it fails.
  */
 final class CompatibilityCheck {
+
+  /** How long the command may run: a smoke test, not a service (one that starts a server never ends). */
+  static final java.time.Duration TIMEOUT = java.time.Duration.ofMinutes(10);
 
   private CompatibilityCheck() { }
 
@@ -51,12 +55,44 @@ final class CompatibilityCheck {
           + " image runs in production to check");
       return;
     }
+    java.net.URI engine = java.net.URI.create(context.docker().host());
+    if (engine.getScheme() != null && engine.getScheme().startsWith("tcp") && !Loopback.isLoopback(engine.getHost())
+        && Loopback.isLoopback(migrated.host())) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "The compatibility check runs the image with"
+          + " the Docker engine's host network, and the engine at " + context.docker().host() + " is not on this"
+          + " machine: it cannot reach the throwaway database here. Use a local engine, or point"
+          + " deploy.testDatabaseUrl at a server the engine reaches");
+    }
     ImageRunner runner = new ImageRunner(context.docker(), live.get(), context::registryCredentials);
     context.events().progress(Step.TEST_MIGRATE, "compatibility check: running '" + check.command() + "' from "
         + live.get() + " (what " + tag + " names) against the migrated throwaway database");
     List<String> env = Migrations.fillConnection(check.env(), migrated, context.events());
-    long code = runner.run("compatibility", migrated.host() + ":" + migrated.port() + "/" + migrated.database(),
-        ImageRunner.argv(check.command()), env, line -> context.events().progress(Step.TEST_MIGRATE, "  " + line));
+    String database = migrated.host() + ":" + migrated.port() + "/" + migrated.database();
+    java.util.concurrent.CompletableFuture<Long> running = java.util.concurrent.CompletableFuture.supplyAsync(
+        () -> runner.run("compatibility", database, ImageRunner.argv(check.command()), env,
+            line -> context.events().progress(Step.TEST_MIGRATE, "  " + line)), task -> {
+          Thread thread = new Thread(task, "closedloop-compatibility-check");
+          thread.setDaemon(true);
+          thread.start();
+        });
+    long code;
+    try {
+      code = running.get(TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
+      runner.stop("compatibility", database);
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      throw new DeployException(DeployException.Kind.MIGRATION, "'" + check.command() + "' from " + live.get()
+          + (e instanceof InterruptedException ? " was stopped" : " did not end within " + TIMEOUT.toMinutes()
+              + " minutes and was stopped") + ": the compatibility check takes a command that ends (a smoke test),"
+          + " not a service. Production was not touched", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new DeployException(DeployException.Kind.DOCKER, "The compatibility check failed: " + e.getCause(), e);
+    }
     if (code != 0) {
       throw new DeployException(DeployException.Kind.MIGRATION, "The image production runs now (" + live.get()
           + ") fails on the migrated schema: '" + check.command() + "' exited with " + code + "; its output is in the"

@@ -156,9 +156,12 @@ final class DriftCheck {
     return ignored;
   }
 
-  /** The migration tool's history table, qualified. */
+  /** The migration tool's history table, qualified; {@code *.} for Flyway's, in whichever schema the role uses. */
   String historyTable() {
-    String history = config.migrations().isGoose() ? config.migrations().versionTable() : "flyway_schema_history";
+    if (!config.migrations().isGoose()) {
+      return "*.flyway_schema_history";
+    }
+    String history = config.migrations().versionTable();
     return history.contains(".") ? history : "public." + history;
   }
 

@@ -19,7 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 /**
  * What test-migrate reads of production, read-only, before it starts its throwaway database: the
@@ -62,15 +61,23 @@ final class ProductionView {
    * The migrations production has applied and its catalog, waiting for their reading to end.
    *
    * @return null when the drift check is not made, or production could not be read (then warned)
-   * @throws DeployException at {@code deploy.driftCheck=fail}, when they could not be read
+   * @throws DeployException at {@code deploy.driftCheck=fail}, when they could not be read; and when
+   *     production's history disagrees with the files (which migrate refuses too)
    */
   Applied applied(DriftCheck drift) {
     if (applied == null) {
       return null;
     }
     try {
-      return applied.join();
-    } catch (CompletionException e) {
+      return applied.get(); // interruptible: a step stopped beside a failed build does not wait on production
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DeployException(DeployException.Kind.DATABASE, "Stopped while reading production's catalog", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof DeployException d && (d.kind() == DeployException.Kind.MIGRATION
+          || d.kind() == DeployException.Kind.CONFIGURATION)) {
+        throw d; // production answered: its history disagrees with the files, which migrate refuses too
+      }
       String why = config.redactor().redact(String.valueOf(e.getCause() != null ? e.getCause().getMessage()
           : e.getMessage()));
       if (config.driftCheck() == CheckLevel.FAIL) {
@@ -133,7 +140,15 @@ final class ProductionView {
             for (int attempt = 1; ; attempt++) {
               String before = historyMark(c, drift.historyTable());
               Migrator.Inspection inspection = migrator.inspect(reading);
-              Catalog catalog = Catalog.read(c, drift.ignored());
+              Catalog catalog;
+              try {
+                catalog = Catalog.read(c, drift.ignored());
+              } catch (SQLException e) {
+                if (!"55P03".equals(e.getSQLState()) || attempt == 3) { // lock_not_available: a migration holds it
+                  throw e;
+                }
+                continue;
+              }
               if (before.equals(historyMark(c, drift.historyTable()))) {
                 return new Applied(inspection, catalog);
               }
@@ -180,9 +195,10 @@ final class ProductionView {
   /** How many rows the history table has and its newest: "none" without one. */
   private static String historyMark(Connection c, String table) {
     String[] name = table.split("\\.", 2);
+    // Flyway's table is in the role's first schema, as Flyway finds it
+    String from = name[0].equals("*") ? "\"" + name[1] + "\"" : "\"" + name[0] + "\".\"" + name[1] + "\"";
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) || '/' || coalesce(max("
-        + (table.endsWith("flyway_schema_history") ? "installed_rank" : "id") + "), 0) FROM \"" + name[0] + "\".\""
-        + name[1] + "\"")) {
+        + (table.endsWith("flyway_schema_history") ? "installed_rank" : "id") + "), 0) FROM " + from)) {
       rs.next();
       return rs.getString(1);
     } catch (SQLException e) {

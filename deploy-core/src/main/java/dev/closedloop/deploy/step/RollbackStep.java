@@ -83,7 +83,7 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
           + current.orElse("(none)") + " while this rollback waited for the release lock (a release went live):"
           + " nothing was rolled back. Run deploy:rollback again to undo that one, or name the target with deploy.to");
     }
-    ReleaseLedger.Entry target = target(config, session, current.orElse(null), events);
+    ReleaseLedger.Entry target = target(context, session, current.orElse(null));
     if (context.registry().digestOf(config.image().withDigest(target.imageDigest())).isEmpty()) {
       throw new DeployException(DeployException.Kind.REGISTRY, "Cannot roll back to release #" + target.id() + " ("
           + target.sha() + "): its image " + target.imageDigest() + " is no longer in the registry");
@@ -102,30 +102,36 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
   }
 
   /** The release to go back to, as the ledger knows it. */
-  private ReleaseLedger.Entry target(ReleaseConfig config, ReleaseSession session, String currentDigest,
-      Events events) {
+  private ReleaseLedger.Entry target(RunContext context, ReleaseSession session, String currentDigest) {
+    ReleaseConfig config = context.config();
+    Events events = context.events();
     String service = config.guards().lockName();
     // releases only: a rollback's row names an earlier release's image, never a release of its own
-    List<ReleaseLedger.Entry> promoted = session.ledger().promoted(session.connection(), service).stream()
+    List<ReleaseLedger.Entry> started = session.ledger().promoted(session.connection(), service).stream()
         .filter(entry -> !entry.rollback()).toList();
+    // a target must have gone live: its move recorded, not only what the move would replace
+    List<ReleaseLedger.Entry> promoted = started.stream().filter(ReleaseLedger.Entry::moved).toList();
     if (to == null) {
-      // a rollback that died or failed after moving the tag, run again: finish it, never go one further back
-      ReleaseLedger.Entry last = session.ledger().recent(session.connection(), service, 5).stream()
-          .filter(entry -> entry.id() != session.ledgerId()).findFirst().orElse(null);
-      if (last != null && last.rollback() && ("failed".equals(last.status()) || "interrupted".equals(last.status()))
-          && currentDigest != null && currentDigest.equals(last.imageDigest())) {
+      // a rollback that moved the tag and then failed or died, run again: finish it, never go one further back
+      ReleaseLedger.Entry last = session.ledger().recent(session.connection(), service, 50).stream()
+          .filter(entry -> entry.id() < session.ledgerId() && (entry.rollback() ? entry.imageDigest() != null
+              : entry.moved()))
+          .findFirst().orElse(null); // the newest row before this one that moved (or meant to move) the tag
+      if (last != null && last.rollback() && "failed".equals(last.status()) && currentDigest != null
+          && currentDigest.equals(last.imageDigest())) {
         Optional<ReleaseLedger.Entry> restored = promoted.stream()
             .filter(entry -> entry.imageDigest().equals(currentDigest)).findFirst();
         if (restored.isPresent()) {
           events.progress(Step.ROLLBACK, "rollback #" + last.id() + " moved " + config.promoteTags().get(0)
               + " to release #" + restored.get().id() + " and ended " + last.status() + ": finishing it");
+          context.finishing(last);
           return restored.get();
         }
       }
       // what the release live now replaced: never forward to a release an earlier rollback took away
       String tag = config.promoteTags().get(0);
       // the row that moved the tag there: a re-run's row found it there already and replaced nothing
-      ReleaseLedger.Entry live = promoted.stream().filter(entry -> entry.imageDigest().equals(currentDigest))
+      ReleaseLedger.Entry live = started.stream().filter(entry -> entry.imageDigest().equals(currentDigest))
           .filter(entry -> !currentDigest.equals(entry.previousDigest(tag)))
           .findFirst().orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back from:"
               + " no release of " + service + " in the ledger " + session.ledger().table() + " put the image " + tag
@@ -137,9 +143,11 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
               + live.id() + " of " + live.sha() + ", live now, " + (replaced == null ? "was the first to move " + tag
               : "replaced " + replaced + ", which no release in the ledger " + session.ledger().table() + " promoted")
               + ". Name the target with deploy.to=<sha|digest> (deploy:history lists them)"));
-      // a release whose rollout did not succeed never served (its tag stayed only because moving it back failed)
+      // a release the platform rolled back never served (its tag stayed only because moving it back failed);
+      // one that timed out was left to finish, and often did
       java.util.Set<Long> seen = new java.util.HashSet<>();
-      while (target.rolloutOutcome() != null && !"succeeded".equals(target.rolloutOutcome()) && seen.add(target.id())) {
+      while (("rolled_back".equals(target.rolloutOutcome()) || "failed".equals(target.rolloutOutcome()))
+          && seen.add(target.id())) {
         String before = target.previousDigest(tag);
         Optional<ReleaseLedger.Entry> earlier = promoted.stream().filter(entry -> entry.imageDigest().equals(before))
             .findFirst();

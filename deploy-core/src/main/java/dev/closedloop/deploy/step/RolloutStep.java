@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Follows the deployment of the promoted image to its end: succeeded; rolled back or failed, after
@@ -186,11 +187,18 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
     List<String> done = new ArrayList<>();
     List<String> left = new ArrayList<>();
     for (TagMove promoted : moves) {
-      if (!promoted.moved() && context.rollingBack()) { // it named the rollback's target already: not this run's move
-        left.add(promoted.tag() + " named " + promoted.digest() + " before this rollback: it is left as it is");
-        continue;
+      TagMove move = promoted;
+      if (!promoted.moved() && context.rollingBack()) {
+        // the failed rollback this one finishes moved it: back to where that one found it; else not this run's move
+        Optional<String> before = context.finishing().map(rollback -> rollback.previousDigest(promoted.tag()));
+        if (before.isEmpty()) {
+          left.add(promoted.tag() + " named " + promoted.digest() + " before this rollback: it is left as it is");
+          continue;
+        }
+        move = new TagMove(promoted.tag(), before.get(), promoted.digest(), true);
+      } else if (!promoted.moved()) {
+        move = movedBefore(context, session, promoted);
       }
-      TagMove move = promoted.moved() ? promoted : movedBefore(context, session, promoted);
       if (move == null) {
         left.add(promoted.tag() + " named " + promoted.digest() + " before this release, and no earlier release"
             + " in the ledger moved it there: it is left as it is");

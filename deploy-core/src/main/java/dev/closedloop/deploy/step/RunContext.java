@@ -57,6 +57,7 @@ public final class RunContext implements AutoCloseable {
   private volatile dev.closedloop.deploy.ReleaseResult.Guards guards;
   private volatile boolean rollingBack;
   private volatile List<dev.closedloop.deploy.lint.Finding> lint;
+  private volatile dev.closedloop.deploy.guard.ReleaseLedger.Entry finishing;
 
   public RunContext(ReleaseConfig config, Events events) {
     this.config = config;
@@ -240,6 +241,15 @@ public final class RunContext implements AutoCloseable {
   }
 
   /** Records a hook that ran. */
+  /** The failed rollback this one finishes: what it moved is this run's to move back. */
+  void finishing(dev.closedloop.deploy.guard.ReleaseLedger.Entry rollback) {
+    this.finishing = rollback;
+  }
+
+  Optional<dev.closedloop.deploy.guard.ReleaseLedger.Entry> finishing() {
+    return Optional.ofNullable(finishing);
+  }
+
   /** What the migration lint found in the migrations about to be applied to production. */
   public void lint(List<dev.closedloop.deploy.lint.Finding> findings) {
     this.lint = List.copyOf(findings);

@@ -119,9 +119,12 @@ class RollbackIT {
     fixture.release("3", settings -> { });
     ReleaseResult died = fixture.rollback(null, settings -> { });
     assertThat(fixture.digest("latest")).isEqualTo(second.image().orElseThrow().digest());
-    // what a kill -9 (or a rollout timeout) after the move leaves: the row not finished
-    ReleaseIT.execute(fixture.production, "UPDATE closedloop.release_ledger SET status = 'interrupted' WHERE id = "
+    // what a kill -9 after the move leaves once the next run marks it (or a rollout that failed, its revert too)
+    ReleaseIT.execute(fixture.production, "UPDATE closedloop.release_ledger SET status = 'failed' WHERE id = "
         + died.ledgerId().orElseThrow());
+    // and a release that failed before it moved anything ran since: it changes nothing about what is live
+    ReleaseIT.execute(fixture.production, "INSERT INTO closedloop.release_ledger (service, sha, branch, status,"
+        + " status_history) VALUES ('" + fixture.repository + "', 'abcdef1', 'main', 'failed', '[]')");
 
     fixture.rollback(null, settings -> { });
 
@@ -129,7 +132,7 @@ class RollbackIT {
         .isEqualTo(second.image().orElseThrow().digest());
     assertThat(fixture.events).anyMatch(event -> event instanceof dev.closedloop.deploy.ReleaseEvent.Progress p
         && p.message().equals("rollback #" + died.ledgerId().orElseThrow() + " moved latest to release #"
-            + second.ledgerId().orElseThrow() + " and ended interrupted: finishing it"));
+            + second.ledgerId().orElseThrow() + " and ended failed: finishing it"));
   }
 
   @Test
@@ -145,6 +148,20 @@ class RollbackIT {
     fixture.rollback(null, settings -> { });
 
     assertThat(fixture.digest("latest")).isEqualTo(first.image().orElseThrow().digest());
+  }
+
+  @Test
+  void aReleaseWhoseRolloutTimedOut_isNotPassedOver_itWasLeftToFinish() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    fixture.release("1", settings -> { });
+    ReleaseResult timedOut = fixture.release("2", settings -> { });
+    fixture.release("3", settings -> { });
+    ReleaseIT.execute(fixture.production, "UPDATE closedloop.release_ledger SET rollout_outcome = 'timed_out'"
+        + " WHERE id = " + timedOut.ledgerId().orElseThrow());
+
+    fixture.rollback(null, settings -> { });
+
+    assertThat(fixture.digest("latest")).isEqualTo(timedOut.image().orElseThrow().digest());
   }
 
   @Test
