@@ -48,6 +48,39 @@ public interface Migrator {
     throw new UnsupportedOperationException("migrations run from the image cannot stop at a version");
   }
 
+  /** Reads a database over a connection migrations are being applied on; must leave it as it found it. */
+  interface AtVersion {
+    void read(java.sql.Connection connection) throws java.sql.SQLException;
+  }
+
+  /**
+   * Applies the whole set on a throwaway database, as {@link #migrate(DatabaseTarget, String)}
+   * with no fingerprint does, and hands {@code atVersion} a connection to it once the versioned
+   * migrations up to {@code version} are applied and nothing after them (no repeatable either):
+   * the schema production's migrations build, which the drift check reads. By default in two runs
+   * ({@link #migrateUpTo}, then the rest); a migrator may do it in one.
+   *
+   * @return the whole set and every migration applied, in order
+   */
+  default MigrationOutcome migrateThrough(DatabaseTarget target, String version, AtVersion atVersion) {
+    MigrationOutcome upTo = migrateUpTo(target, version);
+    try (java.sql.Connection c = target.connect()) {
+      atVersion.read(c);
+    } catch (java.sql.SQLException e) {
+      throw new dev.closedloop.deploy.DeployException(dev.closedloop.deploy.DeployException.Kind.DATABASE,
+          "Cannot read the throwaway database at version " + version + ": " + e.getMessage(), e);
+    }
+    MigrationOutcome rest = migrate(target, null);
+    java.util.List<AppliedMigration> applied = new java.util.ArrayList<>();
+    for (AppliedMigration first : upTo.applied()) { // named as the whole set names them
+      applied.add(new AppliedMigration(rest.set().migrations().stream().filter(m -> java.util.Objects.equals(
+          m.version(), first.migration().version()) && m.description().equals(first.migration().description()))
+          .findFirst().orElse(first.migration()), first.duration()));
+    }
+    applied.addAll(rest.applied());
+    return new MigrationOutcome(rest.set(), applied, upTo.duration().plus(rest.duration()));
+  }
+
   /**
    * The set as found now and, when {@code target} is given, which of it {@code target} has not
    * applied yet. Reads only: nothing is created, locked or applied, not even the version table.

@@ -36,14 +36,18 @@ public record Catalog(Map<String, String> objects) {
    * @param ignored tables left out with everything on them, as {@code schema.table} (the
    *     ledger, the migration tool's history) or {@code *.table} in any schema, and whole schemas
    *     as {@code schema.*}
+   * @param production true for production: waits for locks and statements are bounded (on this
+   *     connection from now on); false for a throwaway database being migrated, whose later
+   *     migrations must not inherit those bounds
    */
-  public static Catalog read(Connection connection, Set<String> ignored) throws SQLException {
+  public static Catalog read(Connection connection, Set<String> ignored, boolean production) throws SQLException {
     Map<String, String> objects = new TreeMap<>();
     String notIgnored = notIgnored(ignored);
     try (Statement s = connection.createStatement()) {
-      // a catalog function waits for a lock on what it reads: never long, never behind a release's migration
-      s.execute("SET lock_timeout = '5s'");
-      s.execute("SET statement_timeout = '60s'");
+      if (production) { // a catalog function waits for a lock on what it reads: never long, never behind a migration
+        s.execute("SET lock_timeout = '5s'");
+        s.execute("SET statement_timeout = '60s'");
+      }
       query(s, "SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END,"
           + " n.nspname, c.relname, CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) ELSE"
           + " '' END FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"

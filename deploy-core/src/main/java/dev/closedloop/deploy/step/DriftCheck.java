@@ -27,7 +27,7 @@ final class DriftCheck {
    * What the check found.
    *
    * @param version the version production has applied, which the throwaway database was brought to
-   * @param upTo what was applied to the throwaway database to get there
+   * @param upTo what was applied to the throwaway database: up to that version (plan), or all of it (test-migrate)
    * @param skipped why some kinds were not compared, or null
    */
   record Result(String version, MigrationOutcome upTo, List<Drift.Difference> differences, String skipped) { }
@@ -60,18 +60,61 @@ final class DriftCheck {
   }
 
   /**
-   * Brings {@code throwaway} to the version production has applied and compares the catalogs.
+   * Brings {@code throwaway} to the version production has applied and compares the catalogs;
+   * the plan's way, which applies nothing after that version.
    *
    * @param production what {@link ProductionView#applied} found
    * @return null, with a progress line, when production has no migration applied
    * @throws DeployException when a migration fails on the throwaway database, as test-migrate would
    */
   Result run(ProductionView.Applied production, Migrator migrator, DatabaseTarget throwaway) {
+    String version = version(production);
+    if (version == null) {
+      return null;
+    }
+    MigrationOutcome upTo = migrator.migrateUpTo(throwaway, version);
+    Catalog migrated;
+    try (Connection c = throwaway.connect()) {
+      migrated = Catalog.read(c, ignored(), false);
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the throwaway database's catalog: "
+          + e.getMessage(), e);
+    }
+    return compare(production, version, upTo, migrated);
+  }
+
+  /**
+   * Test-migrate's way: applies the whole set on {@code throwaway}, reading its catalog on the way
+   * at the version production has applied, and compares.
+   *
+   * @return the comparison, whose {@code upTo} is every migration applied; null, with a progress
+   *     line and nothing applied, when production has no migration applied
+   */
+  Result prove(ProductionView.Applied production, Migrator migrator, DatabaseTarget throwaway) {
+    String version = version(production);
+    if (version == null) {
+      return null;
+    }
+    Catalog[] migrated = new Catalog[1];
+    MigrationOutcome all = migrator.migrateThrough(throwaway, version,
+        c -> migrated[0] = Catalog.read(c, ignored(), false));
+    return compare(production, version, all, migrated[0]);
+  }
+
+  /** The version production has applied; null, with a progress line, when it has none. */
+  private String version(ProductionView.Applied production) {
     String version = appliedVersion(production.inspection());
     if (version == null) {
       events.progress(step, "drift check: production has no migration applied yet, nothing to compare");
-      return null;
+    } else {
+      events.progress(step, "drift check: the throwaway database at V" + version + ", production's version, is"
+          + " compared with production");
     }
+    return version;
+  }
+
+  private Result compare(ProductionView.Applied production, String version, MigrationOutcome applied,
+      Catalog migrated) {
     // repeatable migrations are not applied up to a version: what they define is not compared
     Set<String> repeatables = new java.util.LinkedHashSet<>();
     for (MigrationSet.Migration migration : production.inspection().set().migrations()) {
@@ -80,20 +123,11 @@ final class DriftCheck {
             dev.closedloop.deploy.lint.Definitions.of(sql)));
       }
     }
-    events.progress(step, "drift check: bringing the throwaway database to V" + version + ", production's version");
-    MigrationOutcome upTo = migrator.migrateUpTo(throwaway, version);
-    Catalog migrated;
-    try (Connection c = throwaway.connect()) {
-      migrated = Catalog.read(c, ignored());
-    } catch (SQLException e) {
-      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the throwaway database's catalog: "
-          + e.getMessage(), e);
-    }
     String skipped = repeatables.isEmpty() ? null : "not compared, as repeatable migrations define them: "
         + String.join(", ", repeatables.stream().map(key -> key.endsWith("(") ? key + "…)" : key).toList());
     List<Drift.Difference> differences = Drift.compare(production.catalog(), migrated, repeatables,
         config.driftIgnore());
-    return new Result(version, upTo, differences, skipped);
+    return new Result(version, applied, differences, skipped);
   }
 
   /** Reports the result: a line when production matches, a warning per difference, and the refusal at level fail. */

@@ -142,7 +142,7 @@ final class ProductionView {
               Migrator.Inspection inspection = migrator.inspect(reading);
               Catalog catalog;
               try {
-                catalog = Catalog.read(c, drift.ignored());
+                catalog = Catalog.read(c, drift.ignored(), true);
               } catch (SQLException e) {
                 if (!"55P03".equals(e.getSQLState()) || attempt == 3) { // lock_not_available: a migration holds it
                   throw e;

@@ -4,12 +4,9 @@ import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
-import dev.closedloop.deploy.database.AppliedMigration;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.Migrator;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Proves the migrations: applies every one to a throwaway database, records the set and its
@@ -46,21 +43,11 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
       if (production != null) {
         production.compareWith(database.target(), throwaway.describe(), context.events());
         ProductionView.Applied applied = production.applied(drift);
-        checked = applied != null ? drift.run(applied, migrator, database.target()) : null;
+        checked = applied != null ? drift.prove(applied, migrator, database.target()) : null;
       }
+      MigrationOutcome outcome = checked != null ? checked.upTo() : migrator.migrate(database.target(), null);
       if (checked != null) {
         drift.report(checked);
-      }
-      MigrationOutcome outcome = migrator.migrate(database.target(), null);
-      if (checked != null) { // the whole set was applied here, in two runs
-        List<AppliedMigration> applied = new ArrayList<>();
-        for (AppliedMigration first : checked.upTo().applied()) { // named as the whole set names them
-          applied.add(new AppliedMigration(outcome.set().migrations().stream().filter(m -> java.util.Objects.equals(
-              m.version(), first.migration().version()) && m.description().equals(first.migration().description()))
-              .findFirst().orElse(first.migration()), first.duration()));
-        }
-        applied.addAll(outcome.applied());
-        outcome = new MigrationOutcome(outcome.set(), applied, checked.upTo().duration().plus(outcome.duration()));
       }
       CompatibilityCheck.run(context, database.target());
       context.testMigration(outcome);

@@ -58,7 +58,7 @@ class DriftIT {
 
     assertThat(fixture.warnings()).filteredOn(line -> line.startsWith("drift: "))
         .containsExactlyInAnyOrderElementsOf(DIFFERENCES.stream().map(line -> "drift: " + line).toList());
-    assertThat(fixture.progress()).contains("drift check: bringing the throwaway database to V2, production's version",
+    assertThat(fixture.progress()).contains("drift check: the throwaway database at V2, production's version, is compared with production",
         "drift check: production's schema differs from the one its migrations (up to V2) build, in 5 objects");
     assertThat(result.testMigration().orElseThrow().applied()).as("the whole set proven, in two runs")
         .extracting(AppliedMigration::migration).extracting(m -> m.label())

@@ -89,6 +89,56 @@ public final class FlywayMigrator implements Migrator {
   }
 
   /**
+   * One run: Flyway applies the versioned migrations in order and the repeatable ones after all
+   * of them, so right after {@code version} is applied the database is what production's
+   * migrations build; a callback reads it there, on the migration's own connection.
+   */
+  @Override
+  public MigrationOutcome migrateThrough(DatabaseTarget target, String version, AtVersion atVersion) {
+    java.util.concurrent.atomic.AtomicBoolean read = new java.util.concurrent.atomic.AtomicBoolean();
+    Callback snapshot = new Callback() {
+      @Override
+      public boolean supports(Event event, Context context) {
+        return event == Event.AFTER_EACH_MIGRATE && context.getMigrationInfo() != null
+            && context.getMigrationInfo().getVersion() != null
+            && version.equals(context.getMigrationInfo().getVersion().getVersion());
+      }
+
+      @Override
+      public boolean canHandleInTransaction(Event event, Context context) {
+        return true;
+      }
+
+      @Override
+      public void handle(Event event, Context context) {
+        try {
+          atVersion.read(context.getConnection());
+          read.set(true);
+        } catch (SQLException e) {
+          throw new FlywayException("Cannot read the throwaway database at version " + version + ": "
+              + e.getMessage(), e);
+        }
+      }
+
+      @Override
+      public String getCallbackName() {
+        return "closedloop-read-at-version";
+      }
+    };
+    MigrationOutcome outcome = migrate(configure(target).callbacks(new AbortWhenClientDies(), snapshot).load(), null,
+        pending -> { });
+    if (!read.get()) { // version was applied before this run (never on a fresh throwaway database): read it now
+      try (java.sql.Connection c = target.connect()) {
+        atVersion.read(c);
+      } catch (SQLException e) {
+        throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the throwaway database: "
+            + e.getMessage(), e);
+      }
+    }
+    return outcome;
+  }
+
+  /**
    * One Flyway run without the info read before it (the run that follows reads the set): the
    * migrations applied are named by version and description, without checksums. Repeatable
    * migrations are left out: Flyway's target would apply their new text before the versioned
