@@ -42,7 +42,8 @@ public record Catalog(Map<String, String> objects) {
    */
   public static Catalog read(Connection connection, Set<String> ignored, boolean production) throws SQLException {
     Map<String, String> objects = new TreeMap<>();
-    String notIgnored = notIgnored(ignored);
+    // the tables an object belongs to (alias c): not an extension's, not one left out
+    String ofTables = notExtension("c.oid", "pg_class") + " AND " + notIgnored(ignored).replace("%t", "c.relname");
     try (Statement s = connection.createStatement()) {
       if (production) { // a catalog function waits for a lock on what it reads: never long, never behind a migration
         s.execute("SET lock_timeout = '5s'");
@@ -51,8 +52,8 @@ public record Catalog(Map<String, String> objects) {
       query(s, "SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END,"
           + " n.nspname, c.relname, CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) ELSE"
           + " '' END FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-          + " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition AND " + USER_SCHEMA + " AND " + notExtension("c.oid",
-          "pg_class") + " AND " + notIgnored.replace("%t", "c.relname"), rs -> objects.put(rs.getString(1) + " "
+          + " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition AND " + USER_SCHEMA + " AND "
+          + ofTables, rs -> objects.put(rs.getString(1) + " "
           + name(rs.getString(2), rs.getString(3)), normalize(rs.getString(4))));
       query(s, "SELECT n.nspname, c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
           + " a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated"
@@ -61,7 +62,7 @@ public record Catalog(Map<String, String> objects) {
           + " LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
           + " WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition AND "
           + USER_SCHEMA
-          + " AND " + notExtension("c.oid", "pg_class") + " AND " + notIgnored.replace("%t", "c.relname"), rs -> {
+          + " AND " + ofTables, rs -> {
             String identity = rs.getString(7);
             String generated = rs.getString(8);
             String expression = rs.getString(6);
@@ -75,14 +76,13 @@ public record Catalog(Map<String, String> objects) {
       query(s, "SELECT n.nspname, i.relname, pg_catalog.pg_get_indexdef(i.oid) FROM pg_catalog.pg_index x"
           + " JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid JOIN pg_catalog.pg_class c ON c.oid = x.indrelid"
           + " JOIN pg_catalog.pg_namespace n ON n.oid = i.relnamespace WHERE NOT c.relispartition AND " + USER_SCHEMA
-          + " AND "
-          + notExtension("c.oid", "pg_class") + " AND " + notIgnored.replace("%t", "c.relname"),
+          + " AND " + ofTables,
           rs -> objects.put("index " + name(rs.getString(1), rs.getString(2)), rs.getString(3)));
       query(s, "SELECT n.nspname, c.relname, k.conname, pg_catalog.pg_get_constraintdef(k.oid)"
           + " FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid"
           + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE k.contype <> 'n' AND NOT c.relispartition"
           + " AND " + USER_SCHEMA
-          + " AND " + notExtension("c.oid", "pg_class") + " AND " + notIgnored.replace("%t", "c.relname"),
+          + " AND " + ofTables,
           rs -> objects.put("constraint " + rs.getString(3) + " on " + name(rs.getString(1), rs.getString(2)),
               rs.getString(4)));
       query(s, "SELECT n.nspname, t.typname, string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder)"
@@ -99,7 +99,7 @@ public record Catalog(Map<String, String> objects) {
           + " FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid"
           + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND NOT c.relispartition"
           + " AND " + USER_SCHEMA
-          + " AND " + notExtension("c.oid", "pg_class") + " AND " + notIgnored.replace("%t", "c.relname"),
+          + " AND " + ofTables,
           rs -> objects.put("trigger " + rs.getString(3) + " on " + name(rs.getString(1), rs.getString(2)),
               rs.getString(4)));
       // present or not: an extension's version follows the server's build, not the migrations

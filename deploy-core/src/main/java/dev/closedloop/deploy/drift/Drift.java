@@ -30,11 +30,23 @@ public final class Drift {
       if (production == null) {
         return "production lacks " + object + ", which the migrations create";
       }
-      String kind = object.substring(0, object.indexOf(' '));
-      if (Catalog.LONG.contains(kind) || kind.equals("materialized")) {
+      if (long_()) {
         return object + ": production's definition is not the one the migrations create";
       }
       return object + ": production " + production + ", migrations " + migrations;
+    }
+
+    /**
+     * {@code definition} as a report may show it: a view's or function's body is never shown (it
+     * may hold what nobody registered as a secret), only that it is there.
+     */
+    public String shown(String definition) {
+      return definition == null || !long_() ? definition : "(definition not shown)";
+    }
+
+    private boolean long_() {
+      String kind = object.substring(0, object.indexOf(' '));
+      return Catalog.LONG.contains(kind) || kind.equals("materialized");
     }
   }
 

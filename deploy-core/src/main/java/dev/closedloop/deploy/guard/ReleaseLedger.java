@@ -362,6 +362,20 @@ public final class ReleaseLedger {
   }
 
   /**
+   * The newest row of {@code service} before {@code id} that moved a tag (or recorded the move),
+   * or, for a rollback, chose its target; empty when there is none. Rows that moved nothing (a
+   * release superseded or failed early) do not count, however many there are.
+   */
+  public java.util.Optional<Entry> lastMover(Connection c, String service, long id) {
+    return select(c, " WHERE service = ? AND id < ? AND ((kind = 'rollback' AND image_digest IS NOT NULL)"
+        + " OR tags_moved <> '[]'::jsonb OR status_history @> '[{\"status\": \"promoted\"}]') ORDER BY id DESC"
+        + " LIMIT 1", s -> {
+          s.setString(1, service);
+          s.setLong(2, id);
+        }).stream().findFirst();
+  }
+
+  /**
    * Rows of {@code service} newer than {@code id} that applied migrations to production, or began
    * to (a release that failed or died while migrating records only what it planned), oldest first.
    */

@@ -51,40 +51,36 @@ public final class Definitions {
       if (i + 2 < t.size() && t.get(i).is("if") && t.get(i + 1).is("not") && t.get(i + 2).is("exists")) {
         i += 3;
       }
-      StringBuilder name = new StringBuilder();
-      while (i < t.size() && t.get(i).isName()) {
-        name.append(t.get(i++).text());
-        if (i < t.size() && t.get(i).isSymbol(".")) {
-          name.append('.');
-          i++;
-        } else {
-          break;
-        }
-      }
-      String bare = name.toString().startsWith("public.") ? name.substring("public.".length()) : name.toString();
+      int[] at = {i};
+      String bare = name(t, at);
       if (bare.isEmpty()) {
         continue;
       }
       if (kind.equals("trigger")) {
-        while (i < t.size() && !t.get(i).is("on")) {
-          i++;
+        while (at[0] < t.size() && !t.get(at[0]).is("on")) {
+          at[0]++;
         }
-        StringBuilder table = new StringBuilder();
-        for (i++; i < t.size() && t.get(i).isName(); ) {
-          table.append(t.get(i++).text());
-          if (i < t.size() && t.get(i).isSymbol(".")) {
-            table.append('.');
-            i++;
-          } else {
-            break;
-          }
-        }
-        String on = table.toString().startsWith("public.") ? table.substring("public.".length()) : table.toString();
-        defined.add("trigger " + bare + " on " + on);
+        at[0]++;
+        defined.add("trigger " + bare + " on " + name(t, at));
       } else {
         defined.add(kind + " " + bare + (kind.equals("function") ? "(" : ""));
       }
     }
     return defined;
+  }
+
+  /** The possibly qualified name at {@code at[0]}, moving past it; {@code public.} left off, as the catalog names it. */
+  private static String name(List<SqlScript.Token> t, int[] at) {
+    StringBuilder name = new StringBuilder();
+    while (at[0] < t.size() && t.get(at[0]).isName()) {
+      name.append(t.get(at[0]++).text());
+      if (at[0] < t.size() && t.get(at[0]).isSymbol(".")) {
+        name.append('.');
+        at[0]++;
+      } else {
+        break;
+      }
+    }
+    return name.toString().startsWith("public.") ? name.substring("public.".length()) : name.toString();
   }
 }

@@ -417,8 +417,8 @@ public final class Planner {
     ArrayNode differences = drift.putArray("differences");
     for (dev.closedloop.deploy.drift.Drift.Difference difference : result.differences()) {
       differences.addObject().put("object", difference.object())
-          .put("production", redactor.redact(difference.production()))
-          .put("migrations", redactor.redact(difference.migrations()))
+          .put("production", redactor.redact(difference.shown(difference.production())))
+          .put("migrations", redactor.redact(difference.shown(difference.migrations())))
           .put("line", redactor.redact(difference.toString()));
     }
     if (!result.differences().isEmpty() && config.driftCheck() == dev.closedloop.deploy.CheckLevel.FAIL) {

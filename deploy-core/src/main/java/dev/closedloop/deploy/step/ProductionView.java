@@ -31,6 +31,7 @@ final class ProductionView {
   /** What the drift check needs of production. */
   record Applied(Migrator.Inspection inspection, Catalog catalog) { }
 
+  /** {@code server_version}, e.g. "15.8 (Debian 15.8-0+deb12u1)". */
   private final String version;
   private final int major;
   private final Map<String, String> extensions;
@@ -46,11 +47,6 @@ final class ProductionView {
     this.applied = applied;
     this.events = events;
     this.config = config;
-  }
-
-  /** {@code server_version}, e.g. "15.8 (Debian 15.8-0+deb12u1)". */
-  String version() {
-    return version;
   }
 
   int major() {

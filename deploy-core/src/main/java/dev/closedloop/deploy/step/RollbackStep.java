@@ -107,16 +107,14 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
     Events events = context.events();
     String service = config.guards().lockName();
     // releases only: a rollback's row names an earlier release's image, never a release of its own
-    List<ReleaseLedger.Entry> started = session.ledger().promoted(session.connection(), service).stream()
-        .filter(entry -> !entry.rollback()).toList();
+    List<ReleaseLedger.Entry> all = session.ledger().promoted(session.connection(), service);
+    List<ReleaseLedger.Entry> started = all.stream().filter(entry -> !entry.rollback()).toList();
     // a target must have gone live: its move recorded, not only what the move would replace
     List<ReleaseLedger.Entry> promoted = started.stream().filter(ReleaseLedger.Entry::moved).toList();
     if (to == null) {
       // a rollback that moved the tag and then failed or died, run again: finish it, never go one further back
-      ReleaseLedger.Entry last = session.ledger().recent(session.connection(), service, 50).stream()
-          .filter(entry -> entry.id() < session.ledgerId() && (entry.rollback() ? entry.imageDigest() != null
-              : entry.moved()))
-          .findFirst().orElse(null); // the newest row before this one that moved (or meant to move) the tag
+      ReleaseLedger.Entry last = session.ledger().lastMover(session.connection(), service, session.ledgerId())
+          .orElse(null);
       if (last != null && last.rollback() && "failed".equals(last.status()) && currentDigest != null
           && currentDigest.equals(last.imageDigest())) {
         Optional<ReleaseLedger.Entry> restored = promoted.stream()
@@ -124,7 +122,12 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
         if (restored.isPresent()) {
           events.progress(Step.ROLLBACK, "rollback #" + last.id() + " moved " + config.promoteTags().get(0)
               + " to release #" + restored.get().id() + " and ended " + last.status() + ": finishing it");
-          context.finishing(last);
+          // the rollback that moved it recorded where from; one that finished it before moved nothing itself
+          String tag = config.promoteTags().get(0);
+          context.finishing(all.stream().filter(entry -> entry.rollback() && entry.id() <= last.id()
+                  && currentDigest.equals(entry.imageDigest()) && entry.previousDigest(tag) != null
+                  && !currentDigest.equals(entry.previousDigest(tag)))
+              .findFirst().orElse(last));
           return restored.get();
         }
       }
