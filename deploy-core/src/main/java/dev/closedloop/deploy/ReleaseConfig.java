@@ -62,13 +62,33 @@ public record ReleaseConfig(
     Compatibility compatibility) {
 
   /**
-   * The backward-compatibility proof: {@code command} run from the image production runs now
-   * against the migrated throwaway database, with {@code env} ({@code NAME=value}, the
-   * connection's placeholders filled in).
+   * The backward-compatibility proof: the image production runs now, against the migrated
+   * throwaway database, with {@code env} ({@code NAME=value}, the connection's placeholders
+   * filled in). It is started as a service until {@code healthUrl} answers 2xx, or runs
+   * {@code command} to its end, or both (the command while the service runs); each wait ends
+   * after {@code timeout}. Either of {@code command} and {@code healthUrl} may be null, not both.
    */
-  public record Compatibility(String command, List<String> env) {
+  public record Compatibility(String command, List<String> env, java.net.URI healthUrl, Duration timeout) {
+
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
+
     public Compatibility {
       env = List.copyOf(env);
+      if (command == null && healthUrl == null) {
+        throw new IllegalArgumentException("a compatibility check needs a command or a health URL");
+      }
+    }
+
+    /** What the check does, for progress lines and the plan. */
+    public String describe() {
+      return describe(command, healthUrl == null ? null : healthUrl.toString());
+    }
+
+    /** What a check of {@code command} and {@code healthUrl}, either null, does. */
+    public static String describe(String command, String healthUrl) {
+      String service = healthUrl == null ? null : "start it and wait for " + healthUrl + " to answer 2xx";
+      String run = command == null ? null : "run '" + command + "'" + (service == null ? "" : " while it serves");
+      return service == null ? run : run == null ? service : service + ", then " + run;
     }
   }
 
@@ -282,6 +302,8 @@ public record ReleaseConfig(
     private String driftCheck;
     private final List<String> driftIgnore = new ArrayList<>();
     private String compatibilityCommand;
+    private String compatibilityHealthUrl;
+    private String compatibilityTimeout;
     private final List<String> compatibilityEnv = new ArrayList<>();
     private final List<String> lintRules = new ArrayList<>();
 
@@ -351,7 +373,25 @@ public record ReleaseConfig(
       return this;
     }
 
-    /** {@code NAME=value} for that command, with {url}, {dsn}, {jdbc}, {host}, {port}, {user}, {password}, {database}. */
+    /**
+     * The backward-compatibility proof as a service ({@code deploy.compatibilityHealthUrl}): the
+     * image production runs now is started with its own entrypoint, on the Docker engine's host
+     * network, against the migrated throwaway database, and must answer 2xx at this URL (e.g.
+     * {@code http://127.0.0.1:8080/health}) before the release goes on. With a command as well,
+     * the command runs once the service is healthy.
+     */
+    public Builder compatibilityHealthUrl(String url) {
+      this.compatibilityHealthUrl = url;
+      return this;
+    }
+
+    /** How long the compatibility command may run, and the service may take to be healthy ({@code deploy.compatibilityTimeout}); default 10m. */
+    public Builder compatibilityTimeout(String timeout) {
+      this.compatibilityTimeout = timeout;
+      return this;
+    }
+
+    /** {@code NAME=value} for the image, with {url}, {dsn}, {jdbc}, {host}, {port}, {user}, {password}, {database}. */
     public Builder compatibilityEnv(List<String> entries) {
       if (entries != null) {
         entries.stream().filter(entry -> entry != null && !entry.isBlank()).map(String::trim)
@@ -862,19 +902,7 @@ public record ReleaseConfig(
         if (drift == null) {
           problems.add("driftCheck (deploy.driftCheck) must be off, warn or fail; got '" + driftCheck.trim() + "'");
         }
-        Compatibility compatibility = null;
-        if (compatibilityCommand != null && !compatibilityCommand.isBlank()) {
-          compatibility = new Compatibility(compatibilityCommand.trim(), compatibilityEnv);
-          for (String entry : compatibilityEnv) {
-            if (!entry.matches("[A-Za-z_][A-Za-z0-9_]*=.*")) {
-              problems.add("compatibilityEnv (deploy.compatibilityEnv) entries are NAME=value, e.g."
-                  + " DATABASE_URL={url}; got '" + entry + "'");
-            }
-          }
-        } else if (!compatibilityEnv.isEmpty()) {
-          problems.add("compatibilityEnv (deploy.compatibilityEnv) is set but compatibilityCommand"
-              + " (deploy.compatibilityCommand) is not: set the command to run from the image production runs");
-        }
+        Compatibility compatibility = compatibility(problems);
         String resolvedLockName = lockName != null ? lockName : imageRef != null ? imageRef.repository() : null;
         if (problems.isEmpty()) {
           Path context = buildContext.toAbsolutePath().normalize();
@@ -908,6 +936,51 @@ public record ReleaseConfig(
       } finally {
         secrets.close();
       }
+    }
+
+    /** The backward-compatibility proof as set, or null when neither its command nor its health URL is. */
+    private Compatibility compatibility(List<String> problems) {
+      String command = compatibilityCommand == null || compatibilityCommand.isBlank() ? null
+          : compatibilityCommand.trim();
+      java.net.URI health = null;
+      if (compatibilityHealthUrl != null && !compatibilityHealthUrl.isBlank()) {
+        try {
+          health = new java.net.URI(compatibilityHealthUrl.trim());
+        } catch (java.net.URISyntaxException e) {
+          health = null;
+        }
+        if (health == null || health.getHost() == null || !("http".equals(health.getScheme())
+            || "https".equals(health.getScheme()))) {
+          problems.add("compatibilityHealthUrl (deploy.compatibilityHealthUrl) must be an http(s) URL such as"
+              + " http://127.0.0.1:8080/health; got '" + compatibilityHealthUrl.trim() + "'");
+          return null;
+        }
+      }
+      Duration timeout = Compatibility.DEFAULT_TIMEOUT;
+      if (compatibilityTimeout != null && !compatibilityTimeout.isBlank()) {
+        timeout = parse(problems, () -> dev.closedloop.deploy.Durations.parse(compatibilityTimeout,
+            "compatibilityTimeout (deploy.compatibilityTimeout)"));
+        if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
+          problems.add("compatibilityTimeout (deploy.compatibilityTimeout) must be more than zero");
+        }
+      }
+      if (command == null && health == null) {
+        if (!compatibilityEnv.isEmpty() || (compatibilityTimeout != null && !compatibilityTimeout.isBlank())) {
+          problems.add((compatibilityEnv.isEmpty() ? "compatibilityTimeout (deploy.compatibilityTimeout)"
+              : "compatibilityEnv (deploy.compatibilityEnv)") + " is set but neither compatibilityCommand"
+              + " (deploy.compatibilityCommand) nor compatibilityHealthUrl (deploy.compatibilityHealthUrl) is: set"
+              + " the command to run from the image production runs, or the URL that image answers 2xx at");
+        }
+        return null;
+      }
+      for (String entry : compatibilityEnv) {
+        if (!entry.matches("[A-Za-z_][A-Za-z0-9_]*=.*")) {
+          problems.add("compatibilityEnv (deploy.compatibilityEnv) entries are NAME=value, e.g."
+              + " DATABASE_URL={url}; got '" + entry + "'");
+        }
+      }
+      return timeout == null || timeout.isZero() || timeout.isNegative() ? null
+          : new Compatibility(command, compatibilityEnv, health, timeout);
     }
   }
 }

@@ -119,6 +119,32 @@ class ReleaseConfigTest {
   }
 
   @Test
+  void load_namesEveryBadCompatibilitySetting_andDescribesWhatTheCheckDoes() {
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
+            .compatibilityHealthUrl("localhost:8080/health").compatibilityTimeout("0s")
+            .compatibilityEnv(List.of("not an entry")).load())
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
+            .contains("compatibilityHealthUrl (deploy.compatibilityHealthUrl) must be an http(s) URL such as"
+                + " http://127.0.0.1:8080/health; got 'localhost:8080/health'"));
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
+            .compatibilityCommand("/smoke").compatibilityTimeout("0s").compatibilityEnv(List.of("not an entry")).load())
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
+            .startsWith("2 settings are wrong: ")
+            .contains("compatibilityTimeout (deploy.compatibilityTimeout) must be more than zero")
+            .contains("compatibilityEnv (deploy.compatibilityEnv) entries are NAME=value"));
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
+            .compatibilityTimeout("2m").load())
+        .hasMessageContaining("compatibilityTimeout (deploy.compatibilityTimeout) is set but neither"
+            + " compatibilityCommand (deploy.compatibilityCommand) nor compatibilityHealthUrl");
+
+    ReleaseConfig both = Release.configure().buildContext(dir).ciEnvironment(noCi())
+        .compatibilityHealthUrl(" http://127.0.0.1:8080/health ").compatibilityCommand("/smoke").load().config();
+    assertThat(both.compatibility().timeout()).isEqualTo(java.time.Duration.ofMinutes(10));
+    assertThat(both.compatibility().describe()).isEqualTo("start it and wait for http://127.0.0.1:8080/health to"
+        + " answer 2xx, then run '/smoke' while it serves");
+  }
+
+  @Test
   void promote_withoutADatabase_namesTheMissingSettingAndRunsNothing() {
     List<ReleaseEvent> events = new java.util.ArrayList<>();
     Release release = Release.configure().image("localhost:5000/app").sha("abcdef1").buildContext(dir)

@@ -115,6 +115,31 @@ public final class Containers {
   }
 
   /**
+   * Creates and starts a container with the image's own entrypoint on the host's network: a
+   * service that listens where it would on the engine's host.
+   */
+  public String runOnHostNetwork(String name, ImageRef image, List<String> env, Map<String, String> labels) {
+    DockerClient client = engine.client();
+    String id = null;
+    try {
+      id = client.createContainerCmd(image.toString()).withName(name).withEnv(env).withLabels(labels)
+          .withHostConfig(HostConfig.newHostConfig().withNetworkMode("host")).exec().getId();
+      client.startContainerCmd(id).exec();
+      return id;
+    } catch (RuntimeException e) {
+      if (id != null) {
+        try {
+          remove(id);
+        } catch (DeployException ignored) {
+          // the failure to report is the one that got here
+        }
+      }
+      throw new DeployException(DeployException.Kind.DOCKER, "Cannot run " + image + " as container " + name + ": "
+          + DockerEngine.rootMessage(e), e);
+    }
+  }
+
+  /**
    * Runs {@code argv} as the image's entrypoint on the host's network, hands each line it prints
    * to {@code lines} as it comes, and removes the container afterwards, also when the wait is
    * interrupted.

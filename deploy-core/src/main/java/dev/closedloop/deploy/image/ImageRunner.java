@@ -15,6 +15,7 @@ public final class ImageRunner {
   private final ImageRef image;
   private final Supplier<RegistryCredentials> credentials;
   private boolean present;
+  private final java.util.Set<String> services = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * @param image the image by digest: a tag could name another image by the time it runs
@@ -44,7 +45,70 @@ public final class ImageRunner {
    */
   public synchronized long run(String role, String database, List<String> argv, List<String> env,
       Consumer<String> lines) {
-    List<String> running = containers.running(Map.of(DATABASE_LABEL, database));
+    prepare(database);
+    return containers.runToEnd(name(role), image, argv, env, labels(role, database), lines);
+  }
+
+  /**
+   * Starts the image with its own entrypoint on the host's network, as a service that runs until
+   * the returned handle is closed; a JVM stopped by a signal removes it too.
+   *
+   * @param database as for {@link #run}: what the service works on
+   */
+  public synchronized Service start(String role, String database, List<String> env) {
+    prepare(database);
+    String name = name(role);
+    containers.runOnHostNetwork(name, image, env, labels(role, database));
+    Service service = new Service(name);
+    services.add(name);
+    return service;
+  }
+
+  /** A container {@link #start} started; closing it removes the container. */
+  public final class Service implements AutoCloseable {
+
+    private final String name;
+    private final Thread removeWithUs;
+
+    private Service(String name) {
+      this.name = name;
+      this.removeWithUs = new Thread(() -> containers.remove(name), "closedloop-stop-" + name);
+      Runtime.getRuntime().addShutdownHook(removeWithUs);
+    }
+
+    public String name() {
+      return name;
+    }
+
+    /** How the container is now; empty when it is gone. */
+    public java.util.Optional<Containers.State> state() {
+      return containers.inspect(name);
+    }
+
+    /** The last {@code lines} lines it wrote. */
+    public String logTail(int lines) {
+      return containers.logTail(name, lines);
+    }
+
+    @Override
+    public void close() {
+      try {
+        Runtime.getRuntime().removeShutdownHook(removeWithUs);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook removes it
+      }
+      containers.remove(name);
+      services.remove(name);
+    }
+  }
+
+  /**
+   * Refuses while a container of an earlier run still works on {@code database} (its JVM was
+   * killed, the container was not), one this runner started aside; pulls the image once.
+   */
+  private void prepare(String database) {
+    List<String> running = containers.running(Map.of(DATABASE_LABEL, database)).stream()
+        .filter(name -> !services.contains(name)).toList();
     if (!running.isEmpty()) {
       throw new DeployException(DeployException.Kind.MIGRATION, "Container " + running.get(0) + " of an earlier"
           + " release still runs against " + database + " (its release was stopped, the container was not): wait"
@@ -54,9 +118,14 @@ public final class ImageRunner {
       containers.ensureImage(image, credentials);
       present = true;
     }
-    String name = "closedloop-" + role + "-" + UUID.randomUUID().toString().substring(0, 8);
-    return containers.runToEnd(name, image, argv, env, Map.of("dev.closedloop.role", role, DATABASE_LABEL, database),
-        lines);
+  }
+
+  private static String name(String role) {
+    return "closedloop-" + role + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  private static Map<String, String> labels(String role, String database) {
+    return Map.of("dev.closedloop.role", role, DATABASE_LABEL, database);
   }
 
   private static final String DATABASE_LABEL = "dev.closedloop.database";

@@ -135,7 +135,8 @@ public final class Plan {
       lines.add("Compatibility check: " + (compatibility.get("image").isNull()
           ? (compatibility.get("known").asBoolean() ? "no image runs in production yet, nothing to check"
               : "the image production runs is not known")
-          : "run '" + compatibility.get("command").asText() + "' from " + compatibility.get("image").asText()
+          : dev.closedloop.deploy.ReleaseConfig.Compatibility.describe(orNull(compatibility.get("command")),
+              orNull(compatibility.get("healthUrl"))) + " from " + compatibility.get("image").asText()
               + ", what production runs now, against the migrated throwaway database"));
     }
     JsonNode rollout = document.get("rollout");
@@ -166,6 +167,10 @@ public final class Plan {
   static String pendingCount(int pending) {
     return pending == 0 ? "nothing pending on production" : pending + (pending == 1 ? " migration" : " migrations")
         + " pending on production";
+  }
+
+  private static String orNull(JsonNode node) {
+    return node == null || node.isNull() ? null : node.asText();
   }
 
   private static String text(JsonNode node) {

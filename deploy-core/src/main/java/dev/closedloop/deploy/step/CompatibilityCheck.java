@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.step;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Durations;
 import dev.closedloop.deploy.Loopback;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
@@ -14,14 +15,15 @@ import java.util.Optional;
 /**
  * The backward-compatibility proof: during every rollout the image production runs now works on
  * the new schema for a while, and a platform rollback brings it back without the old schema. So
- * after test-migrate, that image (by the digest the first promote tag names) runs the team's
- * smoke command against the migrated throwaway database, and the release stops before
- * production is touched when it fails.
+ * after test-migrate, that image (by the digest the first promote tag names) runs against the
+ * migrated throwaway database: started as the service it is until its health URL answers 2xx, or
+ * running the team's smoke command, or both; the release stops before production is touched when
+ * it fails.
  */
 final class CompatibilityCheck {
 
-  /** How long the command may run: a smoke test, not a service (one that starts a server never ends). */
-  static final java.time.Duration TIMEOUT = java.time.Duration.ofMinutes(10);
+  private static final java.time.Duration REQUEST_TIMEOUT = java.time.Duration.ofSeconds(5);
+  private static final java.time.Duration WAITING_LINE = java.time.Duration.ofSeconds(15);
 
   private CompatibilityCheck() { }
 
@@ -35,7 +37,7 @@ final class CompatibilityCheck {
   /**
    * Runs the check against {@code migrated} when it is set.
    *
-   * @throws DeployException of kind MIGRATION when the command fails: the new schema breaks the running image
+   * @throws DeployException of kind MIGRATION when the image fails: the new schema breaks the running image
    */
   static void run(RunContext context, DatabaseTarget migrated) {
     ReleaseConfig config = context.config();
@@ -63,11 +65,33 @@ final class CompatibilityCheck {
           + " machine: it cannot reach the throwaway database here. Use a local engine, or point"
           + " deploy.testDatabaseUrl at a server the engine reaches");
     }
+    if (check.healthUrl() != null) {
+      refuseAnswered(check.healthUrl());
+    }
     ImageRunner runner = new ImageRunner(context.docker(), live.get(), context::registryCredentials);
-    context.events().progress(Step.TEST_MIGRATE, "compatibility check: running '" + check.command() + "' from "
+    context.events().progress(Step.TEST_MIGRATE, "compatibility check: " + check.describe() + " from "
         + live.get() + " (what " + tag + " names) against the migrated throwaway database");
     List<String> env = Migrations.fillConnection(check.env(), migrated, context.events());
     String database = migrated.host() + ":" + migrated.port() + "/" + migrated.database();
+    if (check.healthUrl() == null) {
+      command(context, check, runner, database, env);
+    } else {
+      try (ImageRunner.Service service = runner.start("compatibility", database, env)) {
+        awaitHealthy(context, check, service, live.get());
+        if (check.command() != null) {
+          command(context, check, runner, database, env);
+        }
+      }
+    }
+    context.events().progress(Step.TEST_MIGRATE, "compatibility check: " + live.get() + " works on the migrated"
+        + " schema (" + (check.healthUrl() == null ? "" : check.healthUrl() + " answered 2xx")
+        + (check.healthUrl() != null && check.command() != null ? ", " : "")
+        + (check.command() == null ? "" : "'" + check.command() + "' exited with 0") + ")");
+  }
+
+  /** Runs the smoke command from the image to its end, within the timeout. */
+  private static void command(RunContext context, ReleaseConfig.Compatibility check, ImageRunner runner,
+      String database, List<String> env) {
     java.util.concurrent.CompletableFuture<Long> running = java.util.concurrent.CompletableFuture.supplyAsync(
         () -> runner.run("compatibility", database, ImageRunner.argv(check.command()), env,
             line -> context.events().progress(Step.TEST_MIGRATE, "  " + line)), task -> {
@@ -77,16 +101,17 @@ final class CompatibilityCheck {
         });
     long code;
     try {
-      code = running.get(TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      code = running.get(check.timeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
       runner.stop("compatibility", database);
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
-      throw new DeployException(DeployException.Kind.MIGRATION, "'" + check.command() + "' from " + live.get()
-          + (e instanceof InterruptedException ? " was stopped" : " did not end within " + TIMEOUT.toMinutes()
-              + " minutes and was stopped") + ": the compatibility check takes a command that ends (a smoke test),"
-          + " not a service. Production was not touched", e);
+      throw new DeployException(DeployException.Kind.MIGRATION, "'" + check.command() + "' from "
+          + runner.image() + (e instanceof InterruptedException ? " was stopped" : " did not end within "
+          + Durations.format(check.timeout()) + " (deploy.compatibilityTimeout) and was stopped") + ": the"
+          + " compatibility command is one that ends (a smoke test); to check a service, set"
+          + " deploy.compatibilityHealthUrl. Production was not touched", e);
     } catch (java.util.concurrent.ExecutionException e) {
       if (e.getCause() instanceof RuntimeException r) {
         throw r;
@@ -94,13 +119,94 @@ final class CompatibilityCheck {
       throw new DeployException(DeployException.Kind.DOCKER, "The compatibility check failed: " + e.getCause(), e);
     }
     if (code != 0) {
-      throw new DeployException(DeployException.Kind.MIGRATION, "The image production runs now (" + live.get()
-          + ") fails on the migrated schema: '" + check.command() + "' exited with " + code + "; its output is in the"
-          + " log above. Production was not touched. During the rollout, and after a rollback, that image runs on"
-          + " this schema: make the migration backward compatible (stop using what it removes in one release, remove"
-          + " it in a later one)");
+      throw refused(runner.image(), "'" + check.command() + "' exited with " + code + "; its output is in the log"
+          + " above");
     }
-    context.events().progress(Step.TEST_MIGRATE, "compatibility check: " + live.get() + " works on the migrated"
-        + " schema ('" + check.command() + "' exited with 0)");
+  }
+
+  /**
+   * Waits until the service answers 2xx at its health URL; refuses when it stops first, or does
+   * not within the timeout.
+   */
+  private static void awaitHealthy(RunContext context, ReleaseConfig.Compatibility check, ImageRunner.Service service,
+      ImageRef live) {
+    java.net.URI url = check.healthUrl();
+    java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(REQUEST_TIMEOUT).build();
+    long started = System.nanoTime();
+    long lastLine = started;
+    String last = "nothing answered yet";
+    while (true) {
+      Optional<dev.closedloop.deploy.image.Containers.State> state = service.state();
+      if (state.isEmpty() || !state.get().running()) {
+        String code = state.map(s -> String.valueOf(s.exitCode())).orElse("unknown (the container is gone)");
+        showLog(context, service, "exited with code " + code);
+        throw refused(live, "stopped before " + url + " answered 2xx: it exited with code " + code + "; its last"
+            + " lines are in the log above");
+      }
+      try {
+        java.net.http.HttpResponse<Void> response = http.send(java.net.http.HttpRequest.newBuilder(url)
+            .timeout(REQUEST_TIMEOUT).GET().build(), java.net.http.HttpResponse.BodyHandlers.discarding());
+        if (response.statusCode() / 100 == 2) {
+          return;
+        }
+        last = url + " answered " + response.statusCode();
+      } catch (java.io.IOException e) {
+        last = url + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new DeployException(DeployException.Kind.MIGRATION, "Interrupted while waiting for " + url
+            + "; the compatibility check's container was removed. Production was not touched", e);
+      }
+      long now = System.nanoTime();
+      if (now - started > check.timeout().toNanos()) {
+        showLog(context, service, "was not healthy");
+        throw refused(live, "did not answer 2xx at " + url + " within " + Durations.format(check.timeout())
+            + " (deploy.compatibilityTimeout); last: " + last + "; its last lines are in the log above");
+      }
+      if (now - lastLine > WAITING_LINE.toNanos()) {
+        lastLine = now;
+        context.events().progress(Step.TEST_MIGRATE, "compatibility check: waiting for " + url + " ("
+            + Durations.format(java.time.Duration.ofNanos(now - started)) + "; " + last + ")");
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new DeployException(DeployException.Kind.MIGRATION, "Interrupted while waiting for " + url
+            + "; the compatibility check's container was removed. Production was not touched", e);
+      }
+    }
+  }
+
+  /** What the service printed last goes to the log, masked; never into the error or the ledger. */
+  private static void showLog(RunContext context, ImageRunner.Service service, String what) {
+    String log = service.logTail(20);
+    if (!log.isEmpty()) {
+      context.events().warn(service.name() + " " + what + "; its last lines:\n" + log);
+    }
+  }
+
+  /**
+   * Something already answering at the health URL would pass the check in the image's place: the
+   * service runs on the engine's host network, where it cannot listen on a port that is taken.
+   */
+  private static void refuseAnswered(java.net.URI url) {
+    int port = url.getPort() != -1 ? url.getPort() : "https".equals(url.getScheme()) ? 443 : 80;
+    try (java.net.Socket socket = new java.net.Socket()) {
+      socket.connect(new java.net.InetSocketAddress(url.getHost(), port), 1000);
+    } catch (java.io.IOException e) {
+      return; // nothing listens there: what answers later is the image
+    }
+    throw new DeployException(DeployException.Kind.CONFIGURATION, "Something already listens at " + url.getHost()
+        + ":" + port + " before the compatibility check starts the image, so " + url + " would answer for it, not"
+        + " for the image. Stop it, or have the image listen on a free port (e.g. deploy.compatibilityEnv=PORT=18081,"
+        + " if the service reads PORT) and point deploy.compatibilityHealthUrl there");
+  }
+
+  private static DeployException refused(ImageRef live, String what) {
+    return new DeployException(DeployException.Kind.MIGRATION, "The image production runs now (" + live + ") fails"
+        + " on the migrated schema: " + what + ". Production was not touched. During the rollout, and after a"
+        + " rollback, that image runs on this schema: make the migration backward compatible (stop using what it"
+        + " removes in one release, remove it in a later one)");
   }
 }

@@ -463,7 +463,9 @@ public final class Planner {
       return;
     }
     ObjectNode compatibility = plan.putObject("compatibility");
-    compatibility.put("command", redactor.redact(check.command()));
+    compatibility.put("command", check.command() == null ? null : redactor.redact(check.command()));
+    compatibility.put("healthUrl", check.healthUrl() == null ? null : redactor.redact(check.healthUrl().toString()));
+    compatibility.put("timeout", dev.closedloop.deploy.Durations.format(check.timeout()));
     com.fasterxml.jackson.databind.JsonNode first = moves.isEmpty() ? null : moves.get(0);
     boolean known = first != null && first.get("known").asBoolean();
     String digest = first == null || first.get("currentDigest").isNull() ? null : first.get("currentDigest").asText();

@@ -67,7 +67,7 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
     return "apply " + config.migrations().migrator(Events.none(), Step.TEST_MIGRATE).describe()
         + " to a fresh " + config.testDatabase().describe() + (drift == null ? ", first up to production's version"
         + " to compare the schemas (drift check, " + config.driftCheck() + ")" : "")
-        + (config.compatibility() == null ? "" : ", run '" + config.compatibility().command() + "' from the image "
+        + (config.compatibility() == null ? "" : ", " + config.compatibility().describe() + " from the image "
             + (config.promoteTags().isEmpty() ? "production runs" : config.promoteTags().get(0) + " names")
             + " against it (compatibility check)")
         + ", record the set's fingerprint, then remove it";

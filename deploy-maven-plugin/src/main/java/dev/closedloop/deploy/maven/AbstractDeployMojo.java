@@ -310,9 +310,23 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   String compatibilityCommand;
 
   /**
-   * {@code NAME=value} for the compatibility command, with {@code {url}}, {@code {dsn}},
-   * {@code {jdbc}}, {@code {host}}, {@code {port}}, {@code {user}}, {@code {password}},
-   * {@code {database}} filled in for the migrated throwaway database.
+   * The backward-compatibility proof as a service: the image production runs now is started with
+   * its own entrypoint, on the Docker engine's host network, against the migrated throwaway
+   * database, and must answer 2xx at this URL (e.g. {@code http://127.0.0.1:8080/health}) before
+   * the release goes on. With {@code deploy.compatibilityCommand} as well, the command runs once
+   * it is healthy.
+   */
+  @Parameter(property = "deploy.compatibilityHealthUrl")
+  String compatibilityHealthUrl;
+
+  /** How long the compatibility command may run, and the service may take to answer its health URL; default 10m. */
+  @Parameter(property = "deploy.compatibilityTimeout")
+  String compatibilityTimeout;
+
+  /**
+   * {@code NAME=value} for the image the compatibility check runs, with {@code {url}},
+   * {@code {dsn}}, {@code {jdbc}}, {@code {host}}, {@code {port}}, {@code {user}},
+   * {@code {password}}, {@code {database}} filled in for the migrated throwaway database.
    */
   @Parameter(property = "deploy.compatibilityEnv")
   List<String> compatibilityEnv = List.of();
@@ -446,6 +460,8 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .driftCheck(driftCheck)
         .driftIgnore(driftIgnore)
         .compatibilityCommand(compatibilityCommand)
+        .compatibilityHealthUrl(compatibilityHealthUrl)
+        .compatibilityTimeout(compatibilityTimeout)
         .compatibilityEnv(compatibilityEnv)
         .lintRules(lintRules)
         .forPlan(plansOnly());

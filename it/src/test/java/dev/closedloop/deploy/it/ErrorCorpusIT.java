@@ -163,6 +163,8 @@ class ErrorCorpusIT {
         Case.of("hook-timeout-malformed", "build", "deploy.hookTimeout=later", "hookTimeout (deploy.hookTimeout)"),
         Case.of("drift-check-unknown", "build", "deploy.driftCheck=strict", "driftCheck (deploy.driftCheck)",
             "off, warn or fail"),
+        Case.of("compatibility-health-url-malformed", "build", "deploy.compatibilityHealthUrl=localhost:8080/health",
+            "compatibilityHealthUrl (deploy.compatibilityHealthUrl)", "http(s) URL"),
         Case.of("lint-level-unknown", "build", "deploy.lint=strict", "lint (deploy.lint)", "off, warn or fail"),
         Case.of("lint-rule-unknown", "build", "deploy.lintRules=ban-drops=fail", "lintRules (deploy.lintRules)",
             "ban-drop-table"),
