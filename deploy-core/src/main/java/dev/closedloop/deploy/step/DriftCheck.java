@@ -28,6 +28,7 @@ final class DriftCheck {
    *
    * @param version the version production has applied, which the throwaway database was brought to
    * @param upTo what was applied to the throwaway database: up to that version (plan), or all of it (test-migrate)
+   * @param differences null when production's catalog could not be read after all (then warned)
    * @param skipped why some kinds were not compared, or null
    */
   record Result(String version, MigrationOutcome upTo, List<Drift.Difference> differences, String skipped) { }
@@ -80,7 +81,7 @@ final class DriftCheck {
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the throwaway database's catalog: "
           + e.getMessage(), e);
     }
-    return compare(production, version, upTo, migrated);
+    return compare(production, version, upTo, migrated, production.catalog());
   }
 
   /**
@@ -98,7 +99,7 @@ final class DriftCheck {
     Catalog[] migrated = new Catalog[1];
     MigrationOutcome all = migrator.migrateThrough(throwaway, version,
         c -> migrated[0] = Catalog.read(c, ignored(), false));
-    return compare(production, version, all, migrated[0]);
+    return compare(production, version, all, migrated[0], production.catalog());
   }
 
   /** The version production has applied; null, with a progress line, when it has none. */
@@ -114,7 +115,10 @@ final class DriftCheck {
   }
 
   private Result compare(ProductionView.Applied production, String version, MigrationOutcome applied,
-      Catalog migrated) {
+      Catalog migrated, Catalog productionCatalog) {
+    if (productionCatalog == null) {
+      return new Result(version, applied, null, null);
+    }
     // repeatable migrations are not applied up to a version: what they define is not compared
     Set<String> repeatables = new java.util.LinkedHashSet<>();
     for (MigrationSet.Migration migration : production.inspection().set().migrations()) {
@@ -125,13 +129,16 @@ final class DriftCheck {
     }
     String skipped = repeatables.isEmpty() ? null : "not compared, as repeatable migrations define them: "
         + String.join(", ", repeatables.stream().map(key -> key.endsWith("(") ? key + "…)" : key).toList());
-    List<Drift.Difference> differences = Drift.compare(production.catalog(), migrated, repeatables,
+    List<Drift.Difference> differences = Drift.compare(productionCatalog, migrated, repeatables,
         config.driftIgnore());
     return new Result(version, applied, differences, skipped);
   }
 
   /** Reports the result: a line when production matches, a warning per difference, and the refusal at level fail. */
   void report(Result result) {
+    if (result.differences() == null) {
+      return; // warned when production's catalog could not be read
+    }
     if (result.skipped() != null) {
       events.progress(step, "drift check: " + result.skipped());
     }

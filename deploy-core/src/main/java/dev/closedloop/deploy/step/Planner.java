@@ -395,12 +395,15 @@ public final class Planner {
       }
       EphemeralDatabase throwaway = config.testDatabase().matching(production.major());
       try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
+        production.throwawayStarted();
         ProductionView.Applied applied = production.applied(check);
         if (applied == null) {
           drift.put("reason", "production's catalog could not be read");
           return;
         }
         result = check.run(applied, migrator, instance.target());
+      } finally {
+        production.done();
       }
     } catch (DeployException e) {
       drift.put("reason", "not checked: " + redactor.redact(String.valueOf(e.getMessage())));
@@ -409,6 +412,10 @@ public final class Planner {
     }
     if (result == null) {
       drift.put("reason", "production could not be read");
+      return;
+    }
+    if (result.differences() == null) {
+      drift.put("reason", "production's catalog could not be read");
       return;
     }
     drift.put("checked", true);

@@ -23,28 +23,67 @@ import java.util.concurrent.CompletableFuture;
 /**
  * What test-migrate reads of production, read-only, before it starts its throwaway database: the
  * server's version (the throwaway one is started on the same major version when it can be) and
- * its extensions; and, for the drift check, the migrations it has applied and its catalog, read
- * in the background while the throwaway database starts.
+ * its extensions; and, for the drift check, in the background on that connection, the
+ * migrations it has applied while the throwaway database starts, and its catalog once it has
+ * started (read beside that start, it slowed the start on two cores).
  */
 final class ProductionView {
 
-  /** What the drift check needs of production. */
-  record Applied(Migrator.Inspection inspection, Catalog catalog) { }
+  /**
+   * What the drift check needs of production: the migrations it has applied, and its catalog of
+   * the same moment, read in the background after them.
+   */
+  static final class Applied {
+
+    private final Migrator.Inspection inspection;
+    private final CompletableFuture<Catalog> catalog;
+    private final ProductionView view;
+    private final DriftCheck drift;
+
+    private Applied(Migrator.Inspection inspection, CompletableFuture<Catalog> catalog, ProductionView view,
+        DriftCheck drift) {
+      this.inspection = inspection;
+      this.catalog = catalog;
+      this.view = view;
+      this.drift = drift;
+    }
+
+    Migrator.Inspection inspection() {
+      return inspection;
+    }
+
+    /**
+     * Production's catalog, waiting for its reading to end.
+     *
+     * @return null when it could not be read (then warned)
+     * @throws DeployException at {@code deploy.driftCheck=fail}, when it could not be read
+     */
+    Catalog catalog() {
+      view.throwawayStarted();
+      return view.await(catalog, drift);
+    }
+  }
 
   /** {@code server_version}, e.g. "15.8 (Debian 15.8-0+deb12u1)". */
   private final String version;
   private final int major;
   private final Map<String, String> extensions;
-  private final CompletableFuture<Applied> applied;
+  private final CompletableFuture<Migrator.Inspection> inspected;
+  private final CompletableFuture<Catalog> catalog;
+  /** Lets the catalog's reading begin (true), or ends it unread (false). */
+  private final CompletableFuture<Boolean> go;
   private final Events events;
   private final ReleaseConfig config;
 
   private ProductionView(String version, int major, Map<String, String> extensions,
-      CompletableFuture<Applied> applied, Events events, ReleaseConfig config) {
+      CompletableFuture<Migrator.Inspection> inspected, CompletableFuture<Catalog> catalog,
+      CompletableFuture<Boolean> go, Events events, ReleaseConfig config) {
     this.version = version;
     this.major = major;
     this.extensions = extensions;
-    this.applied = applied;
+    this.inspected = inspected;
+    this.catalog = catalog;
+    this.go = go;
     this.events = events;
     this.config = config;
   }
@@ -54,18 +93,39 @@ final class ProductionView {
   }
 
   /**
-   * The migrations production has applied and its catalog, waiting for their reading to end.
+   * The throwaway database is up: production's catalog is read now, beside the migrations, not
+   * beside the server's start, which it slowed on two cores.
+   */
+  void throwawayStarted() {
+    go.complete(true);
+  }
+
+  /** The step is over: a catalog not yet read is not read at all. */
+  void done() {
+    go.complete(false);
+  }
+
+  /**
+   * The migrations production has applied, waiting for their reading to end; its catalog
+   * follows ({@link Applied#catalog}).
    *
    * @return null when the drift check is not made, or production could not be read (then warned)
    * @throws DeployException at {@code deploy.driftCheck=fail}, when they could not be read; and when
    *     production's history disagrees with the files (which migrate refuses too)
    */
   Applied applied(DriftCheck drift) {
-    if (applied == null) {
+    if (inspected == null) {
       return null;
     }
+    Migrator.Inspection inspection = await(inspected, drift);
+    return inspection == null ? null : new Applied(inspection, catalog, this, drift);
+  }
+
+  private <T> T await(CompletableFuture<T> reading, DriftCheck drift) {
     try {
-      return applied.get(); // interruptible: a step stopped beside a failed build does not wait on production
+      return reading.get(); // interruptible: a step stopped beside a failed build does not wait on production
+    } catch (java.util.concurrent.CancellationException e) {
+      return null; // the step was over before it was read
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new DeployException(DeployException.Kind.DATABASE, "Stopped while reading production's catalog", e);
@@ -119,47 +179,53 @@ final class ProductionView {
       DatabaseTarget reading = target.readOnly();
       ServerVersion server;
       Map<String, String> extensions = new LinkedHashMap<>();
-      try (Connection c = reading.connect(); Statement s = c.createStatement()) {
+      Connection connection = reading.connect();
+      try (Statement s = connection.createStatement()) {
         server = ServerVersion.of(s);
         try (ResultSet rs = s.executeQuery("SELECT extname, extversion FROM pg_catalog.pg_extension ORDER BY 1")) {
           while (rs.next()) {
             extensions.put(rs.getString(1), rs.getString(2));
           }
         }
+      } catch (SQLException | RuntimeException e) {
+        connection.close();
+        throw e;
       }
-      CompletableFuture<Applied> applied = null;
-      if (drift != null) { // read while the throwaway database starts
+      CompletableFuture<Migrator.Inspection> inspected = null;
+      CompletableFuture<Catalog> catalog = null;
+      CompletableFuture<Boolean> go = new CompletableFuture<>();
+      if (drift == null) {
+        connection.close();
+      } else { // on the same connection: the applied migrations while the throwaway database starts, then the catalog
         ProductionDatabase.Session open = session;
-        applied = CompletableFuture.supplyAsync(() -> {
-          try (open; Connection c = reading.connect()) {
-            // history and catalog of one moment: a release that migrates meanwhile makes the reading start over
-            for (int attempt = 1; ; attempt++) {
-              String before = historyMark(c, drift.historyTable());
-              Migrator.Inspection inspection = migrator.inspect(reading);
-              Catalog catalog;
-              try {
-                catalog = Catalog.read(c, drift.ignored(), true);
-              } catch (SQLException e) {
-                if (!"55P03".equals(e.getSQLState()) || attempt == 3) { // lock_not_available: a migration holds it
-                  throw e;
-                }
-                continue;
-              }
-              if (before.equals(historyMark(c, drift.historyTable()))) {
-                return new Applied(inspection, catalog);
-              }
-              if (attempt == 3) {
-                throw new DeployException(DeployException.Kind.DATABASE, "production was being migrated while it"
-                    + " was read, three times");
-              }
+        CompletableFuture<Migrator.Inspection> inspecting = inspected = new CompletableFuture<>();
+        CompletableFuture<Catalog> catalogReading = catalog = new CompletableFuture<>();
+        background(() -> {
+          try (open; Connection c = connection) {
+            String[] mark = new String[1];
+            inspecting.complete(inspect(c, migrator, reading, drift, mark));
+            if (!awaitGo(go)) {
+              catalogReading.cancel(false);
+              return;
             }
-          } catch (SQLException e) {
-            throw new DeployException(DeployException.Kind.DATABASE, e.getMessage(), e);
+            Catalog read = readCatalog(c, drift);
+            // history and catalog of one moment: the history is read again after the catalog
+            if (!mark[0].equals(historyMark(c, drift.historyTable()))) {
+              throw new DeployException(DeployException.Kind.DATABASE, "production was migrated while its catalog"
+                  + " was read");
+            }
+            catalogReading.complete(read);
+          } catch (SQLException | RuntimeException e) {
+            DeployException failure = e instanceof DeployException d ? d
+                : new DeployException(DeployException.Kind.DATABASE, e.getMessage(), e);
+            inspecting.completeExceptionally(failure); // the first failure counts; a completed reading stays
+            catalogReading.completeExceptionally(failure);
           }
-        }, ProductionView::background);
+        });
         session = null; // the reading closes it
       }
-      return new ProductionView(server.version(), server.major(), extensions, applied, events, config);
+      return new ProductionView(server.version(), server.major(), extensions, inspected, catalog, go, events,
+          config);
     } catch (SQLException | DeployException e) {
       if (e instanceof DeployException d && d.getMessage().startsWith("The drift check could not be made")) {
         throw d;
@@ -173,6 +239,59 @@ final class ProductionView {
     } finally {
       if (session != null) {
         session.close();
+      }
+    }
+  }
+
+  /** How long the catalog's reading waits for the throwaway database to start before it reads anyway. */
+  private static final java.time.Duration GO_WITHIN = java.time.Duration.ofSeconds(60);
+
+  /**
+   * The migrations production has applied, with an unchanged history before and after: none
+   * applied meanwhile; that history's mark goes to {@code mark[0]}.
+   */
+  private static Migrator.Inspection inspect(Connection c, Migrator migrator, DatabaseTarget reading, DriftCheck drift,
+      String[] mark) {
+    for (int attempt = 1; ; attempt++) {
+      String before = historyMark(c, drift.historyTable());
+      Migrator.Inspection inspection = migrator.inspect(reading);
+      if (before.equals(historyMark(c, drift.historyTable()))) {
+        mark[0] = before;
+        return inspection;
+      }
+      if (attempt == 3) {
+        throw new DeployException(DeployException.Kind.DATABASE, "production was being migrated while it was read,"
+            + " three times");
+      }
+    }
+  }
+
+  /** Whether to read the catalog: yes once the throwaway database is up, or after a minute without word. */
+  private static boolean awaitGo(CompletableFuture<Boolean> go) {
+    try {
+      return go.get(GO_WITHIN.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      return true;
+    } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+      return false;
+    }
+  }
+
+  /** The catalog, read again when a migration holds a lock on what it reads (after a pause). */
+  private static Catalog readCatalog(Connection c, DriftCheck drift) throws SQLException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return Catalog.read(c, drift.ignored(), true);
+      } catch (SQLException e) {
+        if (!"55P03".equals(e.getSQLState()) || attempt == 3) { // lock_not_available: a migration holds it
+          throw e;
+        }
+      }
+      try {
+        Thread.sleep(1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new DeployException(DeployException.Kind.DATABASE, "Stopped while reading production's catalog", e);
       }
     }
   }

@@ -41,6 +41,7 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
         RunContext.Registration stopping = context.onStop(database::close)) {
       DriftCheck.Result checked = null;
       if (production != null) {
+        production.throwawayStarted();
         production.compareWith(database.target(), throwaway.describe(), context.events());
         ProductionView.Applied applied = production.applied(drift);
         checked = applied != null ? drift.prove(applied, migrator, database.target()) : null;
@@ -52,6 +53,10 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
       CompatibilityCheck.run(context, database.target());
       context.testMigration(outcome);
       return outcome;
+    } finally {
+      if (production != null) {
+        production.done();
+      }
     }
   }
 
