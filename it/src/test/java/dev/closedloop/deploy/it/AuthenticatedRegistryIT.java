@@ -186,6 +186,14 @@ class AuthenticatedRegistryIT {
         "PATH", bin + ":" + System.getenv("PATH"));
     String sha = TestServices.randomSha();
 
+    // the hanging helper takes its 30 s: meanwhile, from a project of its own, the others run
+    Path hangProject = Files.createDirectories(context.resolve("hang-project"));
+    writeContext(hangProject);
+    Files.copy(project.resolve("pom.xml"), hangProject.resolve("pom.xml"));
+    java.util.concurrent.CompletableFuture<TestServices.Run> hanging = java.util.concurrent.CompletableFuture
+        .supplyAsync(() -> TestServices.run(hangProject, env, TestServices.mvnw("-Ddeploy.image=127.0.0.1:1/team/app",
+            "-Ddeploy.sha=" + sha, "deploy:build").toArray(String[]::new)));
+
     // 300 KB on stderr, more than a pipe holds: the helper still answers, and the build pushes
     TestServices.Run flood = TestServices.run(project, env, TestServices.mvnw("-Ddeploy.image=" + address
         + "/auth/flood", "-Ddeploy.sha=" + sha, "deploy:build").toArray(String[]::new));
@@ -198,8 +206,7 @@ class AuthenticatedRegistryIT {
     assertThat(hub.exitCode()).isEqualTo(1);
     assertThat(Files.readString(asked)).isEqualTo("https://index.docker.io/v1/");
 
-    TestServices.Run hang = TestServices.run(project, env, TestServices.mvnw("-Ddeploy.image=127.0.0.1:1/team/app",
-        "-Ddeploy.sha=" + sha, "deploy:build").toArray(String[]::new));
+    TestServices.Run hang = hanging.join();
     assertThat(hang.exitCode()).isEqualTo(1);
     assertThat(hang.output().lines().filter(l -> l.startsWith("[ERROR] Failed to execute goal")).toList())
         .singleElement().asString().contains("docker-credential-closedloop-hang get did not answer within 30 s for"
