@@ -74,6 +74,7 @@ public record ReleaseConfig(
 
     public Compatibility {
       env = List.copyOf(env);
+      timeout = timeout == null ? DEFAULT_TIMEOUT : timeout;
       if (command == null && healthUrl == null) {
         throw new IllegalArgumentException("a compatibility check needs a command or a health URL");
       }
@@ -942,6 +943,7 @@ public record ReleaseConfig(
     private Compatibility compatibility(List<String> problems) {
       String command = compatibilityCommand == null || compatibilityCommand.isBlank() ? null
           : compatibilityCommand.trim();
+      int before = problems.size();
       java.net.URI health = null;
       if (compatibilityHealthUrl != null && !compatibilityHealthUrl.isBlank()) {
         try {
@@ -950,21 +952,22 @@ public record ReleaseConfig(
           health = null;
         }
         if (health == null || health.getHost() == null || !("http".equals(health.getScheme())
-            || "https".equals(health.getScheme()))) {
+            || "https".equals(health.getScheme())) || health.getPort() > 65535) {
           problems.add("compatibilityHealthUrl (deploy.compatibilityHealthUrl) must be an http(s) URL such as"
               + " http://127.0.0.1:8080/health; got '" + compatibilityHealthUrl.trim() + "'");
-          return null;
+        } else if (health.getRawUserInfo() != null) { // it is printed in progress lines and the plan
+          problems.add("compatibilityHealthUrl (deploy.compatibilityHealthUrl) must not hold a user or password");
         }
       }
       Duration timeout = Compatibility.DEFAULT_TIMEOUT;
       if (compatibilityTimeout != null && !compatibilityTimeout.isBlank()) {
         timeout = parse(problems, () -> dev.closedloop.deploy.Durations.parse(compatibilityTimeout,
             "compatibilityTimeout (deploy.compatibilityTimeout)"));
-        if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
-          problems.add("compatibilityTimeout (deploy.compatibilityTimeout) must be more than zero");
+        if (timeout != null && (timeout.isZero() || timeout.isNegative() || timeout.compareTo(Duration.ofDays(1)) > 0)) {
+          problems.add("compatibilityTimeout (deploy.compatibilityTimeout) must be more than zero and at most 24h");
         }
       }
-      if (command == null && health == null) {
+      if (command == null && (compatibilityHealthUrl == null || compatibilityHealthUrl.isBlank())) {
         if (!compatibilityEnv.isEmpty() || (compatibilityTimeout != null && !compatibilityTimeout.isBlank())) {
           problems.add((compatibilityEnv.isEmpty() ? "compatibilityTimeout (deploy.compatibilityTimeout)"
               : "compatibilityEnv (deploy.compatibilityEnv)") + " is set but neither compatibilityCommand"
@@ -979,8 +982,7 @@ public record ReleaseConfig(
               + " DATABASE_URL={url}; got '" + entry + "'");
         }
       }
-      return timeout == null || timeout.isZero() || timeout.isNegative() ? null
-          : new Compatibility(command, compatibilityEnv, health, timeout);
+      return problems.size() > before ? null : new Compatibility(command, compatibilityEnv, health, timeout);
     }
   }
 }

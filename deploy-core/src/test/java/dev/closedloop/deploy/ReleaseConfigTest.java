@@ -124,8 +124,18 @@ class ReleaseConfigTest {
             .compatibilityHealthUrl("localhost:8080/health").compatibilityTimeout("0s")
             .compatibilityEnv(List.of("not an entry")).load())
         .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
+            .startsWith("3 settings are wrong: ")
             .contains("compatibilityHealthUrl (deploy.compatibilityHealthUrl) must be an http(s) URL such as"
-                + " http://127.0.0.1:8080/health; got 'localhost:8080/health'"));
+                + " http://127.0.0.1:8080/health; got 'localhost:8080/health'")
+            .contains("compatibilityTimeout (deploy.compatibilityTimeout) must be more than zero and at most 24h")
+            .contains("compatibilityEnv (deploy.compatibilityEnv) entries are NAME=value"));
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
+            .compatibilityHealthUrl("http://ops:s3cret@127.0.0.1:8080/health").compatibilityTimeout("1000h").load())
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
+            .startsWith("2 settings are wrong: ")
+            .contains("compatibilityHealthUrl (deploy.compatibilityHealthUrl) must not hold a user or password")
+            .contains("at most 24h")
+            .doesNotContain("s3cret"));
     assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
             .compatibilityCommand("/smoke").compatibilityTimeout("0s").compatibilityEnv(List.of("not an entry")).load())
         .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())

@@ -68,10 +68,15 @@ final class DockerDatabase implements EphemeralDatabase {
         && !Loopback.isLoopback(engineAddress.getHost());
     String host = remote ? engineAddress.getHost() : "127.0.0.1";
     try {
+      for (String orphan : containers.removeOrphans("test-database")) {
+        events.progress(Step.TEST_MIGRATE, "removed test database container " + orphan + ", left by a release that"
+            + " was killed");
+      }
       containers.ensureImage(image, () -> null);
       long started = System.nanoTime();
       containers.run(name, image, List.of("POSTGRES_PASSWORD=" + password, "POSTGRES_USER=postgres",
-          "POSTGRES_DB=postgres"), Map.of("dev.closedloop.role", "test-database"),
+          "POSTGRES_DB=postgres"), Map.of("dev.closedloop.role", "test-database", Containers.OWNER_LABEL,
+          Containers.owner()),
           List.of(new Containers.Port(remote ? null : "127.0.0.1", 0, 5432, "tcp")));
       OPEN.add(remove);
       DatabaseTarget target = awaitReady(containers, name, password, host);

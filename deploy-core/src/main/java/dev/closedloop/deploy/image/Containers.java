@@ -220,6 +220,62 @@ public final class Containers {
     }
   }
 
+  /**
+   * The label naming the process a throwaway container belongs to: this machine, the JVM's pid and
+   * when it started (a pid is reused; a pid with its start time is not).
+   */
+  public static final String OWNER_LABEL = "dev.closedloop.owner";
+
+  /** This JVM, as {@link #OWNER_LABEL} names it. */
+  public static String owner() {
+    ProcessHandle self = ProcessHandle.current();
+    return hostname() + " " + self.pid() + " " + self.info().startInstant().map(Object::toString).orElse("?");
+  }
+
+  private static String hostname() {
+    try {
+      return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/hostname")).strip();
+    } catch (java.io.IOException | RuntimeException e) {
+      String name = System.getenv("HOSTNAME");
+      return name != null ? name : System.getenv().getOrDefault("COMPUTERNAME", "?");
+    }
+  }
+
+  /**
+   * Removes the containers of {@code role} that a process of this machine left when it was
+   * killed (kill -9, a vanished CI runner): those whose owner no longer runs. Another machine's
+   * containers, and a live process's, are left alone.
+   *
+   * @return the names removed
+   */
+  public List<String> removeOrphans(String role) {
+    String[] me = owner().split(" ", 3);
+    List<String> removed = new ArrayList<>();
+    List<com.github.dockerjava.api.model.Container> found;
+    try {
+      found = engine.client().listContainersCmd().withShowAll(true)
+          .withLabelFilter(Map.of("dev.closedloop.role", role)).exec();
+    } catch (RuntimeException e) {
+      throw failure("list containers", e);
+    }
+    for (com.github.dockerjava.api.model.Container container : found) {
+      String owner = container.getLabels() == null ? null : container.getLabels().get(OWNER_LABEL);
+      String[] parts = owner == null ? new String[0] : owner.split(" ", 3);
+      if (parts.length != 3 || !parts[0].equals(me[0]) || !parts[1].matches("\\d+")) {
+        continue; // another machine's, or from before owners were labelled
+      }
+      boolean alive = ProcessHandle.of(Long.parseLong(parts[1])).map(process -> process.info().startInstant()
+          .map(Object::toString).orElse("?").equals(parts[2])).orElse(false);
+      if (!alive) {
+        String name = container.getNames() == null || container.getNames().length == 0 ? container.getId()
+            : container.getNames()[0].replaceFirst("^/", "");
+        remove(container.getId());
+        removed.add(name);
+      }
+    }
+    return removed;
+  }
+
   /** The names of the running containers that carry all of {@code labels}. */
   public List<String> running(Map<String, String> labels) {
     try {

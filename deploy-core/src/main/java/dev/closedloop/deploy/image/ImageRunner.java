@@ -58,10 +58,34 @@ public final class ImageRunner {
   public synchronized Service start(String role, String database, List<String> env) {
     prepare(database);
     String name = name(role);
-    containers.runOnHostNetwork(name, image, env, labels(role, database));
-    Service service = new Service(name);
+    // removed with the JVM from before it exists: a signal between create and start leaves nothing behind
+    Thread removeWithUs = new Thread(() -> containers.remove(name), "closedloop-stop-" + name);
+    Runtime.getRuntime().addShutdownHook(removeWithUs);
     services.add(name);
-    return service;
+    try {
+      containers.runOnHostNetwork(name, image, env, labels(role, database));
+    } catch (RuntimeException e) {
+      forget(name, removeWithUs);
+      throw e;
+    }
+    return new Service(name, removeWithUs);
+  }
+
+  /** Pulls the image when the engine does not have it yet (once per runner). */
+  public synchronized void pull() {
+    if (!present) {
+      containers.ensureImage(image, credentials);
+      present = true;
+    }
+  }
+
+  private void forget(String name, Thread removeWithUs) {
+    services.remove(name);
+    try {
+      Runtime.getRuntime().removeShutdownHook(removeWithUs);
+    } catch (IllegalStateException shuttingDown) {
+      // the hook runs anyway
+    }
   }
 
   /** A container {@link #start} started; closing it removes the container. */
@@ -70,10 +94,9 @@ public final class ImageRunner {
     private final String name;
     private final Thread removeWithUs;
 
-    private Service(String name) {
+    private Service(String name, Thread removeWithUs) {
       this.name = name;
-      this.removeWithUs = new Thread(() -> containers.remove(name), "closedloop-stop-" + name);
-      Runtime.getRuntime().addShutdownHook(removeWithUs);
+      this.removeWithUs = removeWithUs;
     }
 
     public String name() {
@@ -90,15 +113,21 @@ public final class ImageRunner {
       return containers.logTail(name, lines);
     }
 
+    /**
+     * Removes the container, also on an interrupted thread (the engine's socket would refuse it);
+     * until it is gone, the JVM's exit still removes it.
+     */
     @Override
     public void close() {
+      boolean interrupted = Thread.interrupted();
       try {
-        Runtime.getRuntime().removeShutdownHook(removeWithUs);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook removes it
+        containers.remove(name);
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
       }
-      containers.remove(name);
-      services.remove(name);
+      forget(name, removeWithUs);
     }
   }
 
@@ -114,10 +143,7 @@ public final class ImageRunner {
           + " release still runs against " + database + " (its release was stopped, the container was not): wait"
           + " for it to end, or stop it (docker stop " + running.get(0) + "), then release again");
     }
-    if (!present) {
-      containers.ensureImage(image, credentials);
-      present = true;
-    }
+    pull();
   }
 
   private static String name(String role) {
@@ -125,7 +151,12 @@ public final class ImageRunner {
   }
 
   private static Map<String, String> labels(String role, String database) {
-    return Map.of("dev.closedloop.role", role, DATABASE_LABEL, database);
+    return Map.of("dev.closedloop.role", role, DATABASE_LABEL, database, Containers.OWNER_LABEL, Containers.owner());
+  }
+
+  /** Removes the containers of {@code role} that killed processes of this machine left: {@link Containers#removeOrphans}. */
+  public List<String> removeOrphans(String role) {
+    return containers.removeOrphans(role);
   }
 
   private static final String DATABASE_LABEL = "dev.closedloop.database";

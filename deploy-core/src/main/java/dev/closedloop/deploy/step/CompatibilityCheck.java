@@ -65,21 +65,32 @@ final class CompatibilityCheck {
           + " machine: it cannot reach the throwaway database here. Use a local engine, or point"
           + " deploy.testDatabaseUrl at a server the engine reaches");
     }
-    if (check.healthUrl() != null) {
-      refuseAnswered(check.healthUrl());
+    if (check.healthUrl() != null && !local(engine)) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "deploy.compatibilityHealthUrl is asked from"
+          + " this machine, and the Docker engine at " + context.docker().host() + ", whose host network the image"
+          + " serves on, is not on it: use a local engine, or deploy.compatibilityCommand");
     }
     ImageRunner runner = new ImageRunner(context.docker(), live.get(), context::registryCredentials);
     context.events().progress(Step.TEST_MIGRATE, "compatibility check: " + check.describe() + " from "
         + live.get() + " (what " + tag + " names) against the migrated throwaway database");
+    for (String orphan : runner.removeOrphans("compatibility")) {
+      context.events().progress(Step.TEST_MIGRATE, "compatibility check: removed container " + orphan + ", left by"
+          + " a release that was killed");
+    }
     List<String> env = Migrations.fillConnection(check.env(), migrated, context.events());
     String database = migrated.host() + ":" + migrated.port() + "/" + migrated.database();
-    if (check.healthUrl() == null) {
-      command(context, check, runner, database, env);
-    } else {
-      try (ImageRunner.Service service = runner.start("compatibility", database, env)) {
-        awaitHealthy(context, check, service, live.get());
-        if (check.command() != null) {
-          command(context, check, runner, database, env);
+    // a step failing beside this one ends the check now, not after its timeout
+    try (RunContext.Registration stopping = context.onStop(() -> runner.stop("compatibility", database))) {
+      if (check.healthUrl() == null) {
+        command(context, check, runner, database, env);
+      } else {
+        runner.pull(); // first: what answers at the URL from now on is the image
+        refuseAnswered(check.healthUrl());
+        try (ImageRunner.Service service = runner.start("compatibility", database, env)) {
+          awaitHealthy(context, check, service, live.get());
+          if (check.command() != null) {
+            command(context, check, runner, database, env);
+          }
         }
       }
     }
@@ -119,6 +130,7 @@ final class CompatibilityCheck {
       throw new DeployException(DeployException.Kind.DOCKER, "The compatibility check failed: " + e.getCause(), e);
     }
     if (code != 0) {
+      stopIfStopped(context);
       throw refused(runner.image(), "'" + check.command() + "' exited with " + code + "; its output is in the log"
           + " above");
     }
@@ -131,13 +143,16 @@ final class CompatibilityCheck {
   private static void awaitHealthy(RunContext context, ReleaseConfig.Compatibility check, ImageRunner.Service service,
       ImageRef live) {
     java.net.URI url = check.healthUrl();
-    java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(REQUEST_TIMEOUT).build();
+    java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(REQUEST_TIMEOUT)
+        .version(java.net.http.HttpClient.Version.HTTP_1_1).build(); // as a platform's health check asks
     long started = System.nanoTime();
     long lastLine = started;
     String last = "nothing answered yet";
     while (true) {
+      stopIfStopped(context);
       Optional<dev.closedloop.deploy.image.Containers.State> state = service.state();
       if (state.isEmpty() || !state.get().running()) {
+        stopIfStopped(context);
         String code = state.map(s -> String.valueOf(s.exitCode())).orElse("unknown (the container is gone)");
         showLog(context, service, "exited with code " + code);
         throw refused(live, "stopped before " + url + " answered 2xx: it exited with code " + code + "; its last"
@@ -146,7 +161,8 @@ final class CompatibilityCheck {
       try {
         java.net.http.HttpResponse<Void> response = http.send(java.net.http.HttpRequest.newBuilder(url)
             .timeout(REQUEST_TIMEOUT).GET().build(), java.net.http.HttpResponse.BodyHandlers.discarding());
-        if (response.statusCode() / 100 == 2) {
+        // the answer is the image's only while it runs: one that could not listen may not have exited yet
+        if (response.statusCode() / 100 == 2 && service.state().map(s -> s.running()).orElse(false)) {
           return;
         }
         last = url + " answered " + response.statusCode();
@@ -201,6 +217,20 @@ final class CompatibilityCheck {
         + ":" + port + " before the compatibility check starts the image, so " + url + " would answer for it, not"
         + " for the image. Stop it, or have the image listen on a free port (e.g. deploy.compatibilityEnv=PORT=18081,"
         + " if the service reads PORT) and point deploy.compatibilityHealthUrl there");
+  }
+
+  private static void stopIfStopped(RunContext context) {
+    if (context.stopped()) {
+      throw new DeployException(DeployException.Kind.MIGRATION, "The compatibility check was stopped: a step beside"
+          + " it failed");
+    }
+  }
+
+  /** An engine on this machine: its host network is this machine's. */
+  private static boolean local(java.net.URI engine) {
+    String scheme = engine.getScheme() == null ? "unix" : engine.getScheme();
+    return scheme.equals("unix") || scheme.equals("npipe")
+        || (scheme.startsWith("tcp") || scheme.startsWith("http")) && Loopback.isLoopback(engine.getHost());
   }
 
   private static DeployException refused(ImageRef live, String what) {

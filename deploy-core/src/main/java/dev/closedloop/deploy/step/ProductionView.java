@@ -72,18 +72,21 @@ final class ProductionView {
   private final CompletableFuture<Catalog> catalog;
   /** Lets the catalog's reading begin (true), or ends it unread (false). */
   private final CompletableFuture<Boolean> go;
+  /** Done once the reading's connection and session are closed; null without a reading. */
+  private final CompletableFuture<Void> finished;
   private final Events events;
   private final ReleaseConfig config;
 
   private ProductionView(String version, int major, Map<String, String> extensions,
       CompletableFuture<Migrator.Inspection> inspected, CompletableFuture<Catalog> catalog,
-      CompletableFuture<Boolean> go, Events events, ReleaseConfig config) {
+      CompletableFuture<Boolean> go, CompletableFuture<Void> finished, Events events, ReleaseConfig config) {
     this.version = version;
     this.major = major;
     this.extensions = extensions;
     this.inspected = inspected;
     this.catalog = catalog;
     this.go = go;
+    this.finished = finished;
     this.events = events;
     this.config = config;
   }
@@ -100,9 +103,23 @@ final class ProductionView {
     go.complete(true);
   }
 
-  /** The step is over: a catalog not yet read is not read at all. */
+  /**
+   * The step is over: a catalog not yet read is not read at all, and the reading's connection
+   * and session are closed before this returns (closing a local stand-in's session stops its
+   * server, which migrate starts again).
+   */
   void done() {
     go.complete(false);
+    if (finished == null) {
+      return;
+    }
+    try {
+      finished.get(READ_WITHIN.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      events.debug("production's reading did not end: " + e);
+    }
   }
 
   /**
@@ -122,26 +139,30 @@ final class ProductionView {
   }
 
   private <T> T await(CompletableFuture<T> reading, DriftCheck drift) {
+    String why;
     try {
-      return reading.get(); // interruptible: a step stopped beside a failed build does not wait on production
-    } catch (java.util.concurrent.CancellationException e) {
-      return null; // the step was over before it was read
+      // interruptible: a step stopped beside a failed build does not wait on production
+      return reading.get(READ_WITHIN.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new DeployException(DeployException.Kind.DATABASE, "Stopped while reading production's catalog", e);
+    } catch (java.util.concurrent.TimeoutException e) {
+      why = "no answer within " + READ_WITHIN.toMinutes() + " minutes";
+    } catch (java.util.concurrent.CancellationException e) {
+      why = "its reading was called off";
     } catch (java.util.concurrent.ExecutionException e) {
       if (e.getCause() instanceof DeployException d && (d.kind() == DeployException.Kind.MIGRATION
           || d.kind() == DeployException.Kind.CONFIGURATION)) {
         throw d; // production answered: its history disagrees with the files, which migrate refuses too
       }
-      String why = config.redactor().redact(String.valueOf(e.getCause() != null ? e.getCause().getMessage()
+      why = config.redactor().redact(String.valueOf(e.getCause() != null ? e.getCause().getMessage()
           : e.getMessage()));
-      if (config.driftCheck() == CheckLevel.FAIL) {
-        throw drift.unchecked("production's history and catalog could not be read: " + why);
-      }
-      events.warn("drift check skipped: production's history and catalog could not be read: " + why);
-      return null;
     }
+    if (config.driftCheck() == CheckLevel.FAIL) {
+      throw drift.unchecked("production's history and catalog could not be read: " + why);
+    }
+    events.warn("drift check skipped: production's history and catalog could not be read: " + why);
+    return null;
   }
 
   /**
@@ -194,38 +215,47 @@ final class ProductionView {
       CompletableFuture<Migrator.Inspection> inspected = null;
       CompletableFuture<Catalog> catalog = null;
       CompletableFuture<Boolean> go = new CompletableFuture<>();
+      CompletableFuture<Void> finished = null;
       if (drift == null) {
         connection.close();
       } else { // on the same connection: the applied migrations while the throwaway database starts, then the catalog
         ProductionDatabase.Session open = session;
         CompletableFuture<Migrator.Inspection> inspecting = inspected = new CompletableFuture<>();
         CompletableFuture<Catalog> catalogReading = catalog = new CompletableFuture<>();
+        CompletableFuture<Void> closed = finished = new CompletableFuture<>();
         background(() -> {
+          Catalog read = null;
+          Throwable failure = null;
           try (open; Connection c = connection) {
             String[] mark = new String[1];
             inspecting.complete(inspect(c, migrator, reading, drift, mark));
-            if (!awaitGo(go)) {
-              catalogReading.cancel(false);
-              return;
+            if (awaitGo(go)) {
+              read = readCatalog(c, drift);
+              // history and catalog of one moment: the history is read again after the catalog
+              if (!mark[0].equals(historyMark(c, drift.historyTable()))) {
+                throw new DeployException(DeployException.Kind.DATABASE, "production was migrated while its"
+                    + " catalog was read");
+              }
             }
-            Catalog read = readCatalog(c, drift);
-            // history and catalog of one moment: the history is read again after the catalog
-            if (!mark[0].equals(historyMark(c, drift.historyTable()))) {
-              throw new DeployException(DeployException.Kind.DATABASE, "production was migrated while its catalog"
-                  + " was read");
-            }
-            catalogReading.complete(read);
-          } catch (SQLException | RuntimeException e) {
-            DeployException failure = e instanceof DeployException d ? d
-                : new DeployException(DeployException.Kind.DATABASE, e.getMessage(), e);
+          } catch (Throwable e) { // whatever ends the reading, who waits for it hears of it
+            failure = e instanceof DeployException ? e : new DeployException(DeployException.Kind.DATABASE,
+                String.valueOf(e.getMessage()), e);
+          }
+          // only now, with the connection and the session closed
+          if (failure != null) {
             inspecting.completeExceptionally(failure); // the first failure counts; a completed reading stays
             catalogReading.completeExceptionally(failure);
+          } else if (read == null) {
+            catalogReading.cancel(false);
+          } else {
+            catalogReading.complete(read);
           }
+          closed.complete(null);
         });
         session = null; // the reading closes it
       }
-      return new ProductionView(server.version(), server.major(), extensions, inspected, catalog, go, events,
-          config);
+      return new ProductionView(server.version(), server.major(), extensions, inspected, catalog, go, finished,
+          events, config);
     } catch (SQLException | DeployException e) {
       if (e instanceof DeployException d && d.getMessage().startsWith("The drift check could not be made")) {
         throw d;
@@ -242,6 +272,9 @@ final class ProductionView {
       }
     }
   }
+
+  /** How long a step waits for production's reading at most: a connection that went silent never answers. */
+  private static final java.time.Duration READ_WITHIN = java.time.Duration.ofMinutes(5);
 
   /** How long the catalog's reading waits for the throwaway database to start before it reads anyway. */
   private static final java.time.Duration GO_WITHIN = java.time.Duration.ofSeconds(60);

@@ -34,25 +34,28 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
     DriftCheck drift = new DriftCheck(config, context.events(), Step.TEST_MIGRATE);
     ProductionView production = ProductionView.read(config, context.events(), Step.TEST_MIGRATE, migrator,
         drift.notPossible() == null ? drift : null);
-    EphemeralDatabase throwaway = production == null ? config.testDatabase()
-        : config.testDatabase().matching(production.major());
-    context.events().progress(Step.TEST_MIGRATE, "starting " + throwaway.describe());
-    try (EphemeralDatabase.Instance database = throwaway.start(context.events());
-        RunContext.Registration stopping = context.onStop(database::close)) {
-      DriftCheck.Result checked = null;
-      if (production != null) {
-        production.throwawayStarted();
-        production.compareWith(database.target(), throwaway.describe(), context.events());
-        ProductionView.Applied applied = production.applied(drift);
-        checked = applied != null ? drift.prove(applied, migrator, database.target()) : null;
+    try {
+      EphemeralDatabase throwaway = production == null ? config.testDatabase()
+          : config.testDatabase().matching(production.major());
+      context.events().progress(Step.TEST_MIGRATE, "starting " + throwaway.describe());
+      try (EphemeralDatabase.Instance database = throwaway.start(context.events());
+          RunContext.Registration stopping = context.onStop(database::close)) {
+        DriftCheck.Result checked = null;
+        if (production != null) {
+          production.throwawayStarted();
+          production.compareWith(database.target(), throwaway.describe(), context.events());
+          ProductionView.Applied applied = production.applied(drift);
+          checked = applied != null ? drift.prove(applied, migrator, database.target()) : null;
+          production.done(); // production is not read after this
+        }
+        MigrationOutcome outcome = checked != null ? checked.upTo() : migrator.migrate(database.target(), null);
+        if (checked != null) {
+          drift.report(checked);
+        }
+        CompatibilityCheck.run(context, database.target());
+        context.testMigration(outcome);
+        return outcome;
       }
-      MigrationOutcome outcome = checked != null ? checked.upTo() : migrator.migrate(database.target(), null);
-      if (checked != null) {
-        drift.report(checked);
-      }
-      CompatibilityCheck.run(context, database.target());
-      context.testMigration(outcome);
-      return outcome;
     } finally {
       if (production != null) {
         production.done();

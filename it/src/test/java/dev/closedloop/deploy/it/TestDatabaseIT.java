@@ -56,6 +56,40 @@ class TestDatabaseIT {
     assertThat(testDatabases()).as("removed after the failure too").isEmpty();
   }
 
+  /**
+   * kill -9 leaves a release's test database running: the next one on this machine removes it,
+   * and leaves alone what a live process or another machine runs.
+   */
+  @Test
+  void aContainerLeftByAKilledRelease_isRemovedByTheNext_aLiveOnesIsNot() throws Exception {
+    String image = PostgresImage.image(work);
+    String[] me = dev.closedloop.deploy.image.Containers.owner().split(" ", 3);
+    String killed = "closedloop-testdb-killed-" + UUID.randomUUID().toString().substring(0, 6);
+    String live = "closedloop-testdb-live-" + UUID.randomUUID().toString().substring(0, 6);
+    String elsewhere = "closedloop-testdb-elsewhere-" + UUID.randomUUID().toString().substring(0, 6);
+    try {
+      // the killed release's pid, now another process's: its start time tells them apart
+      sleeping(image, killed, me[0] + " " + me[1] + " 2000-01-01T00:00:00Z");
+      sleeping(image, live, String.join(" ", me));
+      sleeping(image, elsewhere, "ci-runner-7 " + me[1] + " 2000-01-01T00:00:00Z");
+
+      testMigrate(Migrations.flyway("classpath:db/migration")).testDatabaseImage(image).load().testMigrate();
+
+      assertThat(progress()).contains("removed test database container " + killed + ", left by a release that was"
+          + " killed");
+      assertThat(testDatabases()).containsExactlyInAnyOrder(live, elsewhere);
+    } finally {
+      TestServices.docker("rm", "-f", killed, live, elsewhere);
+    }
+  }
+
+  private static void sleeping(String image, String name, String owner) {
+    TestServices.Run run = TestServices.docker("run", "-d", "--name", name, "--label",
+        "dev.closedloop.role=test-database", "--label", "dev.closedloop.owner=" + owner, "--entrypoint",
+        "/bin/busybox", image, "sleep", "600");
+    assertThat(run.exitCode()).as(run.output()).isZero();
+  }
+
   @Test
   void anImageThatIsNotPostgres_isRefusedInOneLine_andRemoved() throws Exception {
     Path context = Files.createDirectories(work.resolve("not-postgres"));
