@@ -131,7 +131,7 @@ public final class Release {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "historyLimit (deploy.historyLimit) must be 1"
           + " or more; got " + limit);
     }
-    config.require(Step.MIGRATE);
+    config.requireLedger();
     dev.closedloop.deploy.guard.ReleaseLedger ledger = config.ledger();
     if (!config.productionDatabase().exists()) { // a local stand-in no release has made yet: nothing to read, nothing made
       return new dev.closedloop.deploy.report.History(config.guards().lockName(), ledger.table(), List.of(),

@@ -188,11 +188,11 @@ public record ReleaseConfig(
             missing.add("image (deploy.image)");
           }
         }
-        case MIGRATE, PROMOTE, ROLLBACK -> { // all write the ledger, under the release lock
-          if (step != Step.MIGRATE && image == null) {
+        case MIGRATE, PROMOTE, ROLLBACK -> { // all write the ledger, under the release lock, with the image's digest
+          if (image == null) {
             missing.add("image (deploy.image)");
           }
-          if (step != Step.MIGRATE && sha == null) {
+          if (sha == null) {
             missing.add("sha (deploy.sha; no CI variable or git repository gave one)");
           }
           if (productionDatabase == null) {
@@ -213,6 +213,21 @@ public record ReleaseConfig(
       throw new DeployException(DeployException.Kind.CONFIGURATION,
           String.join(", ", missing) + (missing.size() == 1 ? " is" : " are") + " required by "
               + List.of(steps) + " but not set");
+    }
+  }
+
+  /** What reading the ledger needs (deploy:history): production and the lock's name, nothing of a commit. */
+  void requireLedger() {
+    List<String> missing = new ArrayList<>();
+    if (productionDatabase == null) {
+      missing.add("databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)");
+    }
+    if (guards.lockName() == null) {
+      missing.add("lockName (deploy.lockName, or deploy.image to derive it from)");
+    }
+    if (!missing.isEmpty()) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, String.join(", ", missing)
+          + (missing.size() == 1 ? " is" : " are") + " required by [history] but not set");
     }
   }
 
@@ -952,9 +967,10 @@ public record ReleaseConfig(
           health = null;
         }
         if (health == null || health.getHost() == null || !("http".equals(health.getScheme())
-            || "https".equals(health.getScheme())) || health.getPort() > 65535) {
+            || "https".equals(health.getScheme())) || health.getPort() > 65535 || health.getPort() == 0) {
           problems.add("compatibilityHealthUrl (deploy.compatibilityHealthUrl) must be an http(s) URL such as"
-              + " http://127.0.0.1:8080/health; got '" + compatibilityHealthUrl.trim() + "'");
+              + " http://127.0.0.1:8080/health; got " + (compatibilityHealthUrl.contains("@") ? "one with an '@'"
+              + " (a user or password does not belong there)" : "'" + compatibilityHealthUrl.trim() + "'"));
         } else if (health.getRawUserInfo() != null) { // it is printed in progress lines and the plan
           problems.add("compatibilityHealthUrl (deploy.compatibilityHealthUrl) must not hold a user or password");
         }

@@ -137,6 +137,10 @@ class ReleaseConfigTest {
             .contains("at most 24h")
             .doesNotContain("s3cret"));
     assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
+            .compatibilityHealthUrl("http://ops:s3cret@127.0.0.1:99999/health").load())
+        .hasMessageContaining("must be an http(s) URL such as http://127.0.0.1:8080/health; got one with an '@'")
+        .hasMessageNotContaining("s3cret");
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
             .compatibilityCommand("/smoke").compatibilityTimeout("0s").compatibilityEnv(List.of("not an entry")).load())
         .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
             .startsWith("2 settings are wrong: ")
@@ -163,6 +167,16 @@ class ReleaseConfigTest {
     assertThatThrownBy(release::promote)
         .hasMessage("databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable) is required by [promote] but not set");
     assertThat(events).isEmpty();
+  }
+
+  @Test
+  void migrate_withoutAnImage_namesTheSetting_forTheLedgerRecordsWhatItMigratesFor() {
+    Release release = Release.configure().buildContext(dir).databaseUrl("embedded:" + dir.resolve("prod"), null, null)
+        .migrations(dev.closedloop.deploy.database.Migrations.flyway("filesystem:" + dir)).lockName("app")
+        .sha("abcdef1").ciEnvironment(noCi()).load();
+
+    assertThatThrownBy(release::migrate).hasMessage("image (deploy.image) is required by [test-migrate, migrate] but"
+        + " not set");
   }
 
   @Test

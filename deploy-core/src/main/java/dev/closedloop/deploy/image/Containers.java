@@ -221,35 +221,57 @@ public final class Containers {
   }
 
   /**
-   * The label naming the process a throwaway container belongs to: this machine, the JVM's pid and
-   * when it started (a pid is reused; a pid with its start time is not).
+   * The label naming the process a throwaway container belongs to: the machine, its PID
+   * namespace and the user (a container with the host's hostname is another machine all the
+   * same), the JVM's pid and when it started (a pid is reused; a pid with its start time is not).
    */
   public static final String OWNER_LABEL = "dev.closedloop.owner";
 
-  /** This JVM, as {@link #OWNER_LABEL} names it. */
-  public static String owner() {
-    ProcessHandle self = ProcessHandle.current();
-    return hostname() + " " + self.pid() + " " + self.info().startInstant().map(Object::toString).orElse("?");
+  /** This JVM as {@link #OWNER_LABEL} names it; empty where that cannot be told (not Linux). */
+  public static Optional<String> owner() {
+    return ownerOf(ProcessHandle.current());
   }
 
-  private static String hostname() {
+  /** {@code process} of this machine, namespace and user as {@link #OWNER_LABEL} names it. */
+  public static Optional<String> ownerOf(ProcessHandle process) {
+    Optional<Long> started = process.info().startInstant().map(java.time.Instant::toEpochMilli);
+    return machine().flatMap(machine -> started.map(at -> machine + " " + process.pid() + " " + at));
+  }
+
+  /** hostname, PID namespace and uid of this process, from /proc; empty without one. */
+  private static Optional<String> machine() {
     try {
-      return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/hostname")).strip();
+      java.nio.file.Path self = java.nio.file.Path.of("/proc/self");
+      String host = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/hostname")).strip();
+      String namespace = java.nio.file.Files.readSymbolicLink(self.resolve("ns/pid")).toString();
+      Object uid = java.nio.file.Files.getAttribute(self, "unix:uid");
+      return host.isEmpty() || host.contains(" ") || namespace.contains(" ") ? Optional.empty()
+          : Optional.of(host + " " + namespace + " " + uid);
     } catch (java.io.IOException | RuntimeException e) {
-      String name = System.getenv("HOSTNAME");
-      return name != null ? name : System.getenv().getOrDefault("COMPUTERNAME", "?");
+      return Optional.empty();
     }
   }
 
+  /** The labels of a throwaway container of {@code role}: the role, and its owner where it can be named. */
+  public static Map<String, String> throwawayLabels(String role, Map<String, String> more) {
+    Map<String, String> labels = new java.util.HashMap<>(more);
+    labels.put("dev.closedloop.role", role);
+    owner().ifPresent(owner -> labels.put(OWNER_LABEL, owner));
+    return Map.copyOf(labels);
+  }
+
   /**
-   * Removes the containers of {@code role} that a process of this machine left when it was
-   * killed (kill -9, a vanished CI runner): those whose owner no longer runs. Another machine's
-   * containers, and a live process's, are left alone.
+   * Removes the containers of {@code role} that a killed process (kill -9) of this machine,
+   * namespace and user left: those whose owner no longer runs. What another machine, namespace
+   * or user runs, and anything whose owner cannot be told dead, is left alone.
    *
    * @return the names removed
    */
   public List<String> removeOrphans(String role) {
-    String[] me = owner().split(" ", 3);
+    Optional<String> machine = machine();
+    if (machine.isEmpty()) {
+      return List.of();
+    }
     List<String> removed = new ArrayList<>();
     List<com.github.dockerjava.api.model.Container> found;
     try {
@@ -260,17 +282,26 @@ public final class Containers {
     }
     for (com.github.dockerjava.api.model.Container container : found) {
       String owner = container.getLabels() == null ? null : container.getLabels().get(OWNER_LABEL);
-      String[] parts = owner == null ? new String[0] : owner.split(" ", 3);
-      if (parts.length != 3 || !parts[0].equals(me[0]) || !parts[1].matches("\\d+")) {
-        continue; // another machine's, or from before owners were labelled
+      if (owner == null || !owner.startsWith(machine.get() + " ")) {
+        continue;
       }
-      boolean alive = ProcessHandle.of(Long.parseLong(parts[1])).map(process -> process.info().startInstant()
-          .map(Object::toString).orElse("?").equals(parts[2])).orElse(false);
+      String[] process = owner.substring(machine.get().length() + 1).split(" ");
+      if (process.length != 2 || !process[0].matches("\\d{1,18}") || !process[1].matches("\\d{1,18}")) {
+        continue;
+      }
+      long startedAt = Long.parseLong(process[1]);
+      // alive when its pid runs a process started then; a clock stepped since may shift that a little
+      boolean alive = ProcessHandle.of(Long.parseLong(process[0])).map(running -> running.info().startInstant()
+          .map(at -> Math.abs(at.toEpochMilli() - startedAt) < 10_000).orElse(true)).orElse(false);
       if (!alive) {
         String name = container.getNames() == null || container.getNames().length == 0 ? container.getId()
             : container.getNames()[0].replaceFirst("^/", "");
-        remove(container.getId());
-        removed.add(name);
+        try {
+          remove(container.getId());
+          removed.add(name);
+        } catch (DeployException e) {
+          // another release may be removing it right now; whoever comes next tries again
+        }
       }
     }
     return removed;

@@ -62,13 +62,18 @@ public final class ImageRunner {
     Thread removeWithUs = new Thread(() -> containers.remove(name), "closedloop-stop-" + name);
     Runtime.getRuntime().addShutdownHook(removeWithUs);
     services.add(name);
+    Service service = new Service(name, removeWithUs);
     try {
       containers.runOnHostNetwork(name, image, env, labels(role, database));
     } catch (RuntimeException e) {
-      forget(name, removeWithUs);
+      try {
+        service.close(); // by name: it may exist though its start failed
+      } catch (RuntimeException removing) {
+        e.addSuppressed(removing);
+      }
       throw e;
     }
-    return new Service(name, removeWithUs);
+    return service;
   }
 
   /** Pulls the image when the engine does not have it yet (once per runner). */
@@ -151,7 +156,7 @@ public final class ImageRunner {
   }
 
   private static Map<String, String> labels(String role, String database) {
-    return Map.of("dev.closedloop.role", role, DATABASE_LABEL, database, Containers.OWNER_LABEL, Containers.owner());
+    return Containers.throwawayLabels(role, Map.of(DATABASE_LABEL, database));
   }
 
   /** Removes the containers of {@code role} that killed processes of this machine left: {@link Containers#removeOrphans}. */

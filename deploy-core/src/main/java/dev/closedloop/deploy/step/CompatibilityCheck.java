@@ -45,6 +45,7 @@ final class CompatibilityCheck {
     if (check == null) {
       return;
     }
+    stopIfStopped(context);
     if (config.image() == null || config.promoteTags().isEmpty()) {
       context.events().warn("compatibility check skipped: it runs the image a promote tag names, and deploy.image"
           + " or deploy.promoteTags is not set");
@@ -111,8 +112,23 @@ final class CompatibilityCheck {
           thread.start();
         });
     long code;
+    long deadline = System.nanoTime() + check.timeout().toNanos();
     try {
-      code = running.get(check.timeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      while (true) { // a step failing beside this one ends it, also one that failed before it started
+        try {
+          code = running.get(Math.min(500_000_000L, Math.max(1, deadline - System.nanoTime())),
+              java.util.concurrent.TimeUnit.NANOSECONDS);
+          break;
+        } catch (java.util.concurrent.TimeoutException e) {
+          if (context.stopped()) {
+            runner.stop("compatibility", database);
+            stopIfStopped(context);
+          }
+          if (System.nanoTime() - deadline >= 0) {
+            throw e;
+          }
+        }
+      }
     } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
       runner.stop("compatibility", database);
       if (e instanceof InterruptedException) {
@@ -161,8 +177,9 @@ final class CompatibilityCheck {
       try {
         java.net.http.HttpResponse<Void> response = http.send(java.net.http.HttpRequest.newBuilder(url)
             .timeout(REQUEST_TIMEOUT).GET().build(), java.net.http.HttpResponse.BodyHandlers.discarding());
-        // the answer is the image's only while it runs: one that could not listen may not have exited yet
-        if (response.statusCode() / 100 == 2 && service.state().map(s -> s.running()).orElse(false)) {
+        // the answer is the image's only while it runs: one that could not listen may not have exited
+        // yet, so a second answer a second later, from a container still running, is what counts
+        if (response.statusCode() / 100 == 2 && confirmed(http, url, service)) {
           return;
         }
         last = url + " answered " + response.statusCode();
@@ -192,6 +209,14 @@ final class CompatibilityCheck {
             + "; the compatibility check's container was removed. Production was not touched", e);
       }
     }
+  }
+
+  private static boolean confirmed(java.net.http.HttpClient http, java.net.URI url, ImageRunner.Service service)
+      throws java.io.IOException, InterruptedException {
+    Thread.sleep(1000);
+    java.net.http.HttpResponse<Void> again = http.send(java.net.http.HttpRequest.newBuilder(url)
+        .timeout(REQUEST_TIMEOUT).GET().build(), java.net.http.HttpResponse.BodyHandlers.discarding());
+    return again.statusCode() / 100 == 2 && service.state().map(s -> s.running()).orElse(false);
   }
 
   /** What the service printed last goes to the log, masked; never into the error or the ledger. */

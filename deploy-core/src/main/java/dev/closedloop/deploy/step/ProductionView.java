@@ -74,12 +74,16 @@ final class ProductionView {
   private final CompletableFuture<Boolean> go;
   /** Done once the reading's connection and session are closed; null without a reading. */
   private final CompletableFuture<Void> finished;
+  /** The reading's connection, cut when the reading does not end. */
+  private final Connection connection;
+  private boolean ended;
   private final Events events;
   private final ReleaseConfig config;
 
   private ProductionView(String version, int major, Map<String, String> extensions,
       CompletableFuture<Migrator.Inspection> inspected, CompletableFuture<Catalog> catalog,
-      CompletableFuture<Boolean> go, CompletableFuture<Void> finished, Events events, ReleaseConfig config) {
+      CompletableFuture<Boolean> go, CompletableFuture<Void> finished, Connection connection, Events events,
+      ReleaseConfig config) {
     this.version = version;
     this.major = major;
     this.extensions = extensions;
@@ -87,6 +91,7 @@ final class ProductionView {
     this.catalog = catalog;
     this.go = go;
     this.finished = finished;
+    this.connection = connection;
     this.events = events;
     this.config = config;
   }
@@ -108,17 +113,40 @@ final class ProductionView {
    * and session are closed before this returns (closing a local stand-in's session stops its
    * server, which migrate starts again).
    */
-  void done() {
+  synchronized void done() {
     go.complete(false);
-    if (finished == null) {
+    if (finished == null || ended) {
       return;
     }
+    ended = true;
+    boolean interrupted = Thread.interrupted(); // a stopped step still closes what it opened
     try {
-      finished.get(READ_WITHIN.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      if (!finished(CLOSE_WITHIN)) { // a connection gone silent: cut it, and the reading ends
+        try {
+          connection.abort(Runnable::run);
+        } catch (SQLException | RuntimeException e) {
+          events.debug("cutting production's reading: " + e);
+        }
+        if (!finished(CLOSE_WITHIN)) {
+          events.warn("production's reading (drift check) did not end; its connection was cut");
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private boolean finished(java.time.Duration within) {
+    try {
+      finished.get(within.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return false;
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      events.debug("production's reading did not end: " + e);
+      return finished.isDone();
     }
   }
 
@@ -141,7 +169,6 @@ final class ProductionView {
   private <T> T await(CompletableFuture<T> reading, DriftCheck drift) {
     String why;
     try {
-      // interruptible: a step stopped beside a failed build does not wait on production
       return reading.get(READ_WITHIN.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -255,7 +282,7 @@ final class ProductionView {
         session = null; // the reading closes it
       }
       return new ProductionView(server.version(), server.major(), extensions, inspected, catalog, go, finished,
-          events, config);
+          drift == null ? null : connection, events, config);
     } catch (SQLException | DeployException e) {
       if (e instanceof DeployException d && d.getMessage().startsWith("The drift check could not be made")) {
         throw d;
@@ -272,6 +299,9 @@ final class ProductionView {
       }
     }
   }
+
+  /** How long the end of a step waits for production's reading to close, before and after cutting its connection. */
+  private static final java.time.Duration CLOSE_WITHIN = java.time.Duration.ofSeconds(30);
 
   /** How long a step waits for production's reading at most: a connection that went silent never answers. */
   private static final java.time.Duration READ_WITHIN = java.time.Duration.ofMinutes(5);

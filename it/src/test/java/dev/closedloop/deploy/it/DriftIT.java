@@ -137,4 +137,25 @@ class DriftIT {
     assertThat(clean.progress()).contains("drift check: production's schema is the one its migrations (up to V8)"
         + " build");
   }
+
+  /**
+   * With the local stand-in, production's reading holds its server: the reading is over, and the
+   * server stopped, before migrate starts it again on the same data directory.
+   */
+  @Test
+  void onTheLocalStandIn_theCheckedReadingEndsBeforeMigrateStartsItsServerAgain() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    Path data = work.resolve("production-db");
+    java.util.function.Consumer<dev.closedloop.deploy.ReleaseConfig.Builder> standIn = settings -> settings
+        .databaseUrl("embedded:" + data, null, null);
+    fixture.release("1", standIn); // creates the stand-in: nothing to compare yet
+    Files.writeString(fixture.migrations().resolve("V2__add_body.sql"), "ALTER TABLE notes ADD COLUMN body text;\n");
+
+    ReleaseResult second = fixture.release("2", standIn);
+
+    assertThat(fixture.progress()).contains("drift check: production's schema is the one its migrations (up to V1)"
+        + " build");
+    assertThat(second.migration().orElseThrow().applied()).extracting(a -> a.migration().label())
+        .containsExactly("V2 add body");
+  }
 }

@@ -63,15 +63,17 @@ class TestDatabaseIT {
   @Test
   void aContainerLeftByAKilledRelease_isRemovedByTheNext_aLiveOnesIsNot() throws Exception {
     String image = PostgresImage.image(work);
-    String[] me = dev.closedloop.deploy.image.Containers.owner().split(" ", 3);
+    String[] me = dev.closedloop.deploy.image.Containers.owner().orElseThrow().split(" ");
+    String machine = me[0] + " " + me[1] + " " + me[2]; // host, PID namespace, uid
     String killed = "closedloop-testdb-killed-" + UUID.randomUUID().toString().substring(0, 6);
     String live = "closedloop-testdb-live-" + UUID.randomUUID().toString().substring(0, 6);
     String elsewhere = "closedloop-testdb-elsewhere-" + UUID.randomUUID().toString().substring(0, 6);
+    Process otherRelease = new ProcessBuilder("sleep", "300").start();
     try {
       // the killed release's pid, now another process's: its start time tells them apart
-      sleeping(image, killed, me[0] + " " + me[1] + " 2000-01-01T00:00:00Z");
-      sleeping(image, live, String.join(" ", me));
-      sleeping(image, elsewhere, "ci-runner-7 " + me[1] + " 2000-01-01T00:00:00Z");
+      sleeping(image, killed, machine + " " + me[3] + " 946684800000");
+      sleeping(image, live, dev.closedloop.deploy.image.Containers.ownerOf(otherRelease.toHandle()).orElseThrow());
+      sleeping(image, elsewhere, "ci-runner-7 pid:[4026531836] 0 " + me[3] + " 946684800000");
 
       testMigrate(Migrations.flyway("classpath:db/migration")).testDatabaseImage(image).load().testMigrate();
 
@@ -79,6 +81,7 @@ class TestDatabaseIT {
           + " killed");
       assertThat(testDatabases()).containsExactlyInAnyOrder(live, elsewhere);
     } finally {
+      otherRelease.destroyForcibly();
       TestServices.docker("rm", "-f", killed, live, elsewhere);
     }
   }
