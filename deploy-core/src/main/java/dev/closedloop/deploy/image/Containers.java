@@ -93,25 +93,8 @@ public final class Containers {
           ? (port.hostIp() == null ? Ports.Binding.empty() : Ports.Binding.bindIp(port.hostIp()))
           : new Ports.Binding(port.hostIp(), String.valueOf(port.hostPort())));
     }
-    DockerClient client = engine.client();
-    String id = null;
-    try {
-      id = client.createContainerCmd(image.toString()).withName(name).withEnv(env).withLabels(labels)
-          .withExposedPorts(exposed).withHostConfig(HostConfig.newHostConfig().withPortBindings(bindings)).exec()
-          .getId();
-      client.startContainerCmd(id).exec();
-      return id;
-    } catch (RuntimeException e) {
-      if (id != null) {
-        try {
-          remove(id);
-        } catch (DeployException ignored) {
-          // the failure to report is the one that got here
-        }
-      }
-      throw new DeployException(DeployException.Kind.DOCKER, "Cannot run " + image + " as container " + name + ": "
-          + DockerEngine.rootMessage(e), e);
-    }
+    return createAndStart(name, image, env, labels, create -> create.withExposedPorts(exposed)
+        .withHostConfig(HostConfig.newHostConfig().withPortBindings(bindings)));
   }
 
   /**
@@ -119,11 +102,17 @@ public final class Containers {
    * service that listens where it would on the engine's host.
    */
   public String runOnHostNetwork(String name, ImageRef image, List<String> env, Map<String, String> labels) {
+    return createAndStart(name, image, env, labels,
+        create -> create.withHostConfig(HostConfig.newHostConfig().withNetworkMode("host")));
+  }
+
+  private String createAndStart(String name, ImageRef image, List<String> env, Map<String, String> labels,
+      java.util.function.UnaryOperator<com.github.dockerjava.api.command.CreateContainerCmd> settings) {
     DockerClient client = engine.client();
     String id = null;
     try {
-      id = client.createContainerCmd(image.toString()).withName(name).withEnv(env).withLabels(labels)
-          .withHostConfig(HostConfig.newHostConfig().withNetworkMode("host")).exec().getId();
+      id = settings.apply(client.createContainerCmd(image.toString()).withName(name).withEnv(env)
+          .withLabels(labels)).exec().getId();
       client.startContainerCmd(id).exec();
       return id;
     } catch (RuntimeException e) {
