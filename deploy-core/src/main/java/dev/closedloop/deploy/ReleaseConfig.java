@@ -195,12 +195,7 @@ public record ReleaseConfig(
           if (sha == null) {
             missing.add("sha (deploy.sha; no CI variable or git repository gave one)");
           }
-          if (productionDatabase == null) {
-            missing.add("databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)");
-          }
-          if (guards.lockName() == null) {
-            missing.add("lockName (deploy.lockName, or deploy.image to derive it from)");
-          }
+          missing.addAll(ledgerMissing());
           if (step != Step.MIGRATE && promoteTags.isEmpty()) { // the first is the one releases go live by
             missing.add("promoteTags (deploy.promoteTags)");
           }
@@ -218,6 +213,15 @@ public record ReleaseConfig(
 
   /** What reading the ledger needs (deploy:history): production and the lock's name, nothing of a commit. */
   void requireLedger() {
+    List<String> missing = ledgerMissing();
+    if (!missing.isEmpty()) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, String.join(", ", missing)
+          + (missing.size() == 1 ? " is" : " are") + " required by [history] but not set");
+    }
+  }
+
+  /** The ledger's settings not set: production, where it is kept, and the lock's name, whose rows it keeps. */
+  private List<String> ledgerMissing() {
     List<String> missing = new ArrayList<>();
     if (productionDatabase == null) {
       missing.add("databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)");
@@ -225,10 +229,7 @@ public record ReleaseConfig(
     if (guards.lockName() == null) {
       missing.add("lockName (deploy.lockName, or deploy.image to derive it from)");
     }
-    if (!missing.isEmpty()) {
-      throw new DeployException(DeployException.Kind.CONFIGURATION, String.join(", ", missing)
-          + (missing.size() == 1 ? " is" : " are") + " required by [history] but not set");
-    }
+    return missing;
   }
 
   /** True when a connection string may hold a password: {@code user:password@}, or a password parameter. */

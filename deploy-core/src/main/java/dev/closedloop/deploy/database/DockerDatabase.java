@@ -75,7 +75,7 @@ final class DockerDatabase implements EphemeralDatabase {
       containers.ensureImage(image, () -> null);
       long started = System.nanoTime();
       containers.run(name, image, List.of("POSTGRES_PASSWORD=" + password, "POSTGRES_USER=postgres",
-          "POSTGRES_DB=postgres"), Containers.throwawayLabels("test-database", Map.of()),
+          "POSTGRES_DB=postgres"), Containers.ownedLabels("test-database", Map.of()),
           List.of(new Containers.Port(remote ? null : "127.0.0.1", 0, 5432, "tcp")));
       OPEN.add(remove);
       DatabaseTarget target = awaitReady(containers, name, password, host);

@@ -241,8 +241,8 @@ public final class Containers {
     }
   }
 
-  /** The labels of a throwaway container of {@code role}: the role, and its owner where it can be named. */
-  public static Map<String, String> throwawayLabels(String role, Map<String, String> more) {
+  /** {@code more}, the container's role, and this JVM as its owner where it can be named. */
+  public static Map<String, String> ownedLabels(String role, Map<String, String> more) {
     Map<String, String> labels = new java.util.HashMap<>(more);
     labels.put("dev.closedloop.role", role);
     owner().ifPresent(owner -> labels.put(OWNER_LABEL, owner));

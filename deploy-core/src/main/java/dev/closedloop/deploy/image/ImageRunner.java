@@ -156,7 +156,7 @@ public final class ImageRunner {
   }
 
   private static Map<String, String> labels(String role, String database) {
-    return Containers.throwawayLabels(role, Map.of(DATABASE_LABEL, database));
+    return Containers.ownedLabels(role, Map.of(DATABASE_LABEL, database));
   }
 
   /** Removes the containers of {@code role} that killed processes of this machine left: {@link Containers#removeOrphans}. */

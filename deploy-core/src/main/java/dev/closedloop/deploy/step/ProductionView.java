@@ -254,12 +254,12 @@ final class ProductionView {
           Catalog read = null;
           Throwable failure = null;
           try (open; Connection c = connection) {
-            String[] mark = new String[1];
-            inspecting.complete(inspect(c, migrator, reading, drift, mark));
+            Inspected applied = inspect(c, migrator, reading, drift);
+            inspecting.complete(applied.inspection());
             if (awaitGo(go)) {
               read = readCatalog(c, drift);
               // history and catalog of one moment: the history is read again after the catalog
-              if (!mark[0].equals(historyMark(c, drift.historyTable()))) {
+              if (!applied.historyMark().equals(historyMark(c, drift.historyTable()))) {
                 throw new DeployException(DeployException.Kind.DATABASE, "production was migrated while its"
                     + " catalog was read");
               }
@@ -309,18 +309,16 @@ final class ProductionView {
   /** How long the catalog's reading waits for the throwaway database to start before it reads anyway. */
   private static final java.time.Duration GO_WITHIN = java.time.Duration.ofSeconds(60);
 
-  /**
-   * The migrations production has applied, with an unchanged history before and after: none
-   * applied meanwhile; that history's mark goes to {@code mark[0]}.
-   */
-  private static Migrator.Inspection inspect(Connection c, Migrator migrator, DatabaseTarget reading, DriftCheck drift,
-      String[] mark) {
+  /** The migrations production has applied, and the mark of the history they were read from. */
+  private record Inspected(Migrator.Inspection inspection, String historyMark) { }
+
+  /** The migrations production has applied, with an unchanged history before and after: none applied meanwhile. */
+  private static Inspected inspect(Connection c, Migrator migrator, DatabaseTarget reading, DriftCheck drift) {
     for (int attempt = 1; ; attempt++) {
       String before = historyMark(c, drift.historyTable());
       Migrator.Inspection inspection = migrator.inspect(reading);
       if (before.equals(historyMark(c, drift.historyTable()))) {
-        mark[0] = before;
-        return inspection;
+        return new Inspected(inspection, before);
       }
       if (attempt == 3) {
         throw new DeployException(DeployException.Kind.DATABASE, "production was being migrated while it was read,"
