@@ -20,8 +20,11 @@ import java.util.TreeMap;
  */
 public record Catalog(Map<String, String> objects) {
 
-  /** The kinds whose definitions are long texts: a difference is named, not printed. */
-  static final Set<String> LONG = Set.of("view", "function");
+  /**
+   * The kinds whose definitions may hold what nobody registered as a secret (bodies; a trigger's
+   * arguments, where webhooks keep their API keys): a difference is named, not printed.
+   */
+  static final Set<String> UNSHOWN = Set.of("view", "materialized", "function", "trigger");
 
   public Catalog {
     objects = Map.copyOf(objects);

@@ -30,23 +30,22 @@ public final class Drift {
       if (production == null) {
         return "production lacks " + object + ", which the migrations create";
       }
-      if (long_()) {
+      if (unshown()) {
         return object + ": production's definition is not the one the migrations create";
       }
       return object + ": production " + production + ", migrations " + migrations;
     }
 
     /**
-     * {@code definition} as a report may show it: a view's or function's body is never shown (it
-     * may hold what nobody registered as a secret), only that it is there.
+     * {@code definition} as a report may show it: a view's or function's body, or a trigger's
+     * definition, is never shown ({@link Catalog#UNSHOWN}), only that it is there.
      */
     public String shown(String definition) {
-      return definition == null || !long_() ? definition : "(definition not shown)";
+      return definition == null || !unshown() ? definition : "(definition not shown)";
     }
 
-    private boolean long_() {
-      String kind = object.substring(0, object.indexOf(' '));
-      return Catalog.LONG.contains(kind) || kind.equals("materialized");
+    private boolean unshown() {
+      return Catalog.UNSHOWN.contains(object.substring(0, object.indexOf(' ')));
     }
   }
 
