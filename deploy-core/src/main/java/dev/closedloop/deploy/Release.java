@@ -138,7 +138,7 @@ public final class Release {
           config.redactor());
     }
     try (var production = config.productionDatabase().open(events)) {
-      dev.closedloop.deploy.step.ReleaseSession.checkBeforeConnecting(production.target(), config, events);
+      new dev.closedloop.deploy.step.ProductionGate(config).beforeConnecting(production.target()).enforce(events);
       try (java.sql.Connection c = production.target().connect()) {
         try (java.sql.Statement s = c.createStatement()) {
           s.execute("SET default_transaction_read_only = on"); // reading is all history may do

@@ -5,7 +5,6 @@ import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
-import dev.closedloop.deploy.guard.BranchGuard;
 import dev.closedloop.deploy.lint.Finding;
 import java.util.List;
 import java.util.Locale;
@@ -84,7 +83,7 @@ public final class MigrateStep implements ReleaseStep<MigrationOutcome> {
   @Override
   public String describe(ReleaseConfig config) {
     ReleaseConfig.Guards guards = config.guards();
-    List<String> branches = guards.allowedBranches().isEmpty() ? BranchGuard.DEFAULT_ALLOWED : guards.allowedBranches();
+    List<String> branches = new ProductionGate(config).allowedBranches();
     return "on an allowed branch (" + String.join(", ", branches) + ") and holding the release lock of "
         + guards.lockName() + " (" + guards.lockMode().name().toLowerCase(Locale.ROOT) + " mode), apply the set"
         + " test-migrate proved to " + (config.productionDatabase() != null ? config.productionDatabase().describe()

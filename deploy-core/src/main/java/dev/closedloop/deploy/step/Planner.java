@@ -49,6 +49,7 @@ public final class Planner {
   private final List<String> blockers = new ArrayList<>();
   private final List<String> unknowns = new ArrayList<>();
   private final ArrayNode guards;
+  private final ProductionGate gate;
   /** Production's schema, read for the migration lint when migrations are pending there. */
   private Schema schema;
 
@@ -56,6 +57,7 @@ public final class Planner {
     this.config = config;
     this.events = events;
     this.redactor = config.redactor();
+    this.gate = new ProductionGate(config);
     plan.put("schemaVersion", Plan.SCHEMA_VERSION);
     plan.put("sha", config.sha());
     plan.put("service", config.guards().lockName());
@@ -111,17 +113,15 @@ public final class Planner {
   }
 
   private void branchGuard() {
-    var settings = config.guards();
-    try {
-      BranchGuard.Decision decision = new BranchGuard(settings.allowedBranches(), settings.branchGuard())
-          .check(settings.branch(), config.ci());
-      guard("branch", decision.overridden() ? "warn" : "pass", decision.overridden() ? decision.warning()
-          : "branch '" + decision.branch() + "' (" + decision.source() + ") is one of "
-              + String.join(", ", settings.allowedBranches().isEmpty() ? BranchGuard.DEFAULT_ALLOWED
-                  : settings.allowedBranches()));
-    } catch (DeployException e) {
-      guard("branch", "refuse", e.getMessage());
+    ProductionGate.BranchVerdict verdict = gate.branch();
+    if (verdict.refused()) {
+      guard("branch", "refuse", verdict.refusal().getMessage());
+      return;
     }
+    BranchGuard.Decision decision = verdict.decision();
+    guard("branch", decision.overridden() ? "warn" : "pass", decision.overridden() ? decision.warning()
+        : "branch '" + decision.branch() + "' (" + decision.source() + ") is one of "
+            + String.join(", ", gate.allowedBranches()));
   }
 
   /** The image section; the digest {@code <image>:<sha>} has now, when the registry said. */
@@ -189,16 +189,13 @@ public final class Planner {
     try (ProductionDatabase.Session session = database.open(events)) {
       DatabaseTarget target = session.target();
       // the checks a release makes before it connects, and it does not connect when they refuse
-      boolean refused = target.tlsProblem().map(problem -> {
-        guard("database TLS", config.requireTls() ? "refuse" : "warn", "databaseUrl: " + problem
-            + (config.requireTls() ? " (deploy.requireTls is set)" : ""));
-        return config.requireTls();
-      }).orElseGet(() -> {
-        guard("database TLS", "pass", target.isLoopback() ? "this machine" : "TLS required by the URL");
-        return false;
-      });
+      ProductionGate.ConnectionVerdict before = gate.beforeConnecting(target);
+      boolean refused = before.tlsRefused();
+      before.tlsProblem().ifPresentOrElse(problem -> guard("database TLS", refused ? "refuse" : "warn",
+          "databaseUrl: " + problem + (refused ? " (deploy.requireTls is set)" : "")),
+          () -> guard("database TLS", "pass", target.isLoopback() ? "this machine" : "TLS required by the URL"));
       // the server-side pooler check connects: not over a connection the TLS check refused
-      var pooler = refused ? target.poolerProblem() : target.poolerProblem().or(target::sharedBackendProblem);
+      var pooler = refused ? before.poolerProblem() : before.poolerProblem().or(target::sharedBackendProblem);
       pooler.ifPresent(problem -> guard("pooler", "refuse", "databaseUrl (deploy.databaseUrl): " + problem));
       if (refused || pooler.isPresent()) {
         production.put("reachable", false);

@@ -9,7 +9,6 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.Migrator;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.drift.Catalog;
-import dev.closedloop.deploy.guard.BranchGuard;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -203,10 +202,8 @@ final class ProductionView {
     if (database == null || !database.exists()) {
       return null;
     }
-    ReleaseConfig.Guards guards = config.guards();
-    try { // a branch that may not release never reaches production, not even to read it
-      new BranchGuard(guards.allowedBranches(), guards.branchGuard()).check(guards.branch(), config.ci());
-    } catch (DeployException refused) {
+    ProductionGate gate = new ProductionGate(config);
+    if (gate.branch().refused()) { // a branch that may not release never reaches production, not even to read it
       events.progress(step, "production not read (no drift check, no version match): the branch guard refuses"
           + " this branch");
       return null;
@@ -215,7 +212,7 @@ final class ProductionView {
     try {
       session = database.open(events);
       DatabaseTarget target = session.target();
-      var tls = target.tlsProblem();
+      var tls = gate.beforeConnecting(target).tlsProblem();
       if (tls.isPresent()) { // the release decides at migrate, with its own message; nothing is sent before
         if (drift != null && config.driftCheck() == CheckLevel.FAIL) {
           throw drift.unchecked("production's connection " + tls.get());

@@ -47,8 +47,8 @@ public final class ReleaseSession implements AutoCloseable {
   static ReleaseSession open(RunContext context) {
     ReleaseConfig config = context.config();
     Events events = context.events();
-    BranchGuard.Decision branch = new BranchGuard(config.guards().allowedBranches(), config.guards().branchGuard())
-        .check(config.guards().branch(), config.ci());
+    ProductionGate gate = new ProductionGate(config);
+    BranchGuard.Decision branch = gate.branch().orThrow();
     if (branch.overridden()) {
       events.warn(branch.warning());
     }
@@ -59,7 +59,7 @@ public final class ReleaseSession implements AutoCloseable {
     session.branchGuardOverridden = branch.overridden();
     context.guards(session.guards()); // known from here on, also when waiting for the lock fails
     try {
-      session.connect(config, events);
+      session.connect(config, gate, events);
       session.join(config, branch, digest, context);
       return session;
     } catch (RuntimeException e) {
@@ -69,35 +69,15 @@ public final class ReleaseSession implements AutoCloseable {
     }
   }
 
-  private void connect(ReleaseConfig config, Events events) {
+  private void connect(ReleaseConfig config, ProductionGate gate, Events events) {
     ProductionDatabase production = config.productionDatabase();
     events.progress(Step.MIGRATE, "production database: " + production.describe());
     database = production.open(events);
     DatabaseTarget target = database.target();
-    checkBeforeConnecting(target, config, events);
-    target.sharedBackendProblem().ifPresent(problem -> { // asks the server: two sessions of ours
-      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
-    });
+    gate.beforeConnecting(target).enforce(events);
+    gate.poolerOnServer(target);
     connection = target.connect();
     ReleaseLock.prepareSession(connection);
-  }
-
-  /**
-   * What the connection string alone tells, before anything goes out (not even a handshake): a
-   * remote host without TLS (refused with deploy.requireTls, else warned about), a transaction
-   * pooler. Every goal that reaches production passes here first.
-   */
-  public static void checkBeforeConnecting(DatabaseTarget target, ReleaseConfig config, Events events) {
-    target.tlsProblem().ifPresent(problem -> {
-      if (config.requireTls()) {
-        throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem
-            + " (deploy.requireTls is set)");
-      }
-      events.warn("databaseUrl: " + problem);
-    });
-    target.poolerProblem().ifPresent(problem -> {
-      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
-    });
   }
 
   private void join(ReleaseConfig config, BranchGuard.Decision branch, String digest, RunContext context) {
