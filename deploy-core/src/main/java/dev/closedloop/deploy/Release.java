@@ -3,14 +3,19 @@ package dev.closedloop.deploy;
 import dev.closedloop.deploy.step.BuildStep;
 import dev.closedloop.deploy.step.MigrateStep;
 import dev.closedloop.deploy.step.PromoteStep;
+import dev.closedloop.deploy.step.ReleaseSession;
 import dev.closedloop.deploy.step.ReleaseStep;
+import dev.closedloop.deploy.step.RequiredSettings;
+import dev.closedloop.deploy.step.RollbackStep;
 import dev.closedloop.deploy.step.RolloutStep;
 import dev.closedloop.deploy.step.RunContext;
+import dev.closedloop.deploy.step.RunState;
 import dev.closedloop.deploy.step.StepRunner;
 import dev.closedloop.deploy.step.StepRunner.Stage;
 import dev.closedloop.deploy.step.TestMigrateStep;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The entry point: {@code Release.configure()…load()} then run steps. Each step is keyed by the
@@ -100,7 +105,7 @@ public final class Release {
    *     replaced
    */
   public ReleaseResult rollback(String to) {
-    return run("rollback", withRollout(Stage.of(new dev.closedloop.deploy.step.RollbackStep(to))));
+    return run("rollback", RunContext.Kind.ROLLBACK, withRollout(Stage.of(new RollbackStep(to))));
   }
 
   /**
@@ -131,7 +136,7 @@ public final class Release {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "historyLimit (deploy.historyLimit) must be 1"
           + " or more; got " + limit);
     }
-    config.requireLedger();
+    RequiredSettings.checkHistory(config);
     dev.closedloop.deploy.guard.ReleaseLedger ledger = config.ledger();
     if (!config.productionDatabase().exists()) { // a local stand-in no release has made yet: nothing to read, nothing made
       return new dev.closedloop.deploy.report.History(config.guards().lockName(), ledger.table(), List.of(),
@@ -156,7 +161,7 @@ public final class Release {
 
   /** What each step of {@link #release()} would do, one line a step, without doing any of it. */
   public List<String> describe() {
-    config.require(releaseSteps().stream().map(ReleaseStep::step).toArray(Step[]::new));
+    RequiredSettings.check(config, releaseSteps());
     return described();
   }
 
@@ -176,7 +181,7 @@ public final class Release {
    */
   public dev.closedloop.deploy.report.Plan plan() {
     try {
-      config.require(Step.BUILD, Step.TEST_MIGRATE);
+      RequiredSettings.check(config, List.of(BUILD, TEST_MIGRATE));
       return dev.closedloop.deploy.step.Planner.plan(config, events, described());
     } catch (DeployException e) {
       throw e.withPartialResult(ReleaseResult.empty(), config.redactor());
@@ -184,11 +189,14 @@ public final class Release {
   }
 
   private ReleaseResult run(String goal, Stage... stages) {
+    return run(goal, RunContext.Kind.RELEASE, stages);
+  }
+
+  private ReleaseResult run(String goal, RunContext.Kind kind, Stage... stages) {
     List<Stage> plan = List.of(stages);
-    try (RunContext context = new RunContext(config, events)) {
+    try (RunContext context = new RunContext(config, events, kind)) {
       try {
-        config.require(plan.stream().flatMap(stage -> stage.steps().stream()).map(ReleaseStep::step)
-            .toArray(Step[]::new));
+        RequiredSettings.check(config, plan.stream().flatMap(stage -> stage.steps().stream()).toList());
         config.warnings().forEach(events::warn);
         new StepRunner(context).run(plan);
         ReleaseResult result = result(context);
@@ -227,12 +235,19 @@ public final class Release {
     }
   }
 
+  /** The run's result, from what its steps produced and what its production session decided: built here alone. */
   private static ReleaseResult result(RunContext context) {
-    return new ReleaseResult(context.results(), context.knownImage().orElse(null),
-        context.testMigration().orElse(null), context.migration().orElse(null), context.promotion().orElse(null),
-        context.ledgerId().orElse(null), context.rolloutResult().orElse(null),
-        context.guards().orElse(null),
+    RunState state = context.state();
+    Optional<ReleaseSession> session = context.triedSession();
+    Optional<MigrateStep.Migration> migration = state.get(MigrateStep.APPLIED);
+    return new ReleaseResult(state.results(), context.knownImage().orElse(null),
+        state.get(TestMigrateStep.PROVEN).orElse(null),
+        migration.map(MigrateStep.Migration::outcome).orElse(null),
+        state.get(PromoteStep.PROMOTED).map(PromoteStep.Promotion::moves).orElse(null),
+        session.flatMap(ReleaseSession::ledgerRow).orElse(null),
+        state.get(RolloutStep.ROLLED_OUT).map(RolloutStep.Ended::result).orElse(null),
+        session.map(ReleaseSession::guards).orElse(null),
         context.superseded() ? ReleaseResult.Outcome.SUPERSEDED : ReleaseResult.Outcome.COMPLETED,
-        context.hookRuns(), context.lint().orElse(null));
+        state.hookRuns(), migration.map(MigrateStep.Migration::lint).orElse(null));
   }
 }

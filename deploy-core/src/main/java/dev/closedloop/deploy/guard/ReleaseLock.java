@@ -63,6 +63,8 @@ public final class ReleaseLock implements AutoCloseable {
   private final String name;
   private final int key;
   private final Events events;
+  /** The step that waits for the lock, which its progress lines name. */
+  private final Step step;
   private final CommitOrder order;
   private final CommitOrder.Commit mine;
   /** Verdicts by the other release's commit: git is asked once per commit, not once per poll. */
@@ -73,7 +75,7 @@ public final class ReleaseLock implements AutoCloseable {
    * @param connection a connection of the lock's own: the lock lives as long as its session
    */
   public ReleaseLock(Connection connection, ReleaseLedger ledger, String name, Events events) {
-    this(connection, ledger, name, events, null, null);
+    this(connection, ledger, name, events, null, null, Step.MIGRATE);
   }
 
   /**
@@ -82,7 +84,8 @@ public final class ReleaseLock implements AutoCloseable {
    * @param mine this release's commit
    */
   public ReleaseLock(Connection connection, ReleaseLedger ledger, String name, Events events, CommitOrder order,
-      CommitOrder.Commit mine) {
+      CommitOrder.Commit mine, Step step) {
+    this.step = step;
     this.connection = connection;
     this.ledger = ledger;
     this.name = name;
@@ -118,7 +121,7 @@ public final class ReleaseLock implements AutoCloseable {
       if (mode == Mode.SUPERSEDE) {
         java.util.Optional<String> newer = newerWaiting(id, waiting);
         if (newer.isPresent()) {
-          events.progress(Step.MIGRATE, "superseded by " + newer.get() + ": leaving the queue");
+          events.progress(step, "superseded by " + newer.get() + ": leaving the queue");
           return Outcome.SUPERSEDED;
         }
       }
@@ -134,7 +137,7 @@ public final class ReleaseLock implements AutoCloseable {
           return Outcome.ACQUIRED;
         }
         close();
-        events.progress(Step.MIGRATE, "superseded by " + newer.get() + ": leaving the queue");
+        events.progress(step, "superseded by " + newer.get() + ": leaving the queue");
         return Outcome.SUPERSEDED;
       }
       if (mode == Mode.FAIL) {
@@ -148,7 +151,7 @@ public final class ReleaseLock implements AutoCloseable {
             + " which with deploy:plan, and run again when it has finished, or raise deploy.lockTimeout");
       }
       if (!announced) {
-        events.progress(Step.MIGRATE, "waiting for the release lock of " + name + " (" + mode.name().toLowerCase(Locale.ROOT)
+        events.progress(step, "waiting for the release lock of " + name + " (" + mode.name().toLowerCase(Locale.ROOT)
             + " mode, up to " + timeout.toSeconds() + " s)");
         announced = true;
       }

@@ -15,10 +15,17 @@ public final class Promoter {
 
   private final Registry registry;
   private final Events events;
+  private final Step step;
 
   public Promoter(Registry registry, Events events) {
+    this(registry, events, Step.PROMOTE);
+  }
+
+  /** @param step the step that moves the tags, which its progress lines name (a rollback moves them too) */
+  public Promoter(Registry registry, Events events, Step step) {
     this.registry = registry;
     this.events = events;
+    this.step = step;
   }
 
   /** Where each tag pointed before its move, and that it moved: written down as it happens. */
@@ -56,7 +63,7 @@ public final class Promoter {
       Optional<String> previous = registry.digestOf(tagged);
       journal.before(tag, previous.orElse(null));
       if (previous.isPresent() && previous.get().equals(digest)) {
-        events.progress(Step.PROMOTE, tagged + " already points at " + digest);
+        events.progress(step, tagged + " already points at " + digest);
         moves.add(new TagMove(tag, previous.get(), digest, false));
         continue;
       }
@@ -71,7 +78,7 @@ public final class Promoter {
             + " the repository's tags are immutable, or the registry rewrote the manifest");
       }
       journal.moved(tag);
-      events.progress(Step.PROMOTE, tagged + ": " + previous.orElse("(new tag)") + " -> " + digest);
+      events.progress(step, tagged + ": " + previous.orElse("(new tag)") + " -> " + digest);
       moves.add(new TagMove(tag, previous.orElse(null), digest, true));
     }
     return moves;
@@ -100,7 +107,7 @@ public final class Promoter {
       throw new DeployException(DeployException.Kind.REGISTRY, "Moved " + tagged + " back to " + previous
           + " but the registry now reports " + after + " for it");
     }
-    events.progress(Step.ROLLOUT, tagged + ": " + move.digest() + " -> " + previous + " (moved back)");
+    events.progress(step, tagged + ": " + move.digest() + " -> " + previous + " (moved back)");
     return true;
   }
 }

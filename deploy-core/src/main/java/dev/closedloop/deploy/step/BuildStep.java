@@ -3,6 +3,7 @@ package dev.closedloop.deploy.step;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.hook.HookPoint;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.ImageBuilder;
@@ -12,14 +13,32 @@ import java.util.List;
 /** Builds {@code <image>:<sha>} and pushes it, or reuses it when the registry has it already. */
 public final class BuildStep implements ReleaseStep<BuiltImage> {
 
+  /** The image in the registry: built and pushed, or found there already. */
+  public static final RunState.Key<BuiltImage> IMAGE = new RunState.Key<>("image");
+
   @Override
   public Step step() {
     return Step.BUILD;
   }
 
   @Override
+  public RunState.Key<BuiltImage> result() {
+    return IMAGE;
+  }
+
+  @Override
   public DeployException.Kind failureKind() {
     return DeployException.Kind.DOCKER;
+  }
+
+  @Override
+  public List<String> missingSettings(ReleaseConfig config) {
+    return RequiredSettings.imageAndSha(config);
+  }
+
+  @Override
+  public HookPoint hookBefore() {
+    return HookPoint.PRE_BUILD;
   }
 
   @Override
@@ -29,9 +48,7 @@ public final class BuildStep implements ReleaseStep<BuiltImage> {
     ImageBuilder builder = new ImageBuilder(context.docker(), context.registry(), context.registryCredentials(),
         context.events());
     try (RunContext.Registration stopping = context.onStop(builder::abort)) {
-      BuiltImage built = builder.build(config.buildRequest());
-      context.image(built);
-      return built;
+      return builder.build(config.buildRequest());
     }
   }
 

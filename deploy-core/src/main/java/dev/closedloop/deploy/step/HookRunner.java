@@ -51,7 +51,7 @@ final class HookRunner {
       Duration took = Duration.ofNanos(System.nanoTime() - start);
       error = error == null ? null : config.redactor().redact(error);
       HookRun run = new HookRun(point, what, step.id(), took, error);
-      context.addHookRun(run);
+      context.state().add(run);
       record(run);
       if (error == null) {
         context.events().progress(step, point + " hook succeeded in " + Durations.format(took));
@@ -97,7 +97,7 @@ final class HookRunner {
 
   /** Into the ledger row, when the run has one; a ledger out of reach is warned about, never fatal. */
   private void record(HookRun run) {
-    context.openSession().ifPresent(session -> {
+    context.heldSession().ifPresent(session -> {
       Map<String, Object> row = new LinkedHashMap<>();
       row.put("hook", run.point().id());
       row.put("command", run.hook());
@@ -117,18 +117,19 @@ final class HookRunner {
     ReleaseConfig config = context.config();
     Map<String, String> env = new LinkedHashMap<>();
     env.put("DEPLOY_HOOK", point.id());
-    env.put("DEPLOY_KIND", context.rollingBack() ? "rollback" : "release");
+    env.put("DEPLOY_KIND", context.kind().id());
     // the commit whose image this run puts live: a rollback's target, not the checkout it runs from
-    env.put("DEPLOY_SHA", context.rollingBack() ? context.knownImage().flatMap(image -> image.image().tagValue())
+    env.put("DEPLOY_SHA", context.kind() == RunContext.Kind.ROLLBACK ? context.knownImage().flatMap(image -> image.image().tagValue())
         .orElse("") : nonNull(config.sha()));
     env.put("DEPLOY_DIGEST", context.knownImage().map(image -> image.digest()).orElse(""));
-    env.put("DEPLOY_BRANCH", context.guards().map(guards -> guards.branch())
+    env.put("DEPLOY_BRANCH", context.triedSession().map(session -> session.guards().branch())
         .or(() -> java.util.Optional.ofNullable(config.guards().branch()))
         .orElseGet(() -> nonNull(config.ci().branch().name())));
     env.put("DEPLOY_STEP", step.id());
     env.put("DEPLOY_STATUS", status);
     env.put("DEPLOY_RUN_URL", config.ci().runUrl().orElse(""));
-    env.put("DEPLOY_LEDGER_ID", context.ledgerId().map(String::valueOf).orElse(""));
+    env.put("DEPLOY_LEDGER_ID", context.triedSession().flatMap(ReleaseSession::ledgerRow).map(String::valueOf)
+        .orElse(""));
     return env;
   }
 

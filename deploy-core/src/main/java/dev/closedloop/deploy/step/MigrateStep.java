@@ -6,19 +6,40 @@ import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.lint.Finding;
+import dev.closedloop.deploy.hook.HookPoint;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Migrates production, past the branch guard and holding the release lock, with exactly the
  * set test-migrate proved in this run: a set whose fingerprint differs is refused before any
  * change.
  */
-public final class MigrateStep implements ReleaseStep<MigrationOutcome> {
+public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
+
+  /** What migrate applied to production, and what the lint found in it first. */
+  public static final RunState.Key<Migration> APPLIED = new RunState.Key<>("applied");
+
+  /**
+   * What migrate did.
+   *
+   * @param outcome what was applied; null when it failed
+   * @param lint what the migration lint found in the pending migrations; null when it did not read them
+   * @param failure why migrate failed once the lint had read them (its findings stay in the result); else null
+   */
+  public record Migration(MigrationOutcome outcome, List<Finding> lint, DeployException failure) { }
 
   @Override
   public Step step() {
     return Step.MIGRATE;
+  }
+
+  @Override
+  public RunState.Key<Migration> result() {
+    return APPLIED;
   }
 
   @Override
@@ -27,36 +48,74 @@ public final class MigrateStep implements ReleaseStep<MigrationOutcome> {
   }
 
   @Override
-  public MigrationOutcome run(RunContext context) {
-    MigrationSet proven = context.testMigration().map(outcome -> outcome.set()).orElseThrow(() ->
+  public List<String> missingSettings(ReleaseConfig config) {
+    List<String> missing = new ArrayList<>(RequiredSettings.imageAndSha(config)); // the ledger records the digest
+    missing.addAll(RequiredSettings.ledger(config));
+    return missing;
+  }
+
+  @Override
+  public HookPoint hookBefore() {
+    return HookPoint.PRE_MIGRATE;
+  }
+
+  @Override
+  public HookPoint hookAfter() {
+    return HookPoint.POST_MIGRATE;
+  }
+
+  @Override
+  public boolean holdsLock() {
+    return true;
+  }
+
+  @Override
+  public Migration run(RunContext context) {
+    MigrationSet proven = context.state().get(TestMigrateStep.PROVEN).map(outcome -> outcome.set()).orElseThrow(() ->
         new DeployException(DeployException.Kind.GUARD, "Refusing to migrate production: test-migrate has not"
             + " proved the migrations in this run"));
-    ReleaseSession session = context.session();
+    ReleaseSession session = context.lockProduction(Step.MIGRATE);
     if (session.superseded()) {
       return null;
     }
     session.verifyLock();
-    MigrationOutcome outcome = context.config().migrations().migrator(context.events(), Step.MIGRATE,
-            context::imageRunner)
-        .migrate(session.target(), proven.fingerprint(), pending -> {
-          lint(context, proven, pending);
-          session.verifyLock(); // still ours, right before production changes
-          session.record("migrations_planned", pending); // the fact first: production is about to change
-          session.advance("migrating", null);
-        });
-    context.migration(outcome);
+    AtomicReference<List<Finding>> linted = new AtomicReference<>();
+    MigrationOutcome outcome;
+    try {
+      outcome = context.config().migrations().migrator(context.events(), Step.MIGRATE, context::imageRunner)
+          .migrate(session.target(), proven.fingerprint(), pending -> {
+            linted.set(lint(context, session, proven, pending));
+            session.verifyLock(); // still ours, right before production changes
+            session.record("migrations_planned", pending); // the fact first: production is about to change
+            session.advance("migrating", null);
+          });
+    } catch (DeployException e) {
+      if (linted.get() == null) {
+        throw e;
+      }
+      return new Migration(null, linted.get(), e);
+    }
     session.record("migrations_applied", outcome.applied().stream().map(a -> a.migration().label()).toList());
-    return outcome;
+    return new Migration(outcome, linted.get(), null);
   }
 
-  /** Reports what the lint finds in the migrations about to run; refuses, before any, on a finding at level fail. */
-  private static void lint(RunContext context, MigrationSet proven, List<String> pending) {
+  @Override
+  public Optional<DeployException> failure(Migration migration) {
+    return Optional.ofNullable(migration == null ? null : migration.failure());
+  }
+
+  /**
+   * Reports what the lint finds in the migrations about to run; refuses, before any, on a finding at level fail.
+   *
+   * @return the findings; null when the lint is off
+   */
+  private static List<Finding> lint(RunContext context, ReleaseSession session, MigrationSet proven,
+      List<String> pending) {
     if (MigrationLint.skipped(context.config())) {
-      return;
+      return null;
     }
     List<Finding> findings = MigrationLint.findings(context.config(), proven, pending,
-        MigrationLint.schema(context.session().target().readOnly()));
-    context.lint(findings);
+        MigrationLint.schema(session.target().readOnly()));
     context.events().progress(Step.MIGRATE, "migration lint: " + (findings.isEmpty() ? "nothing found in "
         : findings.size() + (findings.size() == 1 ? " finding in " : " findings in ")) + Summaries.migrations(
         pending.size()) + " pending, against production's schema");
@@ -67,13 +126,15 @@ public final class MigrateStep implements ReleaseStep<MigrationOutcome> {
     if (refused != null) {
       throw refused;
     }
+    return findings;
   }
 
   @Override
-  public String summarize(ReleaseConfig config, MigrationOutcome outcome) {
-    if (outcome == null) {
+  public String summarize(ReleaseConfig config, Migration migration) {
+    if (migration == null) {
       return "superseded by a newer release";
     }
+    MigrationOutcome outcome = migration.outcome();
     return outcome.applied().isEmpty()
         ? "production is already at the tested set (" + Summaries.shortFingerprint(outcome.set()) + ")"
         : Summaries.migrations(outcome.applied().size()) + " applied to production in "

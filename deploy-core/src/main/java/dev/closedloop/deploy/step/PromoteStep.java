@@ -7,6 +7,9 @@ import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.Promoter;
 import dev.closedloop.deploy.image.TagMove;
+import dev.closedloop.deploy.hook.HookPoint;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -15,11 +18,34 @@ import java.util.List;
  * first proves from the ledger that this commit's migrate succeeded and that no newer release
  * migrated production since.
  */
-public final class PromoteStep implements ReleaseStep<List<TagMove>> {
+public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
+
+  /** The promote tags' moves, by a promote or a rollback: what the rollout deploys and may move back. */
+  public static final RunState.Key<Promotion> PROMOTED = new RunState.Key<>("promoted");
+
+  /**
+   * What moved the promote tags.
+   *
+   * @param moves each tag's move, with its previous digest
+   * @param started when the tags began to move: a deployment the move started began after it
+   * @param image the image the tags name now
+   * @param finishing for a rollback that finishes a failed one: that one's row (what it moved is this run's to
+   *     move back); else null
+   */
+  public record Promotion(List<TagMove> moves, Instant started, BuiltImage image, ReleaseLedger.Entry finishing) {
+    public Promotion {
+      moves = List.copyOf(moves);
+    }
+  }
 
   @Override
   public Step step() {
     return Step.PROMOTE;
+  }
+
+  @Override
+  public RunState.Key<Promotion> result() {
+    return PROMOTED;
   }
 
   @Override
@@ -28,29 +54,55 @@ public final class PromoteStep implements ReleaseStep<List<TagMove>> {
   }
 
   @Override
-  public List<TagMove> run(RunContext context) {
+  public List<String> missingSettings(ReleaseConfig config) {
+    return promoteSettings(config);
+  }
+
+  /** What moving the promote tags under the lock needs: a promote and a rollback alike. */
+  static List<String> promoteSettings(ReleaseConfig config) {
+    List<String> missing = new ArrayList<>(RequiredSettings.imageAndSha(config));
+    missing.addAll(RequiredSettings.ledger(config));
+    if (config.promoteTags().isEmpty()) { // the first is the one releases go live by
+      missing.add("promoteTags (deploy.promoteTags)");
+    }
+    return missing;
+  }
+
+  @Override
+  public HookPoint hookAfter() {
+    return HookPoint.POST_PROMOTE;
+  }
+
+  @Override
+  public boolean holdsLock() {
+    return true;
+  }
+
+  @Override
+  public Promotion run(RunContext context) {
     ReleaseConfig config = context.config();
-    boolean splitJob = context.openSession().isEmpty();
-    ReleaseSession session = context.session();
+    boolean splitJob = context.heldSession().isEmpty();
+    ReleaseSession session = context.lockProduction(Step.PROMOTE);
     if (session.superseded()) {
       return null;
     }
     Long migratedBy = null;
+    BuiltImage image;
     if (splitJob) {
       ReleaseLedger.Entry migrated = migratedRow(config, session);
       migratedBy = migrated.id();
-      tested(context, session, migrated.imageDigest());
+      image = tested(context, session, context.resolveImage(), migrated.imageDigest());
+    } else {
+      image = context.resolveImage();
     }
     session.verifyLock();
-    String digest = context.image().digest();
-    context.promoteStarted(java.time.Instant.now());
-    List<TagMove> moves = new Promoter(context.registry(), context.events()).promote(config.image(), digest,
-        config.promoteTags(), journal(session));
-    context.promotion(moves);
+    Instant started = Instant.now();
+    List<TagMove> moves = new Promoter(context.registry(), context.events(), Step.PROMOTE).promote(config.image(),
+        image.digest(), config.promoteTags(), journal(session));
     if (migratedBy != null) { // the split job's migrate row, if it still waits: its release is complete now
       session.ledger().advanceFrom(session.connection(), migratedBy, "migrated", "succeeded");
     }
-    return moves;
+    return new Promotion(moves, started, image, null);
   }
 
   /** Each tag's previous digest into the ledger before it moves, and the move once it was read back. */
@@ -72,15 +124,14 @@ public final class PromoteStep implements ReleaseStep<List<TagMove>> {
    * A split job promotes the digest its migrate job recorded, not whatever {@code <sha>} names
    * now: a forced rebuild in between must not change what goes live.
    */
-  private static void tested(RunContext context, ReleaseSession session, String digest) {
-    BuiltImage now = context.image();
+  private static BuiltImage tested(RunContext context, ReleaseSession session, BuiltImage now, String digest) {
     if (digest == null || digest.equals(now.digest())) {
-      return;
+      return now;
     }
     context.events().warn(now.image() + " now names " + now.digest() + ", not the " + digest + " that deploy:migrate"
         + " recorded (rebuilt in between?): promoting " + digest + ", the image whose migrations were applied");
-    context.image(new BuiltImage(now.image(), digest, now.tags(), true));
     session.ledger().recordImageDigest(session.connection(), session.ledgerId(), digest);
+    return new BuiltImage(now.image(), digest, now.tags(), true);
   }
 
   /** The ledger row of this commit's migrate, when no newer release migrated production since. */
@@ -99,10 +150,15 @@ public final class PromoteStep implements ReleaseStep<List<TagMove>> {
   }
 
   @Override
-  public String summarize(ReleaseConfig config, List<TagMove> moves) {
-    if (moves == null) {
+  public String summarize(ReleaseConfig config, Promotion promotion) {
+    if (promotion == null) {
       return "superseded by a newer release";
     }
+    return moves(promotion.moves());
+  }
+
+  /** Each tag's move in a few words. */
+  static String moves(List<TagMove> moves) {
     return String.join(", ", moves.stream().map(m -> m.tag() + (m.moved() ? " moved" : " already")
         + " at " + m.digest()).toList());
   }

@@ -25,26 +25,30 @@ public final class ReleaseSession implements AutoCloseable {
 
   private final ReleaseLedger ledger;
   private final Events events;
+  /** The step that entered production, which the session's progress lines name. */
+  private final Step step;
   private ProductionDatabase.Session database;
   private Connection connection;
   private ReleaseLock lock;
-  private Long ledgerId;
-  private String lockName;
+  // read by another thread for a failed run's result: what was decided as far as it got
+  private volatile Long ledgerId;
+  private volatile String lockName;
   private boolean superseded;
-  private String branch;
-  private boolean branchGuardOverridden;
-  private java.time.Duration lockWait;
+  private volatile String branch;
+  private volatile boolean branchGuardOverridden;
+  private volatile java.time.Duration lockWait;
 
-  private ReleaseSession(ReleaseLedger ledger, Events events) {
+  private ReleaseSession(ReleaseLedger ledger, Events events, Step step) {
     this.ledger = ledger;
     this.events = events;
+    this.step = step;
   }
 
   /**
    * Checks the branch, connects to production, joins the ledger's queue and waits for the lock.
    * On failure, everything it opened is closed again before the exception leaves.
    */
-  static ReleaseSession open(RunContext context) {
+  static ReleaseSession open(RunContext context, Step step) {
     ReleaseConfig config = context.config();
     Events events = context.events();
     ProductionGate gate = new ProductionGate(config);
@@ -53,11 +57,11 @@ public final class ReleaseSession implements AutoCloseable {
       events.warn(branch.warning());
     }
     // a rollback learns what it restores only under the lock
-    String digest = context.rollingBack() ? null : context.image().digest();
-    ReleaseSession session = new ReleaseSession(config.ledger(), events);
+    String digest = context.kind() == RunContext.Kind.ROLLBACK ? null : context.resolveImage().digest();
+    ReleaseSession session = new ReleaseSession(config.ledger(), events, step);
     session.branch = branch.branch();
     session.branchGuardOverridden = branch.overridden();
-    context.guards(session.guards()); // known from here on, also when waiting for the lock fails
+    context.opening(session); // what it decides is known from here on, also when waiting for the lock fails
     try {
       session.connect(config, gate, events);
       session.join(config, branch, digest, context);
@@ -71,7 +75,7 @@ public final class ReleaseSession implements AutoCloseable {
 
   private void connect(ReleaseConfig config, ProductionGate gate, Events events) {
     ProductionDatabase production = config.productionDatabase();
-    events.progress(Step.MIGRATE, "production database: " + production.describe());
+    events.progress(step, "production database: " + production.describe());
     database = production.open(events);
     DatabaseTarget target = database.target();
     gate.beforeConnecting(target).enforce(events);
@@ -89,19 +93,17 @@ public final class ReleaseSession implements AutoCloseable {
         config.ci().runScope().orElse(null), config.ci().ancestry(config.sha(), ANCESTRY_DEPTH));
     ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
         branch.overridden(), config.ci().runUrl().orElse(null), digest, mine,
-        context.rollingBack() ? "rollback" : "release"));
-    context.ledgerId(ledgerId); // the result names the row even when waiting for the lock fails
-    lock = new ReleaseLock(connection, ledger, lockName, events, order, mine);
+        context.kind().id()));
+    lock = new ReleaseLock(connection, ledger, lockName, events, order, mine, step);
     long waiting = System.nanoTime();
     ReleaseLock.Outcome outcome;
     try {
       // a rollback takes its turn: no release's commit supersedes it, and it supersedes none
-      ReleaseLock.Mode mode = context.rollingBack() && config.guards().lockMode() == ReleaseLock.Mode.SUPERSEDE
+      ReleaseLock.Mode mode = context.kind() == RunContext.Kind.ROLLBACK && config.guards().lockMode() == ReleaseLock.Mode.SUPERSEDE
           ? ReleaseLock.Mode.QUEUE : config.guards().lockMode();
       outcome = lock.acquire(ledgerId, mode, config.guards().lockTimeout());
     } finally {
       lockWait = java.time.Duration.ofNanos(System.nanoTime() - waiting);
-      context.guards(guards());
     }
     if (outcome == ReleaseLock.Outcome.SUPERSEDED) {
       supersede(config, "a newer release of " + lockName + " took this one's place while it waited", null);
@@ -109,7 +111,7 @@ public final class ReleaseSession implements AutoCloseable {
     }
     // Arrival at the lock is not commit order: never release an older commit over a newer one.
     // A rollback goes back to an older release on purpose: the order guard is not for it.
-    var released = context.rollingBack() ? java.util.Optional.<ReleaseLedger.Entry>empty()
+    var released = context.kind() == RunContext.Kind.ROLLBACK ? java.util.Optional.<ReleaseLedger.Entry>empty()
         : ledger.latestReleased(connection, lockName, ledgerId);
     if (released.isPresent()) {
       CommitOrder.Comparison comparison = order.compare(mine, released.get().commit());
@@ -117,7 +119,7 @@ public final class ReleaseSession implements AutoCloseable {
         String why = "commit " + config.sha() + " is older than " + released.get().sha() + ", which release #"
             + released.get().id() + " already released (" + comparison.basis() + "): an older commit never goes"
             + " live over a newer one by an accident of timing";
-        events.progress(Step.MIGRATE, "superseded: " + why);
+        events.progress(step, "superseded: " + why);
         supersede(config, why, why);
         return;
       }
@@ -127,7 +129,7 @@ public final class ReleaseSession implements AutoCloseable {
       }
     }
     ledger.advance(connection, ledgerId, "running", null);
-    events.progress(Step.MIGRATE, "holding the release lock of " + lockName + " (ledger #" + ledgerId + ")");
+    events.progress(step, "holding the release lock of " + lockName + " (ledger #" + ledgerId + ")");
   }
 
   private void supersede(ReleaseConfig config, String why, String error) {
@@ -156,6 +158,11 @@ public final class ReleaseSession implements AutoCloseable {
   /** This run's row in the ledger. */
   public long ledgerId() {
     return ledgerId;
+  }
+
+  /** This run's row in the ledger, once the session wrote one (also when it failed after). */
+  public java.util.Optional<Long> ledgerRow() {
+    return java.util.Optional.ofNullable(ledgerId);
   }
 
   /** What the guards decided: the branch that passed, whether by override, and how long the lock took. */

@@ -7,6 +7,7 @@ import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrator;
 import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.hook.HookPoint;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.Promoter;
@@ -27,7 +28,7 @@ import java.util.regex.Pattern;
  * Database migrations are not reverted; it says which were applied since, and which of those
  * drop or rename something.
  */
-public final class RollbackStep implements ReleaseStep<List<TagMove>> {
+public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
 
   private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
   private static final Pattern SHA = Pattern.compile("[0-9a-f]{7,64}");
@@ -51,9 +52,30 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
     return Step.ROLLBACK;
   }
 
+  /** A rollback moves the promote tags as a promote does, and the rollout after it reads them there. */
+  @Override
+  public RunState.Key<PromoteStep.Promotion> result() {
+    return PromoteStep.PROMOTED;
+  }
+
   @Override
   public DeployException.Kind failureKind() {
     return DeployException.Kind.REGISTRY;
+  }
+
+  @Override
+  public List<String> missingSettings(ReleaseConfig config) {
+    return PromoteStep.promoteSettings(config);
+  }
+
+  @Override
+  public HookPoint hookAfter() {
+    return HookPoint.POST_PROMOTE;
+  }
+
+  @Override
+  public boolean holdsLock() {
+    return true;
   }
 
   @Override
@@ -65,15 +87,14 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
   }
 
   @Override
-  public List<TagMove> run(RunContext context) {
+  public PromoteStep.Promotion run(RunContext context) {
     ReleaseConfig config = context.config();
     Events events = context.events();
-    context.rollingBack(true);
     ImageRef live = config.image().withTag(config.promoteTags().get(0));
     // what the operator saw live when asking: a release that goes live while this waits for the lock
     // is not the release they meant to undo
     Optional<String> asked = context.registry().digestOf(live);
-    ReleaseSession session = context.session();
+    ReleaseSession session = context.lockProduction(Step.ROLLBACK);
     if (session.superseded()) {
       return null;
     }
@@ -83,26 +104,33 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
           + current.orElse("(none)") + " while this rollback waited for the release lock (a release went live):"
           + " nothing was rolled back. Run deploy:rollback again to undo that one, or name the target with deploy.to");
     }
-    ReleaseLedger.Entry target = target(context, session, current.orElse(null));
+    Target chosen = target(context, session, current.orElse(null));
+    ReleaseLedger.Entry target = chosen.release();
     if (context.registry().digestOf(config.image().withDigest(target.imageDigest())).isEmpty()) {
       throw new DeployException(DeployException.Kind.REGISTRY, "Cannot roll back to release #" + target.id() + " ("
           + target.sha() + "): its image " + target.imageDigest() + " is no longer in the registry");
     }
     session.ledger().recordRollbackTarget(session.connection(), session.ledgerId(), target.sha(), target.imageDigest());
-    context.image(new BuiltImage(config.image().withTag(target.sha()), target.imageDigest(), List.of(), true));
+    BuiltImage image = new BuiltImage(config.image().withTag(target.sha()), target.imageDigest(), List.of(), true);
     events.progress(Step.ROLLBACK, "rolling back " + live + " from " + current.orElse("(no digest)") + " to release #"
         + target.id() + " of " + target.sha() + " (" + target.imageDigest() + ")");
     migrationsNotReverted(context, session, target);
     session.verifyLock();
-    context.promoteStarted(java.time.Instant.now());
-    List<TagMove> moves = new Promoter(context.registry(), events).promote(config.image(), target.imageDigest(),
-        config.promoteTags(), PromoteStep.journal(session));
-    context.promotion(moves);
-    return moves;
+    java.time.Instant started = java.time.Instant.now();
+    List<TagMove> moves = new Promoter(context.registry(), events, Step.ROLLBACK).promote(config.image(),
+        target.imageDigest(), config.promoteTags(), PromoteStep.journal(session));
+    return new PromoteStep.Promotion(moves, started, image, chosen.finishing());
   }
 
+  /**
+   * The release a rollback goes back to.
+   *
+   * @param finishing the failed rollback this one finishes, whose moves are this one's to move back; else null
+   */
+  private record Target(ReleaseLedger.Entry release, ReleaseLedger.Entry finishing) { }
+
   /** The release to go back to, as the ledger knows it. */
-  private ReleaseLedger.Entry target(RunContext context, ReleaseSession session, String currentDigest) {
+  private Target target(RunContext context, ReleaseSession session, String currentDigest) {
     ReleaseConfig config = context.config();
     Events events = context.events();
     String service = config.guards().lockName();
@@ -124,11 +152,10 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
               + " to release #" + restored.get().id() + " and ended " + last.status() + ": finishing it");
           // the rollback that moved it recorded where from; one that finished it before moved nothing itself
           String tag = config.promoteTags().get(0);
-          context.finishing(all.stream().filter(entry -> entry.rollback() && entry.id() <= last.id()
+          return new Target(restored.get(), all.stream().filter(entry -> entry.rollback() && entry.id() <= last.id()
                   && currentDigest.equals(entry.imageDigest()) && entry.previousDigest(tag) != null
                   && !currentDigest.equals(entry.previousDigest(tag)))
               .findFirst().orElse(last));
-          return restored.get();
         }
       }
       // what the release live now replaced: never forward to a release an earlier rollback took away
@@ -161,15 +188,15 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
             + " rollout ended " + target.rolloutOutcome().replace('_', ' '));
         target = earlier.get();
       }
-      return target;
+      return new Target(target, null);
     }
     boolean digest = DIGEST.matcher(to).matches();
-    return promoted.stream().filter(entry -> digest ? entry.imageDigest().equals(to)
+    return new Target(promoted.stream().filter(entry -> digest ? entry.imageDigest().equals(to)
             : entry.sha().startsWith(to) || to.startsWith(entry.sha())).findFirst()
         .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Cannot roll back to " + to + " (deploy.to):"
             + " no release of " + service + " in the ledger " + session.ledger().table() + " ever promoted "
             + (digest ? "that image" : "that commit") + ". Roll back only to an image that was live before; see"
-            + " deploy:history"));
+            + " deploy:history")), null);
   }
 
   /** Says plainly what stays: migrations applied since the target, and which take something away. */
@@ -265,12 +292,11 @@ public final class RollbackStep implements ReleaseStep<List<TagMove>> {
   }
 
   @Override
-  public String summarize(ReleaseConfig config, List<TagMove> moves) {
-    if (moves == null) {
+  public String summarize(ReleaseConfig config, PromoteStep.Promotion promotion) {
+    if (promotion == null) {
       return "superseded by a newer release";
     }
-    return "rolled back: " + String.join(", ", moves.stream().map(m -> m.tag() + (m.moved() ? " moved" : " already")
-        + " at " + m.digest()).toList());
+    return "rolled back: " + PromoteStep.moves(promotion.moves());
   }
 
   @Override

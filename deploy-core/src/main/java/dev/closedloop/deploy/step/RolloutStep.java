@@ -25,7 +25,16 @@ import java.util.Optional;
  * when the tags are left as they are. Each status change is printed as it happens, and the
  * ledger records the deployment followed and how it ended.
  */
-public final class RolloutStep implements ReleaseStep<RolloutResult> {
+public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
+
+  /** How the rollout ended. */
+  public static final RunState.Key<Ended> ROLLED_OUT = new RunState.Key<>("rolled out");
+
+  /**
+   * How the rollout ended, and the failure that ending is (rolled back, failed, timed out); null
+   * when it succeeded. The result stays in a failed run's partial result.
+   */
+  public record Ended(RolloutResult result, DeployException failure) { }
 
   @Override
   public Step step() {
@@ -33,8 +42,28 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
   }
 
   @Override
+  public RunState.Key<Ended> result() {
+    return ROLLED_OUT;
+  }
+
+  @Override
   public DeployException.Kind failureKind() {
     return DeployException.Kind.ROLLOUT;
+  }
+
+  @Override
+  public List<String> missingSettings(ReleaseConfig config) {
+    return config.image() == null ? List.of("image (deploy.image)") : List.of();
+  }
+
+  @Override
+  public boolean holdsLock() {
+    return true;
+  }
+
+  @Override
+  public Optional<DeployException> failure(Ended ended) {
+    return Optional.ofNullable(ended == null ? null : ended.failure());
   }
 
   /** The target must exist and take this image before anything is migrated or promoted. */
@@ -44,28 +73,30 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
   }
 
   @Override
-  public RolloutResult run(RunContext context) {
-    ReleaseSession session = context.session();
+  public Ended run(RunContext context) {
+    ReleaseSession session = context.lockProduction(Step.ROLLOUT);
     if (session.superseded()) {
       return null;
     }
     ReleaseConfig config = context.config();
     Events events = context.events();
     Rollout rollout = context.rollout();
-    List<TagMove> moves = context.promotion().orElseThrow(() -> new IllegalStateException("rollout before promote"));
-    ImageRef image = config.image().withDigest(context.image().digest());
+    PromoteStep.Promotion promotion = context.state().get(PromoteStep.PROMOTED)
+        .orElseThrow(() -> new IllegalStateException("rollout before promote"));
+    List<TagMove> moves = promotion.moves();
+    ImageRef image = config.image().withDigest(promotion.image().digest());
     Duration timeout = config.rollout().timeout();
     Instant deadline = Instant.now().plus(timeout);
     session.verifyLock();
     session.advance("rolling_out", null); // before the act: from here on a deployment may have started
     Rollout.Deployment deployment;
     try {
-      deployment = rollout.start(new Rollout.Request(image, context.promoteStarted(), moves));
+      deployment = rollout.start(new Rollout.Request(image, promotion.started(), moves));
     } catch (RuntimeException e) {
-      String reverted = revert(context, session, moves); // first: the registry must name what runs
-      finish(context, session, rollout, null, Rollout.Outcome.FAILED, "NOT_STARTED");
-      throw new DeployException(DeployException.Kind.ROLLOUT, "Could not deploy " + image + " to " + rollout.target()
-          + ": " + e.getMessage() + ". " + reverted, e);
+      String reverted = revert(context, session, promotion); // first: the registry must name what runs
+      return new Ended(finish(context, session, rollout, null, Rollout.Outcome.FAILED, "NOT_STARTED"),
+          new DeployException(DeployException.Kind.ROLLOUT, "Could not deploy " + image + " to " + rollout.target()
+              + ": " + e.getMessage() + ". " + reverted, e));
     }
     try {
       session.recordRollout(deployment.id(), null);
@@ -82,21 +113,24 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
       events.warn("after the rollout " + outcome.id() + ": " + e.getMessage());
     }
     boolean failed = outcome == Rollout.Outcome.ROLLED_BACK || outcome == Rollout.Outcome.FAILED;
-    String reverted = failed ? revert(context, session, moves) : null; // before the ledger: it may be out of reach
+    // before the ledger: it may be out of reach
+    String reverted = failed ? revert(context, session, promotion) : null;
     String status = watch.status(timeout);
-    finish(context, session, rollout, deployment.id(), outcome, status);
+    RolloutResult result = finish(context, session, rollout, deployment.id(), outcome, status);
     String what = rollout.target() + " (" + deployment.description() + ")";
     if (outcome == Rollout.Outcome.SUCCEEDED) {
-      return context.rolloutResult().orElseThrow();
+      return new Ended(result, null);
     }
     if (failed) {
-      throw new DeployException(DeployException.Kind.ROLLOUT, what + " " + (outcome == Rollout.Outcome.ROLLED_BACK
-          ? "rolled back" : "failed") + ": " + status + ". " + reverted, watch.lost());
+      return new Ended(result, new DeployException(DeployException.Kind.ROLLOUT, what + " "
+          + (outcome == Rollout.Outcome.ROLLED_BACK ? "rolled back" : "failed") + ": " + status + ". " + reverted,
+          watch.lost()));
     }
-    throw new DeployException(DeployException.Kind.ROLLOUT, what + (watch.lost() != null ? " could not be followed"
-        + " to its end: " : " did not finish within " + Durations.format(timeout) + " (deploy.rolloutTimeout): ")
-        + status + ". The tags are left as they are (" + tags(moves) + "), the ledger records the rollout as"
-        + " timed_out: see how the deployment ended, then release again or move the tags back", watch.lost());
+    return new Ended(result, new DeployException(DeployException.Kind.ROLLOUT, what + (watch.lost() != null
+        ? " could not be followed to its end: " : " did not finish within " + Durations.format(timeout)
+        + " (deploy.rolloutTimeout): ") + status + ". The tags are left as they are (" + tags(moves) + "), the ledger"
+        + " records the rollout as timed_out: see how the deployment ended, then release again or move the tags back",
+        watch.lost()));
   }
 
   /**
@@ -163,15 +197,16 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
   }
 
   /** Records how the rollout ended, in the result and (when it can be reached) the ledger. */
-  private static void finish(RunContext context, ReleaseSession session, Rollout rollout, String deployment,
+  private static RolloutResult finish(RunContext context, ReleaseSession session, Rollout rollout, String deployment,
       Rollout.Outcome outcome, String status) {
-    context.rollout(new RolloutResult(rollout.target(), deployment, outcome, status));
+    RolloutResult result = new RolloutResult(rollout.target(), deployment, outcome, status);
     try {
       session.recordRollout(deployment, outcome.id());
     } catch (DeployException e) {
       context.events().warn("could not record the rollout's outcome (" + outcome.id() + ") in the ledger: "
           + e.getMessage());
     }
+    return result;
   }
 
   /**
@@ -181,16 +216,18 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
    * in a rollback, it stays: the rollback did not move it.
    * A tag that did not exist before cannot go back to anything and is named.
    */
-  private static String revert(RunContext context, ReleaseSession session, List<TagMove> moves) {
+  private static String revert(RunContext context, ReleaseSession session, PromoteStep.Promotion promotion) {
     ImageRef repository = context.config().image();
-    Promoter promoter = new Promoter(context.registry(), context.events());
+    Promoter promoter = new Promoter(context.registry(), context.events(), Step.ROLLOUT);
+    List<TagMove> moves = promotion.moves();
     List<String> done = new ArrayList<>();
     List<String> left = new ArrayList<>();
     for (TagMove promoted : moves) {
       TagMove move = promoted;
-      if (!promoted.moved() && context.rollingBack()) {
+      if (!promoted.moved() && context.kind() == RunContext.Kind.ROLLBACK) {
         // the failed rollback this one finishes moved it: back to where that one found it; else not this run's move
-        Optional<String> before = context.finishing().map(rollback -> rollback.previousDigest(promoted.tag()));
+        Optional<String> before = Optional.ofNullable(promotion.finishing())
+            .map(rollback -> rollback.previousDigest(promoted.tag()));
         if (before.isEmpty()) {
           left.add(promoted.tag() + " named " + promoted.digest() + " before this rollback: it is left as it is");
           continue;
@@ -256,10 +293,11 @@ public final class RolloutStep implements ReleaseStep<RolloutResult> {
   }
 
   @Override
-  public String summarize(ReleaseConfig config, RolloutResult result) {
-    if (result == null) {
+  public String summarize(ReleaseConfig config, Ended ended) {
+    if (ended == null) {
       return "superseded by a newer release";
     }
+    RolloutResult result = ended.result();
     return result.target() + ": " + result.outcome().id().replace('_', ' ') + ", " + result.status();
   }
 

@@ -3,8 +3,7 @@ package dev.closedloop.deploy.step;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseConfig;
-import dev.closedloop.deploy.StepResult;
-import dev.closedloop.deploy.database.MigrationOutcome;
+import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.DockerEngine;
 import dev.closedloop.deploy.image.EcrRegistry;
@@ -13,11 +12,8 @@ import dev.closedloop.deploy.image.ImageRunner;
 import dev.closedloop.deploy.image.OciRegistry;
 import dev.closedloop.deploy.image.Registry;
 import dev.closedloop.deploy.image.RegistryCredentials;
-import dev.closedloop.deploy.image.TagMove;
 import dev.closedloop.deploy.rollout.Rollout;
-import dev.closedloop.deploy.rollout.RolloutResult;
 import dev.closedloop.deploy.rollout.Rollouts;
-import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -25,43 +21,57 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * One run of steps: what it opened (registry client, Docker engine, the production session) and
- * what its steps produced. Everything is opened on first use and closed in reverse order when
- * the run ends, also when it failed. Steps of one stage run on threads of their own, so every
- * method is safe to call from several threads.
+ * One run of steps: the resources it opened (registry client, Docker engine, rollout target, the
+ * production session) and its stop signal, apart from what its steps produced ({@link #state()},
+ * written by the runner alone). Everything is opened on first use and closed in reverse order
+ * when the run ends, also when it failed. Steps of one stage run on threads of their own, so
+ * every method is safe to call from several threads.
  */
 public final class RunContext implements AutoCloseable {
 
+  /** What the run puts live: the commit it builds, or an earlier release's image. */
+  public enum Kind {
+    RELEASE("release"),
+    ROLLBACK("rollback");
+
+    private final String id;
+
+    Kind(String id) {
+      this.id = id;
+    }
+
+    /** As the ledger's kind column and DEPLOY_KIND say it. */
+    public String id() {
+      return id;
+    }
+  }
+
   private final ReleaseConfig config;
   private final Events events;
+  private final Kind kind;
+  private final RunState state = new RunState();
   private final Deque<AutoCloseable> opened = new ArrayDeque<>();
-  private final List<StepResult> results = new ArrayList<>();
-  private final List<dev.closedloop.deploy.hook.HookRun> hookRuns = new ArrayList<>();
   private final List<Runnable> onStop = new ArrayList<>();
   private boolean stopped;
 
   private Registry registry;
   private DockerEngine docker;
   private ReleaseSession session;
+  /** The session being opened or opened: what it decided stays known when opening it failed. */
+  private volatile ReleaseSession tried;
   private Rollout rollout;
   private final Object credentialsLock = new Object();
   private RegistryCredentials pushCredentials;
-
-  private volatile BuiltImage image;
-  private volatile MigrationOutcome testMigration;
-  private volatile MigrationOutcome migration;
-  private volatile List<TagMove> promotion;
-  private volatile Long ledgerId;
-  private volatile Instant promoteStarted;
-  private volatile RolloutResult rolloutResult;
-  private volatile dev.closedloop.deploy.ReleaseResult.Guards guards;
-  private volatile boolean rollingBack;
-  private volatile List<dev.closedloop.deploy.lint.Finding> lint;
-  private volatile dev.closedloop.deploy.guard.ReleaseLedger.Entry finishing;
+  private volatile BuiltImage shaImage;
 
   public RunContext(ReleaseConfig config, Events events) {
+    this(config, events, Kind.RELEASE);
+  }
+
+  public RunContext(ReleaseConfig config, Events events, Kind kind) {
     this.config = config;
     this.events = events;
+    this.kind = kind;
   }
 
   public ReleaseConfig config() {
@@ -70,6 +80,15 @@ public final class RunContext implements AutoCloseable {
 
   public Events events() {
     return events;
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+
+  /** What the steps produced so far. */
+  public RunState state() {
+    return state;
   }
 
   /** ECR through the AWS SDK for ECR hosts, the distribution API for every other registry. */
@@ -102,7 +121,7 @@ public final class RunContext implements AutoCloseable {
 
   /** The built image by digest, to run commands from (migrations run from the image). */
   public ImageRunner imageRunner() {
-    return new ImageRunner(docker(), config.image().withDigest(image().digest()), this::registryCredentials);
+    return new ImageRunner(docker(), config.image().withDigest(resolveImage().digest()), this::registryCredentials);
   }
 
   /** Where the promoted image goes live ({@code deploy.rollout}), opened on first use. */
@@ -123,28 +142,30 @@ public final class RunContext implements AutoCloseable {
   }
 
   /**
-   * The production session: past the branch guard, connected, in the ledger and holding the
-   * release lock (or superseded while it waited). Opened on first use, held until the run ends.
+   * Enters production for {@code step}, the first time: past the branch guard, connected, in the
+   * ledger and holding the release lock (or superseded while it waited), which may take up to
+   * {@code deploy.lockTimeout}. Held until the run ends; later calls return the same session.
    */
-  public synchronized ReleaseSession session() {
+  public synchronized ReleaseSession lockProduction(Step step) {
     if (session == null) {
-      session = own(ReleaseSession.open(this));
+      session = own(ReleaseSession.open(this, step));
     }
     return session;
   }
 
-  /** Marks this run as a rollback: its session learns the image only once it holds the lock. */
-  void rollingBack(boolean rollingBack) {
-    this.rollingBack = rollingBack;
+  /** Called by the session being opened, before it connects: what it decides stays known if it fails. */
+  void opening(ReleaseSession session) {
+    this.tried = session;
   }
 
-  boolean rollingBack() {
-    return rollingBack;
-  }
-
-  /** The session, when a step opened one. */
-  public synchronized Optional<ReleaseSession> openSession() {
+  /** The session, when a step entered production and holds it. */
+  public synchronized Optional<ReleaseSession> heldSession() {
     return Optional.ofNullable(session);
+  }
+
+  /** The session a step opened or tried to open: the guards' decisions and the ledger row, as far as it got. */
+  public Optional<ReleaseSession> triedSession() {
+    return Optional.ofNullable(tried);
   }
 
   /** True when a newer release took this one's place while it waited for the lock. */
@@ -153,128 +174,31 @@ public final class RunContext implements AutoCloseable {
   }
 
   /**
-   * The image of this run: the one build produced, else {@code <image>:<sha>} as the registry
-   * has it now (a split job whose build ran in another process).
+   * The image this run puts live, as far as a step produced it (a rollback's target, the promoted
+   * digest, the build), else the one {@link #resolveImage} looked up.
    */
-  public BuiltImage image() {
-    BuiltImage built = image;
-    if (built == null) {
-      ImageRef shaRef = config.buildRequest().shaRef();
-      String digest = registry().digestOf(shaRef).orElseThrow(() -> new DeployException(DeployException.Kind.REGISTRY,
-          shaRef + " is not in the registry: run deploy:build for this commit first"));
-      built = new BuiltImage(shaRef, digest, List.of(shaRef), true);
-      image = built;
-    }
-    return built;
-  }
-
-  void image(BuiltImage built) {
-    this.image = built;
-  }
-
-  /** The image, when build ran or a step looked it up. */
   public Optional<BuiltImage> knownImage() {
-    return Optional.ofNullable(image);
+    return state.get(PromoteStep.PROMOTED).map(PromoteStep.Promotion::image)
+        .or(() -> state.get(BuildStep.IMAGE)).or(() -> Optional.ofNullable(shaImage));
   }
 
-  /** What test-migrate proved in this run. */
-  public Optional<MigrationOutcome> testMigration() {
-    return Optional.ofNullable(testMigration);
-  }
-
-  void testMigration(MigrationOutcome outcome) {
-    this.testMigration = outcome;
-  }
-
-  /** What migrate applied to production. */
-  public Optional<MigrationOutcome> migration() {
-    return Optional.ofNullable(migration);
-  }
-
-  void migration(MigrationOutcome outcome) {
-    this.migration = outcome;
-  }
-
-  /** Each promote tag's move. */
-  public Optional<List<TagMove>> promotion() {
-    return Optional.ofNullable(promotion);
-  }
-
-  void promotion(List<TagMove> moves) {
-    this.promotion = List.copyOf(moves);
-  }
-
-  /** When the promote began to move tags: a deployment the move started began after it. */
-  public Instant promoteStarted() {
-    return promoteStarted;
-  }
-
-  void promoteStarted(Instant at) {
-    this.promoteStarted = at;
-  }
-
-  /** What the guards decided, as far as the run got. */
-  public Optional<dev.closedloop.deploy.ReleaseResult.Guards> guards() {
-    return Optional.ofNullable(guards);
-  }
-
-  void guards(dev.closedloop.deploy.ReleaseResult.Guards decided) {
-    this.guards = decided;
-  }
-
-  /** How the rollout ended, once it did. */
-  public Optional<RolloutResult> rolloutResult() {
-    return Optional.ofNullable(rolloutResult);
-  }
-
-  void rollout(RolloutResult result) {
-    this.rolloutResult = result;
-  }
-
-  /** This run's row in the ledger, once it has one. */
-  public Optional<Long> ledgerId() {
-    return Optional.ofNullable(ledgerId);
-  }
-
-  void ledgerId(long id) {
-    this.ledgerId = id;
-  }
-
-  /** Records a hook that ran. */
-  /** The failed rollback this one finishes: what it moved is this run's to move back. */
-  void finishing(dev.closedloop.deploy.guard.ReleaseLedger.Entry rollback) {
-    this.finishing = rollback;
-  }
-
-  Optional<dev.closedloop.deploy.guard.ReleaseLedger.Entry> finishing() {
-    return Optional.ofNullable(finishing);
-  }
-
-  /** What the migration lint found in the migrations about to be applied to production. */
-  public void lint(List<dev.closedloop.deploy.lint.Finding> findings) {
-    this.lint = List.copyOf(findings);
-  }
-
-  public Optional<List<dev.closedloop.deploy.lint.Finding>> lint() {
-    return Optional.ofNullable(lint);
-  }
-
-  public synchronized void addHookRun(dev.closedloop.deploy.hook.HookRun run) {
-    hookRuns.add(run);
-  }
-
-  /** The hooks that ran so far, in order. */
-  public synchronized List<dev.closedloop.deploy.hook.HookRun> hookRuns() {
-    return List.copyOf(hookRuns);
-  }
-
-  /** Every step's result so far, in the order they ended. */
-  public synchronized List<StepResult> results() {
-    return List.copyOf(results);
-  }
-
-  synchronized void add(StepResult result) {
-    results.add(result);
+  /**
+   * The image of this run: what {@link #knownImage} knows, else {@code <image>:<sha>} as the
+   * registry has it now (a split job whose build ran in another process), looked up once.
+   *
+   * @throws DeployException of kind REGISTRY when the registry does not have it
+   */
+  public BuiltImage resolveImage() {
+    Optional<BuiltImage> known = knownImage();
+    if (known.isPresent()) {
+      return known.get();
+    }
+    ImageRef shaRef = config.buildRequest().shaRef();
+    String digest = registry().digestOf(shaRef).orElseThrow(() -> new DeployException(DeployException.Kind.REGISTRY,
+        shaRef + " is not in the registry: run deploy:build for this commit first"));
+    BuiltImage found = new BuiltImage(shaRef, digest, List.of(shaRef), true);
+    shaImage = found;
+    return found;
   }
 
   /**

@@ -62,14 +62,15 @@ public final class StepRunner {
           runSideBySide(stage.steps());
         }
       }
-      context.openSession().filter(session -> !session.superseded() && context.promotion().isPresent())
+      context.heldSession().filter(session -> !session.superseded()
+              && context.state().get(PromoteStep.PROMOTED).isPresent())
           .ifPresent(session -> {
             session.advance("succeeded", null);
-            List<StepResult> done = context.results();
+            List<StepResult> done = context.state().results();
             hooks.run(HookPoint.POST_RELEASE, done.get(done.size() - 1).step(), "succeeded");
           });
     } catch (DeployException e) {
-      context.openSession().ifPresent(session -> session.fail(context.config().redactor().redact(e.getMessage())));
+      context.heldSession().ifPresent(session -> session.fail(context.config().redactor().redact(e.getMessage())));
       hooks.run(HookPoint.ON_FAILURE, failedStep(stages), "failed");
       throw e;
     }
@@ -77,52 +78,56 @@ public final class StepRunner {
 
   /** The step that failed (the first, when steps side by side did), else the run's first step. */
   private Step failedStep(List<Stage> stages) {
-    return context.results().stream().filter(result -> result.status() == StepResult.Status.FAILED)
+    return context.state().results().stream().filter(result -> result.status() == StepResult.Status.FAILED)
         .map(StepResult::step).findFirst().orElse(stages.get(0).steps().get(0).step());
   }
 
-  /** The pre-hook of {@code step}: pre-migrate runs holding the lock, so the session opens first. */
-  private void before(Step step) {
-    if (step == Step.BUILD) {
-      hooks.run(HookPoint.PRE_BUILD, step, "starting");
-    } else if (step == Step.MIGRATE && !context.config().hooks().at(HookPoint.PRE_MIGRATE).isEmpty()
-        && !context.session().superseded()) {
-      hooks.run(HookPoint.PRE_MIGRATE, step, "starting");
-    }
-  }
-
-  private void after(Step step) {
-    if (context.superseded()) {
+  /** The step's pre-hooks; those of a step that holds the lock run holding it, so the run enters production first. */
+  private void before(ReleaseStep<?> step) {
+    HookPoint point = step.hookBefore();
+    if (point == null || context.config().hooks().at(point).isEmpty()) {
       return;
     }
-    if (step == Step.MIGRATE) {
-      hooks.run(HookPoint.POST_MIGRATE, step, "succeeded");
-    } else if (step == Step.PROMOTE || step == Step.ROLLBACK) { // a rollback moves the promote tags too
-      hooks.run(HookPoint.POST_PROMOTE, step, "succeeded");
+    if (step.holdsLock() && context.lockProduction(step.step()).superseded()) {
+      return;
+    }
+    hooks.run(point, step.step(), "starting");
+  }
+
+  private void after(ReleaseStep<?> step) {
+    if (!context.superseded() && step.hookAfter() != null) {
+      hooks.run(step.hookAfter(), step.step(), "succeeded");
     }
   }
 
   private <T> void runStep(ReleaseStep<T> step) {
     Events.StepTimer timer = context.events().start(step.step());
+    T result;
     try {
-      before(step.step());
-      T result = step.run(context);
-      if (step.ledgerStatus() != null && !context.superseded()) {
-        context.openSession().ifPresent(session -> session.advance(step.ledgerStatus(), null));
+      before(step);
+      result = step.run(context);
+      context.state().put(step.result(), result); // a failed step's value too: the partial result shows it
+      DeployException failed = step.failure(result).orElse(null);
+      if (failed != null) {
+        throw failed;
       }
-      context.add(timer.finished(step.summarize(context.config(), result)));
+      if (step.ledgerStatus() != null && !context.superseded()) {
+        context.heldSession().ifPresent(session -> session.advance(step.ledgerStatus(), null));
+      }
+      context.state().add(timer.finished(step.summarize(context.config(), result)));
     } catch (RuntimeException e) {
       if (context.stopped()) {
         // what it ended with may be its own failure, not only the stop's echo: keep it in view
-        context.add(timer.stopped("stopped because a step beside it failed; it ended with: " + e.getMessage()));
+        context.state().add(timer.stopped("stopped because a step beside it failed; it ended with: "
+            + e.getMessage()));
         throw new Stopped(e);
       }
       DeployException failure = e instanceof DeployException deploy ? deploy
           : new DeployException(step.failureKind(), step.step() + " failed unexpectedly: " + e, e);
-      context.add(timer.failed(failure.getMessage()));
+      context.state().add(timer.failed(failure.getMessage()));
       throw failure;
     }
-    after(step.step());
+    after(step);
   }
 
   private void runSideBySide(List<ReleaseStep<?>> steps) {

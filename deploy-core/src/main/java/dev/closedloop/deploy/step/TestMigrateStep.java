@@ -7,6 +7,8 @@ import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.Migrator;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Proves the migrations: applies every one to a throwaway database, records the set and its
@@ -16,14 +18,36 @@ import dev.closedloop.deploy.database.Migrator;
  */
 public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
 
+  /** The migrations proven on the throwaway database: the set migrate may apply to production. */
+  public static final RunState.Key<MigrationOutcome> PROVEN = new RunState.Key<>("proven");
+
   @Override
   public Step step() {
     return Step.TEST_MIGRATE;
   }
 
   @Override
+  public RunState.Key<MigrationOutcome> result() {
+    return PROVEN;
+  }
+
+  @Override
   public DeployException.Kind failureKind() {
     return DeployException.Kind.DATABASE;
+  }
+
+  @Override
+  public List<String> missingSettings(ReleaseConfig config) {
+    List<String> missing = new ArrayList<>();
+    if (config.migrations() == null) {
+      missing.add("migrations (deploy.migrations)");
+    } else if (config.migrations().runFromImage()) { // run from <image>:<sha>
+      missing.addAll(RequiredSettings.imageAndSha(config));
+    }
+    if (config.testDatabase() == null) {
+      missing.add("testDatabase (deploy.testDatabaseUrl, or the embedded default)");
+    }
+    return missing;
   }
 
   @Override
@@ -53,7 +77,6 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
           drift.report(checked);
         }
         CompatibilityCheck.run(context, database.target());
-        context.testMigration(outcome);
         return outcome;
       }
     } finally {

@@ -68,7 +68,7 @@ class StepRunnerTest {
             assertThat(e.getSuppressed()).isEmpty();
           });
       assertThat(journal).containsExactly("test-migrate cleaned up");
-      assertThat(context.results()).extracting(StepResult::step, StepResult::status).containsExactlyInAnyOrder(
+      assertThat(context.state().results()).extracting(StepResult::step, StepResult::status).containsExactlyInAnyOrder(
           org.assertj.core.groups.Tuple.tuple(Step.BUILD, StepResult.Status.FAILED),
           org.assertj.core.groups.Tuple.tuple(Step.TEST_MIGRATE, StepResult.Status.STOPPED));
     }
@@ -86,7 +86,7 @@ class StepRunnerTest {
       new StepRunner(context).run(List.of(StepRunner.Stage.of(step(Step.BUILD, DeployException.Kind.DOCKER, meet),
           step(Step.TEST_MIGRATE, DeployException.Kind.DATABASE, meet))));
 
-      assertThat(context.results()).extracting(StepResult::status).containsOnly(StepResult.Status.SUCCEEDED);
+      assertThat(context.state().results()).extracting(StepResult::status).containsOnly(StepResult.Status.SUCCEEDED);
       assertThat(events).filteredOn(e -> e instanceof ReleaseEvent.StepFinished).hasSize(2);
     }
   }
@@ -154,9 +154,21 @@ class StepRunnerTest {
         return id;
       }
 
+      private final RunState.Key<String> result = new RunState.Key<>(id + " for the test");
+
+      @Override
+      public RunState.Key<String> result() {
+        return result;
+      }
+
       @Override
       public DeployException.Kind failureKind() {
         return kind;
+      }
+
+      @Override
+      public List<String> missingSettings(ReleaseConfig config) {
+        return List.of();
       }
 
       @Override

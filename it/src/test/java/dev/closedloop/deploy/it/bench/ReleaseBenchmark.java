@@ -326,7 +326,7 @@ class ReleaseBenchmark {
     try (RunContext context = new RunContext(release.config(), Events.none())) {
       new StepRunner(context).run(List.of(StepRunner.Stage.of(new BuildStep()), StepRunner.Stage.of(new TestMigrateStep()),
           StepRunner.Stage.of(new MigrateStep()), StepRunner.Stage.of(new PromoteStep())));
-      return context.results();
+      return context.state().results();
     }
   }
 
