@@ -84,7 +84,7 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
     try {
       outcome = context.config().migrations().migrator(context.events(), Step.MIGRATE, context::imageRunner)
           .migrate(session.target(), proven.fingerprint(), pending -> {
-            linted.set(lint(context, session, proven, pending));
+            lint(context, session, proven, pending, linted);
             session.verifyLock(); // still ours, right before production changes
             session.record("migrations_planned", pending); // the fact first: production is about to change
             session.advance("migrating", null);
@@ -105,17 +105,17 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
   }
 
   /**
-   * Reports what the lint finds in the migrations about to run; refuses, before any, on a finding at level fail.
-   *
-   * @return the findings; null when the lint is off
+   * Reports what the lint finds in the migrations about to run, into {@code findings} first (a
+   * refusal keeps them in the result); refuses, before any, on a finding at level fail.
    */
-  private static List<Finding> lint(RunContext context, ReleaseSession session, MigrationSet proven,
-      List<String> pending) {
+  private static void lint(RunContext context, ReleaseSession session, MigrationSet proven, List<String> pending,
+      AtomicReference<List<Finding>> linted) {
     if (MigrationLint.skipped(context.config())) {
-      return null;
+      return;
     }
     List<Finding> findings = MigrationLint.findings(context.config(), proven, pending,
         MigrationLint.schema(session.target().readOnly()));
+    linted.set(findings);
     context.events().progress(Step.MIGRATE, "migration lint: " + (findings.isEmpty() ? "nothing found in "
         : findings.size() + (findings.size() == 1 ? " finding in " : " findings in ")) + Summaries.migrations(
         pending.size()) + " pending, against production's schema");
@@ -126,7 +126,6 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
     if (refused != null) {
       throw refused;
     }
-    return findings;
   }
 
   @Override
