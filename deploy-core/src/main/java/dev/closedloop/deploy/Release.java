@@ -3,7 +3,7 @@ package dev.closedloop.deploy;
 import dev.closedloop.deploy.step.BuildStep;
 import dev.closedloop.deploy.step.MigrateStep;
 import dev.closedloop.deploy.step.PromoteStep;
-import dev.closedloop.deploy.step.ReleaseSession;
+import dev.closedloop.deploy.step.ProductionSession;
 import dev.closedloop.deploy.step.ReleaseStep;
 import dev.closedloop.deploy.step.RequiredSettings;
 import dev.closedloop.deploy.step.RollbackStep;
@@ -238,15 +238,15 @@ public final class Release {
   /** The run's result, from what its steps produced and what its production session decided: built here alone. */
   private static ReleaseResult result(RunContext context) {
     RunState state = context.state();
-    Optional<ReleaseSession> session = context.triedSession();
+    Optional<ProductionSession> session = context.triedSession();
     Optional<MigrateStep.Migration> migration = state.get(MigrateStep.APPLIED);
     return new ReleaseResult(state.results(), context.knownImage().orElse(null),
         state.get(TestMigrateStep.PROVEN).orElse(null),
         migration.map(MigrateStep.Migration::outcome).orElse(null),
         state.get(PromoteStep.PROMOTED).map(PromoteStep.Promotion::moves).orElse(null),
-        session.flatMap(ReleaseSession::ledgerRow).orElse(null),
+        session.flatMap(ProductionSession::ledgerRow).orElse(null),
         state.get(RolloutStep.ROLLED_OUT).map(RolloutStep.Ended::result).orElse(null),
-        session.map(ReleaseSession::guards).orElse(null),
+        session.map(ProductionSession::guards).orElse(null),
         context.superseded() ? ReleaseResult.Outcome.SUPERSEDED : ReleaseResult.Outcome.COMPLETED,
         state.hookRuns(), migration.map(MigrateStep.Migration::lint).orElse(null));
   }

@@ -105,7 +105,7 @@ final class HookRunner {
       row.put("durationMillis", run.duration().toMillis());
       row.put("error", run.error());
       try {
-        session.ledger().recordHook(session.connection(), session.ledgerId(), row);
+        session.recordHook(row);
       } catch (DeployException e) {
         context.events().warn("could not record the " + run.point() + " hook in the ledger: " + e.getMessage());
       }
@@ -128,7 +128,7 @@ final class HookRunner {
     env.put("DEPLOY_STEP", step.id());
     env.put("DEPLOY_STATUS", status);
     env.put("DEPLOY_RUN_URL", config.ci().runUrl().orElse(""));
-    env.put("DEPLOY_LEDGER_ID", context.triedSession().flatMap(ReleaseSession::ledgerRow).map(String::valueOf)
+    env.put("DEPLOY_LEDGER_ID", context.triedSession().flatMap(ProductionSession::ledgerRow).map(String::valueOf)
         .orElse(""));
     return env;
   }

@@ -74,7 +74,7 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
     MigrationSet proven = context.state().get(TestMigrateStep.PROVEN).map(outcome -> outcome.set()).orElseThrow(() ->
         new DeployException(DeployException.Kind.GUARD, "Refusing to migrate production: test-migrate has not"
             + " proved the migrations in this run"));
-    ReleaseSession session = context.lockProduction(Step.MIGRATE);
+    ProductionSession session = context.lockProduction(Step.MIGRATE);
     if (session.superseded()) {
       return null;
     }
@@ -82,7 +82,7 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
     AtomicReference<List<Finding>> linted = new AtomicReference<>();
     MigrationOutcome outcome;
     try {
-      outcome = context.config().migrations().migrator(context.events(), Step.MIGRATE, context::imageRunner)
+      outcome = context.migrator(Step.MIGRATE)
           .migrate(session.target(), proven.fingerprint(), pending -> {
             lint(context, session, proven, pending, linted);
             session.verifyLock(); // still ours, right before production changes
@@ -108,7 +108,7 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
    * Reports what the lint finds in the migrations about to run, into {@code findings} first (a
    * refusal keeps them in the result); refuses, before any, on a finding at level fail.
    */
-  private static void lint(RunContext context, ReleaseSession session, MigrationSet proven, List<String> pending,
+  private static void lint(RunContext context, ProductionSession session, MigrationSet proven, List<String> pending,
       AtomicReference<List<Finding>> linted) {
     if (MigrationLint.skipped(context.config())) {
       return;

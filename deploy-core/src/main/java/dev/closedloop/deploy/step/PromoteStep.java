@@ -82,7 +82,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
   public Promotion run(RunContext context) {
     ReleaseConfig config = context.config();
     boolean splitJob = context.heldSession().isEmpty();
-    ReleaseSession session = context.lockProduction(Step.PROMOTE);
+    ProductionSession session = context.lockProduction(Step.PROMOTE);
     if (session.superseded()) {
       return null;
     }
@@ -100,22 +100,22 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
     List<TagMove> moves = new Promoter(context.registry(), context.events(), Step.PROMOTE).promote(config.image(),
         image.digest(), config.promoteTags(), journal(session));
     if (migratedBy != null) { // the split job's migrate row, if it still waits: its release is complete now
-      session.ledger().advanceFrom(session.connection(), migratedBy, "migrated", "succeeded");
+      session.advanceFrom(migratedBy, "migrated", "succeeded");
     }
     return new Promotion(moves, started, image, null);
   }
 
   /** Each tag's previous digest into the ledger before it moves, and the move once it was read back. */
-  static Promoter.Journal journal(ReleaseSession session) {
+  static Promoter.Journal journal(ProductionSession session) {
     return new Promoter.Journal() {
       @Override
       public void before(String tag, String previousDigest) {
-        session.ledger().recordPreviousDigest(session.connection(), session.ledgerId(), tag, previousDigest);
+        session.recordPreviousDigest(tag, previousDigest);
       }
 
       @Override
       public void moved(String tag) {
-        session.ledger().recordTagMoved(session.connection(), session.ledgerId(), tag);
+        session.recordTagMoved(tag);
       }
     };
   }
@@ -124,24 +124,22 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
    * A split job promotes the digest its migrate job recorded, not whatever {@code <sha>} names
    * now: a forced rebuild in between must not change what goes live.
    */
-  private static BuiltImage tested(RunContext context, ReleaseSession session, BuiltImage now, String digest) {
+  private static BuiltImage tested(RunContext context, ProductionSession session, BuiltImage now, String digest) {
     if (digest == null || digest.equals(now.digest())) {
       return now;
     }
     context.events().warn(now.image() + " now names " + now.digest() + ", not the " + digest + " that deploy:migrate"
         + " recorded (rebuilt in between?): promoting " + digest + ", the image whose migrations were applied");
-    session.ledger().recordImageDigest(session.connection(), session.ledgerId(), digest);
+    session.recordImageDigest(digest);
     return new BuiltImage(now.image(), digest, now.tags(), true);
   }
 
   /** The ledger row of this commit's migrate, when no newer release migrated production since. */
-  private static ReleaseLedger.Entry migratedRow(ReleaseConfig config, ReleaseSession session) {
-    ReleaseLedger ledger = session.ledger();
-    String lockName = config.guards().lockName();
-    ReleaseLedger.Entry migrated = ledger.latestMigrated(session.connection(), lockName, config.sha())
+  private static ReleaseLedger.Entry migratedRow(ReleaseConfig config, ProductionSession session) {
+    ReleaseLedger.Entry migrated = session.latestMigrated(config.sha())
         .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Refusing to promote " + config.sha()
             + ": the ledger has no successful migrate for this commit. Run deploy:migrate first"));
-    ledger.newerMigrated(session.connection(), lockName, migrated.id()).ifPresent(newer -> {
+    session.newerMigrated(migrated.id()).ifPresent(newer -> {
       throw new DeployException(DeployException.Kind.GUARD, "Refusing to promote " + config.sha() + ": release #"
           + newer.id() + " of " + newer.sha() + " migrated production after it, and its image is the one that"
           + " fits the schema now");

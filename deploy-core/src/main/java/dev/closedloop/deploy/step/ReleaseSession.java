@@ -18,7 +18,7 @@ import java.sql.SQLException;
  * the release lock, held from before migrate until the run ends. Closing it frees the lock and
  * the connections (and stops a local stand-in for production).
  */
-public final class ReleaseSession implements AutoCloseable {
+public final class ReleaseSession implements ProductionSession, AutoCloseable {
 
   /** How many commits of its history a release records, to be ordered against others. */
   private static final int ANCESTRY_DEPTH = 200;
@@ -142,35 +142,31 @@ public final class ReleaseSession implements AutoCloseable {
   }
 
   /** Production, as migrations reach it. */
+  @Override
   public DatabaseTarget target() {
     return database.target();
   }
 
-  /** The lock's own connection, where the ledger is written. */
-  public Connection connection() {
-    return connection;
-  }
-
-  public ReleaseLedger ledger() {
-    return ledger;
-  }
-
   /** This run's row in the ledger. */
+  @Override
   public long ledgerId() {
     return ledgerId;
   }
 
   /** This run's row in the ledger, once the session wrote one (also when it failed after). */
+  @Override
   public java.util.Optional<Long> ledgerRow() {
     return java.util.Optional.ofNullable(ledgerId);
   }
 
   /** What the guards decided: the branch that passed, whether by override, and how long the lock took. */
+  @Override
   public dev.closedloop.deploy.ReleaseResult.Guards guards() {
     return new dev.closedloop.deploy.ReleaseResult.Guards(branch, branchGuardOverridden, lockName, lockWait);
   }
 
   /** True when a newer release took this one's place while it waited: nothing more may run. */
+  @Override
   public boolean superseded() {
     return superseded;
   }
@@ -181,6 +177,7 @@ public final class ReleaseSession implements AutoCloseable {
    *
    * @throws DeployException of kind GUARD when it does not
    */
+  @Override
   public void verifyLock() {
     if (!lock.held()) {
       throw new DeployException(DeployException.Kind.GUARD, "Lost the release lock of " + lockName + " (its"
@@ -190,6 +187,7 @@ public final class ReleaseSession implements AutoCloseable {
   }
 
   /** Moves this run's row to {@code status}. */
+  @Override
   public void advance(String status, String error) {
     ledger.advance(connection, ledgerId, status, error);
   }
@@ -198,6 +196,7 @@ public final class ReleaseSession implements AutoCloseable {
    * Marks this run's row failed with {@code message} (already redacted), when it has a row. A
    * ledger out of reach is warned about: the failure that led here is the one to report.
    */
+  @Override
   public void fail(String message) {
     if (ledgerId == null || connection == null) {
       return;
@@ -210,18 +209,86 @@ public final class ReleaseSession implements AutoCloseable {
   }
 
   /** Records the deployment the rollout follows and, once it ended, how. */
+  @Override
   public void recordRollout(String deployment, String outcome) {
     ledger.recordRollout(connection, ledgerId, deployment, outcome);
   }
 
   /** Records that promote tag {@code tag} was moved back to its previous digest. */
+  @Override
   public void recordTagReverted(String tag) {
     ledger.recordTagReverted(connection, ledgerId, tag);
   }
 
   /** Records a value (a list or a map, stored as JSON) in column {@code column} of this run's row. */
+  @Override
   public void record(String column, Object value) {
     ledger.record(connection, ledgerId, column, value);
+  }
+
+  @Override
+  public String ledgerTable() {
+    return ledger.table();
+  }
+
+  @Override
+  public void recordPreviousDigest(String tag, String previousDigest) {
+    ledger.recordPreviousDigest(connection, ledgerId, tag, previousDigest);
+  }
+
+  @Override
+  public void recordTagMoved(String tag) {
+    ledger.recordTagMoved(connection, ledgerId, tag);
+  }
+
+  @Override
+  public void recordImageDigest(String digest) {
+    ledger.recordImageDigest(connection, ledgerId, digest);
+  }
+
+  @Override
+  public void recordHook(java.util.Map<String, Object> run) {
+    ledger.recordHook(connection, ledgerId, run);
+  }
+
+  @Override
+  public void recordRollbackTarget(String sha, String digest) {
+    ledger.recordRollbackTarget(connection, ledgerId, sha, digest);
+  }
+
+  @Override
+  public boolean advanceFrom(long id, String from, String to) {
+    return ledger.advanceFrom(connection, id, from, to);
+  }
+
+  @Override
+  public java.util.Optional<ReleaseLedger.Entry> latestMigrated(String sha) {
+    return ledger.latestMigrated(connection, lockName, sha);
+  }
+
+  @Override
+  public java.util.Optional<ReleaseLedger.Entry> newerMigrated(long id) {
+    return ledger.newerMigrated(connection, lockName, id);
+  }
+
+  @Override
+  public java.util.Optional<java.util.Optional<String>> previousDigest(String tag, String digest) {
+    return ledger.previousDigest(connection, lockName, tag, digest);
+  }
+
+  @Override
+  public java.util.List<ReleaseLedger.Entry> promoted() {
+    return ledger.promoted(connection, lockName);
+  }
+
+  @Override
+  public java.util.Optional<ReleaseLedger.Entry> lastMover() {
+    return ledger.lastMover(connection, lockName, ledgerId);
+  }
+
+  @Override
+  public java.util.List<ReleaseLedger.Entry> appliedSince(long id) {
+    return ledger.appliedSince(connection, lockName, id);
   }
 
   @Override

@@ -94,7 +94,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
     // what the operator saw live when asking: a release that goes live while this waits for the lock
     // is not the release they meant to undo
     Optional<String> asked = context.registry().digestOf(live);
-    ReleaseSession session = context.lockProduction(Step.ROLLBACK);
+    ProductionSession session = context.lockProduction(Step.ROLLBACK);
     if (session.superseded()) {
       return null;
     }
@@ -110,7 +110,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
       throw new DeployException(DeployException.Kind.REGISTRY, "Cannot roll back to release #" + target.id() + " ("
           + target.sha() + "): its image " + target.imageDigest() + " is no longer in the registry");
     }
-    session.ledger().recordRollbackTarget(session.connection(), session.ledgerId(), target.sha(), target.imageDigest());
+    session.recordRollbackTarget(target.sha(), target.imageDigest());
     BuiltImage image = new BuiltImage(config.image().withTag(target.sha()), target.imageDigest(), List.of(), true);
     events.progress(Step.ROLLBACK, "rolling back " + live + " from " + current.orElse("(no digest)") + " to release #"
         + target.id() + " of " + target.sha() + " (" + target.imageDigest() + ")");
@@ -130,18 +130,18 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
   private record Target(ReleaseLedger.Entry release, ReleaseLedger.Entry finishing) { }
 
   /** The release to go back to, as the ledger knows it. */
-  private Target target(RunContext context, ReleaseSession session, String currentDigest) {
+  private Target target(RunContext context, ProductionSession session, String currentDigest) {
     ReleaseConfig config = context.config();
     Events events = context.events();
     String service = config.guards().lockName();
     // releases only: a rollback's row names an earlier release's image, never a release of its own
-    List<ReleaseLedger.Entry> all = session.ledger().promoted(session.connection(), service);
+    List<ReleaseLedger.Entry> all = session.promoted();
     List<ReleaseLedger.Entry> started = all.stream().filter(entry -> !entry.rollback()).toList();
     // a target must have gone live: its move recorded, not only what the move would replace
     List<ReleaseLedger.Entry> promoted = started.stream().filter(ReleaseLedger.Entry::moved).toList();
     if (to == null) {
       // a rollback that moved the tag and then failed or died, run again: finish it, never go one further back
-      ReleaseLedger.Entry last = session.ledger().lastMover(session.connection(), service, session.ledgerId())
+      ReleaseLedger.Entry last = session.lastMover()
           .orElse(null);
       if (last != null && last.rollback() && "failed".equals(last.status()) && currentDigest != null
           && currentDigest.equals(last.imageDigest())) {
@@ -164,14 +164,14 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
       ReleaseLedger.Entry live = started.stream().filter(entry -> entry.imageDigest().equals(currentDigest))
           .filter(entry -> !currentDigest.equals(entry.previousDigest(tag)))
           .findFirst().orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back from:"
-              + " no release of " + service + " in the ledger " + session.ledger().table() + " put the image " + tag
+              + " no release of " + service + " in the ledger " + session.ledgerTable() + " put the image " + tag
               + " names now (" + currentDigest + ") live. Name the target with deploy.to=<sha|digest> (deploy:history"
               + " lists them)"));
       String replaced = live.previousDigest(tag);
       ReleaseLedger.Entry target = promoted.stream().filter(entry -> entry.imageDigest().equals(replaced)).findFirst()
           .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back to: release #"
               + live.id() + " of " + live.sha() + ", live now, " + (replaced == null ? "was the first to move " + tag
-              : "replaced " + replaced + ", which no release in the ledger " + session.ledger().table() + " promoted")
+              : "replaced " + replaced + ", which no release in the ledger " + session.ledgerTable() + " promoted")
               + ". Name the target with deploy.to=<sha|digest> (deploy:history lists them)"));
       // a release the platform rolled back never served (its tag stayed only because moving it back failed);
       // one that timed out was left to finish, and often did
@@ -194,18 +194,17 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
     return new Target(promoted.stream().filter(entry -> digest ? entry.imageDigest().equals(to)
             : entry.sha().startsWith(to) || to.startsWith(entry.sha())).findFirst()
         .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Cannot roll back to " + to + " (deploy.to):"
-            + " no release of " + service + " in the ledger " + session.ledger().table() + " ever promoted "
+            + " no release of " + service + " in the ledger " + session.ledgerTable() + " ever promoted "
             + (digest ? "that image" : "that commit") + ". Roll back only to an image that was live before; see"
             + " deploy:history")), null);
   }
 
   /** Says plainly what stays: migrations applied since the target, and which take something away. */
-  private static void migrationsNotReverted(RunContext context, ReleaseSession session, ReleaseLedger.Entry target) {
+  private static void migrationsNotReverted(RunContext context, ProductionSession session, ReleaseLedger.Entry target) {
     ReleaseConfig config = context.config();
     List<String> labels = new ArrayList<>();
     List<String> named = new ArrayList<>();
-    for (ReleaseLedger.Entry entry : session.ledger().appliedSince(session.connection(), config.guards().lockName(),
-        target.id())) {
+    for (ReleaseLedger.Entry entry : session.appliedSince(target.id())) {
       List<String> applied = entry.appliedMigrations();
       if (!applied.isEmpty()) {
         for (String label : applied) {
@@ -247,7 +246,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
   }
 
   /** Each migration's SQL by label, as the files here hold them; empty when they cannot be read. */
-  private static Map<String, String> scripts(RunContext context, ReleaseSession session) {
+  private static Map<String, String> scripts(RunContext context, ProductionSession session) {
     Map<String, String> scripts = new LinkedHashMap<>();
     ReleaseConfig config = context.config();
     if (config.migrations() == null || config.migrations().runFromImage()) {

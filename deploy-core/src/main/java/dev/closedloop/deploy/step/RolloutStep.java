@@ -74,7 +74,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
 
   @Override
   public Ended run(RunContext context) {
-    ReleaseSession session = context.lockProduction(Step.ROLLOUT);
+    ProductionSession session = context.lockProduction(Step.ROLLOUT);
     if (session.superseded()) {
       return null;
     }
@@ -197,7 +197,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
   }
 
   /** Records how the rollout ended, in the result and (when it can be reached) the ledger. */
-  private static RolloutResult finish(RunContext context, ReleaseSession session, Rollout rollout, String deployment,
+  private static RolloutResult finish(RunContext context, ProductionSession session, Rollout rollout, String deployment,
       Rollout.Outcome outcome, String status) {
     RolloutResult result = new RolloutResult(rollout.target(), deployment, outcome, status);
     try {
@@ -216,7 +216,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
    * in a rollback, it stays: the rollback did not move it.
    * A tag that did not exist before cannot go back to anything and is named.
    */
-  private static String revert(RunContext context, ReleaseSession session, PromoteStep.Promotion promotion) {
+  private static String revert(RunContext context, ProductionSession session, PromoteStep.Promotion promotion) {
     ImageRef repository = context.config().image();
     Promoter promoter = new Promoter(context.registry(), context.events(), Step.ROLLOUT);
     List<TagMove> moves = promotion.moves();
@@ -271,10 +271,9 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
   }
 
   /** For a tag this run found at its image already: the move of the release that put it there, from the ledger. */
-  private static TagMove movedBefore(RunContext context, ReleaseSession session, TagMove tag) {
+  private static TagMove movedBefore(RunContext context, ProductionSession session, TagMove tag) {
     try {
-      return session.ledger().previousDigest(session.connection(), context.config().guards().lockName(), tag.tag(),
-          tag.digest()).map(previous -> new TagMove(tag.tag(), previous.orElse(null), tag.digest(), true))
+      return session.previousDigest(tag.tag(), tag.digest()).map(previous -> new TagMove(tag.tag(), previous.orElse(null), tag.digest(), true))
           .orElse(null);
     } catch (DeployException e) {
       context.events().warn("could not read where " + tag.tag() + " pointed before: " + e.getMessage());

@@ -4,6 +4,7 @@ import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.database.Migrator;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.DockerEngine;
 import dev.closedloop.deploy.image.EcrRegistry;
@@ -19,6 +20,8 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * One run of steps: the resources it opened (registry client, Docker engine, rollout target, the
@@ -56,9 +59,13 @@ public final class RunContext implements AutoCloseable {
 
   private Registry registry;
   private DockerEngine docker;
-  private ReleaseSession session;
+  private ProductionSession session;
   /** The session being opened or opened: what it decided stays known when opening it failed. */
-  private volatile ReleaseSession tried;
+  private volatile ProductionSession tried;
+  /** How the run enters production: over JDBC, or a unit test's own. */
+  private final BiFunction<RunContext, Step, ProductionSession> production;
+  /** The migration tool for a step: the configured one, or a unit test's own. */
+  private final Function<Step, Migrator> migrators;
   private Rollout rollout;
   private final Object credentialsLock = new Object();
   private RegistryCredentials pushCredentials;
@@ -69,9 +76,27 @@ public final class RunContext implements AutoCloseable {
   }
 
   public RunContext(ReleaseConfig config, Events events, Kind kind) {
+    this(config, events, kind, null, ReleaseSession::open, null);
+  }
+
+  /**
+   * A run whose registry, production and migration tool are given, for steps tested without
+   * Docker or PostgreSQL; null for the registry or the tool takes the configured one.
+   */
+  RunContext(ReleaseConfig config, Events events, Kind kind, Registry registry,
+      BiFunction<RunContext, Step, ProductionSession> production, Function<Step, Migrator> migrators) {
     this.config = config;
     this.events = events;
     this.kind = kind;
+    this.registry = registry;
+    this.production = production;
+    this.migrators = migrators != null ? migrators
+        : step -> config.migrations().migrator(events, step, this::imageRunner);
+  }
+
+  /** The migration tool, for {@code step}'s events; migrations from the image run from this run's image. */
+  public Migrator migrator(Step step) {
+    return migrators.apply(step);
   }
 
   public ReleaseConfig config() {
@@ -146,25 +171,26 @@ public final class RunContext implements AutoCloseable {
    * ledger and holding the release lock (or superseded while it waited), which may take up to
    * {@code deploy.lockTimeout}. Held until the run ends; later calls return the same session.
    */
-  public synchronized ReleaseSession lockProduction(Step step) {
+  public synchronized ProductionSession lockProduction(Step step) {
     if (session == null) {
-      session = own(ReleaseSession.open(this, step));
+      session = own(production.apply(this, step));
+      tried = session;
     }
     return session;
   }
 
   /** Called by the session being opened, before it connects: what it decides stays known if it fails. */
-  void opening(ReleaseSession session) {
+  void opening(ProductionSession session) {
     this.tried = session;
   }
 
   /** The session, when a step entered production and holds it. */
-  public synchronized Optional<ReleaseSession> heldSession() {
+  public synchronized Optional<ProductionSession> heldSession() {
     return Optional.ofNullable(session);
   }
 
   /** The session a step opened or tried to open: the guards' decisions and the ledger row, as far as it got. */
-  public Optional<ReleaseSession> triedSession() {
+  public Optional<ProductionSession> triedSession() {
     return Optional.ofNullable(tried);
   }
 

@@ -53,7 +53,7 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
   @Override
   public MigrationOutcome run(RunContext context) {
     ReleaseConfig config = context.config();
-    Migrator migrator = config.migrations().migrator(context.events(), Step.TEST_MIGRATE, context::imageRunner);
+    Migrator migrator = context.migrator(Step.TEST_MIGRATE);
     migrator.validate();
     DriftCheck drift = new DriftCheck(config, context.events(), Step.TEST_MIGRATE);
     ProductionView production = ProductionView.read(config, context.events(), Step.TEST_MIGRATE, migrator,

@@ -1,0 +1,159 @@
+package dev.closedloop.deploy.step;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseResult;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.guard.ReleaseLedger;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Production as a step sees it, in memory: every write to this run's row is one line of
+ * {@link #journal}, in order, so a test asserts what was recorded and when.
+ */
+final class InMemoryProduction implements ProductionSession {
+
+  final List<String> journal = new CopyOnWriteArrayList<>();
+  final List<ReleaseLedger.Entry> rows = new ArrayList<>();
+  boolean superseded;
+  boolean lockLost;
+  final long id;
+
+  InMemoryProduction(long id) {
+    this.id = id;
+  }
+
+  /** A row of another run of the service, as the ledger would return it. */
+  static ReleaseLedger.Entry row(long id, String sha, String digest, String status) {
+    return new ReleaseLedger.Entry(id, "registry.example.com/shop", sha, "main", false, null, digest, status, "[]",
+        "[]", "{}", Instant.EPOCH, null, null, null, "[]", "[]", null, null, List.of(), null, "release");
+  }
+
+  @Override
+  public boolean superseded() {
+    return superseded;
+  }
+
+  @Override
+  public void verifyLock() {
+    journal.add("verify lock");
+    if (lockLost) {
+      throw new DeployException(DeployException.Kind.GUARD, "Lost the release lock");
+    }
+  }
+
+  @Override
+  public DatabaseTarget target() {
+    return DatabaseTarget.parse("postgresql://127.0.0.1:5432/shop", null, null, "databaseUrl (deploy.databaseUrl)");
+  }
+
+  @Override
+  public String ledgerTable() {
+    return "closedloop.releases";
+  }
+
+  @Override
+  public long ledgerId() {
+    return id;
+  }
+
+  @Override
+  public Optional<Long> ledgerRow() {
+    return Optional.of(id);
+  }
+
+  @Override
+  public ReleaseResult.Guards guards() {
+    return new ReleaseResult.Guards("main", false, "registry.example.com/shop", java.time.Duration.ZERO);
+  }
+
+  @Override
+  public void advance(String status, String error) {
+    journal.add("status " + status);
+  }
+
+  @Override
+  public void fail(String message) {
+    journal.add("failed: " + message);
+  }
+
+  @Override
+  public void record(String column, Object value) {
+    journal.add(column + " " + value);
+  }
+
+  @Override
+  public void recordRollout(String deployment, String outcome) {
+    journal.add("rollout " + deployment + " " + outcome);
+  }
+
+  @Override
+  public void recordTagReverted(String tag) {
+    journal.add("reverted " + tag);
+  }
+
+  @Override
+  public void recordPreviousDigest(String tag, String previousDigest) {
+    journal.add("previous " + tag + " " + previousDigest);
+  }
+
+  @Override
+  public void recordTagMoved(String tag) {
+    journal.add("moved " + tag);
+  }
+
+  @Override
+  public void recordImageDigest(String digest) {
+    journal.add("image " + digest);
+  }
+
+  @Override
+  public void recordHook(Map<String, Object> run) {
+    journal.add("hook " + run.get("hook"));
+  }
+
+  @Override
+  public void recordRollbackTarget(String sha, String digest) {
+    journal.add("rollback target " + sha);
+  }
+
+  @Override
+  public boolean advanceFrom(long row, String from, String to) {
+    journal.add("row " + row + " " + from + " -> " + to);
+    return true;
+  }
+
+  @Override
+  public Optional<ReleaseLedger.Entry> latestMigrated(String sha) {
+    return rows.stream().filter(row -> row.sha().equals(sha) && row.status().equals("migrated")).findFirst();
+  }
+
+  @Override
+  public Optional<ReleaseLedger.Entry> newerMigrated(long row) {
+    return rows.stream().filter(other -> other.id() > row && other.status().equals("migrated")).findFirst();
+  }
+
+  @Override
+  public Optional<Optional<String>> previousDigest(String tag, String digest) {
+    return Optional.empty();
+  }
+
+  @Override
+  public List<ReleaseLedger.Entry> promoted() {
+    return List.of();
+  }
+
+  @Override
+  public Optional<ReleaseLedger.Entry> lastMover() {
+    return Optional.empty();
+  }
+
+  @Override
+  public List<ReleaseLedger.Entry> appliedSince(long row) {
+    return List.of();
+  }
+}
