@@ -19,6 +19,7 @@ import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.ImageBuilder;
 import dev.closedloop.deploy.lint.Finding;
+import dev.closedloop.deploy.lint.MigrationLint;
 import dev.closedloop.deploy.lint.Schema;
 import dev.closedloop.deploy.report.Plan;
 import dev.closedloop.deploy.report.ReleaseReport;
