@@ -224,8 +224,16 @@ public final class DriftCheck {
    * The refusal when the check was asked to be fatal ({@code fail}) and could not be made: a
    * release must not pass a check it never made.
    */
-  public DeployException unchecked(String why) {
-    return new DeployException(DeployException.Kind.GUARD, "The drift check could not be made (deploy.driftCheck=fail): "
-        + why + ". Nothing was touched; make production readable from here, or set deploy.driftCheck=warn");
+  public Unchecked unchecked(String why) {
+    return new Unchecked(why);
+  }
+
+  /** The drift check's refusal when it was asked to be fatal and could not be made. */
+  public static final class Unchecked extends DeployException {
+
+    Unchecked(String why) {
+      super(DeployException.Kind.GUARD, "The drift check could not be made (deploy.driftCheck=fail): " + why
+          + ". Nothing was touched; make production readable from here, or set deploy.driftCheck=warn");
+    }
   }
 }

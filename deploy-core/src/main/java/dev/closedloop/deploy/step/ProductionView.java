@@ -284,7 +284,7 @@ final class ProductionView {
       return new ProductionView(server.version(), server.major(), extensions, inspected, catalog, go, finished,
           drift == null ? null : connection, events, config);
     } catch (SQLException | DeployException e) {
-      if (e instanceof DeployException d && d.getMessage().startsWith("The drift check could not be made")) {
+      if (e instanceof DriftCheck.Unchecked d) {
         throw d;
       }
       String why = config.redactor().redact(String.valueOf(e.getMessage()));
