@@ -7,6 +7,7 @@ import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.image.Containers;
 import dev.closedloop.deploy.image.DockerEngine;
 import dev.closedloop.deploy.image.ImageRef;
+import dev.closedloop.deploy.internal.ExitCleanup;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -14,8 +15,6 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A throwaway PostgreSQL in a container of a chosen image ({@code postgres:17},
@@ -31,12 +30,6 @@ final class DockerDatabase implements EphemeralDatabase {
 
   /** How long a server may refuse the password: the official image's first start restarts it once. */
   private static final Duration AUTH_GRACE = Duration.ofSeconds(10);
-
-  private static final Set<Runnable> OPEN = ConcurrentHashMap.newKeySet();
-
-  static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> OPEN.forEach(Runnable::run), "closedloop-testdb-remove"));
-  }
 
   private final ImageRef image;
   private final String dockerHost;
@@ -67,6 +60,7 @@ final class DockerDatabase implements EphemeralDatabase {
     boolean remote = engineAddress.getScheme() != null && engineAddress.getScheme().startsWith("tcp")
         && !Loopback.isLoopback(engineAddress.getHost());
     String host = remote ? engineAddress.getHost() : "127.0.0.1";
+    ExitCleanup.Handle removeOnExit = null;
     try {
       for (String orphan : containers.removeOrphans("test-database")) {
         events.progress(Step.TEST_MIGRATE, "removed test database container " + orphan + ", left by a release that"
@@ -77,7 +71,8 @@ final class DockerDatabase implements EphemeralDatabase {
       containers.run(name, image, List.of("POSTGRES_PASSWORD=" + password, "POSTGRES_USER=postgres",
           "POSTGRES_DB=postgres"), Containers.ownedLabels("test-database", Map.of()),
           List.of(new Containers.Port(remote ? null : "127.0.0.1", 0, 5432, "tcp")));
-      OPEN.add(remove);
+      removeOnExit = ExitCleanup.register("remove the test database container " + name, remove);
+      ExitCleanup.Handle forget = removeOnExit;
       DatabaseTarget target = awaitReady(containers, name, password, host);
       events.progress(Step.TEST_MIGRATE, image + " ready as container " + name + " in "
           + Duration.ofNanos(System.nanoTime() - started).toMillis() + " ms");
@@ -93,13 +88,15 @@ final class DockerDatabase implements EphemeralDatabase {
         public synchronized void close() {
           if (!closed) {
             closed = true;
-            OPEN.remove(remove);
+            forget.close();
             remove.run();
           }
         }
       };
     } catch (RuntimeException e) {
-      OPEN.remove(remove);
+      if (removeOnExit != null) {
+        removeOnExit.close();
+      }
       remove.run();
       throw e;
     }

@@ -2,6 +2,7 @@ package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.internal.ExitCleanup;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -11,7 +12,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -24,13 +24,6 @@ final class EmbeddedDatabase implements EphemeralDatabase {
 
   /** Left behind by a server that ran; never copied into a fresh data directory. */
   private static final Set<String> RUNTIME_FILES = Set.of("epg-lock", "postmaster.pid", "postmaster.opts");
-
-  /** Instances not closed yet; a JVM that exits (Ctrl-C included) stops them and deletes their data. */
-  private static final Set<Instance> OPEN = ConcurrentHashMap.newKeySet();
-
-  static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> OPEN.forEach(Instance::close), "closedloop-postgres-close"));
-  }
 
   private static final String RUN_PREFIX = "closedloop-postgres-";
   private static final String OWNER_LOCK = "owner.lock";
@@ -82,6 +75,9 @@ final class EmbeddedDatabase implements EphemeralDatabase {
     PostgresServer running = server;
     Instance instance = new Instance() {
       private boolean closed;
+      /** Not closed yet: a JVM that exits (Ctrl-C included) stops it and deletes its data. */
+      private final ExitCleanup.Handle closeOnExit = ExitCleanup.register("close the embedded PostgreSQL in " + run,
+          this::close);
 
       @Override
       public DatabaseTarget target() {
@@ -92,14 +88,13 @@ final class EmbeddedDatabase implements EphemeralDatabase {
       public synchronized void close() {
         if (!closed) {
           closed = true;
-          OPEN.remove(this);
+          closeOnExit.close();
           running.close();
           closeQuietly(owner);
           Trees.deleteLater(run);
         }
       }
     };
-    OPEN.add(instance);
     return instance;
   }
 

@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.database;
 
+import dev.closedloop.deploy.internal.ExitCleanup;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -23,19 +24,13 @@ final class PostgresServer implements AutoCloseable {
   private static final Duration STOP_WITHIN = Duration.ofSeconds(30);
   private static final int PORT_ATTEMPTS = 5;
 
-  /** Servers still running; a JVM that exits (Ctrl-C included) stops them first. */
-  private static final java.util.Set<PostgresServer> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-  static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(PostgresServer::close),
-        "closedloop-postgres-stop"));
-  }
-
   private final Process process;
   private final int port;
   private final boolean throwaway;
   private final Path log;
   private boolean stopped;
+  /** A JVM that exits (Ctrl-C included) stops a server still running first. */
+  private ExitCleanup.Handle stopOnExit;
 
   private PostgresServer(Process process, int port, boolean throwaway, Path log) {
     this.process = process;
@@ -79,7 +74,7 @@ final class PostgresServer implements AutoCloseable {
       Process process = new ProcessBuilder(binaries.command("postgres", args.toArray(String[]::new)))
           .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
       PostgresServer server = new PostgresServer(process, port, throwaway, log);
-      RUNNING.add(server);
+      server.stopOnExit = ExitCleanup.register("stop PostgreSQL on port " + port, server::close);
       try {
         server.awaitReady(dataDir);
         return server;
@@ -141,7 +136,7 @@ final class PostgresServer implements AutoCloseable {
 
   private void stop() {
     stopped = true;
-    RUNNING.remove(this);
+    stopOnExit.close();
     if (!process.isAlive()) {
       return;
     }

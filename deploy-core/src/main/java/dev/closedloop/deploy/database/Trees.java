@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.database;
 
+import dev.closedloop.deploy.internal.ExitCleanup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,14 +21,14 @@ final class Trees {
       });
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    ExitCleanup.register("waiting for background deletes", () -> {
       DELETER.shutdown();
       try {
         DELETER.awaitTermination(20, java.util.concurrent.TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-    }, "closedloop-delete-on-exit"));
+    });
   }
 
   private Trees() {}

@@ -2,6 +2,7 @@ package dev.closedloop.deploy.hook;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Durations;
+import dev.closedloop.deploy.internal.ExitCleanup;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -22,12 +23,6 @@ import java.util.function.Consumer;
 public final class CommandHook implements Hook {
 
   private static final boolean SETSID = onPath("setsid");
-  /** Hooks running now: a JVM stopped by Ctrl-C or its CI must not leave one behind, outside Maven's process group. */
-  private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-  static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(CommandHook::kill), "closedloop-hooks"));
-  }
 
   private final String command;
   private final Path directory;
@@ -54,7 +49,8 @@ public final class CommandHook implements Hook {
       throw new DeployException(DeployException.Kind.HOOK, "Cannot start the hook '" + command + "' in " + directory
           + ": " + e.getMessage(), e);
     }
-    RUNNING.add(process);
+    // a JVM stopped by Ctrl-C or its CI must not leave a hook behind, outside Maven's process group
+    ExitCleanup.Handle killOnExit = ExitCleanup.register("kill a hook's process " + process.pid(), () -> kill(process));
     process.getOutputStream().close();
     Thread reader = new Thread(() -> {
       try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(),
@@ -77,14 +73,14 @@ public final class CommandHook implements Hook {
       }
     } catch (InterruptedException e) {
       kill(process);
-      RUNNING.remove(process);
+      killOnExit.close();
       throw e;
     } catch (RuntimeException e) {
-      RUNNING.remove(process);
+      killOnExit.close();
       throw e;
     }
     kill(process); // what it left running in the background ends with it, and lets go of the output pipe
-    RUNNING.remove(process);
+    killOnExit.close();
     reader.join(2000);
     if (process.exitValue() != 0) {
       throw new DeployException(DeployException.Kind.HOOK, "the hook '" + command + "' exited with "

@@ -11,6 +11,7 @@ import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.InternetProtocol;
 import com.github.dockerjava.api.model.Ports;
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.internal.ExitCleanup;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -147,8 +148,7 @@ public final class Containers {
       throw failure("create a container of " + image, e);
     }
     // a JVM stopped by a signal takes its container along: no migration outlives its release's lock
-    Thread stopWithUs = new Thread(() -> remove(id), "closedloop-stop-" + name);
-    Runtime.getRuntime().addShutdownHook(stopWithUs);
+    ExitCleanup.Handle stopWithUs = ExitCleanup.register("remove the container " + name, () -> remove(id));
     try {
       client.startContainerCmd(id).exec();
       follow(id, name, lines);
@@ -161,11 +161,7 @@ public final class Containers {
     } catch (RuntimeException e) {
       throw failure("run " + image + " as " + name, e);
     } finally {
-      try {
-        Runtime.getRuntime().removeShutdownHook(stopWithUs);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook runs anyway
-      }
+      stopWithUs.close();
       try {
         remove(id);
       } catch (DeployException e) {

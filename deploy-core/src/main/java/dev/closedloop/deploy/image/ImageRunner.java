@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.image;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.internal.ExitCleanup;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -59,8 +60,8 @@ public final class ImageRunner {
     prepare(database);
     String name = name(role);
     // removed with the JVM from before it exists: a signal between create and start leaves nothing behind
-    Thread removeWithUs = new Thread(() -> containers.remove(name), "closedloop-stop-" + name);
-    Runtime.getRuntime().addShutdownHook(removeWithUs);
+    ExitCleanup.Handle removeWithUs = ExitCleanup.register("remove the container " + name,
+        () -> containers.remove(name));
     services.add(name);
     Service service = new Service(name, removeWithUs);
     try {
@@ -84,22 +85,18 @@ public final class ImageRunner {
     }
   }
 
-  private void forget(String name, Thread removeWithUs) {
+  private void forget(String name, ExitCleanup.Handle removeWithUs) {
     services.remove(name);
-    try {
-      Runtime.getRuntime().removeShutdownHook(removeWithUs);
-    } catch (IllegalStateException shuttingDown) {
-      // the hook runs anyway
-    }
+    removeWithUs.close();
   }
 
   /** A container {@link #start} started; closing it removes the container. */
   public final class Service implements AutoCloseable {
 
     private final String name;
-    private final Thread removeWithUs;
+    private final ExitCleanup.Handle removeWithUs;
 
-    private Service(String name, Thread removeWithUs) {
+    private Service(String name, ExitCleanup.Handle removeWithUs) {
       this.name = name;
       this.removeWithUs = removeWithUs;
     }

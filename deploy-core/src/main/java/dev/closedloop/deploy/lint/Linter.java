@@ -1,6 +1,8 @@
 package dev.closedloop.deploy.lint;
 
 import dev.closedloop.deploy.CheckLevel;
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.internal.goose.GooseFile;
 import dev.closedloop.deploy.lint.SqlScript.Statement;
 import dev.closedloop.deploy.lint.SqlScript.Token;
 import java.util.ArrayList;
@@ -9,8 +11,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads the pending migrations statement by statement, in the order they will run, and reports
@@ -25,9 +25,6 @@ public final class Linter {
   /** For a table never analysed: below this many bytes, the scan is short enough to pass. */
   public static final long LARGE_TABLE_BYTES = 8L << 20;
 
-  private static final Pattern GOOSE_UP = Pattern.compile("(?im)^--\\s*\\+goose\\s+up\\b.*$");
-  private static final Pattern GOOSE_DOWN = Pattern.compile("(?im)^--\\s*\\+goose\\s+down\\b.*$");
-  private static final Pattern GOOSE_NO_TRANSACTION = Pattern.compile("(?im)^--\\s*\\+goose\\s+no\\s+transaction\\b");
   private static final Set<String> SERIAL = Set.of("serial", "bigserial", "smallserial", "serial2", "serial4",
       "serial8");
   /** Words that end a column's DEFAULT expression at the top level. */
@@ -90,15 +87,17 @@ public final class Linter {
     int firstLine = 1;
     boolean transaction;
     if (script.goose()) {
-      Matcher up = GOOSE_UP.matcher(sql);
-      if (!up.find()) {
+      GooseFile.Layout layout;
+      try {
+        layout = GooseFile.layout(script.label(), sql);
+      } catch (DeployException e) {
         return; // goose refuses such a file; test-migrate says so
       }
-      firstLine = 1 + (int) sql.substring(0, up.end()).chars().filter(c -> c == '\n').count();
-      Matcher down = GOOSE_DOWN.matcher(sql);
-      int end = down.find(up.end()) ? down.start() : sql.length();
-      transaction = !GOOSE_NO_TRANSACTION.matcher(sql).find();
-      sql = sql.substring(up.end(), end);
+      // the Up section's lines, lexed with the file's line numbers
+      firstLine = layout.upLine() + 1;
+      int end = layout.downLine() == 0 ? sql.length() : lineStart(sql, layout.downLine());
+      transaction = layout.transactional();
+      sql = sql.substring(lineStart(sql, firstLine), end);
     } else {
       transaction = true;
     }
@@ -115,6 +114,19 @@ public final class Linter {
     for (Statement statement : statements) {
       statement(migration, statement);
     }
+  }
+
+  /** Where line {@code number} (from 1) of {@code text} starts; its length when there are fewer lines. */
+  private static int lineStart(String text, int number) {
+    int at = 0;
+    for (int line = 1; line < number; line++) {
+      int newline = text.indexOf('\n', at);
+      if (newline < 0) {
+        return text.length();
+      }
+      at = newline + 1;
+    }
+    return at;
   }
 
   /** Statements Flyway will not run in a transaction. */

@@ -6,6 +6,7 @@ import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.lint.Finding;
+import dev.closedloop.deploy.lint.MigrationLint;
 import dev.closedloop.deploy.hook.HookPoint;
 import java.util.ArrayList;
 import java.util.List;

@@ -9,6 +9,7 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.Migrator;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.drift.Catalog;
+import dev.closedloop.deploy.drift.DriftCheck;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -32,7 +33,7 @@ final class ProductionView {
    * What the drift check needs of production: the migrations it has applied, and its catalog of
    * the same moment, read in the background after them.
    */
-  static final class Applied {
+  static final class Applied implements DriftCheck.Production {
 
     private final Migrator.Inspection inspection;
     private final CompletableFuture<Catalog> catalog;
@@ -47,7 +48,8 @@ final class ProductionView {
       this.drift = drift;
     }
 
-    Migrator.Inspection inspection() {
+    @Override
+    public Migrator.Inspection inspection() {
       return inspection;
     }
 
@@ -57,7 +59,8 @@ final class ProductionView {
      * @return null when it could not be read (then warned)
      * @throws DeployException at {@code deploy.driftCheck=fail}, when it could not be read
      */
-    Catalog catalog() {
+    @Override
+    public Catalog catalog() {
       view.throwawayStarted();
       return view.await(catalog, drift);
     }
@@ -281,7 +284,7 @@ final class ProductionView {
       return new ProductionView(server.version(), server.major(), extensions, inspected, catalog, go, finished,
           drift == null ? null : connection, events, config);
     } catch (SQLException | DeployException e) {
-      if (e instanceof DeployException d && d.getMessage().startsWith("The drift check could not be made")) {
+      if (e instanceof DriftCheck.Unchecked d) {
         throw d;
       }
       String why = config.redactor().redact(String.valueOf(e.getMessage()));

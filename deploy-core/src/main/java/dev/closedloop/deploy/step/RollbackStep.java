@@ -12,12 +12,12 @@ import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.Promoter;
 import dev.closedloop.deploy.image.TagMove;
+import dev.closedloop.deploy.lint.Destructive;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -32,14 +32,6 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
 
   private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
   private static final Pattern SHA = Pattern.compile("[0-9a-f]{7,64}");
-  /** Statements that take away something an older image may read. */
-  private static final List<Pattern> DESTRUCTIVE = List.of(
-      Pattern.compile("(?i)\\bDROP\\s+(TABLE|VIEW|MATERIALIZED\\s+VIEW|COLUMN|TYPE|FUNCTION|SCHEMA)\\s+(?:IF\\s+EXISTS\\s+)?"
-          + "([\\w.\"]+)"),
-      Pattern.compile("(?i)\\bRENAME\\s+(COLUMN\\s+)?([\\w\"]+)\\s+TO\\s+([\\w\"]+)"),
-      Pattern.compile("(?i)\\bRENAME\\s+TO\\s+([\\w\"]+)"),
-      Pattern.compile("(?i)\\bALTER\\s+COLUMN\\s+([\\w\"]+)\\s+(?:SET\\s+DATA\\s+)?TYPE\\b"));
-
   private final String to;
 
   /** @param to a commit SHA or an image digest ({@code deploy.to}); null for what the live release replaced */
@@ -268,26 +260,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
 
   /** What a migration's SQL takes away, in words: "drops column legacy_name", "renames orders to purchases". */
   static List<String> destructive(String sql) {
-    String code = sql.replaceAll("(?s)/\\*.*?\\*/", " ").replaceAll("--[^\\n]*", " ");
-    List<String> found = new ArrayList<>();
-    Matcher drop = DESTRUCTIVE.get(0).matcher(code);
-    while (drop.find()) {
-      found.add("drops " + drop.group(1).toLowerCase(java.util.Locale.ROOT).replaceAll("\\s+", " ") + " "
-          + drop.group(2));
-    }
-    Matcher rename = DESTRUCTIVE.get(1).matcher(code);
-    while (rename.find()) {
-      found.add("renames " + (rename.group(1) != null ? "column " : "") + rename.group(2) + " to " + rename.group(3));
-    }
-    Matcher renameTo = DESTRUCTIVE.get(2).matcher(code);
-    while (renameTo.find()) {
-      found.add("renames a table to " + renameTo.group(1));
-    }
-    Matcher type = DESTRUCTIVE.get(3).matcher(code);
-    while (type.find()) {
-      found.add("changes the type of column " + type.group(1));
-    }
-    return found;
+    return Destructive.changes(sql);
   }
 
   @Override

@@ -7,6 +7,7 @@ import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.Migrator;
+import dev.closedloop.deploy.drift.DriftCheck;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -247,6 +247,16 @@ class LinterTest {
   }
 
   @Test
+  void gooseNoTransaction_afterTheUpAnnotation_countsWithFileLines() {
+    String sql = "-- header\n\n-- +goose Up\n-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY i ON orders (id);\n"
+        + "DROP TABLE orders; -- +goose Down is no annotation here\n-- +goose Down\nDROP TABLE customers;\n";
+    List<Finding> findings = Linter.lint(List.of(new Linter.Script("1 x", sql, true)), PRODUCTION,
+        LintSettings.DEFAULT);
+    assertEquals(List.of("ban-drop-table@6"), findings.stream()
+        .filter(f -> f.rule() != Rule.REQUIRE_TIMEOUT_SETTINGS).map(f -> f.rule().id() + "@" + f.line()).toList());
+  }
+
+  @Test
   void badSettingsAreNamed() {
     List<String> problems = new ArrayList<>();
     LintSettings.parse("loud", List.of("no-such-rule=warn", "ban-drop-table=maybe"), problems);

@@ -21,4 +21,28 @@ class RollbackStepTest {
         "renames column total to amount", "renames a table to line_items", "changes the type of column amount");
     assertThat(RollbackStep.destructive("CREATE TABLE notes (id int PRIMARY KEY);")).isEmpty();
   }
+
+  @Test
+  void destructive_whenDropIsInACommentOrAString_namesNothing() {
+    assertThat(RollbackStep.destructive("""
+        /* DROP TABLE customers; /* nested: RENAME TO x */ still a comment */
+        INSERT INTO notes (body) VALUES ('DROP TABLE customers; ALTER TABLE t RENAME TO x');
+        COMMENT ON TABLE orders IS $$ALTER TABLE orders ALTER COLUMN id TYPE bigint$$;
+        """)).isEmpty();
+  }
+
+  @Test
+  void destructive_whenAStatementSpansLines_namesWhatItTakesAway() {
+    assertThat(RollbackStep.destructive("""
+        drop
+          table if exists
+          public.customers;
+        ALTER TABLE "Orders"
+          RENAME
+          COLUMN "Total" TO amount;
+        ALTER TABLE orders ALTER COLUMN amount
+          SET DATA TYPE numeric;
+        """)).containsExactly("drops table public.customers", "renames column \"Total\" to amount",
+        "changes the type of column amount");
+  }
 }

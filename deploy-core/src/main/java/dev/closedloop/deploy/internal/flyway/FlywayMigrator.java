@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.CoreErrorCode;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationInfoService;
@@ -298,7 +299,11 @@ public final class FlywayMigrator implements Migrator {
   private DeployException failure(FlywayException e) {
     FlywaySqlScriptException script = null;
     SQLException sql = null;
+    boolean duplicateVersion = false;
     for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+      if (t instanceof FlywayException f && f.getErrorCode() == CoreErrorCode.DUPLICATE_VERSIONED_MIGRATION) {
+        duplicateVersion = true;
+      }
       if (t instanceof FlywaySqlScriptException s && script == null) {
         script = s;
       }
@@ -315,7 +320,7 @@ public final class FlywayMigrator implements Migrator {
               + (statement.isEmpty() ? "" : " — in statement: " + statement), e);
     }
     String message = oneLine(e.getMessage());
-    if (message.contains("Found more than one migration with version")) {
+    if (duplicateVersion) {
       message += ": give each file a version of its own (rename one, e.g. to the next free version)";
     }
     return new DeployException(DeployException.Kind.MIGRATION, "Migrating with " + migrations + " failed: " + message,

@@ -30,6 +30,15 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
    */
   public record Statement(String sql, int line, boolean fromEnvironment) { }
 
+  /**
+   * Where a file's sections are: the line of its {@code -- +goose Up} annotation, that of its
+   * {@code -- +goose Down} annotation (0 without one), and whether the file runs in a transaction.
+   */
+  public record Layout(int upLine, int downLine, boolean transactional) { }
+
+  /** What a reading of the file finds. */
+  private record Read(List<Statement> up, boolean transactional, int upLine, int downLine) { }
+
   private static final Pattern NAME = Pattern.compile("(\\d+)_([^/]*)\\.sql");
   /** Every {@code ${…}}: those ENVSUB does not replace are refused, never applied as they stand. */
   private static final Pattern BRACED = Pattern.compile("\\$\\{[^}]*}?");
@@ -69,6 +78,22 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
     if (version < 1) {
       throw refused(fileName, 0, "its version is 0: goose versions start at 1 (0 is goose's own row)");
     }
+    Read read = read(fileName, content, env);
+    return new GooseFile(version, name.group(2), fileName, read.up(), read.transactional());
+  }
+
+  /**
+   * Where the sections of a file are, read by goose's rules (ENVSUB expands nothing here).
+   *
+   * @param label names the file in a refusal
+   * @throws DeployException of kind MIGRATION naming the file and line, for what goose refuses
+   */
+  public static Layout layout(String label, String content) {
+    Read read = read(label, content, Map.of());
+    return new Layout(read.upLine(), read.downLine(), read.transactional());
+  }
+
+  private static Read read(String fileName, String content, Map<String, String> env) {
     List<Statement> up = new ArrayList<>();
     boolean transactional = true;
     boolean envsub = false;
@@ -76,6 +101,8 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
     StringBuilder buffer = new StringBuilder();
     int statementLine = 0;
     boolean substituted = false;
+    int upLine = 0;
+    int downLine = 0;
     String[] lines = content.split("\r?\n", -1);
     for (int i = 0; i < lines.length; i++) {
       String line = lines[i];
@@ -91,6 +118,7 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
               throw refused(fileName, number, "a second '-- +goose Up' annotation: a file has one Up section");
             }
             state = State.UP;
+            upLine = number;
           }
           case "down" -> {
             if (state != State.UP) {
@@ -103,6 +131,7 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
             buffer.setLength(0);
             substituted = false;
             state = State.DOWN;
+            downLine = number;
           }
           case "statementbegin" -> {
             if (state != State.UP && state != State.DOWN) {
@@ -167,7 +196,7 @@ public record GooseFile(long version, String name, String fileName, List<Stateme
     if (!buffer.toString().isBlank()) {
       throw refused(fileName, statementLine, "a statement is not finished (missing semicolon?)");
     }
-    return new GooseFile(version, name.group(2), fileName, up, transactional);
+    return new Read(up, transactional, upLine, downLine);
   }
 
   /** The annotation of a {@code -- +goose …} line, lower case; refused as goose refuses it. */

@@ -124,6 +124,28 @@ class GooseFileTest {
   }
 
   @Test
+  void layout_namesTheLinesOfUpAndDown_andTheTransaction() {
+    GooseFile.Layout layout = GooseFile.layout("3 notes", """
+        -- a header comment
+
+        -- +goose Up
+        -- +goose NO TRANSACTION
+        -- +goose StatementBegin
+        SELECT 1; -- +goose Down (not an annotation: it does not start the line)
+        -- +goose StatementEnd
+        CREATE INDEX CONCURRENTLY notes_body ON notes (body);
+
+        -- +goose Down
+        DROP INDEX notes_body;
+        """);
+
+    assertThat(layout).isEqualTo(new GooseFile.Layout(3, 10, false));
+    assertThat(GooseFile.layout("4 x", "-- +goose Up\nSELECT 1;\n")).isEqualTo(new GooseFile.Layout(1, 0, true));
+    assertThatThrownBy(() -> GooseFile.layout("5 x", "SELECT 1;\n")).hasMessage("goose migration 5 x line 1: SQL"
+        + " before '-- +goose Up': every goose file starts with its Up section");
+  }
+
+  @Test
   void theDirectory_isReadAsGooseReadsIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
     java.nio.file.Files.writeString(dir.resolve("00001_create.sql"), "-- +goose Up\nSELECT 1;\n");
     java.nio.file.Files.writeString(dir.resolve("embed.go"), "package migrations\n"); // goose ignores it too

@@ -1,4 +1,4 @@
-package dev.closedloop.deploy.step;
+package dev.closedloop.deploy.drift;
 
 import dev.closedloop.deploy.CheckLevel;
 import dev.closedloop.deploy.DeployException;
@@ -9,8 +9,6 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrator;
-import dev.closedloop.deploy.drift.Catalog;
-import dev.closedloop.deploy.drift.Drift;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.HashSet;
@@ -19,9 +17,25 @@ import java.util.Set;
 
 /**
  * The drift check: brings a throwaway database to the version production has applied, reads its
- * catalog and compares it with production's ({@link ProductionView}, read only).
+ * catalog and compares it with production's (read only).
  */
-final class DriftCheck {
+public final class DriftCheck {
+
+  /**
+   * What the check needs of production: the migrations it has applied, and its catalog of the
+   * same moment.
+   */
+  public interface Production {
+
+    Migrator.Inspection inspection();
+
+    /**
+     * Production's catalog.
+     *
+     * @return null when it could not be read (then warned)
+     */
+    Catalog catalog();
+  }
 
   /**
    * What the check found.
@@ -31,20 +45,20 @@ final class DriftCheck {
    * @param differences null when production's catalog could not be read after all (then warned)
    * @param skipped why some kinds were not compared, or null
    */
-  record Result(String version, MigrationOutcome upTo, List<Drift.Difference> differences, String skipped) { }
+  public record Result(String version, MigrationOutcome upTo, List<Drift.Difference> differences, String skipped) { }
 
   private final ReleaseConfig config;
   private final Events events;
   private final Step step;
 
-  DriftCheck(ReleaseConfig config, Events events, Step step) {
+  public DriftCheck(ReleaseConfig config, Events events, Step step) {
     this.config = config;
     this.events = events;
     this.step = step;
   }
 
   /** Why the check cannot run in this configuration at all, or null when it can. */
-  String notPossible() {
+  public String notPossible() {
     if (config.driftCheck() == CheckLevel.OFF) {
       return "off (deploy.driftCheck)";
     }
@@ -64,11 +78,11 @@ final class DriftCheck {
    * Brings {@code throwaway} to the version production has applied and compares the catalogs;
    * the plan's way, which applies nothing after that version.
    *
-   * @param production what {@link ProductionView#applied} found
+   * @param production what production has applied, and its catalog
    * @return null, with a progress line, when production has no migration applied
    * @throws DeployException when a migration fails on the throwaway database, as test-migrate would
    */
-  Result run(ProductionView.Applied production, Migrator migrator, DatabaseTarget throwaway) {
+  public Result run(Production production, Migrator migrator, DatabaseTarget throwaway) {
     String version = version(production);
     if (version == null) {
       return null;
@@ -91,7 +105,7 @@ final class DriftCheck {
    * @return the comparison, whose {@code upTo} is every migration applied; null, with a progress
    *     line and nothing applied, when production has no migration applied
    */
-  Result prove(ProductionView.Applied production, Migrator migrator, DatabaseTarget throwaway) {
+  public Result prove(Production production, Migrator migrator, DatabaseTarget throwaway) {
     String version = version(production);
     if (version == null) {
       return null;
@@ -103,7 +117,7 @@ final class DriftCheck {
   }
 
   /** The version production has applied; null, with a progress line, when it has none. */
-  private String version(ProductionView.Applied production) {
+  private String version(Production production) {
     String version = appliedVersion(production.inspection());
     if (version == null) {
       events.progress(step, "drift check: production has no migration applied yet, nothing to compare");
@@ -114,7 +128,7 @@ final class DriftCheck {
     return version;
   }
 
-  private Result compare(ProductionView.Applied production, String version, MigrationOutcome applied,
+  private Result compare(Production production, String version, MigrationOutcome applied,
       Catalog migrated, Catalog productionCatalog) {
     if (productionCatalog == null) {
       return new Result(version, applied, null, null);
@@ -135,7 +149,7 @@ final class DriftCheck {
   }
 
   /** Reports the result: a line when production matches, a warning per difference, and the refusal at level fail. */
-  void report(Result result) {
+  public void report(Result result) {
     if (result.differences() == null) {
       return; // warned when production's catalog could not be read
     }
@@ -158,7 +172,7 @@ final class DriftCheck {
   }
 
   /** The refusal for drift at level fail. */
-  DeployException refusal(Result result) {
+  public DeployException refusal(Result result) {
     return new DeployException(DeployException.Kind.GUARD, "Production has drifted from its migrations ("
         + count(result.differences().size()) + ", first: " + config.redactor().redact(result.differences().get(0)
         .toString()) + "), so the release stops before production is touched. Make production what the"
@@ -171,7 +185,7 @@ final class DriftCheck {
   }
 
   /** The newest version production has applied, or null when it has none. */
-  static String appliedVersion(Migrator.Inspection inspection) {
+  public static String appliedVersion(Migrator.Inspection inspection) {
     if (inspection.set() == null || inspection.pending() == null) {
       return null;
     }
@@ -186,7 +200,7 @@ final class DriftCheck {
   }
 
   /** What the comparison leaves out: closedloop's ledger, and the migration tool's own history. */
-  Set<String> ignored() {
+  public Set<String> ignored() {
     Set<String> ignored = new HashSet<>();
     String ledger = config.ledger().table();
     ignored.add(ledger);
@@ -198,7 +212,7 @@ final class DriftCheck {
   }
 
   /** The migration tool's history table, qualified; {@code *.} for Flyway's, in whichever schema the role uses. */
-  String historyTable() {
+  public String historyTable() {
     if (!config.migrations().isGoose()) {
       return "*.flyway_schema_history";
     }
@@ -210,8 +224,16 @@ final class DriftCheck {
    * The refusal when the check was asked to be fatal ({@code fail}) and could not be made: a
    * release must not pass a check it never made.
    */
-  DeployException unchecked(String why) {
-    return new DeployException(DeployException.Kind.GUARD, "The drift check could not be made (deploy.driftCheck=fail): "
-        + why + ". Nothing was touched; make production readable from here, or set deploy.driftCheck=warn");
+  public Unchecked unchecked(String why) {
+    return new Unchecked(why);
+  }
+
+  /** The drift check's refusal when it was asked to be fatal and could not be made. */
+  public static final class Unchecked extends DeployException {
+
+    Unchecked(String why) {
+      super(DeployException.Kind.GUARD, "The drift check could not be made (deploy.driftCheck=fail): " + why
+          + ". Nothing was touched; make production readable from here, or set deploy.driftCheck=warn");
+    }
   }
 }

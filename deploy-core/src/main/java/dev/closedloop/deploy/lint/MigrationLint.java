@@ -1,4 +1,4 @@
-package dev.closedloop.deploy.step;
+package dev.closedloop.deploy.lint;
 
 import dev.closedloop.deploy.CheckLevel;
 import dev.closedloop.deploy.DeployException;
@@ -6,9 +6,6 @@ import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrations;
-import dev.closedloop.deploy.lint.Finding;
-import dev.closedloop.deploy.lint.Linter;
-import dev.closedloop.deploy.lint.Schema;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -21,7 +18,7 @@ import java.util.stream.Collectors;
  * The migration lint as a release and a plan run it: the pending migrations' files, read against
  * the schema production has now.
  */
-final class MigrationLint {
+public final class MigrationLint {
 
   private MigrationLint() { }
 
@@ -32,7 +29,7 @@ final class MigrationLint {
    * @return empty when the lint is off or the migrations run from the image (their files are not here)
    * @throws DeployException of kind MIGRATION when a pending file cannot be read or lexed
    */
-  static List<Finding> findings(ReleaseConfig config, MigrationSet set, List<String> pending, Schema schema) {
+  public static List<Finding> findings(ReleaseConfig config, MigrationSet set, List<String> pending, Schema schema) {
     Migrations migrations = config.migrations();
     if (skipped(config) || pending.isEmpty()) {
       return List.of();
@@ -62,7 +59,7 @@ final class MigrationLint {
    *
    * @throws DeployException of kind DATABASE when its catalog cannot be read
    */
-  static Schema schema(DatabaseTarget production) {
+  public static Schema schema(DatabaseTarget production) {
     try (Connection connection = production.connect()) {
       return Schema.read(connection);
     } catch (SQLException e) {
@@ -72,12 +69,12 @@ final class MigrationLint {
   }
 
   /** True when the lint reads nothing in this configuration. */
-  static boolean skipped(ReleaseConfig config) {
+  public static boolean skipped(ReleaseConfig config) {
     return config.lint().off() || config.migrations().runFromImage();
   }
 
   /** The refusal for findings at level fail; null when there are none. */
-  static DeployException refusal(List<Finding> findings) {
+  public static DeployException refusal(List<Finding> findings) {
     List<Finding> failing = findings.stream().filter(f -> f.level() == CheckLevel.FAIL).toList();
     if (failing.isEmpty()) {
       return null;

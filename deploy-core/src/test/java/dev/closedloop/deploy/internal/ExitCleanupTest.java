@@ -1,0 +1,78 @@
+package dev.closedloop.deploy.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ExitCleanupTest {
+
+  private final ExitCleanup cleanup = new ExitCleanup(false);
+  private final List<String> ran = new ArrayList<>();
+
+  @Test
+  void runAll_runsWhatIsRegistered_newestFirst_once() {
+    cleanup.add("server", () -> ran.add("server"));
+    cleanup.add("container", () -> ran.add("container"));
+    cleanup.add("process", () -> ran.add("process"));
+
+    cleanup.runAll();
+    cleanup.runAll();
+
+    assertEquals(List.of("process", "container", "server"), ran);
+    assertEquals(List.of(), cleanup.pending());
+  }
+
+  @Test
+  void close_forgetsTheAction_andOnlyThatOne() {
+    ExitCleanup.Handle server = cleanup.add("server", () -> ran.add("server"));
+    cleanup.add("container", () -> ran.add("container"));
+
+    server.close();
+    server.close();
+
+    assertEquals(List.of("container"), cleanup.pending());
+    cleanup.runAll();
+    assertEquals(List.of("container"), ran);
+  }
+
+  @Test
+  void runAll_whenAnActionFails_runsTheOthers() {
+    cleanup.add("server", () -> ran.add("server"));
+    cleanup.add("broken", () -> {
+      throw new IllegalStateException("engine gone");
+    });
+    cleanup.add("process", () -> ran.add("process"));
+
+    cleanup.runAll();
+
+    assertEquals(List.of("process", "server"), ran);
+  }
+
+  @Test
+  void runAll_whenAnActionClosesItsOwnHandle_doesNotDeadlockOrSkip() {
+    ExitCleanup.Handle[] own = new ExitCleanup.Handle[1];
+    own[0] = cleanup.add("instance", () -> {
+      own[0].close(); // as an instance's close() forgets itself
+      ran.add("instance");
+    });
+    cleanup.add("process", () -> ran.add("process"));
+
+    cleanup.runAll();
+
+    assertEquals(List.of("process", "instance"), ran);
+  }
+
+  @Test
+  void add_sameActionTwice_isTwoRegistrations() {
+    Runnable action = () -> ran.add("remove");
+    ExitCleanup.Handle first = cleanup.add("remove", action);
+    cleanup.add("remove", action);
+
+    first.close();
+    cleanup.runAll();
+
+    assertEquals(List.of("remove"), ran);
+  }
+}
