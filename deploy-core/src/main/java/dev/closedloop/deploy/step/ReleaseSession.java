@@ -8,6 +8,9 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.BranchGuard;
 import dev.closedloop.deploy.guard.CommitOrder;
+import dev.closedloop.deploy.guard.LedgerEntry;
+import dev.closedloop.deploy.guard.LedgerKind;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
 import java.sql.Connection;
@@ -93,7 +96,7 @@ public final class ReleaseSession implements AutoCloseable {
         config.ci().runScope().orElse(null), config.ci().ancestry(config.sha(), ANCESTRY_DEPTH));
     ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
         branch.overridden(), config.ci().runUrl().orElse(null), digest, mine,
-        context.kind().id()));
+        LedgerKind.of(context.kind().id())));
     lock = new ReleaseLock(connection, ledger, lockName, events, order, mine, step);
     long waiting = System.nanoTime();
     ReleaseLock.Outcome outcome;
@@ -111,7 +114,7 @@ public final class ReleaseSession implements AutoCloseable {
     }
     // Arrival at the lock is not commit order: never release an older commit over a newer one.
     // A rollback goes back to an older release on purpose: the order guard is not for it.
-    var released = context.kind() == RunContext.Kind.ROLLBACK ? java.util.Optional.<ReleaseLedger.Entry>empty()
+    var released = context.kind() == RunContext.Kind.ROLLBACK ? java.util.Optional.<LedgerEntry>empty()
         : ledger.latestReleased(connection, lockName, ledgerId);
     if (released.isPresent()) {
       CommitOrder.Comparison comparison = order.compare(mine, released.get().commit());
@@ -128,12 +131,12 @@ public final class ReleaseSession implements AutoCloseable {
             + " (release #" + released.get().id() + "): " + comparison.basis() + ". Going by arrival order");
       }
     }
-    ledger.advance(connection, ledgerId, "running", null);
+    ledger.advance(connection, ledgerId, LedgerStatus.RUNNING, null);
     events.progress(step, "holding the release lock of " + lockName + " (ledger #" + ledgerId + ")");
   }
 
   private void supersede(ReleaseConfig config, String why, String error) {
-    ledger.advance(connection, ledgerId, "superseded", error);
+    ledger.advance(connection, ledgerId, LedgerStatus.SUPERSEDED, error);
     if (config.guards().failWhenSuperseded()) {
       throw new DeployException(DeployException.Kind.GUARD, "Superseded: " + why
           + " (deploy.failWhenSuperseded is set)");
@@ -190,7 +193,7 @@ public final class ReleaseSession implements AutoCloseable {
   }
 
   /** Moves this run's row to {@code status}. */
-  public void advance(String status, String error) {
+  public void advance(LedgerStatus status, String error) {
     ledger.advance(connection, ledgerId, status, error);
   }
 
@@ -203,7 +206,7 @@ public final class ReleaseSession implements AutoCloseable {
       return;
     }
     try {
-      ledger.advance(connection, ledgerId, "failed", message);
+      ledger.advance(connection, ledgerId, LedgerStatus.FAILED, message);
     } catch (DeployException ledgerDown) {
       events.warn("could not record the failure in the ledger: " + ledgerDown.getMessage());
     }
