@@ -148,9 +148,9 @@ public record LedgerEntry(long id, String service, String sha, String branch, bo
   /** A timestamp as jsonb writes one, e.g. {@code 2026-05-01T12:00:00.123456+00:00}. */
   private static Instant instant(String text) {
     try {
-      return OffsetDateTime.parse(text).toInstant();
+      return OffsetDateTime.parse(text.replace(' ', 'T')).toInstant();
     } catch (DateTimeParseException e) {
-      return OffsetDateTime.parse(text + ":00").toInstant(); // an offset of whole hours written as +05
+      return OffsetDateTime.parse(text.replace(' ', 'T') + ":00").toInstant(); // an offset of whole hours written as +05
     }
   }
 }

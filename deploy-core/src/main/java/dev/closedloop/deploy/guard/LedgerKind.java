@@ -32,7 +32,7 @@ public enum LedgerKind {
         return kind;
       }
     }
-    throw new IllegalArgumentException("Unknown ledger row kind '" + id + "': known are release, rollback");
+    throw new IllegalArgumentException("Unknown ledger row kind '" + id + "' (known: release, rollback)");
   }
 
   @Override

@@ -36,6 +36,14 @@ public enum LedgerStatus {
   }
 
   /**
+   * True while the row's release is at work on it or waiting for the lock: not ended, and not at
+   * {@code migrated}, where a split job's migrate stops to wait for its promote.
+   */
+  public boolean inFlight() {
+    return !terminal() && this != MIGRATED;
+  }
+
+  /**
    * The status a column holds.
    *
    * @throws IllegalArgumentException for a value no status has, naming it and the known ones
@@ -46,8 +54,8 @@ public enum LedgerStatus {
         return status;
       }
     }
-    throw new IllegalArgumentException("Unknown ledger status '" + id + "': a newer version of closedloop may have"
-        + " written it; known are " + Arrays.stream(values()).map(LedgerStatus::id).collect(Collectors.joining(", ")));
+    throw new IllegalArgumentException("Unknown ledger status '" + id + "' (known: "
+        + Arrays.stream(values()).map(LedgerStatus::id).collect(Collectors.joining(", ")) + ")");
   }
 
   @Override

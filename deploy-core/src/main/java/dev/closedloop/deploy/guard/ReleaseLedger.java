@@ -372,9 +372,9 @@ public final class ReleaseLedger {
   }
 
   /** SQL: the row's status says it is not finished (a row at {@code migrated} waits for a split job's promote). */
-  private static final String UNFINISHED = "status IN (" + java.util.stream.Stream.of(LedgerStatus.QUEUED,
-      LedgerStatus.RUNNING, LedgerStatus.MIGRATING, LedgerStatus.PROMOTED, LedgerStatus.ROLLING_OUT)
-      .map(status -> literal(status.id())).collect(java.util.stream.Collectors.joining(", ")) + ")";
+  private static final String UNFINISHED = "status IN (" + java.util.Arrays.stream(LedgerStatus.values())
+      .filter(LedgerStatus::inFlight).map(status -> literal(status.id())).collect(java.util.stream.Collectors.joining(", "))
+      + ")";
 
   /** History entries that say a release touched production: it began or finished migrating. */
   private static final String TOUCHED_PRODUCTION = "(" + reached(LedgerStatus.MIGRATING) + " OR "
@@ -478,6 +478,9 @@ public final class ReleaseLedger {
       return entries;
     } catch (SQLException e) {
       throw failure("read the release ledger", e);
+    } catch (IllegalArgumentException e) { // a status or kind a newer version wrote
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger " + table + ": " + e.getMessage()
+          + ": a newer closedloop wrote it; upgrade to that version", e);
     }
   }
 

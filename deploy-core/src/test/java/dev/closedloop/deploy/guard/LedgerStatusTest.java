@@ -29,10 +29,16 @@ class LedgerStatusTest {
   }
 
   @Test
+  void theStatusesOfAReleaseAtWorkOrWaiting_leaveOutMigrated_whereASplitJobWaitsForItsPromote() {
+    assertThat(LedgerStatus.values()).filteredOn(LedgerStatus::inFlight).containsExactly(LedgerStatus.QUEUED,
+        LedgerStatus.RUNNING, LedgerStatus.MIGRATING, LedgerStatus.PROMOTED, LedgerStatus.ROLLING_OUT);
+  }
+
+  @Test
   void anUnknownStatus_isRefused_namingItAndTheKnownOnes() {
     assertThatThrownBy(() -> LedgerStatus.of("paused")).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("Unknown ledger status 'paused': a newer version of closedloop may have written it; known are"
-            + " queued, running, migrating, migrated, promoted, rolling_out, succeeded, failed, superseded");
+        .hasMessage("Unknown ledger status 'paused' (known: queued, running, migrating, migrated, promoted,"
+            + " rolling_out, succeeded, failed, superseded)");
     assertThatThrownBy(() -> LedgerStatus.of("SUCCEEDED")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> LedgerStatus.of(null)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("Unknown ledger status 'null'");
@@ -49,6 +55,6 @@ class LedgerStatusTest {
     assertThat(LedgerKind.values()).extracting(LedgerKind::id).containsExactly("release", "rollback");
     assertThat(LedgerKind.of(null)).isEqualTo(LedgerKind.RELEASE);
     assertThatThrownBy(() -> LedgerKind.of("hotfix")).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("Unknown ledger row kind 'hotfix': known are release, rollback");
+        .hasMessage("Unknown ledger row kind 'hotfix' (known: release, rollback)");
   }
 }
