@@ -17,14 +17,49 @@ import java.util.List;
  * through {@code classLoader}, or directories of goose files ({@code filesystem:migrations})
  * whose applied versions live in goose's table.
  *
- * @param tool {@code flyway}, {@code goose} or {@code image} ({@code deploy.migrator})
+ * @param tool what the migrations are written for ({@code deploy.migrator})
  * @param versionTable goose's version table ({@code deploy.gooseTable}); unused by Flyway
  * @param command for {@code image}: the migration tool's command line ({@code deploy.migrationCommand})
  * @param commandEnv for {@code image}: {@code NAME=value} entries with {@code {dsn}}, {@code {url}}… placeholders
  * @param checkCommand for {@code image}: run before and after the command, or null
  */
-public record Migrations(List<String> locations, ClassLoader classLoader, String tool, String versionTable,
+public record Migrations(List<String> locations, ClassLoader classLoader, Tool tool, String versionTable,
     String command, List<String> commandEnv, String checkCommand) {
+
+  /** What the migrations are written for, as {@code deploy.migrator} names it. */
+  public enum Tool {
+    FLYWAY("flyway"),
+    GOOSE("goose"),
+    /** The team's own tool, run from the built image. */
+    IMAGE("image");
+
+    private final String id;
+
+    Tool(String id) {
+      this.id = id;
+    }
+
+    /** The name {@code deploy.migrator} takes. */
+    public String id() {
+      return id;
+    }
+
+    /**
+     * The tool {@code deploy.migrator} names, in any case; flyway when it is blank.
+     *
+     * @throws DeployException of kind CONFIGURATION for another name
+     */
+    public static Tool of(String migrator) {
+      String id = migrator == null || migrator.isBlank() ? FLYWAY.id : migrator.trim().toLowerCase(java.util.Locale.ROOT);
+      for (Tool tool : values()) {
+        if (tool.id.equals(id)) {
+          return tool;
+        }
+      }
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "migrator (deploy.migrator) must be flyway,"
+          + " goose or image; got '" + migrator + "'");
+    }
+  }
 
   /** goose's default version table. */
   public static final String GOOSE_TABLE = "goose_db_version";
@@ -43,7 +78,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
     if (classLoader == null) {
       classLoader = Migrations.class.getClassLoader();
     }
-    tool = tool == null ? "flyway" : tool;
+    tool = tool == null ? Tool.FLYWAY : tool;
     versionTable = versionTable == null || versionTable.isBlank() ? GOOSE_TABLE : versionTable.trim();
     if (!versionTable.matches("([a-z_][a-z0-9_]{0,62}\\.)?[a-z_][a-z0-9_]{0,62}")) { // it goes into SQL as a name
       throw new DeployException(DeployException.Kind.CONFIGURATION, "gooseTable (deploy.gooseTable, GOOSE_TABLE)"
@@ -54,7 +89,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
   }
 
   public Migrations(List<String> locations, ClassLoader classLoader) {
-    this(locations, classLoader, "flyway", null, null, null, null);
+    this(locations, classLoader, Tool.FLYWAY, null, null, null, null);
   }
 
   /** Flyway migrations at these locations, read through this library's class loader. */
@@ -64,7 +99,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
 
   /** goose SQL files in these directories ({@code filesystem:DIR}), applied versions kept in {@code goose_db_version}. */
   public static Migrations goose(String... locations) {
-    return new Migrations(List.of(locations), null, "goose", null, null, null, null);
+    return new Migrations(List.of(locations), null, Tool.GOOSE, null, null, null, null);
   }
 
   /**
@@ -76,7 +111,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
    * @param checkCommand run before and after, e.g. {@code goose -dir /migrations status}; null for none
    */
   public static Migrations image(String command, List<String> env, String checkCommand) {
-    return new Migrations(List.of(), null, "image", null, command, env, checkCommand);
+    return new Migrations(List.of(), null, Tool.IMAGE, null, command, env, checkCommand);
   }
 
   /**
@@ -88,13 +123,9 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
    */
   public static Migrations of(String migrator, List<String> locations, String versionTable, String command,
       List<String> commandEnv, String checkCommand) {
-    String tool = migrator == null || migrator.isBlank() ? "flyway" : migrator.trim().toLowerCase(java.util.Locale.ROOT);
-    if (tool.equals("image")) {
+    Tool tool = Tool.of(migrator);
+    if (tool == Tool.IMAGE) {
       return image(command, commandEnv, checkCommand);
-    }
-    if (!tool.equals("flyway") && !tool.equals("goose")) {
-      throw new DeployException(DeployException.Kind.CONFIGURATION, "migrator (deploy.migrator) must be flyway,"
-          + " goose or image; got '" + migrator + "'");
     }
     if (versionTable == null || versionTable.isBlank()) {
       versionTable = System.getenv("GOOSE_TABLE");
@@ -103,12 +134,12 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
   }
 
   public boolean isGoose() {
-    return tool.equals("goose");
+    return tool == Tool.GOOSE;
   }
 
   /** True when the migrations run from the built image: test-migrate then waits for the build. */
   public boolean runFromImage() {
-    return tool.equals("image");
+    return tool == Tool.IMAGE;
   }
 
   /** The same locations, with classpath locations read through {@code loader}. */
@@ -148,9 +179,9 @@ public record Migrations(List<String> locations, ClassLoader classLoader, String
    */
   public Migrator migrator(Events events, Step step, java.util.function.Supplier<ImageRunner> image) {
     return switch (tool) {
-      case "goose" -> new GooseMigrator(this, events, step);
-      case "image" -> new ImageMigrator(this, events, step, image);
-      default -> new FlywayMigrator(this, events, step);
+      case GOOSE -> new GooseMigrator(this, events, step);
+      case IMAGE -> new ImageMigrator(this, events, step, image);
+      case FLYWAY -> new FlywayMigrator(this, events, step);
     };
   }
 

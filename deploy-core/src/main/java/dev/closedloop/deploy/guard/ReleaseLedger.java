@@ -8,8 +8,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,62 +37,17 @@ public final class ReleaseLedger {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
-  /** A row of the ledger, as read back. */
-  public record Entry(long id, String service, String sha, String branch, boolean branchGuardOverridden,
-      String ciRunUrl, String imageDigest, String status, String statusHistory, String migrationsApplied,
-      String previousDigests, Instant startedAt, Instant finishedAt, String error, Integer backendPid,
-      String migrationsPlanned, String tagsMoved, Long runNumber, String runScope, List<String> ancestry,
-      String rolloutOutcome, String kind) {
-
-    /** True for a row of deploy:rollback, not a release. */
-    public boolean rollback() {
-      return "rollback".equals(kind);
-    }
-
-    /** True when the row recorded a tag's move, or that it was promoted: its image went live. */
-    public boolean moved() {
-      return (tagsMoved != null && !tagsMoved.replaceAll("\\s", "").equals("[]"))
-          || (statusHistory != null && statusHistory.replaceAll("\\s", "").contains("\"status\":\"promoted\""));
-    }
-
-    /** The commit as its release recorded it, for telling which release is newer. */
-    public CommitOrder.Commit commit() {
-      return new CommitOrder.Commit(sha, runNumber, runScope, ancestry);
-    }
-
-    /** The labels of the migrations it applied, in order. */
-    public List<String> appliedMigrations() {
-      return strings(migrationsApplied);
-    }
-
-    /** The labels of the migrations it was about to apply, recorded before the first one ran. */
-    public List<String> plannedMigrations() {
-      return strings(migrationsPlanned);
-    }
-
-    /** Where promote tag {@code tag} pointed before it moved it; null when it did not exist or is not recorded. */
-    public String previousDigest(String tag) {
-      try {
-        var node = previousDigests == null ? null : JSON.readTree(previousDigests).get(tag);
-        return node == null || node.isNull() ? null : node.asText();
-      } catch (JsonProcessingException e) {
-        return null;
-      }
-    }
-  }
-
   /**
    * What a new attempt records when it joins the queue.
    *
-   * @param kind {@code release}, or {@code rollback} for deploy:rollback's rows, which no release
-   *     is ordered against
+   * @param kind a release, or a row of deploy:rollback, which no release is ordered against
    */
   public record Attempt(String service, String sha, String branch, boolean branchGuardOverridden,
-      String ciRunUrl, String imageDigest, CommitOrder.Commit commit, String kind) {
+      String ciRunUrl, String imageDigest, CommitOrder.Commit commit, LedgerKind kind) {
 
     public Attempt(String service, String sha, String branch, boolean branchGuardOverridden, String ciRunUrl,
         String imageDigest, CommitOrder.Commit commit) {
-      this(service, sha, branch, branchGuardOverridden, ciRunUrl, imageDigest, commit, "release");
+      this(service, sha, branch, branchGuardOverridden, ciRunUrl, imageDigest, commit, LedgerKind.RELEASE);
     }
 
     public Attempt(String service, String sha, String branch, boolean branchGuardOverridden, String ciRunUrl,
@@ -138,99 +91,10 @@ public final class ReleaseLedger {
 
   /**
    * Creates the schema and table when missing, and the columns later versions added; safe to run
-   * from many releases at once. An existing schema is not created again, so a role without the
-   * CREATE privilege on the database can keep its ledger in a schema made for it.
+   * from many releases at once.
    */
   public void ensure(Connection c) {
-    if (!schemaExists(c)) {
-      execute(c, "CREATE SCHEMA IF NOT EXISTS \"" + schema + '"');
-    }
-    if (!exists(c, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", quoted)) { // CREATE would need the schema's CREATE right
-      execute(c, "CREATE TABLE IF NOT EXISTS " + quoted + " ("
-          + " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-          + " service text NOT NULL,"
-          + " sha text NOT NULL,"
-          + " branch text,"
-          + " branch_guard_overridden boolean NOT NULL DEFAULT false,"
-          + " ci_run_url text,"
-          + " image_digest text,"
-          + " status text NOT NULL,"
-          + " status_history jsonb NOT NULL,"
-          + " migrations_applied jsonb NOT NULL DEFAULT '[]',"
-          + " previous_digests jsonb NOT NULL DEFAULT '{}',"
-          + " started_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
-          + " finished_at timestamptz,"
-          + " error text,"
-          + " backend_pid integer)");
-    }
-    // Index and columns are looked for first: CREATE INDEX and ALTER TABLE take locks that stall
-    // every reader of the ledger even when there is nothing to add.
-    String index = table.replace('.', '_') + "_service_idx";
-    index = index.substring(0, Math.min(index.length(), 63)); // as PostgreSQL keeps a long name
-    if (!exists(c, "SELECT 1 FROM pg_indexes WHERE schemaname = ? AND indexname = ?", schema, index)) {
-      ddl(c, "CREATE INDEX IF NOT EXISTS \"" + index + "\" ON " + quoted + " (service, id)");
-    }
-    for (String[] column : ADDED_COLUMNS) {
-      if (!exists(c, "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(?) AND attname = ? AND NOT attisdropped",
-          quoted, column[0])) {
-        ddl(c, "ALTER TABLE " + quoted + " ADD COLUMN IF NOT EXISTS " + column[0] + " " + column[1]);
-      }
-    }
-  }
-
-  /**
-   * A change of the ledger's shape, done once per ledger: it waits at most a few seconds for
-   * readers of the ledger to finish, instead of stalling every release behind one open transaction.
-   */
-  private static void ddl(Connection c, String sql) {
-    execute(c, "SET lock_timeout = 10000");
-    try {
-      execute(c, sql);
-    } finally {
-      execute(c, "RESET lock_timeout");
-    }
-  }
-
-  /** Columns later versions added, created on ledgers made before them. */
-  private static final String[][] ADDED_COLUMNS = {
-      {"migrations_planned", "jsonb NOT NULL DEFAULT '[]'"},
-      {"tags_moved", "jsonb NOT NULL DEFAULT '[]'"},
-      {"run_number", "bigint"},
-      {"run_scope", "text"},
-      {"ancestry", "jsonb NOT NULL DEFAULT '[]'"},
-      {"row_locked", "boolean NOT NULL DEFAULT false"},
-      {"rollout_deployment", "text"},
-      {"rollout_outcome", "text"},
-      {"tags_reverted", "jsonb NOT NULL DEFAULT '[]'"},
-      {"hooks", "jsonb NOT NULL DEFAULT '[]'"},
-      {"kind", "text NOT NULL DEFAULT 'release'"}};
-
-  private static boolean exists(Connection c, String sql, String... values) {
-    try (PreparedStatement s = c.prepareStatement(sql)) {
-      for (int i = 0; i < values.length; i++) {
-        s.setString(i + 1, values[i]);
-      }
-      try (ResultSet rs = s.executeQuery()) {
-        return rs.next();
-      }
-    } catch (SQLException e) {
-      throw new DeployException(DeployException.Kind.DATABASE, "Cannot prepare the release ledger: " + e.getMessage(), e);
-    }
-  }
-
-  private boolean schemaExists(Connection c) {
-    return exists(c, "SELECT 1 FROM pg_namespace WHERE nspname = ?", schema);
-  }
-
-  private static void execute(Connection c, String sql) {
-    try (Statement s = c.createStatement()) {
-      s.execute(sql);
-    } catch (SQLException e) {
-      if ("23505".equals(e.getSQLState()) || "42P07".equals(e.getSQLState())) {
-        return; // created by a concurrent release between its check and ours
-      }
-      throw new DeployException(DeployException.Kind.DATABASE, "Cannot prepare the release ledger: " + e.getMessage(), e);
-    }
+    LedgerTable.ensure(c, schema, table, quoted);
   }
 
   /**
@@ -242,8 +106,9 @@ public final class ReleaseLedger {
   public long enqueue(Connection c, Attempt attempt) {
     String sql = "INSERT INTO " + quoted + " (service, sha, branch, branch_guard_overridden, ci_run_url, image_digest,"
         + " run_number, run_scope, ancestry, kind, row_locked, status, status_history, backend_pid)"
-        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, true, 'queued',"
-        + " jsonb_build_array(jsonb_build_object('status', 'queued', 'at', clock_timestamp())), pg_backend_pid())"
+        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, true, " + literal(LedgerStatus.QUEUED.id()) + ","
+        + " jsonb_build_array(jsonb_build_object('status', " + literal(LedgerStatus.QUEUED.id()) + ", 'at',"
+        + " clock_timestamp())), pg_backend_pid())"
         + " RETURNING id, pg_advisory_lock((" + rowLock + ")::int, (id & 2147483647)::int)";
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, attempt.service());
@@ -255,7 +120,7 @@ public final class ReleaseLedger {
       s.setObject(7, attempt.commit().runNumber(), java.sql.Types.BIGINT);
       s.setString(8, attempt.commit().runScope());
       s.setString(9, json(attempt.commit().ancestry()));
-      s.setString(10, attempt.kind());
+      s.setString(10, attempt.kind().id());
       try (ResultSet rs = s.executeQuery()) {
         rs.next();
         return rs.getLong(1);
@@ -266,7 +131,7 @@ public final class ReleaseLedger {
   }
 
   /** Moves row {@code id} to {@code status}, appending it to the history; terminal statuses set finished_at. */
-  public void advance(Connection c, long id, String status, String error) {
+  public void advance(Connection c, long id, LedgerStatus status, String error) {
     transition(c, id, null, status, error);
   }
 
@@ -314,23 +179,23 @@ public final class ReleaseLedger {
    * Moves row {@code id} from {@code from} to {@code to}, and only from there: a row that ended
    * otherwise meanwhile is left as it is. True when it moved.
    */
-  public boolean advanceFrom(Connection c, long id, String from, String to) {
+  public boolean advanceFrom(Connection c, long id, LedgerStatus from, LedgerStatus to) {
     return transition(c, id, from, to, null);
   }
 
   /** One status transition of row {@code id}, from any status when {@code from} is null. */
-  private boolean transition(Connection c, long id, String from, String to, String error) {
-    boolean terminal = to.equals("succeeded") || to.equals("failed") || to.equals("superseded");
+  private boolean transition(Connection c, long id, LedgerStatus from, LedgerStatus to, String error) {
+    boolean terminal = to.terminal();
     String sql = "UPDATE " + quoted + " SET status = ?, status_history = status_history || jsonb_build_array("
         + "jsonb_build_object('status', ?::text, 'at', clock_timestamp())), error = coalesce(?, error)"
         + (terminal ? ", finished_at = clock_timestamp()" : "") + " WHERE id = ?" + (from != null ? " AND status = ?" : "");
     try (PreparedStatement s = c.prepareStatement(sql)) {
-      s.setString(1, to);
-      s.setString(2, to);
+      s.setString(1, to.id());
+      s.setString(2, to.id());
       s.setString(3, error);
       s.setLong(4, id);
       if (from != null) {
-        s.setString(5, from);
+        s.setString(5, from.id());
       }
       return s.executeUpdate() == 1;
     } catch (SQLException e) {
@@ -354,10 +219,10 @@ public final class ReleaseLedger {
    * says promoted, or the run recorded a move, or what a move would replace, before it died),
    * newest first, each with an image digest.
    */
-  public List<Entry> promoted(Connection c, String service) {
+  public List<LedgerEntry> promoted(Connection c, String service) {
     // a run that died after moving a tag, before it wrote "promoted", recorded the move (or what it replaced) first
-    return select(c, " WHERE service = ? AND image_digest IS NOT NULL AND (status_history @> '[{\"status\":"
-        + " \"promoted\"}]' OR tags_moved <> '[]'::jsonb OR previous_digests <> '{}'::jsonb) ORDER BY id DESC",
+    return select(c, " WHERE service = ? AND image_digest IS NOT NULL AND (" + reached(LedgerStatus.PROMOTED)
+        + " OR tags_moved <> '[]'::jsonb OR previous_digests <> '{}'::jsonb) ORDER BY id DESC",
         s -> s.setString(1, service));
   }
 
@@ -366,9 +231,10 @@ public final class ReleaseLedger {
    * or, for a rollback, chose its target; empty when there is none. Rows that moved nothing (a
    * release superseded or failed early) do not count, however many there are.
    */
-  public java.util.Optional<Entry> lastMover(Connection c, String service, long id) {
-    return select(c, " WHERE service = ? AND id < ? AND ((kind = 'rollback' AND image_digest IS NOT NULL)"
-        + " OR tags_moved <> '[]'::jsonb OR status_history @> '[{\"status\": \"promoted\"}]') ORDER BY id DESC"
+  public Optional<LedgerEntry> lastMover(Connection c, String service, long id) {
+    return select(c, " WHERE service = ? AND id < ? AND ((kind = " + literal(LedgerKind.ROLLBACK.id())
+        + " AND image_digest IS NOT NULL) OR tags_moved <> '[]'::jsonb OR " + reached(LedgerStatus.PROMOTED)
+        + ") ORDER BY id DESC"
         + " LIMIT 1", s -> {
           s.setString(1, service);
           s.setLong(2, id);
@@ -379,7 +245,7 @@ public final class ReleaseLedger {
    * Rows of {@code service} newer than {@code id} that applied migrations to production, or began
    * to (a release that failed or died while migrating records only what it planned), oldest first.
    */
-  public List<Entry> appliedSince(Connection c, String service, long id) {
+  public List<LedgerEntry> appliedSince(Connection c, String service, long id) {
     return select(c, " WHERE service = ? AND id > ? AND (migrations_applied <> '[]'::jsonb OR (migrations_planned"
         + " <> '[]'::jsonb AND " + TOUCHED_PRODUCTION + ")) ORDER BY id", s -> {
       s.setString(1, service);
@@ -406,11 +272,11 @@ public final class ReleaseLedger {
    * {@code migrated} is left alone: a split job's migrate ends there, waiting for its promote.
    */
   public int abandonDead(Connection c, String service) {
-    String sql = "UPDATE " + quoted + " SET status = 'failed', error = 'abandoned: its process died',"
+    String failed = literal(LedgerStatus.FAILED.id());
+    String sql = "UPDATE " + quoted + " SET status = " + failed + ", error = 'abandoned: its process died',"
         + " finished_at = clock_timestamp(), status_history = status_history || jsonb_build_array("
-        + "jsonb_build_object('status', 'failed', 'at', clock_timestamp()))"
-        + " WHERE service = ? AND finished_at IS NULL"
-        + " AND status IN ('queued', 'running', 'migrating', 'promoted', 'rolling_out')"
+        + "jsonb_build_object('status', " + failed + ", 'at', clock_timestamp()))"
+        + " WHERE service = ? AND finished_at IS NULL AND " + UNFINISHED
         + " AND NOT " + processAlive();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       s.setString(1, service);
@@ -425,14 +291,15 @@ public final class ReleaseLedger {
    * that died while it waited neither heads the queue nor supersedes anybody, even before it is
    * marked abandoned.
    */
-  public List<Entry> queuedEntries(Connection c, String service) {
-    return select(c, " WHERE service = ? AND status = 'queued' AND (NOT row_locked OR " + alive() + ") ORDER BY id",
+  public List<LedgerEntry> queuedEntries(Connection c, String service) {
+    return select(c, " WHERE service = ? AND status = " + literal(LedgerStatus.QUEUED.id()) + " AND (NOT row_locked OR "
+        + alive() + ") ORDER BY id",
         s -> s.setString(1, service));
   }
 
   /** True when the ledger's table exists; reads only. */
   public boolean present(Connection c) {
-    return exists(c, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", quoted);
+    return LedgerTable.exists(c, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", quoted);
   }
 
   /**
@@ -440,9 +307,8 @@ public final class ReleaseLedger {
    * holds the release lock (running, migrating, promoted or rolling out) and those queued behind
    * it. Reads only, so a dead row is skipped here rather than marked abandoned.
    */
-  public List<Entry> alive(Connection c, String service) {
-    return select(c, " WHERE service = ? AND finished_at IS NULL"
-        + " AND status IN ('queued', 'running', 'migrating', 'promoted', 'rolling_out')"
+  public List<LedgerEntry> alive(Connection c, String service) {
+    return select(c, " WHERE service = ? AND finished_at IS NULL AND " + UNFINISHED
         + " AND " + processAlive() + " ORDER BY id", s -> s.setString(1, service));
   }
 
@@ -463,9 +329,9 @@ public final class ReleaseLedger {
    * The newest row of {@code service} other than {@code id} that touched production or moved a
    * tag: the release a newer one must not fall behind.
    */
-  public Optional<Entry> latestReleased(Connection c, String service, long id) {
+  public Optional<LedgerEntry> latestReleased(Connection c, String service, long id) {
     return select(c, " WHERE service = ? AND id <> ? AND (" + TOUCHED_PRODUCTION
-        + " OR status_history @> '[{\"status\": \"promoted\"}]') AND " + notRollback() + " ORDER BY id DESC LIMIT 1", s -> {
+        + " OR " + reached(LedgerStatus.PROMOTED) + ") AND " + notRollback() + " ORDER BY id DESC LIMIT 1", s -> {
           s.setString(1, service);
           s.setLong(2, id);
         }).stream().findFirst();
@@ -475,7 +341,8 @@ public final class ReleaseLedger {
   public List<Long> queued(Connection c, String service) {
     List<Long> ids = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(
-        "SELECT id FROM " + quoted + " WHERE service = ? AND status = 'queued' ORDER BY id")) {
+        "SELECT id FROM " + quoted + " WHERE service = ? AND status = " + literal(LedgerStatus.QUEUED.id())
+            + " ORDER BY id")) {
       s.setString(1, service);
       try (ResultSet rs = s.executeQuery()) {
         while (rs.next()) {
@@ -490,19 +357,35 @@ public final class ReleaseLedger {
 
   /** SQL: a row of a release, not of deploy:rollback (a ledger read before its kind column counts as releases). */
   private String notRollback() {
-    return "coalesce(to_jsonb(" + quoted + ".*) ->> 'kind', 'release') <> 'rollback'";
+    return "coalesce(to_jsonb(" + quoted + ".*) ->> 'kind', " + literal(LedgerKind.RELEASE.id()) + ") <> "
+        + literal(LedgerKind.ROLLBACK.id());
   }
 
+  /** SQL: the row's history holds {@code status}. */
+  private static String reached(LedgerStatus status) {
+    return "status_history @> '[{\"status\": \"" + status.id() + "\"}]'";
+  }
+
+  /** A string literal of SQL; only for the enums' own ids, which hold no quote. */
+  private static String literal(String id) {
+    return "'" + id + "'";
+  }
+
+  /** SQL: the row's status says it is not finished (a row at {@code migrated} waits for a split job's promote). */
+  private static final String UNFINISHED = "status IN (" + java.util.Arrays.stream(LedgerStatus.values())
+      .filter(LedgerStatus::inFlight).map(status -> literal(status.id())).collect(java.util.stream.Collectors.joining(", "))
+      + ")";
+
   /** History entries that say a release touched production: it began or finished migrating. */
-  private static final String TOUCHED_PRODUCTION = "(status_history @> '[{\"status\": \"migrating\"}]'"
-      + " OR status_history @> '[{\"status\": \"migrated\"}]')";
+  private static final String TOUCHED_PRODUCTION = "(" + reached(LedgerStatus.MIGRATING) + " OR "
+      + reached(LedgerStatus.MIGRATED) + ")";
 
   /**
    * The newest row of {@code service} for {@code sha} whose migrate succeeded, whatever happened
    * to it after (a promote that failed later does not undo the migration).
    */
-  public Optional<Entry> latestMigrated(Connection c, String service, String sha) {
-    List<Entry> found = select(c, " WHERE service = ? AND sha = ? AND status_history @> '[{\"status\": \"migrated\"}]'"
+  public Optional<LedgerEntry> latestMigrated(Connection c, String service, String sha) {
+    List<LedgerEntry> found = select(c, " WHERE service = ? AND sha = ? AND " + reached(LedgerStatus.MIGRATED)
         + " ORDER BY id DESC LIMIT 1", s -> {
           s.setString(1, service);
           s.setString(2, sha);
@@ -512,9 +395,9 @@ public final class ReleaseLedger {
 
   /**
    * Where {@code tag} pointed before the newest release of {@code service} that moved it to
-   * {@code digest}: empty when no release did; the inner value empty when the tag did not exist.
+   * {@code digest}: unrecorded when no release did.
    */
-  public Optional<Optional<String>> previousDigest(Connection c, String service, String tag, String digest) {
+  public TagBefore previousDigest(Connection c, String service, String tag, String digest) {
     // previous_digests is written before the move, so a run that died between the move and its
     // record still counts; a row whose tag already named this image (a re-run's own) says nothing,
     // and a rollback's row names what it took away
@@ -528,7 +411,7 @@ public final class ReleaseLedger {
       s.setString(4, tag);
       s.setString(5, tag);
       try (ResultSet rs = s.executeQuery()) {
-        return rs.next() ? Optional.of(Optional.ofNullable(rs.getString(1))) : Optional.empty();
+        return rs.next() ? TagBefore.recorded(rs.getString(1)) : TagBefore.unrecorded();
       }
     } catch (SQLException e) {
       throw failure("read where " + tag + " pointed before", e);
@@ -539,8 +422,8 @@ public final class ReleaseLedger {
    * A row of {@code service} newer than {@code id}, of another commit, that touched production:
    * it began migrating, whether or not it finished or failed afterwards.
    */
-  public Optional<Entry> newerMigrated(Connection c, String service, long id) {
-    List<Entry> found = select(c, " WHERE service = ? AND id > ? AND " + TOUCHED_PRODUCTION
+  public Optional<LedgerEntry> newerMigrated(Connection c, String service, long id) {
+    List<LedgerEntry> found = select(c, " WHERE service = ? AND id > ? AND " + TOUCHED_PRODUCTION
         + " AND sha <> (SELECT sha FROM " + quoted + " WHERE id = ?) ORDER BY id DESC LIMIT 1", s -> {
           s.setString(1, service);
           s.setLong(2, id);
@@ -550,7 +433,7 @@ public final class ReleaseLedger {
   }
 
   /** Every row of {@code service}, oldest first. */
-  public List<Entry> history(Connection c, String service) {
+  public List<LedgerEntry> history(Connection c, String service) {
     return select(c, " WHERE service = ? ORDER BY id", s -> s.setString(1, service));
   }
 
@@ -558,7 +441,7 @@ public final class ReleaseLedger {
    * The newest {@code limit} rows of {@code service}, newest first; none when the ledger does not
    * exist yet. Reads only: the ledger is not created.
    */
-  public List<Entry> recent(Connection c, String service, int limit) {
+  public List<LedgerEntry> recent(Connection c, String service, int limit) {
     if (!present(c)) {
       return List.of();
     }
@@ -572,29 +455,32 @@ public final class ReleaseLedger {
     void bind(PreparedStatement s) throws SQLException;
   }
 
-  private List<Entry> select(Connection c, String where, Binder binder) {
+  private List<LedgerEntry> select(Connection c, String where, Binder binder) {
     // columns a later version added are read through to_jsonb: a ledger made before them reads as null
     String sql = "SELECT id, service, sha, branch, branch_guard_overridden, ci_run_url, image_digest, status,"
         + " status_history::text, migrations_applied::text, previous_digests::text, started_at, finished_at,"
         + " error, backend_pid, migrations_planned::text, tags_moved::text, run_number, run_scope, ancestry::text,"
         + " to_jsonb(" + quoted + ".*) ->> 'rollout_outcome', coalesce(to_jsonb(" + quoted + ".*) ->> 'kind',"
-        + " 'release') FROM " + quoted + where;
-    List<Entry> entries = new ArrayList<>();
+        + " " + literal(LedgerKind.RELEASE.id()) + ") FROM " + quoted + where;
+    List<LedgerEntry> entries = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       binder.bind(s);
       try (ResultSet rs = s.executeQuery()) {
         while (rs.next()) {
-          entries.add(new Entry(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getBoolean(5),
-              rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10),
+          entries.add(LedgerEntry.fromColumns(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
+              rs.getBoolean(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10),
               rs.getString(11), rs.getTimestamp(12).toInstant(),
               rs.getTimestamp(13) != null ? rs.getTimestamp(13).toInstant() : null, rs.getString(14),
               (Integer) rs.getObject(15), rs.getString(16), rs.getString(17), (Long) rs.getObject(18),
-              rs.getString(19), strings(rs.getString(20)), rs.getString(21), rs.getString(22)));
+              rs.getString(19), rs.getString(20), rs.getString(21), rs.getString(22)));
         }
       }
       return entries;
     } catch (SQLException e) {
       throw failure("read the release ledger", e);
+    } catch (IllegalArgumentException e) { // a status or kind a newer version wrote
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger " + table + ": " + e.getMessage()
+          + ": a newer closedloop wrote it; upgrade to that version", e);
     }
   }
 
@@ -603,14 +489,6 @@ public final class ReleaseLedger {
       return JSON.writeValueAsString(value);
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException("not JSON: " + value, e);
-    }
-  }
-
-  private static List<String> strings(String json) {
-    try {
-      return json == null ? List.of() : List.of(JSON.readValue(json, String[].class));
-    } catch (JsonProcessingException e) {
-      return List.of();
     }
   }
 

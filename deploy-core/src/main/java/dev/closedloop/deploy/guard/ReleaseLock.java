@@ -117,7 +117,7 @@ public final class ReleaseLock implements AutoCloseable {
         ledger.abandonDead(connection, name);
         nextSweep = System.nanoTime() + SWEEP_EVERY.toNanos();
       }
-      List<ReleaseLedger.Entry> waiting = ledger.queuedEntries(connection, name);
+      List<LedgerEntry> waiting = ledger.queuedEntries(connection, name);
       if (mode == Mode.SUPERSEDE) {
         java.util.Optional<String> newer = newerWaiting(id, waiting);
         if (newer.isPresent()) {
@@ -232,8 +232,8 @@ public final class ReleaseLock implements AutoCloseable {
    * A waiting release that should stay instead of this one, described: the newest commit stays
    * (by git history or run number), and where they cannot be told apart, the last to arrive.
    */
-  private java.util.Optional<String> newerWaiting(long id, List<ReleaseLedger.Entry> waiting) {
-    for (ReleaseLedger.Entry other : waiting) {
+  private java.util.Optional<String> newerWaiting(long id, List<LedgerEntry> waiting) {
+    for (LedgerEntry other : waiting) {
       if (other.id() == id || other.rollback()) { // a rollback waits its turn, whatever its checkout's commit
         continue;
       }

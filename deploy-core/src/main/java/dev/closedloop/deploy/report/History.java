@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.closedloop.deploy.Durations;
-import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.secret.Redactor;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -22,7 +22,7 @@ import java.util.List;
  * @param ledger where they were read, e.g. {@code closedloop.release_ledger}
  * @param entries newest first
  */
-public record History(String service, String ledger, List<ReleaseLedger.Entry> entries, Redactor redactor) {
+public record History(String service, String ledger, List<LedgerEntry> entries, Redactor redactor) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'")
@@ -47,10 +47,10 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
     }
     lines.add("The last " + (entries.size() == 1 ? "release" : entries.size() + " releases") + " of " + service
         + " (" + ledger + "), newest first:");
-    for (ReleaseLedger.Entry entry : entries) {
+    for (LedgerEntry entry : entries) {
       List<String> applied = entry.appliedMigrations();
       lines.add(String.format("  #%-5d %s  %-11s %8s  %s on %s  %s  %s%s", entry.id(), WHEN.format(entry.startedAt()),
-          entry.status(), duration(entry), shortSha(entry.sha()), entry.branch() == null ? "?" : entry.branch(),
+          entry.status().id(), duration(entry), shortSha(entry.sha()), entry.branch() == null ? "?" : entry.branch(),
           entry.imageDigest() == null ? "(no image)" : shortDigest(entry.imageDigest()),
           applied.isEmpty() ? "no migrations" : applied.size() + (applied.size() == 1 ? " migration" : " migrations"),
           entry.rolloutOutcome() == null ? "" : ", rollout " + entry.rolloutOutcome().replace('_', ' ')));
@@ -70,7 +70,7 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
   /** A JSON array, newest first; the schema is in the README. */
   public String json() {
     ArrayNode releases = JSON.createArrayNode();
-    for (ReleaseLedger.Entry entry : entries) {
+    for (LedgerEntry entry : entries) {
       ObjectNode release = releases.addObject();
       release.put("id", entry.id());
       release.put("service", entry.service());
@@ -79,8 +79,8 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
       release.put("branchGuardOverridden", entry.branchGuardOverridden());
       release.put("ciRunUrl", entry.ciRunUrl() == null ? null : redactor.redact(entry.ciRunUrl()));
       release.put("imageDigest", entry.imageDigest());
-      release.put("kind", entry.kind());
-      release.put("status", entry.status());
+      release.put("kind", entry.kind().id());
+      release.put("status", entry.status().id());
       release.put("startedAt", entry.startedAt().toString());
       release.put("finishedAt", entry.finishedAt() == null ? null : entry.finishedAt().toString());
       if (entry.finishedAt() == null) {
@@ -100,7 +100,7 @@ public record History(String service, String ledger, List<ReleaseLedger.Entry> e
     }
   }
 
-  private static String duration(ReleaseLedger.Entry entry) {
+  private static String duration(LedgerEntry entry) {
     return entry.finishedAt() == null ? "running" : Durations.format(Duration.between(entry.startedAt(),
         entry.finishedAt()));
   }

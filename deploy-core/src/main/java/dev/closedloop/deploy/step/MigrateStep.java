@@ -5,6 +5,7 @@ import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.lint.Finding;
 import dev.closedloop.deploy.lint.MigrationLint;
 import dev.closedloop.deploy.hook.HookPoint;
@@ -88,7 +89,7 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
             lint(context, session, proven, pending, linted);
             session.verifyLock(); // still ours, right before production changes
             session.record("migrations_planned", pending); // the fact first: production is about to change
-            session.advance("migrating", null);
+            session.advance(LedgerStatus.MIGRATING, null);
           });
     } catch (DeployException e) {
       if (linted.get() == null) {
@@ -153,7 +154,7 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
   }
 
   @Override
-  public String ledgerStatus() {
-    return "migrated";
+  public LedgerStatus ledgerStatus() {
+    return LedgerStatus.MIGRATED;
   }
 }

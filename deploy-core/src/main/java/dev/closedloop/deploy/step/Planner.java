@@ -15,6 +15,8 @@ import dev.closedloop.deploy.drift.DriftCheck;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.BranchGuard;
 import dev.closedloop.deploy.guard.CommitOrder;
+import dev.closedloop.deploy.guard.LedgerEntry;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.ImageBuilder;
@@ -286,10 +288,10 @@ public final class Planner {
     }, () -> guard("commit order", "pass", "no release of " + service + " in " + ledger.table() + " yet"));
     lock.put("known", true);
     ArrayNode queue = (ArrayNode) lock.get("queue");
-    for (ReleaseLedger.Entry entry : ledger.alive(c, service)) {
+    for (LedgerEntry entry : ledger.alive(c, service)) {
       ObjectNode row = JSON.createObjectNode().put("id", entry.id()).put("sha", entry.sha())
-          .put("status", entry.status()).put("startedAt", entry.startedAt().toString());
-      if (entry.status().equals("queued")) {
+          .put("status", entry.status().id()).put("startedAt", entry.startedAt().toString());
+      if (entry.status() == LedgerStatus.QUEUED) {
         queue.add(row);
       } else {
         lock.set("holder", row);

@@ -2,7 +2,9 @@ package dev.closedloop.deploy.step;
 
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.database.DatabaseTarget;
-import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.LedgerEntry;
+import dev.closedloop.deploy.guard.LedgerStatus;
+import dev.closedloop.deploy.guard.TagBefore;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -41,7 +43,7 @@ public interface ProductionSession {
   ReleaseResult.Guards guards();
 
   /** Moves this run's row to {@code status}. */
-  void advance(String status, String error);
+  void advance(LedgerStatus status, String error);
 
   /** Marks this run's row failed with {@code message} (already redacted); a ledger out of reach is warned about. */
   void fail(String message);
@@ -71,26 +73,23 @@ public interface ProductionSession {
   void recordRollbackTarget(String sha, String digest);
 
   /** Moves row {@code id} from {@code from} to {@code to}, only if it still is at {@code from}. */
-  boolean advanceFrom(long id, String from, String to);
+  boolean advanceFrom(long id, LedgerStatus from, LedgerStatus to);
 
   /** The latest row of this service whose migrate of {@code sha} succeeded. */
-  Optional<ReleaseLedger.Entry> latestMigrated(String sha);
+  Optional<LedgerEntry> latestMigrated(String sha);
 
   /** A row of this service that migrated production after row {@code id}. */
-  Optional<ReleaseLedger.Entry> newerMigrated(long id);
+  Optional<LedgerEntry> newerMigrated(long id);
 
-  /**
-   * Where {@code tag} pointed before the release that moved it to {@code digest}: empty when no row
-   * recorded that, an empty inner value when the tag did not exist before.
-   */
-  Optional<Optional<String>> previousDigest(String tag, String digest);
+  /** Where {@code tag} pointed before the release of this service that moved it to {@code digest}. */
+  TagBefore previousDigest(String tag, String digest);
 
   /** This service's rows that moved (or were about to move) the promote tags, newest first. */
-  List<ReleaseLedger.Entry> promoted();
+  List<LedgerEntry> promoted();
 
   /** The latest row before this run's that moved a promote tag. */
-  Optional<ReleaseLedger.Entry> lastMover();
+  Optional<LedgerEntry> lastMover();
 
   /** This service's rows after row {@code id} that applied, or planned, migrations. */
-  List<ReleaseLedger.Entry> appliedSince(long id);
+  List<LedgerEntry> appliedSince(long id);
 }

@@ -3,7 +3,8 @@ package dev.closedloop.deploy.step;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
-import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.LedgerEntry;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.Promoter;
 import dev.closedloop.deploy.image.TagMove;
@@ -32,7 +33,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
    * @param finishing for a rollback that finishes a failed one: that one's row (what it moved is this run's to
    *     move back); else null
    */
-  public record Promotion(List<TagMove> moves, Instant started, BuiltImage image, ReleaseLedger.Entry finishing) {
+  public record Promotion(List<TagMove> moves, Instant started, BuiltImage image, LedgerEntry finishing) {
     public Promotion {
       moves = List.copyOf(moves);
     }
@@ -89,7 +90,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
     Long migratedBy = null;
     BuiltImage image;
     if (splitJob) {
-      ReleaseLedger.Entry migrated = migratedRow(config, session);
+      LedgerEntry migrated = migratedRow(config, session);
       migratedBy = migrated.id();
       image = tested(context, session, context.resolveImage(), migrated.imageDigest());
     } else {
@@ -100,7 +101,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
     List<TagMove> moves = new Promoter(context.registry(), context.events(), Step.PROMOTE).promote(config.image(),
         image.digest(), config.promoteTags(), journal(session));
     if (migratedBy != null) { // the split job's migrate row, if it still waits: its release is complete now
-      session.advanceFrom(migratedBy, "migrated", "succeeded");
+      session.advanceFrom(migratedBy, LedgerStatus.MIGRATED, LedgerStatus.SUCCEEDED);
     }
     return new Promotion(moves, started, image, null);
   }
@@ -135,8 +136,8 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
   }
 
   /** The ledger row of this commit's migrate, when no newer release migrated production since. */
-  private static ReleaseLedger.Entry migratedRow(ReleaseConfig config, ProductionSession session) {
-    ReleaseLedger.Entry migrated = session.latestMigrated(config.sha())
+  private static LedgerEntry migratedRow(ReleaseConfig config, ProductionSession session) {
+    LedgerEntry migrated = session.latestMigrated(config.sha())
         .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Refusing to promote " + config.sha()
             + ": the ledger has no successful migrate for this commit. Run deploy:migrate first"));
     session.newerMigrated(migrated.id()).ifPresent(newer -> {
@@ -169,7 +170,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
   }
 
   @Override
-  public String ledgerStatus() {
-    return "promoted";
+  public LedgerStatus ledgerStatus() {
+    return LedgerStatus.PROMOTED;
   }
 }

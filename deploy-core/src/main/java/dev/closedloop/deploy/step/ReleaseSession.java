@@ -8,6 +8,9 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.BranchGuard;
 import dev.closedloop.deploy.guard.CommitOrder;
+import dev.closedloop.deploy.guard.LedgerEntry;
+import dev.closedloop.deploy.guard.LedgerKind;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
 import java.sql.Connection;
@@ -93,7 +96,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
         config.ci().runScope().orElse(null), config.ci().ancestry(config.sha(), ANCESTRY_DEPTH));
     ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
         branch.overridden(), config.ci().runUrl().orElse(null), digest, mine,
-        context.kind().id()));
+        LedgerKind.of(context.kind().id())));
     lock = new ReleaseLock(connection, ledger, lockName, events, order, mine, step);
     long waiting = System.nanoTime();
     ReleaseLock.Outcome outcome;
@@ -111,7 +114,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
     }
     // Arrival at the lock is not commit order: never release an older commit over a newer one.
     // A rollback goes back to an older release on purpose: the order guard is not for it.
-    var released = context.kind() == RunContext.Kind.ROLLBACK ? java.util.Optional.<ReleaseLedger.Entry>empty()
+    var released = context.kind() == RunContext.Kind.ROLLBACK ? java.util.Optional.<LedgerEntry>empty()
         : ledger.latestReleased(connection, lockName, ledgerId);
     if (released.isPresent()) {
       CommitOrder.Comparison comparison = order.compare(mine, released.get().commit());
@@ -128,12 +131,12 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
             + " (release #" + released.get().id() + "): " + comparison.basis() + ". Going by arrival order");
       }
     }
-    ledger.advance(connection, ledgerId, "running", null);
+    ledger.advance(connection, ledgerId, LedgerStatus.RUNNING, null);
     events.progress(step, "holding the release lock of " + lockName + " (ledger #" + ledgerId + ")");
   }
 
   private void supersede(ReleaseConfig config, String why, String error) {
-    ledger.advance(connection, ledgerId, "superseded", error);
+    ledger.advance(connection, ledgerId, LedgerStatus.SUPERSEDED, error);
     if (config.guards().failWhenSuperseded()) {
       throw new DeployException(DeployException.Kind.GUARD, "Superseded: " + why
           + " (deploy.failWhenSuperseded is set)");
@@ -188,7 +191,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
 
   /** Moves this run's row to {@code status}. */
   @Override
-  public void advance(String status, String error) {
+  public void advance(LedgerStatus status, String error) {
     ledger.advance(connection, ledgerId, status, error);
   }
 
@@ -202,7 +205,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
       return;
     }
     try {
-      ledger.advance(connection, ledgerId, "failed", message);
+      ledger.advance(connection, ledgerId, LedgerStatus.FAILED, message);
     } catch (DeployException ledgerDown) {
       events.warn("could not record the failure in the ledger: " + ledgerDown.getMessage());
     }
@@ -257,37 +260,37 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
   }
 
   @Override
-  public boolean advanceFrom(long id, String from, String to) {
+  public boolean advanceFrom(long id, LedgerStatus from, LedgerStatus to) {
     return ledger.advanceFrom(connection, id, from, to);
   }
 
   @Override
-  public java.util.Optional<ReleaseLedger.Entry> latestMigrated(String sha) {
+  public java.util.Optional<LedgerEntry> latestMigrated(String sha) {
     return ledger.latestMigrated(connection, lockName, sha);
   }
 
   @Override
-  public java.util.Optional<ReleaseLedger.Entry> newerMigrated(long id) {
+  public java.util.Optional<LedgerEntry> newerMigrated(long id) {
     return ledger.newerMigrated(connection, lockName, id);
   }
 
   @Override
-  public java.util.Optional<java.util.Optional<String>> previousDigest(String tag, String digest) {
+  public dev.closedloop.deploy.guard.TagBefore previousDigest(String tag, String digest) {
     return ledger.previousDigest(connection, lockName, tag, digest);
   }
 
   @Override
-  public java.util.List<ReleaseLedger.Entry> promoted() {
+  public java.util.List<LedgerEntry> promoted() {
     return ledger.promoted(connection, lockName);
   }
 
   @Override
-  public java.util.Optional<ReleaseLedger.Entry> lastMover() {
+  public java.util.Optional<LedgerEntry> lastMover() {
     return ledger.lastMover(connection, lockName, ledgerId);
   }
 
   @Override
-  public java.util.List<ReleaseLedger.Entry> appliedSince(long id) {
+  public java.util.List<LedgerEntry> appliedSince(long id) {
     return ledger.appliedSince(connection, lockName, id);
   }
 

@@ -3,6 +3,7 @@ package dev.closedloop.deploy.step;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.hook.HookPoint;
 import java.util.List;
 import java.util.Optional;
@@ -81,7 +82,7 @@ public interface ReleaseStep<T> {
   }
 
   /** The status this run's ledger row moves to once the step succeeded; null for none. */
-  default String ledgerStatus() {
+  default LedgerStatus ledgerStatus() {
     return null;
   }
 }

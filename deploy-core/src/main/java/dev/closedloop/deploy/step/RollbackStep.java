@@ -6,13 +6,15 @@ import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrator;
-import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.LedgerEntry;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.hook.HookPoint;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.Promoter;
 import dev.closedloop.deploy.image.TagMove;
 import dev.closedloop.deploy.lint.Destructive;
+import dev.closedloop.deploy.rollout.Rollout;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -97,7 +99,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
           + " nothing was rolled back. Run deploy:rollback again to undo that one, or name the target with deploy.to");
     }
     Target chosen = target(context, session, current.orElse(null));
-    ReleaseLedger.Entry target = chosen.release();
+    LedgerEntry target = chosen.release();
     if (context.registry().digestOf(config.image().withDigest(target.imageDigest())).isEmpty()) {
       throw new DeployException(DeployException.Kind.REGISTRY, "Cannot roll back to release #" + target.id() + " ("
           + target.sha() + "): its image " + target.imageDigest() + " is no longer in the registry");
@@ -119,7 +121,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
    *
    * @param finishing the failed rollback this one finishes, whose moves are this one's to move back; else null
    */
-  private record Target(ReleaseLedger.Entry release, ReleaseLedger.Entry finishing) { }
+  private record Target(LedgerEntry release, LedgerEntry finishing) { }
 
   /** The release to go back to, as the ledger knows it. */
   private Target target(RunContext context, ProductionSession session, String currentDigest) {
@@ -127,21 +129,21 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
     Events events = context.events();
     String service = config.guards().lockName();
     // releases only: a rollback's row names an earlier release's image, never a release of its own
-    List<ReleaseLedger.Entry> all = session.promoted();
-    List<ReleaseLedger.Entry> started = all.stream().filter(entry -> !entry.rollback()).toList();
+    List<LedgerEntry> all = session.promoted();
+    List<LedgerEntry> started = all.stream().filter(entry -> !entry.rollback()).toList();
     // a target must have gone live: its move recorded, not only what the move would replace
-    List<ReleaseLedger.Entry> promoted = started.stream().filter(ReleaseLedger.Entry::moved).toList();
+    List<LedgerEntry> promoted = started.stream().filter(LedgerEntry::moved).toList();
     if (to == null) {
       // a rollback that moved the tag and then failed or died, run again: finish it, never go one further back
-      ReleaseLedger.Entry last = session.lastMover()
+      LedgerEntry last = session.lastMover()
           .orElse(null);
-      if (last != null && last.rollback() && "failed".equals(last.status()) && currentDigest != null
+      if (last != null && last.rollback() && last.status() == LedgerStatus.FAILED && currentDigest != null
           && currentDigest.equals(last.imageDigest())) {
-        Optional<ReleaseLedger.Entry> restored = promoted.stream()
+        Optional<LedgerEntry> restored = promoted.stream()
             .filter(entry -> entry.imageDigest().equals(currentDigest)).findFirst();
         if (restored.isPresent()) {
           events.progress(Step.ROLLBACK, "rollback #" + last.id() + " moved " + config.promoteTags().get(0)
-              + " to release #" + restored.get().id() + " and ended " + last.status() + ": finishing it");
+              + " to release #" + restored.get().id() + " and ended " + last.status().id() + ": finishing it");
           // the rollback that moved it recorded where from; one that finished it before moved nothing itself
           String tag = config.promoteTags().get(0);
           return new Target(restored.get(), all.stream().filter(entry -> entry.rollback() && entry.id() <= last.id()
@@ -153,14 +155,14 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
       // what the release live now replaced: never forward to a release an earlier rollback took away
       String tag = config.promoteTags().get(0);
       // the row that moved the tag there: a re-run's row found it there already and replaced nothing
-      ReleaseLedger.Entry live = started.stream().filter(entry -> entry.imageDigest().equals(currentDigest))
+      LedgerEntry live = started.stream().filter(entry -> entry.imageDigest().equals(currentDigest))
           .filter(entry -> !currentDigest.equals(entry.previousDigest(tag)))
           .findFirst().orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back from:"
               + " no release of " + service + " in the ledger " + session.ledgerTable() + " put the image " + tag
               + " names now (" + currentDigest + ") live. Name the target with deploy.to=<sha|digest> (deploy:history"
               + " lists them)"));
       String replaced = live.previousDigest(tag);
-      ReleaseLedger.Entry target = promoted.stream().filter(entry -> entry.imageDigest().equals(replaced)).findFirst()
+      LedgerEntry target = promoted.stream().filter(entry -> entry.imageDigest().equals(replaced)).findFirst()
           .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Nothing to roll back to: release #"
               + live.id() + " of " + live.sha() + ", live now, " + (replaced == null ? "was the first to move " + tag
               : "replaced " + replaced + ", which no release in the ledger " + session.ledgerTable() + " promoted")
@@ -168,10 +170,11 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
       // a release the platform rolled back never served (its tag stayed only because moving it back failed);
       // one that timed out was left to finish, and often did
       java.util.Set<Long> seen = new java.util.HashSet<>();
-      while (("rolled_back".equals(target.rolloutOutcome()) || "failed".equals(target.rolloutOutcome()))
+      while ((Rollout.Outcome.ROLLED_BACK.id().equals(target.rolloutOutcome())
+          || Rollout.Outcome.FAILED.id().equals(target.rolloutOutcome()))
           && seen.add(target.id())) {
         String before = target.previousDigest(tag);
-        Optional<ReleaseLedger.Entry> earlier = promoted.stream().filter(entry -> entry.imageDigest().equals(before))
+        Optional<LedgerEntry> earlier = promoted.stream().filter(entry -> entry.imageDigest().equals(before))
             .findFirst();
         if (earlier.isEmpty()) {
           break;
@@ -192,11 +195,11 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
   }
 
   /** Says plainly what stays: migrations applied since the target, and which take something away. */
-  private static void migrationsNotReverted(RunContext context, ProductionSession session, ReleaseLedger.Entry target) {
+  private static void migrationsNotReverted(RunContext context, ProductionSession session, LedgerEntry target) {
     ReleaseConfig config = context.config();
     List<String> labels = new ArrayList<>();
     List<String> named = new ArrayList<>();
-    for (ReleaseLedger.Entry entry : session.appliedSince(target.id())) {
+    for (LedgerEntry entry : session.appliedSince(target.id())) {
       List<String> applied = entry.appliedMigrations();
       if (!applied.isEmpty()) {
         for (String label : applied) {
@@ -211,7 +214,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
         for (String label : entry.plannedMigrations()) {
           if (!labels.contains(label)) {
             labels.add(label);
-            named.add(label + " (perhaps: release #" + entry.id() + " " + entry.status() + " while migrating)");
+            named.add(label + " (perhaps: release #" + entry.id() + " " + entry.status().id() + " while migrating)");
           }
         }
       }
@@ -279,7 +282,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
   }
 
   @Override
-  public String ledgerStatus() {
-    return "promoted";
+  public LedgerStatus ledgerStatus() {
+    return LedgerStatus.PROMOTED;
   }
 }

@@ -5,6 +5,8 @@ import dev.closedloop.deploy.Durations;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.guard.LedgerStatus;
+import dev.closedloop.deploy.guard.TagBefore;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.Promoter;
 import dev.closedloop.deploy.image.TagMove;
@@ -88,7 +90,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
     Duration timeout = config.rollout().timeout();
     Instant deadline = Instant.now().plus(timeout);
     session.verifyLock();
-    session.advance("rolling_out", null); // before the act: from here on a deployment may have started
+    session.advance(LedgerStatus.ROLLING_OUT, null); // before the act: from here on a deployment may have started
     Rollout.Deployment deployment;
     try {
       deployment = rollout.start(new Rollout.Request(image, promotion.started(), moves));
@@ -273,8 +275,8 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
   /** For a tag this run found at its image already: the move of the release that put it there, from the ledger. */
   private static TagMove movedBefore(RunContext context, ProductionSession session, TagMove tag) {
     try {
-      return session.previousDigest(tag.tag(), tag.digest()).map(previous -> new TagMove(tag.tag(), previous.orElse(null), tag.digest(), true))
-          .orElse(null);
+      TagBefore before = session.previousDigest(tag.tag(), tag.digest());
+      return before.recorded() ? new TagMove(tag.tag(), before.digest(), tag.digest(), true) : null;
     } catch (DeployException e) {
       context.events().warn("could not read where " + tag.tag() + " pointed before: " + e.getMessage());
       return null;

@@ -4,6 +4,7 @@ import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.StepResult;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.hook.HookPoint;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,7 +66,7 @@ public final class StepRunner {
       context.heldSession().filter(session -> !session.superseded()
               && context.state().get(PromoteStep.PROMOTED).isPresent())
           .ifPresent(session -> {
-            session.advance("succeeded", null);
+            session.advance(LedgerStatus.SUCCEEDED, null);
             List<StepResult> done = context.state().results();
             hooks.run(HookPoint.POST_RELEASE, done.get(done.size() - 1).step(), "succeeded");
           });

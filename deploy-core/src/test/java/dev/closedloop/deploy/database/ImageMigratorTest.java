@@ -52,7 +52,7 @@ class ImageMigratorTest {
 
   @Test
   void theMigrator_isChosenByName_andImageNeedsItsCommand() {
-    assertThat(Migrations.of(null, java.util.List.of("classpath:db/migration"), null, null, null, null).tool())
+    assertThat(Migrations.of(null, java.util.List.of("classpath:db/migration"), null, null, null, null).tool().id())
         .isEqualTo("flyway");
     assertThat(Migrations.of("GOOSE", java.util.List.of("filesystem:m"), "public.versions", null, null, null)
         .versionTable()).isEqualTo("public.versions");

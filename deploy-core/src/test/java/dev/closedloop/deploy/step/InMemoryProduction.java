@@ -3,7 +3,9 @@ package dev.closedloop.deploy.step;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.database.DatabaseTarget;
-import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.LedgerEntry;
+import dev.closedloop.deploy.guard.LedgerStatus;
+import dev.closedloop.deploy.guard.TagBefore;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +20,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class InMemoryProduction implements ProductionSession {
 
   final List<String> journal = new CopyOnWriteArrayList<>();
-  final List<ReleaseLedger.Entry> rows = new ArrayList<>();
+  final List<LedgerEntry> rows = new ArrayList<>();
   boolean superseded;
   boolean lockLost;
   final long id;
@@ -28,9 +30,9 @@ final class InMemoryProduction implements ProductionSession {
   }
 
   /** A row of another run of the service, as the ledger would return it. */
-  static ReleaseLedger.Entry row(long id, String sha, String digest, String status) {
-    return new ReleaseLedger.Entry(id, "registry.example.com/shop", sha, "main", false, null, digest, status, "[]",
-        "[]", "{}", Instant.EPOCH, null, null, null, "[]", "[]", null, null, List.of(), null, "release");
+  static LedgerEntry row(long id, String sha, String digest, String status) {
+    return LedgerEntry.fromColumns(id, "registry.example.com/shop", sha, "main", false, null, digest, status, "[]",
+        "[]", "{}", Instant.EPOCH, null, null, null, "[]", "[]", null, null, "[]", null, "release");
   }
 
   @Override
@@ -72,7 +74,7 @@ final class InMemoryProduction implements ProductionSession {
   }
 
   @Override
-  public void advance(String status, String error) {
+  public void advance(LedgerStatus status, String error) {
     journal.add("status " + status);
   }
 
@@ -122,38 +124,38 @@ final class InMemoryProduction implements ProductionSession {
   }
 
   @Override
-  public boolean advanceFrom(long row, String from, String to) {
+  public boolean advanceFrom(long row, LedgerStatus from, LedgerStatus to) {
     journal.add("row " + row + " " + from + " -> " + to);
     return true;
   }
 
   @Override
-  public Optional<ReleaseLedger.Entry> latestMigrated(String sha) {
-    return rows.stream().filter(row -> row.sha().equals(sha) && row.status().equals("migrated")).findFirst();
+  public Optional<LedgerEntry> latestMigrated(String sha) {
+    return rows.stream().filter(row -> row.sha().equals(sha) && row.status() == LedgerStatus.MIGRATED).findFirst();
   }
 
   @Override
-  public Optional<ReleaseLedger.Entry> newerMigrated(long row) {
-    return rows.stream().filter(other -> other.id() > row && other.status().equals("migrated")).findFirst();
+  public Optional<LedgerEntry> newerMigrated(long row) {
+    return rows.stream().filter(other -> other.id() > row && other.status() == LedgerStatus.MIGRATED).findFirst();
   }
 
   @Override
-  public Optional<Optional<String>> previousDigest(String tag, String digest) {
-    return Optional.empty();
+  public TagBefore previousDigest(String tag, String digest) {
+    return new TagBefore(false, null);
   }
 
   @Override
-  public List<ReleaseLedger.Entry> promoted() {
+  public List<LedgerEntry> promoted() {
     return List.of();
   }
 
   @Override
-  public Optional<ReleaseLedger.Entry> lastMover() {
+  public Optional<LedgerEntry> lastMover() {
     return Optional.empty();
   }
 
   @Override
-  public List<ReleaseLedger.Entry> appliedSince(long row) {
+  public List<LedgerEntry> appliedSince(long row) {
     return List.of();
   }
 }

@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
 
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Release;
@@ -8,6 +9,8 @@ import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
+import dev.closedloop.deploy.guard.LedgerEntry;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
 import java.nio.file.Files;
@@ -15,15 +18,12 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,7 +36,6 @@ import org.junit.jupiter.api.io.TempDir;
 class ConcurrentReleaseIT {
 
   private static final ReleaseLedger LEDGER = new ReleaseLedger("closedloop", "release_ledger");
-  private static final Pattern STATUS_AT = Pattern.compile("\\{\"at\": \"([^\"]+)\", \"status\": \"(\\w+)\"\\}");
   private static EphemeralDatabase.Instance production;
 
   @TempDir Path context;
@@ -58,8 +57,8 @@ class ConcurrentReleaseIT {
     assertThat(race.outcomes).containsExactly(ReleaseResult.Outcome.SUPERSEDED, ReleaseResult.Outcome.SUPERSEDED,
         ReleaseResult.Outcome.SUPERSEDED, ReleaseResult.Outcome.COMPLETED);
     assertThat(TestServices.registryDigest(race.repository, "latest")).contains(race.digests.get(3));
-    List<ReleaseLedger.Entry> rows = race.ledger;
-    assertThat(rows).extracting(ReleaseLedger.Entry::status)
+    List<LedgerEntry> rows = race.ledger;
+    assertThat(rows).extracting((LedgerEntry r) -> r.status().id())
         .containsExactly("succeeded", "superseded", "superseded", "superseded", "succeeded");
     assertNeverTwoAtOnce(rows);
   }
@@ -70,14 +69,14 @@ class ConcurrentReleaseIT {
 
     assertThat(race.outcomes).containsOnly(ReleaseResult.Outcome.COMPLETED);
     assertThat(TestServices.registryDigest(race.repository, "latest")).contains(race.digests.get(3));
-    List<ReleaseLedger.Entry> rows = race.ledger;
-    assertThat(rows).extracting(ReleaseLedger.Entry::status).containsOnly("succeeded").hasSize(5);
+    List<LedgerEntry> rows = race.ledger;
+    assertThat(rows).extracting((LedgerEntry r) -> r.status().id()).containsOnly("succeeded").hasSize(5);
     assertNeverTwoAtOnce(rows);
     List<Instant> starts = rows.stream().map(r -> at(r, "running")).toList();
     assertThat(starts).isSorted();
     // each release saw the one before it as latest's previous digest: none was skipped
     for (int i = 2; i < 5; i++) {
-      assertThat(rows.get(i).previousDigests()).isEqualTo("{\"latest\": \"" + race.digests.get(i - 2) + "\"}");
+      assertThat(rows.get(i).previousDigests()).containsOnly(entry("latest", race.digests.get(i - 2)));
     }
   }
 
@@ -130,24 +129,24 @@ class ConcurrentReleaseIT {
 
     String newest = TestServices.registryDigest(repository, shas.get(3)).orElseThrow();
     assertThat(TestServices.registryDigest(repository, "latest")).contains(newest);
-    List<ReleaseLedger.Entry> rows;
+    List<LedgerEntry> rows;
     try (Connection c = target.connect()) {
       rows = LEDGER.history(c, repository);
     }
-    assertThat(rows).hasSize(4).extracting(ReleaseLedger.Entry::status).as("none lost, none failed")
+    assertThat(rows).hasSize(4).extracting((LedgerEntry r) -> r.status().id()).as("none lost, none failed")
         .allMatch(status -> status.equals("succeeded") || status.equals("superseded"));
-    assertThat(rows).filteredOn(r -> r.sha().equals(shas.get(3))).extracting(ReleaseLedger.Entry::status)
+    assertThat(rows).filteredOn(r -> r.sha().equals(shas.get(3))).extracting((LedgerEntry r) -> r.status().id())
         .containsExactly("succeeded");
-    ReleaseLedger.Entry third = rows.stream().filter(r -> r.sha().equals(shas.get(2))).findFirst().orElseThrow();
-    ReleaseLedger.Entry fourth = rows.stream().filter(r -> r.sha().equals(shas.get(3))).findFirst().orElseThrow();
+    LedgerEntry third = rows.stream().filter(r -> r.sha().equals(shas.get(2))).findFirst().orElseThrow();
+    LedgerEntry fourth = rows.stream().filter(r -> r.sha().equals(shas.get(3))).findFirst().orElseThrow();
     assertThat(third.startedAt()).as("the third arrived after the fourth went live").isAfter(at(fourth, "succeeded"));
-    assertThat(third.status()).isEqualTo("superseded");
+    assertThat(third.status().id()).isEqualTo("superseded");
     assertThat(third.error()).isEqualTo("commit " + shas.get(2) + " is older than " + shas.get(3) + ", which release #"
         + fourth.id() + " already released (git history): an older commit never goes live over a newer one by an"
         + " accident of timing");
     assertNeverTwoAtOnce(rows);
     // the releases that went live did so in commit order
-    List<Integer> liveOrder = rows.stream().filter(r -> r.status().equals("succeeded"))
+    List<Integer> liveOrder = rows.stream().filter(r -> r.status().id().equals("succeeded"))
         .sorted(java.util.Comparator.comparing(r -> at(r, "running"))).map(r -> shas.indexOf(r.sha())).toList();
     assertThat(liveOrder).isSorted();
   }
@@ -160,7 +159,7 @@ class ConcurrentReleaseIT {
   }
 
   private record Race(String repository, List<String> digests, List<ReleaseResult.Outcome> outcomes,
-      List<ReleaseLedger.Entry> ledger) {}
+      List<LedgerEntry> ledger) {}
 
   private Race race(ReleaseLock.Mode mode) throws Exception {
     String repository = "it/race-" + UUID.randomUUID().toString().substring(0, 8);
@@ -183,7 +182,7 @@ class ConcurrentReleaseIT {
       long held = LEDGER.enqueue(holder, new ReleaseLedger.Attempt(repository, "0".repeat(40), "main", false, null, null));
       ReleaseLock lock = new ReleaseLock(holder, LEDGER, repository, Events.none());
       lock.acquire(held, mode, Duration.ofSeconds(5));
-      LEDGER.advance(holder, held, "running", null);
+      LEDGER.advance(holder, held, LedgerStatus.RUNNING, null);
 
       List<Future<ReleaseResult>> results = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
@@ -195,7 +194,7 @@ class ConcurrentReleaseIT {
             .load().release()));
         awaitQueued(holder, repository, i + 1); // arrival order is the order started
       }
-      LEDGER.advance(holder, held, "succeeded", null);
+      LEDGER.advance(holder, held, LedgerStatus.SUCCEEDED, null);
       lock.close();
 
       List<ReleaseResult.Outcome> outcomes = new ArrayList<>();
@@ -210,8 +209,8 @@ class ConcurrentReleaseIT {
 
   private static void awaitQueued(Connection c, String service, int count) throws InterruptedException {
     for (int i = 0; i < 600; i++) { // 60 s at most
-      if (LEDGER.history(c, service).stream().filter(r -> r.status().equals("queued")
-          || r.status().equals("superseded")).count() >= count) {
+      if (LEDGER.history(c, service).stream().filter(r -> r.status().id().equals("queued")
+          || r.status().id().equals("superseded")).count() >= count) {
         return;
       }
       Thread.sleep(100);
@@ -220,8 +219,8 @@ class ConcurrentReleaseIT {
   }
 
   /** From the ledger alone: no two releases were between running and their end at once. */
-  private static void assertNeverTwoAtOnce(List<ReleaseLedger.Entry> rows) {
-    List<Instant[]> intervals = rows.stream().filter(r -> r.status().equals("succeeded"))
+  private static void assertNeverTwoAtOnce(List<LedgerEntry> rows) {
+    List<Instant[]> intervals = rows.stream().filter(r -> r.status().id().equals("succeeded"))
         .map(r -> new Instant[] {at(r, "running"), at(r, "succeeded")})
         .sorted((x, y) -> x[0].compareTo(y[0])).toList();
     for (int i = 1; i < intervals.size(); i++) {
@@ -229,13 +228,8 @@ class ConcurrentReleaseIT {
     }
   }
 
-  private static Instant at(ReleaseLedger.Entry row, String status) {
-    Matcher m = STATUS_AT.matcher(row.statusHistory());
-    while (m.find()) {
-      if (m.group(2).equals(status)) {
-        return OffsetDateTime.parse(m.group(1)).toInstant();
-      }
-    }
-    throw new AssertionError(status + " not in " + row.statusHistory());
+  private static Instant at(LedgerEntry row, String status) {
+    return row.statusHistory().stream().filter(change -> change.status().id().equals(status)).findFirst()
+        .map(LedgerEntry.StatusChange::at).orElseThrow(() -> new AssertionError(status + " not in " + row.statusHistory()));
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.database.ProductionDatabase;
+import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -56,10 +57,10 @@ class ExampleServiceIT {
           "shop-service").output().strip()).isEqualTo(TestServices.registry() + "/examples/shop-service@" + digest);
       var production = dev.closedloop.deploy.database.DatabaseTarget.parse(url, null, password, "url");
       try (Connection c = production.connect()) {
-        ReleaseLedger.Entry last = new ReleaseLedger("closedloop", "release_ledger")
+        LedgerEntry last = new ReleaseLedger("closedloop", "release_ledger")
             .history(c, "examples/shop-service").stream().reduce((a, b) -> b).orElseThrow();
         assertThat(last.sha()).isEqualTo(sha);
-        assertThat(last.status()).isEqualTo("succeeded");
+        assertThat(last.status().id()).isEqualTo("succeeded");
       }
     } finally {
       TestServices.run(Path.of("."), "docker", "-H", TestServices.dockerHost(), "rm", "-f", "shop-service");
@@ -83,10 +84,10 @@ class ExampleServiceIT {
     Path productionData = example.resolve("target/deploy/production-db");
     try (ProductionDatabase.Session database = ProductionDatabase.embeddedAt(productionData).open(Events.none())) {
       try (Connection c = database.target().connect()) {
-        ReleaseLedger.Entry last = new ReleaseLedger("closedloop", "release_ledger")
+        LedgerEntry last = new ReleaseLedger("closedloop", "release_ledger")
             .history(c, "examples/shop-service").stream().reduce((a, b) -> b).orElseThrow();
         assertThat(last.sha()).isEqualTo(sha);
-        assertThat(last.status()).isEqualTo("succeeded");
+        assertThat(last.status().id()).isEqualTo("succeeded");
         assertThat(last.imageDigest()).isEqualTo(digest);
       }
       int port = freePort();

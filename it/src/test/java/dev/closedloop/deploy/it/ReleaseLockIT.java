@@ -7,6 +7,8 @@ import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.guard.LedgerEntry;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
 import java.sql.Connection;
@@ -17,8 +19,6 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,10 +28,6 @@ class ReleaseLockIT {
 
   private static EphemeralDatabase.Instance production;
   private static final ReleaseLedger LEDGER = new ReleaseLedger("closedloop", "release_ledger");
-  private static final Pattern RUNNING_AT = Pattern.compile("\"status\": \"running\", \"at\": \"([^\"]+)\"|"
-      + "\"at\": \"([^\"]+)\", \"status\": \"running\"");
-  private static final Pattern FINISHED_AT = Pattern.compile("\"status\": \"succeeded\", \"at\": \"([^\"]+)\"|"
-      + "\"at\": \"([^\"]+)\", \"status\": \"succeeded\"");
 
   @BeforeAll
   static void start() throws Exception {
@@ -54,12 +50,12 @@ class ReleaseLockIT {
       try (ReleaseLock lock = new ReleaseLock(c, LEDGER, service, Events.none())) {
         ReleaseLock.Outcome outcome = lock.acquire(id, mode, Duration.ofSeconds(30));
         if (outcome == ReleaseLock.Outcome.SUPERSEDED) {
-          LEDGER.advance(c, id, "superseded", null);
+          LEDGER.advance(c, id, LedgerStatus.SUPERSEDED, null);
           return sha + ":superseded";
         }
-        LEDGER.advance(c, id, "running", null);
+        LEDGER.advance(c, id, LedgerStatus.RUNNING, null);
         Thread.sleep(hold.toMillis());
-        LEDGER.advance(c, id, "succeeded", null);
+        LEDGER.advance(c, id, LedgerStatus.SUCCEEDED, null);
         return sha + ":ran";
       }
     }
@@ -91,9 +87,9 @@ class ReleaseLockIT {
     List<String> outcomes = raceFour(service, ReleaseLock.Mode.SUPERSEDE);
 
     assertThat(outcomes).containsExactly("sha1:ran", "sha2:superseded", "sha3:superseded", "sha4:ran");
-    List<ReleaseLedger.Entry> rows = ledger(service);
-    assertThat(rows).extracting(ReleaseLedger.Entry::sha).containsExactly("sha1", "sha2", "sha3", "sha4");
-    assertThat(rows).extracting(ReleaseLedger.Entry::status)
+    List<LedgerEntry> rows = ledger(service);
+    assertThat(rows).extracting(LedgerEntry::sha).containsExactly("sha1", "sha2", "sha3", "sha4");
+    assertThat(rows).extracting((LedgerEntry r) -> r.status().id())
         .containsExactly("succeeded", "superseded", "superseded", "succeeded");
     assertNeverTwoAtOnce(rows);
   }
@@ -105,10 +101,10 @@ class ReleaseLockIT {
     List<String> outcomes = raceFour(service, ReleaseLock.Mode.QUEUE);
 
     assertThat(outcomes).containsExactly("sha1:ran", "sha2:ran", "sha3:ran", "sha4:ran");
-    List<ReleaseLedger.Entry> rows = ledger(service);
-    assertThat(rows).extracting(ReleaseLedger.Entry::status).containsOnly("succeeded");
+    List<LedgerEntry> rows = ledger(service);
+    assertThat(rows).extracting((LedgerEntry r) -> r.status().id()).containsOnly("succeeded");
     assertNeverTwoAtOnce(rows);
-    List<Instant> starts = rows.stream().map(r -> instant(RUNNING_AT, r.statusHistory())).toList();
+    List<Instant> starts = rows.stream().map(r -> instant(LedgerStatus.RUNNING, r)).toList();
     assertThat(starts).isSorted();
   }
 
@@ -120,7 +116,7 @@ class ReleaseLockIT {
       long first = LEDGER.enqueue(holder, new ReleaseLedger.Attempt(service, "sha1", "main", false, null, null));
       try (ReleaseLock lock = new ReleaseLock(holder, LEDGER, service, Events.none())) {
         assertThat(lock.acquire(first, ReleaseLock.Mode.FAIL, Duration.ofSeconds(5))).isEqualTo(ReleaseLock.Outcome.ACQUIRED);
-        LEDGER.advance(holder, first, "running", null);
+        LEDGER.advance(holder, first, LedgerStatus.RUNNING, null);
 
         assertThatThrownBy(() -> release(service, "sha2", ReleaseLock.Mode.FAIL, Duration.ZERO))
             .isInstanceOfSatisfying(DeployException.class, e -> {
@@ -142,13 +138,13 @@ class ReleaseLockIT {
     long dead = LEDGER.enqueue(dying, new ReleaseLedger.Attempt(service, "sha1", "main", false, null, null));
     ReleaseLock lock = new ReleaseLock(dying, LEDGER, service, Events.none());
     assertThat(lock.acquire(dead, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5))).isEqualTo(ReleaseLock.Outcome.ACQUIRED);
-    LEDGER.advance(dying, dead, diedAt, null);
+    LEDGER.advance(dying, dead, LedgerStatus.of(diedAt), null);
 
     dying.close(); // what kill -9 does to the session: the server ends it and frees its lock
 
     assertThat(release(service, "sha2", ReleaseLock.Mode.QUEUE, Duration.ZERO)).isEqualTo("sha2:ran");
-    List<ReleaseLedger.Entry> rows = ledger(service);
-    assertThat(rows).extracting(ReleaseLedger.Entry::status).containsExactly("failed", "succeeded");
+    List<LedgerEntry> rows = ledger(service);
+    assertThat(rows).extracting((LedgerEntry r) -> r.status().id()).containsExactly("failed", "succeeded");
     assertThat(rows.get(0).error()).isEqualTo("abandoned: its process died");
   }
 
@@ -160,7 +156,7 @@ class ReleaseLockIT {
       long first = LEDGER.enqueue(holder, new ReleaseLedger.Attempt(service, "sha1", "main", false, null, null));
       try (ReleaseLock lock = new ReleaseLock(holder, LEDGER, service, Events.none())) {
         lock.acquire(first, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5));
-        LEDGER.advance(holder, first, "running", null);
+        LEDGER.advance(holder, first, LedgerStatus.RUNNING, null);
         long second = LEDGER.enqueue(waiter, new ReleaseLedger.Attempt(service, "sha2", "main", false, null, null));
 
         assertThatThrownBy(() -> new ReleaseLock(waiter, LEDGER, service, Events.none())
@@ -202,21 +198,21 @@ class ReleaseLockIT {
       ledger.ensure(c);
       ledger.ensure(c); // again, as every release does
       long id = ledger.enqueue(c, new ReleaseLedger.Attempt("shop-keeper", "sha1", "main", false, null, null));
-      ledger.advance(c, id, "succeeded", null);
-      assertThat(ledger.history(c, "shop-keeper")).extracting(ReleaseLedger.Entry::status).containsExactly("succeeded");
+      ledger.advance(c, id, LedgerStatus.SUCCEEDED, null);
+      assertThat(ledger.history(c, "shop-keeper")).extracting((LedgerEntry r) -> r.status().id()).containsExactly("succeeded");
     }
   }
 
-  private static List<ReleaseLedger.Entry> ledger(String service) throws Exception {
+  private static List<LedgerEntry> ledger(String service) throws Exception {
     try (Connection c = production.target().connect()) {
       return LEDGER.history(c, service);
     }
   }
 
   /** From the ledger alone: no release's running interval overlaps another's. */
-  private static void assertNeverTwoAtOnce(List<ReleaseLedger.Entry> rows) {
-    List<Instant[]> intervals = rows.stream().filter(r -> r.status().equals("succeeded"))
-        .map(r -> new Instant[] {instant(RUNNING_AT, r.statusHistory()), instant(FINISHED_AT, r.statusHistory())})
+  private static void assertNeverTwoAtOnce(List<LedgerEntry> rows) {
+    List<Instant[]> intervals = rows.stream().filter(r -> r.status().id().equals("succeeded"))
+        .map(r -> new Instant[] {instant(LedgerStatus.RUNNING, r), instant(LedgerStatus.SUCCEEDED, r)})
         .sorted((x, y) -> x[0].compareTo(y[0])).toList();
     for (int i = 1; i < intervals.size(); i++) {
       assertThat(intervals.get(i)[0]).as("release %d starts after release %d finished", i + 1, i)
@@ -224,10 +220,8 @@ class ReleaseLockIT {
     }
   }
 
-  private static Instant instant(Pattern pattern, String history) {
-    Matcher m = pattern.matcher(history);
-    assertThat(m.find()).as(history).isTrue();
-    String at = m.group(1) != null ? m.group(1) : m.group(2);
-    return java.time.OffsetDateTime.parse(at.replace(" ", "T")).toInstant();
+  private static Instant instant(LedgerStatus status, LedgerEntry row) {
+    return row.statusHistory().stream().filter(change -> change.status() == status).findFirst()
+        .map(LedgerEntry.StatusChange::at).orElseThrow(() -> new AssertionError(status + " not in " + row.statusHistory()));
   }
 }

@@ -11,6 +11,7 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.database.ProductionDatabase;
+import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
 import dev.closedloop.deploy.image.ImageRef;
@@ -186,7 +187,7 @@ class ReleaseBenchmark {
             long id = ledger.enqueue(c, new ReleaseLedger.Attempt(service, sha, "main", false, null, null));
             try (ReleaseLock mine = new ReleaseLock(c, ledger, service, Events.none())) {
               mine.acquire(id, ReleaseLock.Mode.QUEUE, Duration.ofMinutes(1));
-              ledger.advance(c, id, "succeeded", null);
+              ledger.advance(c, id, LedgerStatus.SUCCEEDED, null);
             }
           }
           return null;
@@ -196,7 +197,7 @@ class ReleaseBenchmark {
       long before = transactions(probe);
       Thread.sleep(window.toMillis());
       long after = transactions(probe);
-      ledger.advance(holder, held, "succeeded", null);
+      ledger.advance(holder, held, LedgerStatus.SUCCEEDED, null);
       lock.close();
       for (Future<?> f : waiting) {
         f.get();
@@ -346,14 +347,14 @@ class ReleaseBenchmark {
       long held = ledger.enqueue(holder, new ReleaseLedger.Attempt(service, "a", "main", false, null, null));
       ReleaseLock holding = new ReleaseLock(holder, ledger, service, Events.none());
       holding.acquire(held, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5));
-      ledger.advance(holder, held, "running", null);
+      ledger.advance(holder, held, LedgerStatus.RUNNING, null);
       long waiting = ledger.enqueue(waiter, new ReleaseLedger.Attempt(service, "b", "main", false, null, null));
       CompletableFuture<Long> acquired = CompletableFuture.supplyAsync(() -> {
         new ReleaseLock(waiter, ledger, service, Events.none()).acquire(waiting, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(10));
         return System.nanoTime();
       });
       Thread.sleep(300); // the waiter is polling
-      ledger.advance(holder, held, "succeeded", null);
+      ledger.advance(holder, held, LedgerStatus.SUCCEEDED, null);
       holding.close();
       long released = System.nanoTime();
       return acquired.get() - released;
