@@ -1,5 +1,6 @@
 package dev.closedloop.deploy;
 
+import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.step.BuildStep;
 import dev.closedloop.deploy.step.MigrateStep;
 import dev.closedloop.deploy.step.PromoteStep;
@@ -105,7 +106,7 @@ public final class Release {
    *     replaced
    */
   public ReleaseResult rollback(String to) {
-    return run("rollback", RunContext.Kind.ROLLBACK, withRollout(Stage.of(new RollbackStep(to))));
+    return run("rollback", LedgerKind.ROLLBACK, withRollout(Stage.of(new RollbackStep(to))));
   }
 
   /**
@@ -189,10 +190,10 @@ public final class Release {
   }
 
   private ReleaseResult run(String goal, Stage... stages) {
-    return run(goal, RunContext.Kind.RELEASE, stages);
+    return run(goal, LedgerKind.RELEASE, stages);
   }
 
-  private ReleaseResult run(String goal, RunContext.Kind kind, Stage... stages) {
+  private ReleaseResult run(String goal, LedgerKind kind, Stage... stages) {
     List<Stage> plan = List.of(stages);
     try (RunContext context = new RunContext(config, events, kind)) {
       try {

@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.step;
 
+import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Durations;
 import dev.closedloop.deploy.ReleaseConfig;
@@ -119,7 +120,7 @@ final class HookRunner {
     env.put("DEPLOY_HOOK", point.id());
     env.put("DEPLOY_KIND", context.kind().id());
     // the commit whose image this run puts live: a rollback's target, not the checkout it runs from
-    env.put("DEPLOY_SHA", context.kind() == RunContext.Kind.ROLLBACK ? context.knownImage().flatMap(image -> image.image().tagValue())
+    env.put("DEPLOY_SHA", context.kind() == LedgerKind.ROLLBACK ? context.knownImage().flatMap(image -> image.image().tagValue())
         .orElse("") : nonNull(config.sha()));
     env.put("DEPLOY_DIGEST", context.knownImage().map(image -> image.digest()).orElse(""));
     env.put("DEPLOY_BRANCH", context.triedSession().map(session -> session.guards().branch())

@@ -60,7 +60,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
       events.warn(branch.warning());
     }
     // a rollback learns what it restores only under the lock
-    String digest = context.kind() == RunContext.Kind.ROLLBACK ? null : context.resolveImage().digest();
+    String digest = context.kind() == LedgerKind.ROLLBACK ? null : context.resolveImage().digest();
     ReleaseSession session = new ReleaseSession(config.ledger(), events, step);
     session.branch = branch.branch();
     session.branchGuardOverridden = branch.overridden();
@@ -96,13 +96,13 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
         config.ci().runScope().orElse(null), config.ci().ancestry(config.sha(), ANCESTRY_DEPTH));
     ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
         branch.overridden(), config.ci().runUrl().orElse(null), digest, mine,
-        LedgerKind.of(context.kind().id())));
+        context.kind()));
     lock = new ReleaseLock(connection, ledger, lockName, events, order, mine, step);
     long waiting = System.nanoTime();
     ReleaseLock.Outcome outcome;
     try {
       // a rollback takes its turn: no release's commit supersedes it, and it supersedes none
-      ReleaseLock.Mode mode = context.kind() == RunContext.Kind.ROLLBACK && config.guards().lockMode() == ReleaseLock.Mode.SUPERSEDE
+      ReleaseLock.Mode mode = context.kind() == LedgerKind.ROLLBACK && config.guards().lockMode() == ReleaseLock.Mode.SUPERSEDE
           ? ReleaseLock.Mode.QUEUE : config.guards().lockMode();
       outcome = lock.acquire(ledgerId, mode, config.guards().lockTimeout());
     } finally {
@@ -114,7 +114,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
     }
     // Arrival at the lock is not commit order: never release an older commit over a newer one.
     // A rollback goes back to an older release on purpose: the order guard is not for it.
-    var released = context.kind() == RunContext.Kind.ROLLBACK ? java.util.Optional.<LedgerEntry>empty()
+    var released = context.kind() == LedgerKind.ROLLBACK ? java.util.Optional.<LedgerEntry>empty()
         : ledger.latestReleased(connection, lockName, ledgerId);
     if (released.isPresent()) {
       CommitOrder.Comparison comparison = order.compare(mine, released.get().commit());

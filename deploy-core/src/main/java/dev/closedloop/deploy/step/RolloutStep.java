@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.step;
 
+import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Durations;
 import dev.closedloop.deploy.Events;
@@ -226,7 +227,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
     List<String> left = new ArrayList<>();
     for (TagMove promoted : moves) {
       TagMove move = promoted;
-      if (!promoted.moved() && context.kind() == RunContext.Kind.ROLLBACK) {
+      if (!promoted.moved() && context.kind() == LedgerKind.ROLLBACK) {
         // the failed rollback this one finishes moved it: back to where that one found it; else not this run's move
         Optional<String> before = Optional.ofNullable(promotion.finishing())
             .map(rollback -> rollback.previousDigest(promoted.tag()));

@@ -5,6 +5,7 @@ import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.Migrator;
+import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.DockerEngine;
 import dev.closedloop.deploy.image.EcrRegistry;
@@ -32,26 +33,10 @@ import java.util.function.Function;
  */
 public final class RunContext implements AutoCloseable {
 
-  /** What the run puts live: the commit it builds, or an earlier release's image. */
-  public enum Kind {
-    RELEASE("release"),
-    ROLLBACK("rollback");
-
-    private final String id;
-
-    Kind(String id) {
-      this.id = id;
-    }
-
-    /** As the ledger's kind column and DEPLOY_KIND say it. */
-    public String id() {
-      return id;
-    }
-  }
-
   private final ReleaseConfig config;
   private final Events events;
-  private final Kind kind;
+  /** What the run puts live: the commit it builds, or an earlier release's image. */
+  private final LedgerKind kind;
   private final RunState state = new RunState();
   private final Deque<AutoCloseable> opened = new ArrayDeque<>();
   private final List<Runnable> onStop = new ArrayList<>();
@@ -72,10 +57,10 @@ public final class RunContext implements AutoCloseable {
   private volatile BuiltImage shaImage;
 
   public RunContext(ReleaseConfig config, Events events) {
-    this(config, events, Kind.RELEASE);
+    this(config, events, LedgerKind.RELEASE);
   }
 
-  public RunContext(ReleaseConfig config, Events events, Kind kind) {
+  public RunContext(ReleaseConfig config, Events events, LedgerKind kind) {
     this(config, events, kind, null, ReleaseSession::open, null);
   }
 
@@ -83,7 +68,7 @@ public final class RunContext implements AutoCloseable {
    * A run whose registry, production and migration tool are given, for steps tested without
    * Docker or PostgreSQL; null for the registry or the tool takes the configured one.
    */
-  RunContext(ReleaseConfig config, Events events, Kind kind, Registry registry,
+  RunContext(ReleaseConfig config, Events events, LedgerKind kind, Registry registry,
       BiFunction<RunContext, Step, ProductionSession> production, Function<Step, Migrator> migrators) {
     this.config = config;
     this.events = events;
@@ -107,7 +92,7 @@ public final class RunContext implements AutoCloseable {
     return events;
   }
 
-  public Kind kind() {
+  public LedgerKind kind() {
     return kind;
   }
 

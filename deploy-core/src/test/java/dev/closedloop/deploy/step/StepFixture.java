@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.step;
 
+import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseConfig;
@@ -30,7 +31,7 @@ final class StepFixture {
   }
 
   RunContext context(Migrator migrator) {
-    return new RunContext(config, new Events(List.of(events::add)), RunContext.Kind.RELEASE, registry,
+    return new RunContext(config, new Events(List.of(events::add)), LedgerKind.RELEASE, registry,
         (context, step) -> {
           entered++;
           return production;
