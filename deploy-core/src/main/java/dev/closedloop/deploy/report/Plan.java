@@ -1,26 +1,64 @@
 package dev.closedloop.deploy.report;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * What {@code release} would do, found without changing anything: the output of
- * {@code deploy:plan}. Held as its JSON document (schema version 1, in the README); {@link #text}
- * renders the same facts for a terminal. Every text in it passed the redactor when it was made.
+ * {@code deploy:plan}. Jackson writes it as the JSON document of schema version 1 (in the
+ * README); {@link #text} renders the same facts for a terminal. Every text in it passed the
+ * redactor when it was made.
+ *
+ * @param sha null when not known here
+ * @param service the lock name releases of this service queue on; null when not known here
+ * @param lint null when the migration set is not known (the field is left out of the JSON)
+ * @param compatibility null without a compatibility check
+ * @param rollout null without {@code deploy.rollout}
+ * @param blockers what would stop the release, each in one line; empty when nothing found would
+ * @param unknowns what the plan could not find out (a registry or production out of reach), each in one line
  */
-public final class Plan {
+@JsonPropertyOrder({"schemaVersion", "sha", "service", "ci", "guards", "image", "production", "lock", "migrations",
+    "lint", "drift", "tagMoves", "compatibility", "rollout", "steps", "hooks", "blockers", "unknown"})
+public record Plan(String sha, String service, Ci ci, List<PlanGuard> guards, PlanImage image,
+    PlanProduction production, PlanLock lock, PlanMigrations migrations,
+    @JsonInclude(JsonInclude.Include.NON_NULL) PlanLint lint, PlanDrift drift, List<PlanTagMove> tagMoves,
+    PlanCompatibility compatibility, PlanRollout rollout, List<StepLine> steps, List<HookLine> hooks,
+    List<String> blockers, @JsonProperty("unknown") List<String> unknowns) {
 
   public static final int SCHEMA_VERSION = 1;
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final ObjectNode document;
+  /**
+   * The CI system the plan ran in.
+   *
+   * @param system e.g. {@code GitHub Actions}; null outside CI
+   * @param runUrl redacted; null outside CI
+   */
+  public record Ci(String system, String runUrl) { }
 
-  public Plan(ObjectNode document) {
-    this.document = document.deepCopy();
+  /** One step of {@code release} and what it would do. */
+  public record StepLine(String step, String would) { }
+
+  /** One hook that would run, by its point. */
+  public record HookLine(String hook, String command) { }
+
+  public Plan {
+    guards = List.copyOf(guards);
+    tagMoves = List.copyOf(tagMoves);
+    steps = List.copyOf(steps);
+    hooks = List.copyOf(hooks);
+    blockers = List.copyOf(blockers);
+    unknowns = List.copyOf(unknowns);
+  }
+
+  @JsonProperty("schemaVersion")
+  int schemaVersion() {
+    return SCHEMA_VERSION;
   }
 
   /** The plan in {@code format}, as lines to print. */
@@ -30,127 +68,38 @@ public final class Plan {
 
   public String json() {
     try {
-      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(document);
+      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(this);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
   }
 
-  /** What would stop the release, each in one line; empty when nothing found would. */
-  public List<String> blockers() {
-    return strings(document.get("blockers"));
-  }
-
-  /** What the plan could not find out (a registry or production out of reach), each in one line. */
-  public List<String> unknowns() {
-    return strings(document.get("unknown"));
-  }
-
   /** The plan for a terminal, in the spirit of {@code terraform plan}: + adds, ~ changes, = stays. */
   public List<String> text() {
     List<String> lines = new ArrayList<>();
-    lines.add("Plan for " + text(document.get("service")) + " at commit " + text(document.get("sha"))
-        + " (nothing was changed)");
-    JsonNode ci = document.get("ci");
-    lines.add("  CI: " + (ci.get("system").isNull() ? "none (a local run)" : ci.get("system").asText())
-        + (ci.get("runUrl").isNull() ? "" : ", " + ci.get("runUrl").asText()));
+    lines.add("Plan for " + orUnknown(service) + " at commit " + orUnknown(sha) + " (nothing was changed)");
+    lines.add("  CI: " + (ci.system() == null ? "none (a local run)" : ci.system())
+        + (ci.runUrl() == null ? "" : ", " + ci.runUrl()));
     lines.add("Guards:");
-    for (JsonNode guard : document.get("guards")) {
-      lines.add(String.format("  %-13s %-7s %s", guard.get("guard").asText(), guard.get("verdict").asText(),
-          guard.get("detail").asText()));
-    }
-    JsonNode image = document.get("image");
+    guards.forEach(guard -> lines.add(guard.line()));
     lines.add("Image:");
-    String action = image.get("action").asText();
-    lines.add("  " + switch (action) {
-      case "build" -> "+ build " + image.get("dockerfile").asText() + " in " + image.get("context").asText()
-          + " and push it as " + String.join(", ", strings(image.get("tags")));
-      case "reuse" -> "= reuse " + image.get("reference").asText() + " (" + image.get("digest").asText()
-          + "), already in the registry";
-      default -> "? build or reuse " + image.get("reference").asText() + ": the registry was not asked";
-    });
-    JsonNode migrations = document.get("migrations");
-    lines.add("Migrations: " + migrations.get("source").asText() + (migrations.get("fingerprint").isNull() ? ""
-        : " (fingerprint " + migrations.get("fingerprint").asText() + ")"));
-    if (migrations.get("list").isNull()) {
-      lines.add("  only the tool in the image knows them; it runs on a throwaway database first, then on production");
-    } else {
-      for (JsonNode migration : migrations.get("list")) {
-        JsonNode pending = migration.get("pending");
-        lines.add("  " + (pending.isNull() ? "?" : pending.asBoolean() ? "+" : " ") + " "
-            + migration.get("migration").asText() + (pending.isNull() ? "" : pending.asBoolean() ? "  (pending)"
-            : "  (applied)"));
-      }
-      lines.add("  " + (migrations.get("pending").isNull() ? "which are pending on production is not known"
-          : pendingCount(migrations.get("pending").asInt())));
+    lines.add(image.line());
+    migrations.lines(lines);
+    drift.lines(lines);
+    if (lint != null) {
+      lint.lines(lines);
     }
-    JsonNode drift = document.get("drift");
-    if (drift != null && !drift.isNull()) {
-      if (!drift.get("checked").asBoolean()) {
-        lines.add("Drift check: not made: " + drift.get("reason").asText());
-      } else {
-        JsonNode differences = drift.get("differences");
-        lines.add("Drift check (production against its migrations up to V" + drift.get("version").asText() + "): "
-            + (differences.isEmpty() ? "no difference" : differences.size() + (differences.size() == 1
-            ? " difference" : " differences")) + (drift.get("reason").isNull() ? "" : "; " + drift.get("reason")
-            .asText()));
-        differences.forEach(difference -> lines.add("  ! " + difference.get("line").asText()));
-      }
-    }
-    JsonNode lint = document.get("lint");
-    if (lint != null && !lint.isNull()) {
-      lines.add("Migration lint (pending migrations, against production's schema): " + (lint.isEmpty()
-          ? "nothing found" : lint.size() + (lint.size() == 1 ? " finding" : " findings")));
-      for (JsonNode finding : lint) {
-        lines.add("  " + (finding.get("level").asText().equals("fail") ? "! " : "~ ") + finding.get("migration").asText()
-            + " (line " + finding.get("line").asText() + "): " + finding.get("rule").asText() + " ["
-            + finding.get("level").asText() + "]: " + finding.get("statement").asText() + ": "
-            + finding.get("explanation").asText() + ". Instead: " + finding.get("alternative").asText());
-      }
-    }
-    JsonNode production = document.get("production");
-    lines.add("Production: " + production.get("database").asText() + (production.get("reachable").asBoolean()
-        ? " (read, not changed)" : " — production not reachable: " + production.get("problem").asText()));
-    JsonNode lock = document.get("lock");
-    if (!lock.get("known").asBoolean()) {
-      lines.add("  release lock of " + lock.get("name").asText() + ": not known");
-    } else {
-      JsonNode holder = lock.get("holder");
-      lines.add("  release lock of " + lock.get("name").asText() + ": " + (holder.isNull() ? "free"
-          : "held by #" + holder.get("id").asText() + " (" + holder.get("sha").asText() + ", "
-              + holder.get("status").asText() + ")") + "; " + (lock.get("queue").isEmpty() ? "nobody waiting"
-          : lock.get("queue").size() + " waiting: " + String.join(", ", lock.get("queue").findValuesAsText("id")
-              .stream().map(id -> "#" + id).toList())));
-    }
+    lines.add(production.line());
+    lines.add(lock.line());
     lines.add("Promote:");
-    for (JsonNode move : document.get("tagMoves")) {
-      String current = move.get("currentDigest").isNull() ? (move.get("known").asBoolean() ? "(none)" : "(unknown)")
-          : move.get("currentDigest").asText();
-      String next = move.get("newDigest").isNull() ? "(the digest of the build)" : move.get("newDigest").asText();
-      lines.add("  " + (current.equals(next) ? "= " : current.equals("(none)") ? "+ " : "~ ")
-          + move.get("reference").asText() + "  " + current + " -> " + next);
+    tagMoves.forEach(move -> lines.add(move.line()));
+    if (compatibility != null) {
+      lines.add(compatibility.line());
     }
-    JsonNode compatibility = document.get("compatibility");
-    if (compatibility != null && !compatibility.isNull()) {
-      lines.add("Compatibility check: " + (compatibility.get("image").isNull()
-          ? (compatibility.get("known").asBoolean() ? "no image runs in production yet, nothing to check"
-              : "the image production runs is not known")
-          : dev.closedloop.deploy.ReleaseConfig.Compatibility.describe(orNull(compatibility.get("command")),
-              orNull(compatibility.get("healthUrl"))) + " from " + compatibility.get("image").asText()
-              + ", what production runs now, against the migrated throwaway database"));
-    }
-    JsonNode rollout = document.get("rollout");
-    lines.add("Rollout: " + (rollout.isNull() ? "none (deploy.rollout)" : rollout.get("target").asText() + ": "
-        + (rollout.get("ok").asBoolean() ? "" : "problem: ") + rollout.get("detail").asText()));
+    lines.add(PlanRollout.line(rollout));
     lines.add("Steps release would run:");
-    for (JsonNode step : document.get("steps")) {
-      lines.add("  " + step.get("step").asText() + ": " + step.get("would").asText());
-    }
-    for (JsonNode hook : document.get("hooks")) {
-      lines.add("  hook " + hook.get("hook").asText() + ": " + hook.get("command").asText());
-    }
-    List<String> blockers = blockers();
-    List<String> unknowns = unknowns();
+    steps.forEach(step -> lines.add("  " + step.step() + ": " + step.would()));
+    hooks.forEach(hook -> lines.add("  hook " + hook.hook() + ": " + hook.command()));
     if (blockers.isEmpty()) {
       lines.add("Nothing found stops deploy:release" + (unknowns.isEmpty() ? "." : "; not checked:"));
     } else {
@@ -164,24 +113,7 @@ public final class Plan {
     return lines;
   }
 
-  static String pendingCount(int pending) {
-    return pending == 0 ? "nothing pending on production" : pending + (pending == 1 ? " migration" : " migrations")
-        + " pending on production";
-  }
-
-  private static String orNull(JsonNode node) {
-    return node == null || node.isNull() ? null : node.asText();
-  }
-
-  private static String text(JsonNode node) {
-    return node == null || node.isNull() ? "?" : node.asText();
-  }
-
-  private static List<String> strings(JsonNode array) {
-    List<String> values = new ArrayList<>();
-    if (array != null) {
-      array.forEach(value -> values.add(value.asText()));
-    }
-    return values;
+  private static String orUnknown(String value) {
+    return value == null ? "?" : value;
   }
 }

@@ -86,13 +86,11 @@ public final class ReleaseReport {
     }
   }
 
-  /** The migration lint's findings as JSON, shared with the plan's. */
+  /** The migration lint's findings as JSON, the same as the plan's ({@link LintFinding}). */
   public static void lint(ArrayNode array, java.util.List<dev.closedloop.deploy.lint.Finding> findings,
       dev.closedloop.deploy.secret.Redactor redactor) {
-    findings.forEach(finding -> array.addObject().put("rule", finding.rule().id())
-        .put("level", finding.level().toString()).put("migration", finding.migration()).put("line", finding.line())
-        .put("statement", redactor.redact(finding.statement())).put("explanation", finding.rule().explanation())
-        .put("alternative", finding.rule().alternative()));
+    findings.forEach(finding -> array.add(JSON.<com.fasterxml.jackson.databind.JsonNode>valueToTree(
+        LintFinding.of(finding, redactor))));
   }
 
   private static void migrations(ObjectNode report, String field, MigrationOutcome outcome) {

@@ -66,4 +66,29 @@ public final class BuildStep implements ReleaseStep<BuiltImage> {
         + (request.force() ? " (forced, even when " + request.shaRef() + " is in the registry)"
             : ", unless " + request.shaRef() + " is in the registry already (then it is reused)");
   }
+
+  /**
+   * The plan's image section: build {@code <image>:<sha>}, or reuse what the registry has.
+   *
+   * @param digest what the registry has for {@code <image>:<sha>}; null when it has none or was not asked
+   * @param registryProblem why the registry was not asked, redacted (the planner names it among what is not known);
+   *     else null
+   */
+  static dev.closedloop.deploy.report.PlanImage plan(ReleaseConfig config, String digest, String registryProblem,
+      PlanNotes notes) {
+    BuildRequest request = config.buildRequest();
+    try {
+      ImageBuilder.validate(request);
+    } catch (DeployException e) {
+      notes.blocker(config.redactor().redact(e.getMessage()));
+    }
+    List<String> tags = new ArrayList<>(List.of(request.shaRef().toString()));
+    request.extraTags().forEach(tag -> tags.add(request.repository().withTag(tag).toString()));
+    var action = registryProblem != null ? dev.closedloop.deploy.report.PlanImage.Action.UNKNOWN
+        : digest != null && !request.force() ? dev.closedloop.deploy.report.PlanImage.Action.REUSE
+        : dev.closedloop.deploy.report.PlanImage.Action.BUILD;
+    return new dev.closedloop.deploy.report.PlanImage(request.shaRef().toString(), tags,
+        request.dockerfile().toString(), request.context().toString(), request.force(), action, digest,
+        registryProblem);
+  }
 }

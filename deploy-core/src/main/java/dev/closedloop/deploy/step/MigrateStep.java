@@ -157,4 +157,59 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
   public LedgerStatus ledgerStatus() {
     return LedgerStatus.MIGRATED;
   }
+
+  /**
+   * The plan's lock section.
+   *
+   * @param alive the ledger's releases alive now (empty when it has none, or no ledger yet); null when it was not
+   *     read
+   */
+  static dev.closedloop.deploy.report.PlanLock planLock(ReleaseConfig config,
+      List<dev.closedloop.deploy.guard.LedgerEntry> alive) {
+    dev.closedloop.deploy.report.PlanLock.Holder holder = null;
+    List<dev.closedloop.deploy.report.PlanLock.Holder> queue = new ArrayList<>();
+    for (dev.closedloop.deploy.guard.LedgerEntry entry : alive == null
+        ? List.<dev.closedloop.deploy.guard.LedgerEntry>of() : alive) {
+      var release = new dev.closedloop.deploy.report.PlanLock.Holder(entry.id(), entry.sha(), entry.status().id(),
+          entry.startedAt().toString());
+      if (entry.status() == LedgerStatus.QUEUED) {
+        queue.add(release);
+      } else {
+        holder = release;
+      }
+    }
+    return new dev.closedloop.deploy.report.PlanLock(config.guards().lockName(), alive != null, holder, queue);
+  }
+
+  /**
+   * The plan's lint section: what the lint finds in the migrations pending on production, against
+   * production's schema; a finding at level fail stops the release.
+   *
+   * @param schema production's, read when migrations are pending there; else null
+   * @return null when the set is not known (the plan leaves the section out)
+   */
+  static dev.closedloop.deploy.report.PlanLint planLint(ReleaseConfig config, MigrationSet set, List<String> pending,
+      dev.closedloop.deploy.lint.Schema schema, PlanNotes notes) {
+    if (set == null) {
+      return null;
+    }
+    if (MigrationLint.skipped(config)) {
+      return dev.closedloop.deploy.report.PlanLint.NOT_RUN;
+    }
+    if (pending == null || (schema == null && !pending.isEmpty())) {
+      notes.unknown("migration lint: which migrations are pending on production is not known");
+      return dev.closedloop.deploy.report.PlanLint.NOT_RUN;
+    }
+    try {
+      List<Finding> findings = MigrationLint.findings(config, set, pending, schema);
+      DeployException refused = MigrationLint.refusal(findings);
+      if (refused != null) {
+        notes.blocker(config.redactor().redact(refused.getMessage()));
+      }
+      return dev.closedloop.deploy.report.PlanLint.of(findings, config.redactor());
+    } catch (DeployException e) {
+      notes.blocker(config.redactor().redact(e.getMessage()));
+      return dev.closedloop.deploy.report.PlanLint.NOT_RUN;
+    }
+  }
 }

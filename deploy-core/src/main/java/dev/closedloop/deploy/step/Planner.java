@@ -1,59 +1,61 @@
 package dev.closedloop.deploy.step;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
-import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrator;
 import dev.closedloop.deploy.drift.DriftCheck;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.BranchGuard;
 import dev.closedloop.deploy.guard.CommitOrder;
 import dev.closedloop.deploy.guard.LedgerEntry;
-import dev.closedloop.deploy.guard.LedgerStatus;
+import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.guard.ReleaseLedger;
-import dev.closedloop.deploy.image.BuildRequest;
-import dev.closedloop.deploy.image.ImageBuilder;
-import dev.closedloop.deploy.lint.Finding;
+import dev.closedloop.deploy.hook.HookPoint;
 import dev.closedloop.deploy.lint.MigrationLint;
 import dev.closedloop.deploy.lint.Schema;
 import dev.closedloop.deploy.report.Plan;
-import dev.closedloop.deploy.report.ReleaseReport;
+import dev.closedloop.deploy.report.PlanCompatibility;
+import dev.closedloop.deploy.report.PlanDrift;
+import dev.closedloop.deploy.report.PlanGuard;
+import dev.closedloop.deploy.report.PlanGuard.Kind;
+import dev.closedloop.deploy.report.PlanGuard.Verdict;
+import dev.closedloop.deploy.report.PlanImage;
+import dev.closedloop.deploy.report.PlanLint;
+import dev.closedloop.deploy.report.PlanMigrations;
+import dev.closedloop.deploy.report.PlanProduction;
+import dev.closedloop.deploy.report.PlanRollout;
+import dev.closedloop.deploy.report.PlanTagMove;
 import dev.closedloop.deploy.secret.Redactor;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
-import java.util.Set;
 
 /**
  * Finds out what {@code release} would do, changing nothing anywhere: the registry is asked for
  * digests, production is read over read-only connections (no ledger table is created, no lock
  * taken, no row written), the rollout target is looked at. What cannot be reached is named and
- * the plan goes on without it.
+ * the plan goes on without it. Each step says what its part of the plan is from what was read.
  */
 public final class Planner {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   /** As many commits of history as a release records, so the plan orders commits as it would. */
   private static final int ANCESTRY_DEPTH = 200;
 
   private final ReleaseConfig config;
   private final Events events;
   private final Redactor redactor;
-  private final ObjectNode plan = JSON.createObjectNode();
-  private final List<String> blockers = new ArrayList<>();
-  private final List<String> unknowns = new ArrayList<>();
-  private final ArrayNode guards;
   private final ProductionGate gate;
+  private final PlanNotes notes = new PlanNotes();
+  private final List<PlanGuard> guards = new ArrayList<>();
+  /** Whether production was read, or why not; set by {@link #production}. */
+  private PlanProduction production;
+  /** The ledger's releases alive now; null while it was not read. */
+  private List<LedgerEntry> alive;
   /** Production's schema, read for the migration lint when migrations are pending there. */
   private Schema schema;
 
@@ -62,13 +64,6 @@ public final class Planner {
     this.events = events;
     this.redactor = config.redactor();
     this.gate = new ProductionGate(config);
-    plan.put("schemaVersion", Plan.SCHEMA_VERSION);
-    plan.put("sha", config.sha());
-    plan.put("service", config.guards().lockName());
-    ObjectNode ci = plan.putObject("ci");
-    ci.put("system", config.ci().system().orElse(null));
-    ci.put("runUrl", config.ci().runUrl().map(redactor::redact).orElse(null));
-    guards = plan.putArray("guards");
   }
 
   /**
@@ -81,113 +76,96 @@ public final class Planner {
   }
 
   private Plan make(List<String> steps) {
+    Plan.Ci ci = new Plan.Ci(config.ci().system().orElse(null),
+        config.ci().runUrl().map(redactor::redact).orElse(null));
     branchGuard();
+    PlanImage image;
+    PlanMigrations migrations;
+    PlanLint lint;
+    PlanDrift drift;
+    List<PlanTagMove> tagMoves;
+    PlanCompatibility compatibility;
+    PlanRollout rollout;
     try (RunContext context = new RunContext(config, events)) {
-      Optional<String> digest = image(context);
+      image = image(context);
       Migrator migrator = config.migrations().migrator(events, Step.TEST_MIGRATE);
-      Migrator.Inspection inspection = production(migrator);
-      migrations(migrator, inspection);
-      drift(migrator, inspection);
-      tagMoves(context, digest.orElse(null));
-      rollout(context);
+      Migrator.Inspection fromProduction = production(migrator);
+      Migrator.Inspection inspection = migrations(migrator, fromProduction);
+      migrations = TestMigrateStep.planMigrations(migrator, inspection);
+      lint = MigrateStep.planLint(config, inspection.set(), inspection.pending(), schema, notes);
+      drift = drift(migrator, fromProduction);
+      tagMoves = PromoteStep.planTagMoves(config, tagsNow(context), image);
+      compatibility = PromoteStep.planCompatibility(config, tagMoves, notes);
+      rollout = rollout(context);
     }
-    ArrayNode described = plan.putArray("steps");
+    List<Plan.StepLine> described = new ArrayList<>();
     for (String line : steps) {
       int colon = line.indexOf(": ");
-      described.addObject().put("step", line.substring(0, colon)).put("would", redactor.redact(line.substring(colon + 2)));
+      described.add(new Plan.StepLine(line.substring(0, colon), redactor.redact(line.substring(colon + 2))));
     }
-    ArrayNode hooks = plan.putArray("hooks");
-    for (var point : dev.closedloop.deploy.hook.HookPoint.values()) {
-      config.hooks().at(point).forEach(hook -> hooks.addObject().put("hook", point.id())
-          .put("command", redactor.redact(hook.describe())));
+    List<Plan.HookLine> hooks = new ArrayList<>();
+    for (HookPoint point : HookPoint.values()) {
+      config.hooks().at(point).forEach(hook -> hooks.add(new Plan.HookLine(point.id(),
+          redactor.redact(hook.describe()))));
     }
-    config.unresolved().forEach(setting -> unknowns.add("not resolved here: " + setting));
-    ArrayNode blocking = plan.putArray("blockers");
-    blockers.forEach(blocking::add);
-    ArrayNode unknown = plan.putArray("unknown");
-    unknowns.forEach(unknown::add);
-    return new Plan(plan);
+    config.unresolved().forEach(setting -> notes.unknown("not resolved here: " + setting));
+    return new Plan(config.sha(), config.guards().lockName(), ci, guards, image, production,
+        MigrateStep.planLock(config, alive), migrations, lint, drift, tagMoves, compatibility, rollout, described,
+        hooks, notes.blockers(), notes.unknowns());
   }
 
-  private void guard(String name, String verdict, String detail) {
-    guards.addObject().put("guard", name).put("verdict", verdict).put("detail", redactor.redact(detail));
-    if (verdict.equals("refuse")) {
-      blockers.add(redactor.redact(detail));
+  private void guard(Kind kind, Verdict verdict, String detail) {
+    String shown = redactor.redact(detail);
+    guards.add(new PlanGuard(kind, verdict, shown));
+    if (verdict == Verdict.REFUSE) {
+      notes.blocker(shown);
     }
   }
 
   private void branchGuard() {
     ProductionGate.BranchVerdict verdict = gate.branch();
     if (verdict.refused()) {
-      guard("branch", "refuse", verdict.refusal().getMessage());
+      guard(Kind.BRANCH, Verdict.REFUSE, verdict.refusal().getMessage());
       return;
     }
     BranchGuard.Decision decision = verdict.decision();
-    guard("branch", decision.overridden() ? "warn" : "pass", decision.overridden() ? decision.warning()
+    guard(Kind.BRANCH, decision.overridden() ? Verdict.WARN : Verdict.PASS, decision.overridden() ? decision.warning()
         : "branch '" + decision.branch() + "' (" + decision.source() + ") is one of "
             + String.join(", ", gate.allowedBranches()));
   }
 
-  /** The image section; the digest {@code <image>:<sha>} has now, when the registry said. */
-  private Optional<String> image(RunContext context) {
-    BuildRequest request = config.buildRequest();
-    ObjectNode image = plan.putObject("image");
-    image.put("reference", request.shaRef().toString());
-    ArrayNode tags = image.putArray("tags");
-    tags.add(request.shaRef().toString());
-    request.extraTags().forEach(tag -> tags.add(request.repository().withTag(tag).toString()));
-    image.put("dockerfile", request.dockerfile().toString());
-    image.put("context", request.context().toString());
-    image.put("forceBuild", request.force());
+  /** The image section, from the digest {@code <image>:<sha>} has now, when the registry said. */
+  private PlanImage image(RunContext context) {
+    String digest = null;
+    String problem = null;
     try {
-      ImageBuilder.validate(request);
-    } catch (DeployException e) {
-      blockers.add(redactor.redact(e.getMessage()));
-    }
-    Optional<String> digest;
-    try {
-      digest = context.registry().digestOf(request.shaRef());
-      image.put("registryProblem", (String) null);
+      digest = context.registry().digestOf(config.buildRequest().shaRef()).orElse(null);
     } catch (RuntimeException e) {
-      String why = "registry not reachable: " + redactor.redact(String.valueOf(e.getMessage()));
-      unknowns.add(why);
-      image.put("action", "unknown");
-      image.putNull("digest");
-      image.put("registryProblem", why);
-      return Optional.empty();
+      problem = "registry not reachable: " + redactor.redact(String.valueOf(e.getMessage()));
+      notes.unknown(problem);
     }
-    image.put("action", digest.isPresent() && !request.force() ? "reuse" : "build");
-    image.put("digest", digest.orElse(null));
-    return digest.filter(found -> !request.force());
+    return BuildStep.plan(config, digest, problem, notes);
   }
 
   /**
    * Production read-only: the TLS and pooler checks, commit order against the ledger, the lock's
    * holder and queue, and the migrations pending there. Returns the migrations as production sees
-   * them, or as found without it.
+   * them, or null when it was not read.
    */
   private Migrator.Inspection production(Migrator migrator) {
-    ObjectNode production = plan.putObject("production");
-    ObjectNode lock = plan.putObject("lock");
-    lock.put("name", config.guards().lockName());
-    lock.put("known", false);
-    lock.putNull("holder");
-    lock.putArray("queue");
     ProductionDatabase database = config.productionDatabase();
     if (database == null) {
       String why = config.unresolved().isEmpty() ? "databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)"
           + " is not set" : "a setting it needs is not resolved here (see below)";
-      production.putNull("database");
-      unreachable(production, why);
-      guard("commit order", "unknown", "production not reachable");
+      unreachable(null, why);
+      guard(Kind.COMMIT_ORDER, Verdict.UNKNOWN, "production not reachable");
       return null;
     }
-    production.put("database", redactor.redact(database.describe()));
+    String described = redactor.redact(database.describe());
     if (!database.exists()) { // a local stand-in not created yet: the plan does not create it
-      production.put("reachable", false);
-      production.put("problem", "it does not exist yet: the first release creates it");
-      guard("commit order", "pass", "no release yet");
-      lock.put("known", true);
+      production = PlanProduction.notRead(described, "it does not exist yet: the first release creates it");
+      guard(Kind.COMMIT_ORDER, Verdict.PASS, "no release yet");
+      alive = List.of();
       return null;
     }
     try (ProductionDatabase.Session session = database.open(events)) {
@@ -195,24 +173,23 @@ public final class Planner {
       // the checks a release makes before it connects, and it does not connect when they refuse
       ProductionGate.ConnectionVerdict before = gate.beforeConnecting(target);
       boolean refused = before.tlsRefused();
-      before.tlsProblem().ifPresentOrElse(problem -> guard("database TLS", refused ? "refuse" : "warn",
+      before.tlsProblem().ifPresentOrElse(problem -> guard(Kind.DATABASE_TLS, refused ? Verdict.REFUSE : Verdict.WARN,
           "databaseUrl: " + problem + (refused ? " (deploy.requireTls is set)" : "")),
-          () -> guard("database TLS", "pass", target.isLoopback() ? "this machine" : "TLS required by the URL"));
+          () -> guard(Kind.DATABASE_TLS, Verdict.PASS, target.isLoopback() ? "this machine"
+              : "TLS required by the URL"));
       // the server-side pooler check connects: not over a connection the TLS check refused
       var pooler = refused ? before.poolerProblem() : before.poolerProblem().or(target::sharedBackendProblem);
-      pooler.ifPresent(problem -> guard("pooler", "refuse", "databaseUrl (deploy.databaseUrl): " + problem));
+      pooler.ifPresent(problem -> guard(Kind.POOLER, Verdict.REFUSE, "databaseUrl (deploy.databaseUrl): " + problem));
       if (refused || pooler.isPresent()) {
-        production.put("reachable", false);
-        production.put("problem", "not read: release would refuse it (see the guards)");
-        guard("commit order", "unknown", "production not read");
+        production = PlanProduction.notRead(described, "not read: release would refuse it (see the guards)");
+        guard(Kind.COMMIT_ORDER, Verdict.UNKNOWN, "production not read");
         return null;
       }
       DatabaseTarget reading = target.readOnly();
       try (Connection c = reading.connect()) {
-        ledger(c, lock);
+        ledger(c);
       }
-      production.put("reachable", true);
-      production.putNull("problem");
+      production = PlanProduction.read(described);
       try {
         Migrator.Inspection inspection = migrator.inspect(reading);
         if (!MigrationLint.skipped(config) && inspection.pending() != null && !inspection.pending().isEmpty()) {
@@ -221,54 +198,35 @@ public final class Planner {
         return inspection;
       } catch (DeployException e) {
         if (e.kind() == DeployException.Kind.DATABASE) { // lost on the way: not known, not wrong
-          unknowns.add("migrations pending on production not read: " + redactor.redact(String.valueOf(e.getMessage())));
+          notes.unknown("migrations pending on production not read: "
+              + redactor.redact(String.valueOf(e.getMessage())));
         } else { // production answered; the migrations are what is wrong
-          blockers.add(redactor.redact(String.valueOf(e.getMessage())));
+          notes.blocker(redactor.redact(String.valueOf(e.getMessage())));
         }
         return null;
       }
     } catch (SQLException | RuntimeException e) {
-      unreachable(production, redactor.redact(String.valueOf(e.getMessage())));
-      if (!hasGuard("commit order")) {
-        guard("commit order", "unknown", "production not reachable");
+      unreachable(described, redactor.redact(String.valueOf(e.getMessage())));
+      if (guards.stream().noneMatch(guard -> guard.guard() == Kind.COMMIT_ORDER)) {
+        guard(Kind.COMMIT_ORDER, Verdict.UNKNOWN, "production not reachable");
       }
       return null;
     }
   }
 
-  /** The verdict of guard {@code name}, or "" when it has none yet. */
-  private String verdict(String name) {
-    for (var guard : guards) {
-      if (guard.get("guard").asText().equals(name)) {
-        return guard.get("verdict").asText();
-      }
-    }
-    return "";
-  }
-
-  private boolean hasGuard(String name) {
-    for (var guard : guards) {
-      if (guard.get("guard").asText().equals(name)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private void unreachable(ObjectNode production, String why) {
-    production.put("reachable", false);
-    production.put("problem", why);
-    unknowns.add("production not reachable: " + why);
+  private void unreachable(String database, String why) {
+    production = PlanProduction.notRead(database, why);
+    notes.unknown("production not reachable: " + why);
   }
 
   /** Commit order and the lock, from the ledger; a ledger not there yet is a first release. */
-  private void ledger(Connection c, ObjectNode lock) {
+  private void ledger(Connection c) {
     ReleaseLedger ledger = config.ledger();
     String service = config.guards().lockName();
     if (!ledger.present(c)) {
-      guard("commit order", "pass", "no release yet: " + ledger.table() + " does not exist (the first release"
-          + " creates it)");
-      lock.put("known", true);
+      guard(Kind.COMMIT_ORDER, Verdict.PASS, "no release yet: " + ledger.table() + " does not exist (the first"
+          + " release creates it)");
+      alive = List.of();
       return;
     }
     CommitOrder.Commit mine = new CommitOrder.Commit(config.sha(), config.ci().runNumber().orElse(null),
@@ -277,31 +235,24 @@ public final class Planner {
       CommitOrder.Comparison comparison = new CommitOrder(config.ci()).compare(mine, released.commit());
       String against = " release #" + released.id() + " of " + released.sha() + " (" + comparison.basis() + ")";
       switch (comparison.verdict()) {
-        case NEWER -> guard("commit order", "pass", "newer than" + against);
-        case SAME -> guard("commit order", "pass", "the commit of" + against + ": a re-run resumes it");
-        case OLDER -> guard("commit order", "warn", "older than" + against + ": release would be superseded and"
-            + " change nothing" + (config.guards().failWhenSuperseded() ? ", and fail (deploy.failWhenSuperseded)"
+        case NEWER -> guard(Kind.COMMIT_ORDER, Verdict.PASS, "newer than" + against);
+        case SAME -> guard(Kind.COMMIT_ORDER, Verdict.PASS, "the commit of" + against + ": a re-run resumes it");
+        case OLDER -> guard(Kind.COMMIT_ORDER, Verdict.WARN, "older than" + against + ": release would be superseded"
+            + " and change nothing" + (config.guards().failWhenSuperseded() ? ", and fail (deploy.failWhenSuperseded)"
             : ""));
-        default -> guard("commit order", "warn", "cannot tell against" + against + ": release would go by"
+        default -> guard(Kind.COMMIT_ORDER, Verdict.WARN, "cannot tell against" + against + ": release would go by"
             + " arrival order");
       }
-    }, () -> guard("commit order", "pass", "no release of " + service + " in " + ledger.table() + " yet"));
-    lock.put("known", true);
-    ArrayNode queue = (ArrayNode) lock.get("queue");
-    for (LedgerEntry entry : ledger.alive(c, service)) {
-      ObjectNode row = JSON.createObjectNode().put("id", entry.id()).put("sha", entry.sha())
-          .put("status", entry.status().id()).put("startedAt", entry.startedAt().toString());
-      if (entry.status() == LedgerStatus.QUEUED) {
-        queue.add(row);
-      } else {
-        lock.set("holder", row);
-      }
-    }
+    }, () -> guard(Kind.COMMIT_ORDER, Verdict.PASS, "no release of " + service + " in " + ledger.table() + " yet"));
+    alive = List.of(); // known from here on, even when the rows below cannot be read
+    alive = ledger.alive(c, service);
   }
 
-  private void migrations(Migrator migrator, Migrator.Inspection fromProduction) {
-    ObjectNode migrations = plan.putObject("migrations");
-    migrations.put("source", migrator.describe());
+  /**
+   * The migrations as release would find them: as production showed them, else as their files
+   * show them. Migrations that cannot be read stop the release.
+   */
+  private Migrator.Inspection migrations(Migrator migrator, Migrator.Inspection fromProduction) {
     Migrator.Inspection inspection = fromProduction;
     try {
       migrator.validate();
@@ -312,126 +263,10 @@ public final class Planner {
         inspection = withoutProduction(migrator); // Flyway reads its files only with a database at hand
       }
     } catch (DeployException e) {
-      blockers.add(redactor.redact(e.getMessage()));
+      notes.blocker(redactor.redact(e.getMessage()));
       inspection = new Migrator.Inspection(null, null);
     }
-    MigrationSet set = inspection.set();
-    migrations.put("fingerprint", set == null ? null : set.fingerprint());
-    if (set == null) {
-      migrations.putNull("list");
-      migrations.putNull("pending");
-      return;
-    }
-    Set<String> pending = inspection.pending() == null ? null : new HashSet<>(inspection.pending());
-    ArrayNode list = migrations.putArray("list");
-    for (MigrationSet.Migration migration : set.migrations()) {
-      ObjectNode entry = list.addObject().put("migration", migration.label()).put("version", migration.version())
-          .put("description", migration.description());
-      if (pending == null) {
-        entry.putNull("pending");
-      } else {
-        entry.put("pending", pending.contains(migration.label()));
-      }
-    }
-    if (pending == null) {
-      migrations.putNull("pending");
-    } else {
-      migrations.put("pending", inspection.pending().size());
-    }
-    lint(set, inspection.pending());
-  }
-
-  /** The migration lint on the pending migrations, against production's schema; null when not run. */
-  private void lint(MigrationSet set, List<String> pending) {
-    if (MigrationLint.skipped(config)) {
-      plan.putNull("lint");
-      return;
-    }
-    if (pending == null || (schema == null && !pending.isEmpty())) {
-      plan.putNull("lint");
-      unknowns.add("migration lint: which migrations are pending on production is not known");
-      return;
-    }
-    try {
-      List<Finding> findings = MigrationLint.findings(config, set, pending, schema);
-      ReleaseReport.lint(plan.putArray("lint"), findings, redactor);
-      DeployException refused = MigrationLint.refusal(findings);
-      if (refused != null) {
-        blockers.add(redactor.redact(refused.getMessage()));
-      }
-    } catch (DeployException e) {
-      plan.putNull("lint");
-      blockers.add(redactor.redact(e.getMessage()));
-    }
-  }
-
-  /**
-   * The drift check as test-migrate will make it: a throwaway database brought to production's
-   * version, both catalogs compared; the throwaway database is removed again.
-   */
-  private void drift(Migrator migrator, Migrator.Inspection fromProduction) {
-    ObjectNode drift = plan.putObject("drift");
-    drift.put("checked", false);
-    drift.putNull("version");
-    drift.putNull("differences");
-    DriftCheck check = new DriftCheck(config, events, Step.TEST_MIGRATE);
-    String why = check.notPossible();
-    if (why == null && fromProduction == null) {
-      why = "production not read";
-    }
-    if (why == null && DriftCheck.appliedVersion(fromProduction) == null) {
-      why = "production has no migration applied yet";
-    }
-    if (why != null) {
-      drift.put("reason", why);
-      return;
-    }
-    DriftCheck.Result result;
-    try {
-      ProductionView production = ProductionView.read(config, events, Step.TEST_MIGRATE, migrator, check);
-      if (production == null) {
-        drift.put("reason", verdict("branch").equals("refuse") ? "the branch guard refuses this branch"
-            : "production could not be read");
-        return;
-      }
-      EphemeralDatabase throwaway = config.testDatabase().matching(production.major());
-      try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
-        production.throwawayStarted();
-        ProductionView.Applied applied = production.applied(check);
-        if (applied == null) {
-          drift.put("reason", "production's catalog could not be read");
-          return;
-        }
-        result = check.run(applied, migrator, instance.target());
-      } finally {
-        production.done();
-      }
-    } catch (DeployException e) {
-      drift.put("reason", "not checked: " + redactor.redact(String.valueOf(e.getMessage())));
-      unknowns.add("drift check: " + redactor.redact(String.valueOf(e.getMessage())));
-      return;
-    }
-    if (result == null) {
-      drift.put("reason", "production could not be read");
-      return;
-    }
-    if (result.differences() == null) {
-      drift.put("reason", "production's catalog could not be read");
-      return;
-    }
-    drift.put("checked", true);
-    drift.put("reason", result.skipped());
-    drift.put("version", result.version());
-    ArrayNode differences = drift.putArray("differences");
-    for (dev.closedloop.deploy.drift.Drift.Difference difference : result.differences()) {
-      differences.addObject().put("object", difference.object())
-          .put("production", redactor.redact(difference.shown(difference.production())))
-          .put("migrations", redactor.redact(difference.shown(difference.migrations())))
-          .put("line", redactor.redact(difference.toString()));
-    }
-    if (!result.differences().isEmpty() && config.driftCheck() == dev.closedloop.deploy.CheckLevel.FAIL) {
-      blockers.add(redactor.redact(check.refusal(result).getMessage()));
-    }
+    return inspection;
   }
 
   /** The set as a fresh throwaway database shows it, which is removed again; nothing compared. */
@@ -447,59 +282,74 @@ public final class Planner {
     }
   }
 
-  private void tagMoves(RunContext context, String newDigest) {
-    ArrayNode moves = plan.putArray("tagMoves");
-    for (String tag : config.promoteTags()) {
-      ObjectNode move = moves.addObject().put("tag", tag).put("reference", config.image().withTag(tag).toString());
-      try {
-        move.put("currentDigest", context.registry().digestOf(config.image().withTag(tag)).orElse(null));
-        move.put("known", true);
-      } catch (RuntimeException e) {
-        move.putNull("currentDigest");
-        move.put("known", false); // the image section already named why
-      }
-      move.put("newDigest", newDigest);
+  /**
+   * The drift check as test-migrate will make it: a throwaway database brought to production's
+   * version, both catalogs compared; the throwaway database is removed again.
+   */
+  private PlanDrift drift(Migrator migrator, Migrator.Inspection fromProduction) {
+    DriftCheck check = new DriftCheck(config, events, Step.TEST_MIGRATE);
+    String why = check.notPossible();
+    if (why == null && fromProduction == null) {
+      why = "production not read";
     }
-    compatibility(moves);
-  }
-
-  /** The backward-compatibility proof: the command, and the image it would run from (what the first tag names now). */
-  private void compatibility(ArrayNode moves) {
-    ReleaseConfig.Compatibility check = config.compatibility();
-    if (check == null) {
-      plan.putNull("compatibility");
-      return;
+    if (why == null && DriftCheck.appliedVersion(fromProduction) == null) {
+      why = "production has no migration applied yet";
     }
-    ObjectNode compatibility = plan.putObject("compatibility");
-    compatibility.put("command", check.command() == null ? null : redactor.redact(check.command()));
-    compatibility.put("healthUrl", check.healthUrl() == null ? null : redactor.redact(check.healthUrl().toString()));
-    compatibility.put("timeout", dev.closedloop.deploy.Durations.format(check.timeout()));
-    com.fasterxml.jackson.databind.JsonNode first = moves.isEmpty() ? null : moves.get(0);
-    boolean known = first != null && first.get("known").asBoolean();
-    String digest = first == null || first.get("currentDigest").isNull() ? null : first.get("currentDigest").asText();
-    compatibility.put("image", digest == null ? null : config.image().withDigest(digest).toString());
-    compatibility.put("known", known);
-    if (!known) {
-      unknowns.add("compatibility check: which image production runs is not known (the registry was not read)");
+    if (why != null) {
+      return PlanDrift.notMade(why);
     }
-  }
-
-  private void rollout(RunContext context) {
-    if (!config.rollout().enabled()) {
-      plan.putNull("rollout");
-      return;
-    }
-    ObjectNode rollout = plan.putObject("rollout");
-    rollout.put("kind", config.rollout().kind().id());
-    rollout.put("target", config.rollout().service());
+    DriftCheck.Result result;
     try {
-      rollout.put("detail", redactor.redact(context.rollout().check()));
-      rollout.put("ok", true);
-    } catch (RuntimeException e) {
-      String why = redactor.redact(String.valueOf(e.getMessage()));
-      rollout.put("detail", why);
-      rollout.put("ok", false); // a missing service or missing credentials: the plan cannot tell which
-      unknowns.add("rollout target: " + why);
+      ProductionView production = ProductionView.read(config, events, Step.TEST_MIGRATE, migrator, check);
+      if (production == null) {
+        boolean branchRefused = guards.stream().anyMatch(guard -> guard.guard() == Kind.BRANCH
+            && guard.verdict() == Verdict.REFUSE);
+        return PlanDrift.notMade(branchRefused ? "the branch guard refuses this branch"
+            : "production could not be read");
+      }
+      EphemeralDatabase throwaway = config.testDatabase().matching(production.major());
+      try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
+        production.throwawayStarted();
+        ProductionView.Applied applied = production.applied(check);
+        if (applied == null) {
+          return PlanDrift.notMade("production's catalog could not be read");
+        }
+        result = check.run(applied, migrator, instance.target());
+      } finally {
+        production.done();
+      }
+    } catch (DeployException e) {
+      notes.unknown("drift check: " + redactor.redact(String.valueOf(e.getMessage())));
+      return PlanDrift.notMade("not checked: " + redactor.redact(String.valueOf(e.getMessage())));
     }
+    return TestMigrateStep.planDrift(config, check, result, notes);
+  }
+
+  /** What each promote tag names now; not known when the registry cannot be read (the image section named why). */
+  private List<PromoteStep.TagNow> tagsNow(RunContext context) {
+    List<PromoteStep.TagNow> now = new ArrayList<>();
+    for (String tag : config.promoteTags()) {
+      try {
+        String digest = context.registry().digestOf(config.image().withTag(tag)).orElse(null);
+        now.add(new PromoteStep.TagNow(tag, digest, true));
+      } catch (RuntimeException e) {
+        now.add(new PromoteStep.TagNow(tag, null, false));
+      }
+    }
+    return now;
+  }
+
+  private PlanRollout rollout(RunContext context) {
+    String check = null;
+    String problem = null;
+    if (config.rollout().enabled()) {
+      try {
+        check = redactor.redact(context.rollout().check());
+      } catch (RuntimeException e) {
+        problem = redactor.redact(String.valueOf(e.getMessage()));
+        notes.unknown("rollout target: " + problem);
+      }
+    }
+    return RolloutStep.plan(config, check, problem);
   }
 }

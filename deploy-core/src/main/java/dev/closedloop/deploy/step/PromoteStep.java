@@ -173,4 +173,47 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
   public LedgerStatus ledgerStatus() {
     return LedgerStatus.PROMOTED;
   }
+
+  /**
+   * What the registry said of a promote tag.
+   *
+   * @param digest what it names now; null when it names nothing or was not read
+   * @param known false when the registry was not read
+   */
+  record TagNow(String tag, String digest, boolean known) { }
+
+  /** The plan's tag moves: each promote tag from what it names now to the image build would push or reuse. */
+  static List<dev.closedloop.deploy.report.PlanTagMove> planTagMoves(ReleaseConfig config, List<TagNow> now,
+      dev.closedloop.deploy.report.PlanImage image) {
+    // a digest known only when the image is reused; a build's digest is known after it
+    String next = image.action() == dev.closedloop.deploy.report.PlanImage.Action.REUSE ? image.digest() : null;
+    return now.stream().map(tag -> new dev.closedloop.deploy.report.PlanTagMove(tag.tag(),
+        config.image().withTag(tag.tag()).toString(), tag.digest(), tag.known(), next)).toList();
+  }
+
+  /**
+   * The plan's compatibility section: the check, and the image it would run from (what the first
+   * promote tag names now).
+   *
+   * @return null without a compatibility check
+   */
+  static dev.closedloop.deploy.report.PlanCompatibility planCompatibility(ReleaseConfig config,
+      List<dev.closedloop.deploy.report.PlanTagMove> moves, PlanNotes notes) {
+    ReleaseConfig.Compatibility check = config.compatibility();
+    if (check == null) {
+      return null;
+    }
+    dev.closedloop.deploy.secret.Redactor redactor = config.redactor();
+    dev.closedloop.deploy.report.PlanTagMove first = moves.isEmpty() ? null : moves.get(0);
+    boolean known = first != null && first.known();
+    String digest = first == null ? null : first.currentDigest();
+    if (!known) {
+      notes.unknown("compatibility check: which image production runs is not known (the registry was not read)");
+    }
+    return new dev.closedloop.deploy.report.PlanCompatibility(
+        check.command() == null ? null : redactor.redact(check.command()),
+        check.healthUrl() == null ? null : redactor.redact(check.healthUrl().toString()),
+        dev.closedloop.deploy.Durations.format(check.timeout()),
+        digest == null ? null : config.image().withDigest(digest).toString(), known);
+  }
 }

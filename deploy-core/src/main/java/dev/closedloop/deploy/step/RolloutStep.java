@@ -321,4 +321,21 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
     return how + "; wait up to " + Durations.format(rollout.timeout()) + "; on a rollback or failure move "
         + String.join(", ", config.promoteTags()) + " back to the previous digests";
   }
+
+  /**
+   * The plan's rollout section: the target as its read-only check sees it.
+   *
+   * @param check what the check said, redacted; null when it failed
+   * @param problem why the check failed, redacted (a missing service or missing credentials: the plan cannot tell
+   *     which); else null
+   * @return null without {@code deploy.rollout}
+   */
+  static dev.closedloop.deploy.report.PlanRollout plan(ReleaseConfig config, String check, String problem) {
+    RolloutSettings rollout = config.rollout();
+    if (!rollout.enabled()) {
+      return null;
+    }
+    return new dev.closedloop.deploy.report.PlanRollout(rollout.kind().id(), rollout.service(),
+        problem == null ? check : problem, problem == null);
+  }
 }

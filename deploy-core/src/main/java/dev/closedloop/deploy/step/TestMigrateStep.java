@@ -104,4 +104,50 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
             + " against it (compatibility check)")
         + ", record the set's fingerprint, then remove it";
   }
+
+  /**
+   * The plan's migrations section: the set, and which of it production has yet to apply.
+   *
+   * @param inspection the set as production (or a throwaway database) shows it; its set is null when only the
+   *     image knows it, its pending list null when production was not read
+   */
+  static dev.closedloop.deploy.report.PlanMigrations planMigrations(Migrator migrator, Migrator.Inspection inspection) {
+    dev.closedloop.deploy.database.MigrationSet set = inspection.set();
+    if (set == null) {
+      return new dev.closedloop.deploy.report.PlanMigrations(migrator.describe(), null, null, null);
+    }
+    java.util.Set<String> pending = inspection.pending() == null ? null : new java.util.HashSet<>(inspection.pending());
+    List<dev.closedloop.deploy.report.PlanMigrations.Migration> list = set.migrations().stream()
+        .map(migration -> new dev.closedloop.deploy.report.PlanMigrations.Migration(migration.label(),
+            migration.version(), migration.description(), pending == null ? null : pending.contains(migration.label())))
+        .toList();
+    return new dev.closedloop.deploy.report.PlanMigrations(migrator.describe(), set.fingerprint(), list,
+        pending == null ? null : inspection.pending().size());
+  }
+
+  /**
+   * The plan's drift section from the check the planner made; a difference stops the release when
+   * {@code deploy.driftCheck} is fail. A view's, function's or trigger's body is never shown.
+   *
+   * @param result null when production could not be read
+   */
+  static dev.closedloop.deploy.report.PlanDrift planDrift(ReleaseConfig config, DriftCheck check,
+      DriftCheck.Result result, PlanNotes notes) {
+    if (result == null) {
+      return dev.closedloop.deploy.report.PlanDrift.notMade("production could not be read");
+    }
+    if (result.differences() == null) {
+      return dev.closedloop.deploy.report.PlanDrift.notMade("production's catalog could not be read");
+    }
+    dev.closedloop.deploy.secret.Redactor redactor = config.redactor();
+    List<dev.closedloop.deploy.report.PlanDrift.Difference> differences = result.differences().stream()
+        .map(difference -> new dev.closedloop.deploy.report.PlanDrift.Difference(difference.object(),
+            redactor.redact(difference.shown(difference.production())),
+            redactor.redact(difference.shown(difference.migrations())), redactor.redact(difference.toString())))
+        .toList();
+    if (!differences.isEmpty() && config.driftCheck() == dev.closedloop.deploy.CheckLevel.FAIL) {
+      notes.blocker(redactor.redact(check.refusal(result).getMessage()));
+    }
+    return new dev.closedloop.deploy.report.PlanDrift(true, result.version(), differences, result.skipped());
+  }
 }
