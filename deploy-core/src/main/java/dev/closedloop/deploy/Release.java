@@ -50,8 +50,8 @@ public final class Release {
     this.events = new Events(config.listeners(), config.redactor());
   }
 
-  public static ReleaseConfig.Builder configure() {
-    return new ReleaseConfig.Builder();
+  public static ReleaseBuilder configure() {
+    return new ReleaseBuilder();
   }
 
   public ReleaseConfig config() {
