@@ -13,6 +13,7 @@ import dev.closedloop.deploy.guard.ReleaseLock;
 import dev.closedloop.deploy.image.DockerConfig;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
+import dev.closedloop.deploy.report.RunReport;
 import dev.closedloop.deploy.rollout.RolloutSettings;
 import dev.closedloop.deploy.secret.Redactor;
 import dev.closedloop.deploy.secret.SecretResolver;
@@ -47,13 +48,7 @@ final class ConfigLoader {
    * @throws DeployException of kind CONFIGURATION listing every bad setting in one message
    */
   Release load() {
-    if (settings.reportFile != null) { // an earlier goal's report must not stand for this one
-      try {
-        java.nio.file.Files.deleteIfExists(settings.reportFile);
-      } catch (java.io.IOException e) {
-        // written anew at the end of the run, or on refusal below
-      }
-    }
+    RunReport.clearStale(settings.reportFile); // an earlier goal's report must not stand for this one
     List<String> problems = new ArrayList<>();
     List<String> unresolved = new ArrayList<>();
     ImageRef imageRef = null;
@@ -228,21 +223,7 @@ final class ConfigLoader {
       }
       DeployException refused = new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1
           ? problems.get(0) : problems.size() + " settings are wrong: " + String.join("; ", problems));
-      if (settings.reportFile != null) {
-        try {
-          dev.closedloop.deploy.report.ReleaseReport.write(settings.reportFile, dev.closedloop.deploy.report.ReleaseReport
-              .json(null, resolvedSha, ReleaseResult.empty(), refused.kind().name(), refused.getMessage(), redactor));
-        } catch (java.io.IOException | RuntimeException e) {
-          // the refusal is what to report; the missing file says nothing false
-        }
-        try {
-          dev.closedloop.deploy.report.StepSummary.append(environment.variables(), null, resolvedSha,
-              environment.runUrl().orElse(null), ReleaseResult.empty(), refused.kind().name(), refused.getMessage(),
-              redactor);
-        } catch (java.io.IOException | RuntimeException e) {
-          // as above: the refusal itself is reported by the exception
-        }
-      }
+      RunReport.refused(settings.reportFile, environment, resolvedSha, ReleaseResult.empty(), refused, redactor);
       throw refused;
     } finally {
       secrets.close();
