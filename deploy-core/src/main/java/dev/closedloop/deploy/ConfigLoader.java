@@ -1,7 +1,5 @@
 package dev.closedloop.deploy;
 
-import dev.closedloop.deploy.ReleaseConfig.Compatibility;
-import dev.closedloop.deploy.ReleaseConfig.Guards;
 import dev.closedloop.deploy.aws.AwsSettings;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
@@ -10,6 +8,7 @@ import dev.closedloop.deploy.guard.BranchGuard;
 import dev.closedloop.deploy.guard.CiEnvironment;
 import dev.closedloop.deploy.guard.ReleaseLedger;
 import dev.closedloop.deploy.guard.ReleaseLock;
+import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.DockerConfig;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
@@ -213,13 +212,21 @@ final class ConfigLoader {
       if (problems.isEmpty()) {
         Path context = settings.buildContext.toAbsolutePath().normalize();
         Path file = settings.dockerfile != null ? context.resolve(settings.dockerfile).normalize() : context.resolve("Dockerfile");
+        Map<String, String> labels = new LinkedHashMap<>();
+        if (resolvedSource != null && !resolvedSource.isBlank()) {
+          labels.put("org.opencontainers.image.source", resolvedSource);
+        }
+        labels.putAll(settings.labels);
+        BuildRequest build = new BuildRequest(imageRef, resolvedSha, context, file, settings.buildArgs,
+            settings.buildTarget, labels, settings.tags, settings.forceBuild);
+        TestMigrateSettings testMigrate = new TestMigrateSettings(settings.migrations, throwaway, drift,
+            settings.driftIgnore, compatibility, lint);
         Guards guards = new Guards(settings.branch, settings.allowedBranches, guardOn, mode, timeout, resolvedLockName,
             settings.ledgerSchema, settings.ledgerTable, settings.failWhenSuperseded);
-        return new Release(new ReleaseConfig(imageRef, resolvedSha, context, file, settings.buildArgs, settings.buildTarget,
-            settings.labels, resolvedSource, settings.tags, settings.forceBuild, settings.dockerHost, credentials, settings.migrations, throwaway,
-            production, settings.requireTls, settings.promoteTags, aws, rolloutSettings, settings.reportFile, guards, environment, redactor,
-            settings.listeners,
-            warnings, unresolved, hooks, lint, drift, List.copyOf(settings.driftIgnore), compatibility));
+        ProductionSettings productionSettings = new ProductionSettings(production, settings.requireTls, guards);
+        RegistrySettings registry = new RegistrySettings(settings.dockerHost, credentials, settings.promoteTags, aws);
+        return new Release(new ReleaseConfig(build, testMigrate, productionSettings, registry, rolloutSettings, hooks,
+            environment, redactor, settings.listeners, warnings, unresolved, settings.reportFile));
       }
       DeployException refused = new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1
           ? problems.get(0) : problems.size() + " settings are wrong: " + String.join("; ", problems));

@@ -135,7 +135,7 @@ public final class Plan {
       lines.add("Compatibility check: " + (compatibility.get("image").isNull()
           ? (compatibility.get("known").asBoolean() ? "no image runs in production yet, nothing to check"
               : "the image production runs is not known")
-          : dev.closedloop.deploy.ReleaseConfig.Compatibility.describe(orNull(compatibility.get("command")),
+          : dev.closedloop.deploy.Compatibility.describe(orNull(compatibility.get("command")),
               orNull(compatibility.get("healthUrl"))) + " from " + compatibility.get("image").asText()
               + ", what production runs now, against the migrated throwaway database"));
     }

@@ -461,7 +461,7 @@ public final class Planner {
 
   /** The backward-compatibility proof: the command, and the image it would run from (what the first tag names now). */
   private void compatibility(ArrayNode moves) {
-    ReleaseConfig.Compatibility check = config.compatibility();
+    dev.closedloop.deploy.Compatibility check = config.compatibility();
     if (check == null) {
       plan.putNull("compatibility");
       return;
