@@ -126,7 +126,8 @@ final class ConfigLoader {
         String setting = "testDatabaseUrl (deploy.testDatabaseUrl)";
         try {
           DatabaseTarget server = DatabaseTarget.parse(SecretResolver.isReference(settings.testDatabaseUrl)
-              || holdsCredentials(settings.testDatabaseUrl) ? secrets.resolve(settings.testDatabaseUrl, setting) : settings.testDatabaseUrl,
+              || holdsCredentials(settings.testDatabaseUrl) ? secrets.resolve(settings.testDatabaseUrl, setting)
+              : settings.testDatabaseUrl,
               secrets.resolveName(settings.testDatabaseUser, "testDatabaseUser (deploy.testDatabaseUser)"),
               secrets.resolve(settings.testDatabasePassword, "testDatabasePassword (deploy.testDatabasePassword)"), setting);
           redactor.register(server.password());
@@ -141,7 +142,7 @@ final class ConfigLoader {
               + " both name the test database: set one");
         } else {
           try {
-            throwaway = EphemeralDatabase.docker(dev.closedloop.deploy.image.ImageRef.parse(settings.testDatabaseImage.trim()),
+            throwaway = EphemeralDatabase.docker(ImageRef.parse(settings.testDatabaseImage.trim()),
                 settings.dockerHost);
           } catch (DeployException | IllegalArgumentException e) {
             problems.add("testDatabaseImage (deploy.testDatabaseImage) is not an image reference ('"
@@ -185,16 +186,19 @@ final class ConfigLoader {
       } catch (DeployException e) {
         problems.add(e.getMessage());
       }
-      RolloutSettings rolloutSettings = parse(problems, () -> RolloutSettings.parse(settings.rollout, settings.rolloutService,
-          settings.rolloutTimeout, settings.localPorts, env, settings.healthUrl, settings.healthCommand));
-      Duration hookLimit = settings.hookTimeout == null || settings.hookTimeout.isBlank() ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT
-          : parse(problems, () -> dev.closedloop.deploy.Durations.parse(settings.hookTimeout, "hookTimeout (deploy.hookTimeout)"));
+      RolloutSettings rolloutSettings = parse(problems, () -> RolloutSettings.parse(settings.rollout,
+          settings.rolloutService, settings.rolloutTimeout, settings.localPorts, env, settings.healthUrl,
+          settings.healthCommand));
+      Duration hookLimit = settings.hookTimeout == null || settings.hookTimeout.isBlank()
+          ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT
+          : parse(problems, () -> Durations.parse(settings.hookTimeout, "hookTimeout (deploy.hookTimeout)"));
       if (hookLimit != null && (hookLimit.isZero() || hookLimit.isNegative())) {
         problems.add("hookTimeout (deploy.hookTimeout) must be more than zero");
       }
       dev.closedloop.deploy.hook.Hooks hooks = dev.closedloop.deploy.hook.Hooks.parse(settings.hookEntries,
           hookLimit == null ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT : hookLimit,
-          (settings.hookDirectory != null ? settings.hookDirectory : settings.buildContext != null ? settings.buildContext : Path.of("."))
+          (settings.hookDirectory != null ? settings.hookDirectory
+              : settings.buildContext != null ? settings.buildContext : Path.of("."))
               .toAbsolutePath().normalize(), problems);
       for (var point : dev.closedloop.deploy.hook.HookPoint.values()) {
         settings.hookListeners.at(point).forEach(hook -> hooks.add(point, hook));
@@ -208,10 +212,12 @@ final class ConfigLoader {
         problems.add("driftCheck (deploy.driftCheck) must be off, warn or fail; got '" + settings.driftCheck.trim() + "'");
       }
       Compatibility compatibility = compatibility(problems);
-      String resolvedLockName = settings.lockName != null ? settings.lockName : imageRef != null ? imageRef.repository() : null;
+      String resolvedLockName = settings.lockName != null ? settings.lockName
+          : imageRef != null ? imageRef.repository() : null;
       if (problems.isEmpty()) {
         Path context = settings.buildContext.toAbsolutePath().normalize();
-        Path file = settings.dockerfile != null ? context.resolve(settings.dockerfile).normalize() : context.resolve("Dockerfile");
+        Path file = settings.dockerfile != null ? context.resolve(settings.dockerfile).normalize()
+            : context.resolve("Dockerfile");
         Map<String, String> labels = new LinkedHashMap<>();
         if (resolvedSource != null && !resolvedSource.isBlank()) {
           labels.put("org.opencontainers.image.source", resolvedSource);
@@ -267,7 +273,8 @@ final class ConfigLoader {
       }
     }
     if (command == null && (settings.compatibilityHealthUrl == null || settings.compatibilityHealthUrl.isBlank())) {
-      if (!settings.compatibilityEnv.isEmpty() || (settings.compatibilityTimeout != null && !settings.compatibilityTimeout.isBlank())) {
+      if (!settings.compatibilityEnv.isEmpty()
+          || (settings.compatibilityTimeout != null && !settings.compatibilityTimeout.isBlank())) {
         problems.add((settings.compatibilityEnv.isEmpty() ? "compatibilityTimeout (deploy.compatibilityTimeout)"
             : "compatibilityEnv (deploy.compatibilityEnv)") + " is set but neither compatibilityCommand"
             + " (deploy.compatibilityCommand) nor compatibilityHealthUrl (deploy.compatibilityHealthUrl) is: set"
