@@ -51,8 +51,8 @@ public final class Release {
     this.events = new Events(config.listeners(), config.redactor());
   }
 
-  public static ReleaseConfig.Builder configure() {
-    return new ReleaseConfig.Builder();
+  public static ReleaseBuilder configure() {
+    return new ReleaseBuilder();
   }
 
   public ReleaseConfig config() {
@@ -219,21 +219,7 @@ public final class Release {
    * job summary too; a report that cannot be written is warned about.
    */
   private void report(String goal, ReleaseResult result, String errorKind, String errorMessage) {
-    if (config.reportFile() == null) {
-      return;
-    }
-    try {
-      dev.closedloop.deploy.report.StepSummary.append(config.ci().variables(), goal, config.sha(),
-          config.ci().runUrl().orElse(null), result, errorKind, errorMessage, config.redactor());
-    } catch (java.io.IOException | RuntimeException e) {
-      events.warn("could not append to the job summary (GITHUB_STEP_SUMMARY): " + e.getMessage());
-    }
-    try {
-      dev.closedloop.deploy.report.ReleaseReport.write(config.reportFile(), dev.closedloop.deploy.report.ReleaseReport
-          .json(goal, config.sha(), result, errorKind, errorMessage, config.redactor()));
-    } catch (java.io.IOException | RuntimeException e) {
-      events.warn("could not write " + config.reportFile() + ": " + e.getMessage());
-    }
+    dev.closedloop.deploy.report.RunReport.write(config, goal, result, errorKind, errorMessage, events::warn);
   }
 
   /** The run's result, from what its steps produced and what its production session decided: built here alone. */

@@ -234,4 +234,59 @@ class ReleaseConfigTest {
         .doesNotContain("npm-s3cret-token").doesNotContain("registry-s3cret").doesNotContain("db-s3cret");
     assertThat(release.config().buildRequest().toString()).contains("NPM_TOKEN").doesNotContain("npm-s3cret-token");
   }
+
+  @Test
+  void groups_holdOnlyImmutableCollections_thatTheBuilderNoLongerReaches() {
+    ReleaseBuilder builder = Release.configure().image("localhost:5000/app").sha("abcdef1").buildContext(dir)
+        .ciEnvironment(noCi()).buildArg("NPM_TOKEN", "t").labels(List.of("team=shop")).tags(List.of("v1"))
+        .driftIgnore(List.of("index *_tmp_idx")).allowedBranches(List.of("main")).promoteTags(List.of("latest"))
+        .compatibilityCommand("/smoke").compatibilityEnv(List.of("DATABASE_URL={url}")).rollout("local")
+        .rolloutService("shop").localPorts(List.of("18080:8080")).localEnv(List.of("MODE=test")).healthCommand("true")
+        .lintRules(List.of("ban-drop-table=fail")).listener(event -> { });
+    ReleaseConfig config = builder.load().config();
+
+    List<Runnable> changes = List.of(
+        () -> config.buildRequest().buildArgs().put("MORE", "x"),
+        () -> config.buildRequest().labels().put("more", "x"),
+        () -> config.buildRequest().extraTags().add("v2"),
+        () -> config.testMigrate().driftIgnore().add("*"),
+        () -> config.testMigrate().compatibility().env().add("MORE=x"),
+        () -> config.testMigrate().lint().levels().clear(),
+        () -> config.production().guards().allowedBranches().add("*"),
+        () -> config.registry().promoteTags().add("stable"),
+        () -> config.rollout().ports().clear(),
+        () -> config.rollout().env().put("MORE", "x"),
+        () -> config.listeners().clear(),
+        () -> config.warnings().add("more"),
+        () -> config.unresolved().add("more"));
+    for (Runnable change : changes) {
+      assertThatThrownBy(change::run).isInstanceOf(UnsupportedOperationException.class);
+    }
+    builder.promoteTags(List.of("stable")).allowedBranches(List.of("release/*")).driftIgnore(List.of("*"));
+    assertThat(config.promoteTags()).containsExactly("latest");
+    assertThat(config.guards().allowedBranches()).containsExactly("main");
+    assertThat(config.driftIgnore()).containsExactly("index *_tmp_idx");
+  }
+
+  @Test
+  void load_whenASettingIsRefused_writesTheRefusalToTheReportFile_inPlaceOfAStaleOne() throws Exception {
+    Path report = dir.resolve("release.json");
+    java.nio.file.Files.writeString(report, "{\"goal\":\"release\",\"outcome\":\"succeeded\"}");
+
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi()).sha("not-a-sha")
+            .databaseUrl("postgres://app:hunter2@db.example.com/shop", null, null).reportFile(report).load())
+        .hasMessage("sha (deploy.sha) must be a commit SHA of 7 to 64 lowercase hex digits; got 'not-a-sha'");
+
+    com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(report.toFile());
+    assertThat(json.get("goal").isNull()).isTrue();
+    assertThat(json.get("outcome").asText()).isEqualTo("failed");
+    assertThat(json.get("error").get("kind").asText()).isEqualTo("configuration");
+    assertThat(json.get("error").get("message").asText())
+        .isEqualTo("sha (deploy.sha) must be a commit SHA of 7 to 64 lowercase hex digits; got 'not-a-sha'");
+    assertThat(json.toString()).doesNotContain("hunter2");
+
+    Release.configure().buildContext(dir).ciEnvironment(noCi()).reportFile(report).load();
+    assertThat(report).doesNotExist(); // a report is a run's, written when it ends
+  }
 }

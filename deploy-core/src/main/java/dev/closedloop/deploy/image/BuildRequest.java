@@ -33,7 +33,8 @@ public record BuildRequest(
   /** Names the build arguments without their values, which may be secrets (tokens for a private index). */
   @Override
   public String toString() {
-    return "BuildRequest[" + shaRef() + ", dockerfile=" + dockerfile + ", context=" + context + ", buildArgs="
+    // a configuration without an image or sha still holds a request
+    return "BuildRequest[" + (repository != null && sha != null ? shaRef() : repository + ":" + sha) + ", dockerfile=" + dockerfile + ", context=" + context + ", buildArgs="
         + buildArgs.keySet() + ", target=" + target + ", labels=" + labels + ", extraTags=" + extraTags + ", force="
         + force + "]";
   }

@@ -15,7 +15,7 @@ public record PlanCompatibility(String command, String healthUrl, String timeout
   String line() {
     return "Compatibility check: " + (image == null
         ? (known ? "no image runs in production yet, nothing to check" : "the image production runs is not known")
-        : ReleaseConfig.Compatibility.describe(command, healthUrl) + " from " + image
+        : dev.closedloop.deploy.Compatibility.describe(command, healthUrl) + " from " + image
             + ", what production runs now, against the migrated throwaway database");
   }
 }

@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.step;
 
+import dev.closedloop.deploy.Compatibility;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Durations;
 import dev.closedloop.deploy.Loopback;
@@ -41,7 +42,7 @@ final class CompatibilityCheck {
    */
   static void run(RunContext context, DatabaseTarget migrated) {
     ReleaseConfig config = context.config();
-    ReleaseConfig.Compatibility check = config.compatibility();
+    Compatibility check = config.compatibility();
     if (check == null) {
       return;
     }
@@ -102,7 +103,7 @@ final class CompatibilityCheck {
   }
 
   /** Runs the smoke command from the image to its end, within the timeout. */
-  private static void command(RunContext context, ReleaseConfig.Compatibility check, ImageRunner runner,
+  private static void command(RunContext context, Compatibility check, ImageRunner runner,
       String database, List<String> env) {
     java.util.concurrent.CompletableFuture<Long> running = java.util.concurrent.CompletableFuture.supplyAsync(
         () -> runner.run("compatibility", database, ImageRunner.argv(check.command()), env,
@@ -156,7 +157,7 @@ final class CompatibilityCheck {
    * Waits until the service answers 2xx at its health URL; refuses when it stops first, or does
    * not within the timeout.
    */
-  private static void awaitHealthy(RunContext context, ReleaseConfig.Compatibility check, ImageRunner.Service service,
+  private static void awaitHealthy(RunContext context, Compatibility check, ImageRunner.Service service,
       ImageRef live) {
     java.net.URI url = check.healthUrl();
     java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(REQUEST_TIMEOUT)

@@ -144,7 +144,7 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
 
   @Override
   public String describe(ReleaseConfig config) {
-    ReleaseConfig.Guards guards = config.guards();
+    dev.closedloop.deploy.Guards guards = config.guards();
     List<String> branches = new ProductionGate(config).allowedBranches();
     return "on an allowed branch (" + String.join(", ", branches) + ") and holding the release lock of "
         + guards.lockName() + " (" + guards.lockMode().name().toLowerCase(Locale.ROOT) + " mode), apply the set"

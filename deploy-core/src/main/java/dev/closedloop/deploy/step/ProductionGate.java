@@ -73,7 +73,7 @@ public final class ProductionGate {
 
   /** The branch guard, as every goal that reaches production applies it. */
   public BranchVerdict branch() {
-    ReleaseConfig.Guards guards = config.guards();
+    dev.closedloop.deploy.Guards guards = config.guards();
     try {
       return new BranchVerdict(new BranchGuard(guards.allowedBranches(), guards.branchGuard())
           .check(guards.branch(), config.ci()), null);

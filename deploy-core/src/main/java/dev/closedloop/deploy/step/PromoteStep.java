@@ -199,7 +199,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
    */
   static dev.closedloop.deploy.report.PlanCompatibility planCompatibility(ReleaseConfig config,
       List<dev.closedloop.deploy.report.PlanTagMove> moves, PlanNotes notes) {
-    ReleaseConfig.Compatibility check = config.compatibility();
+    dev.closedloop.deploy.Compatibility check = config.compatibility();
     if (check == null) {
       return null;
     }

@@ -23,7 +23,7 @@ class ProductionGateTest {
 
   @TempDir Path dir;
 
-  private ProductionGate gate(Map<String, String> ci, UnaryOperator<dev.closedloop.deploy.ReleaseConfig.Builder> settings) {
+  private ProductionGate gate(Map<String, String> ci, UnaryOperator<dev.closedloop.deploy.ReleaseBuilder> settings) {
     ReleaseConfig config = settings.apply(Release.configure().buildContext(dir).ciEnvironment(new CiEnvironment(ci,
         dir))).load().config();
     return new ProductionGate(config);

@@ -2,7 +2,7 @@ package dev.closedloop.deploy.maven;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Release;
-import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.ReleaseBuilder;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.StepResult;
 import dev.closedloop.deploy.database.Migrations;
@@ -411,7 +411,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   /** Runs the goal; null when it ran no step (it only read and printed). */
   abstract ReleaseResult run(Release release);
 
-  private ReleaseConfig.Builder configure() {
+  private ReleaseBuilder configure() {
     return Release.configure()
         .image(image)
         .sha(sha)

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.ReleaseBuilder;
 import dev.closedloop.deploy.ReleaseEvent;
 import dev.closedloop.deploy.ReleaseResult;
 import java.nio.file.Files;
@@ -29,7 +29,7 @@ class CompatibilityIT {
 
   @TempDir Path work;
 
-  private static final Consumer<ReleaseConfig.Builder> CHECKED = settings -> settings
+  private static final Consumer<ReleaseBuilder> CHECKED = settings -> settings
       .compatibilityCommand("/bin/sh /smoke.sh").compatibilityEnv(List.of("DATABASE_URL={url}"));
 
   private RolloutFixture serviceReadingLegacy() throws Exception {
@@ -118,7 +118,7 @@ class CompatibilityIT {
     return fixture;
   }
 
-  private static Consumer<ReleaseConfig.Builder> served(int port) {
+  private static Consumer<ReleaseBuilder> served(int port) {
     return settings -> settings.compatibilityHealthUrl("http://127.0.0.1:" + port + "/cgi-bin/health")
         .compatibilityTimeout("6s").compatibilityEnv(List.of("DATABASE_URL={url}", "PORT=" + port));
   }
@@ -161,7 +161,7 @@ class CompatibilityIT {
     String live = fixture.digest("latest");
     Files.writeString(fixture.migrations().resolve("V2__add_body.sql"), "ALTER TABLE notes ADD COLUMN body text;\n");
     int port = freePort();
-    Consumer<ReleaseConfig.Builder> both = served(port).andThen(settings -> settings.compatibilityCommand(
+    Consumer<ReleaseBuilder> both = served(port).andThen(settings -> settings.compatibilityCommand(
         "/bin/busybox wget -q -O - http://127.0.0.1:" + port + "/cgi-bin/health"));
 
     JsonNode plan = JSON.readTree(fixture.plan(both).json()).get("compatibility");

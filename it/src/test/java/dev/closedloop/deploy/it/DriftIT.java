@@ -146,7 +146,7 @@ class DriftIT {
   void onTheLocalStandIn_theCheckedReadingEndsBeforeMigrateStartsItsServerAgain() throws Exception {
     RolloutFixture fixture = new RolloutFixture(work);
     Path data = work.resolve("production-db");
-    java.util.function.Consumer<dev.closedloop.deploy.ReleaseConfig.Builder> standIn = settings -> settings
+    java.util.function.Consumer<dev.closedloop.deploy.ReleaseBuilder> standIn = settings -> settings
         .databaseUrl("embedded:" + data, null, null);
     fixture.release("1", standIn); // creates the stand-in: nothing to compare yet
     Files.writeString(fixture.migrations().resolve("V2__add_body.sql"), "ALTER TABLE notes ADD COLUMN body text;\n");

@@ -139,7 +139,7 @@ class LintIT {
     Path goose = Files.createDirectories(work.resolve("goose"));
     Files.writeString(goose.resolve("00001_create_notes.sql"), "-- +goose Up\nCREATE TABLE notes (id int);\n"
         + "-- +goose Down\nDROP TABLE notes;\n");
-    java.util.function.Consumer<dev.closedloop.deploy.ReleaseConfig.Builder> asGoose = settings -> settings
+    java.util.function.Consumer<dev.closedloop.deploy.ReleaseBuilder> asGoose = settings -> settings
         .migrations(Migrations.goose("filesystem:" + goose));
     fixture.release("1", asGoose);
     Files.writeString(goose.resolve("00002_index_notes.sql"), "-- +goose Up\nSET lock_timeout = '5s';\n\n"

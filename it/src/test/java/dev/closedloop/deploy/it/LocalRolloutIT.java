@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.ReleaseBuilder;
 import dev.closedloop.deploy.ReleaseResult;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -62,7 +62,7 @@ class LocalRolloutIT {
     }
   }
 
-  private Consumer<ReleaseConfig.Builder> local(String timeout) {
+  private Consumer<ReleaseBuilder> local(String timeout) {
     return settings -> settings.rollout("local").rolloutService(name).rolloutTimeout(timeout)
         .localPorts(List.of("127.0.0.1:" + port + ":8080"))
         .localEnv(List.of("GREETING=hello", "TOKEN=file:" + secret))

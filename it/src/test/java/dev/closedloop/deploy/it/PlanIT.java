@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.ReleaseBuilder;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.report.Plan;
@@ -165,9 +165,9 @@ class PlanIT {
     assertThat(state(fixture)).isEqualTo(before);
   }
 
-  private static Plan plan(RolloutFixture fixture, String sha, java.util.function.Consumer<ReleaseConfig.Builder> more)
+  private static Plan plan(RolloutFixture fixture, String sha, java.util.function.Consumer<ReleaseBuilder> more)
       throws Exception {
-    ReleaseConfig.Builder builder = dev.closedloop.deploy.Release.configure()
+    ReleaseBuilder builder = dev.closedloop.deploy.Release.configure()
         .image(TestServices.registry() + "/" + fixture.repository)
         .sha(sha)
         .buildContext(fixture.context)

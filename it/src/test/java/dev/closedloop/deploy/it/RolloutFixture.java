@@ -1,7 +1,7 @@
 package dev.closedloop.deploy.it;
 
 import dev.closedloop.deploy.Release;
-import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.ReleaseBuilder;
 import dev.closedloop.deploy.ReleaseEvent;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.database.DatabaseTarget;
@@ -64,7 +64,7 @@ final class RolloutFixture {
   }
 
   /** deploy:plan of a new commit, from a checkout with these migrations. */
-  dev.closedloop.deploy.report.Plan plan(Consumer<ReleaseConfig.Builder> settings) {
+  dev.closedloop.deploy.report.Plan plan(Consumer<ReleaseBuilder> settings) {
     return configure(TestServices.randomSha(), settings).load().plan();
   }
 
@@ -75,12 +75,12 @@ final class RolloutFixture {
   }
 
   /** A release of a new commit whose image differs by {@code label}; {@code settings} adds the rollout. */
-  ReleaseResult release(String label, Consumer<ReleaseConfig.Builder> settings) throws IOException {
+  ReleaseResult release(String label, Consumer<ReleaseBuilder> settings) throws IOException {
     return release(TestServices.randomSha(), label, settings);
   }
 
   /** A release of commit {@code sha}. */
-  ReleaseResult release(String sha, String label, Consumer<ReleaseConfig.Builder> settings) throws IOException {
+  ReleaseResult release(String sha, String label, Consumer<ReleaseBuilder> settings) throws IOException {
     String dockerfile = Files.exists(context.resolve("Dockerfile")) ? Files.readString(context.resolve("Dockerfile"))
         : "FROM scratch\nCOPY busybox /bin/busybox\n";
     Files.writeString(context.resolve("Dockerfile"), dockerfile.replaceAll("(?m)^LABEL release=.*\n", "")
@@ -89,12 +89,12 @@ final class RolloutFixture {
   }
 
   /** deploy:rollback, run from a checkout of commit {@code sha}, to {@code to} (null: the previous release). */
-  ReleaseResult rollback(String to, Consumer<ReleaseConfig.Builder> settings) throws IOException {
+  ReleaseResult rollback(String to, Consumer<ReleaseBuilder> settings) throws IOException {
     return configure(TestServices.randomSha(), settings).load().rollback(to);
   }
 
-  private ReleaseConfig.Builder configure(String sha, Consumer<ReleaseConfig.Builder> settings) {
-    ReleaseConfig.Builder builder = Release.configure()
+  private ReleaseBuilder configure(String sha, Consumer<ReleaseBuilder> settings) {
+    ReleaseBuilder builder = Release.configure()
         .image(TestServices.registry() + "/" + repository)
         .sha(sha)
         .buildContext(context)

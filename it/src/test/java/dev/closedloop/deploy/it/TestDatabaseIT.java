@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Release;
-import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.ReleaseBuilder;
 import dev.closedloop.deploy.ReleaseEvent;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.database.DatabaseTarget;
@@ -30,7 +30,7 @@ class TestDatabaseIT {
 
   private final List<ReleaseEvent> events = new CopyOnWriteArrayList<>();
 
-  private ReleaseConfig.Builder testMigrate(Migrations migrations) {
+  private ReleaseBuilder testMigrate(Migrations migrations) {
     return Release.configure().migrations(migrations).buildContext(work).dockerHost(TestServices.dockerHost())
         .branch("main").listener(events::add);
   }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Release;
-import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.ReleaseBuilder;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.DatabaseTarget;
@@ -83,7 +83,7 @@ class DriftBenchmark {
   }
 
   private static long run(Migrations shop, String production, String drift) {
-    ReleaseConfig.Builder builder = Release.configure().migrations(shop).buildContext(Path.of("."))
+    ReleaseBuilder builder = Release.configure().migrations(shop).buildContext(Path.of("."))
         .databaseUrl(production, null, null).driftCheck(drift);
     long start = System.nanoTime();
     ReleaseResult result = builder.load().testMigrate();

@@ -1,0 +1,324 @@
+package dev.closedloop.deploy;
+
+import dev.closedloop.deploy.aws.AwsSettings;
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.database.ProductionDatabase;
+import dev.closedloop.deploy.guard.BranchGuard;
+import dev.closedloop.deploy.guard.CiEnvironment;
+import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.ReleaseLock;
+import dev.closedloop.deploy.image.BuildRequest;
+import dev.closedloop.deploy.image.DockerConfig;
+import dev.closedloop.deploy.image.ImageRef;
+import dev.closedloop.deploy.image.RegistryCredentials;
+import dev.closedloop.deploy.report.RunReport;
+import dev.closedloop.deploy.rollout.RolloutSettings;
+import dev.closedloop.deploy.secret.Redactor;
+import dev.closedloop.deploy.secret.SecretResolver;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Turns the settings as written into a {@link ReleaseConfig}: resolves secret references, reads
+ * Docker's config for the registry's credentials, parses and checks every setting, and names
+ * every bad one in one message.
+ */
+final class ConfigLoader {
+
+  private static final Pattern SHA = Pattern.compile("[0-9a-f]{7,64}");
+  /** A tag as the distribution spec defines it. */
+  private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
+
+  private final ReleaseBuilder settings;
+
+  ConfigLoader(ReleaseBuilder settings) {
+    this.settings = settings;
+  }
+
+  /**
+   * Checks every setting and returns the release.
+   *
+   * @throws DeployException of kind CONFIGURATION listing every bad setting in one message
+   */
+  Release load() {
+    RunReport.clearStale(settings.reportFile); // an earlier goal's report must not stand for this one
+    List<String> problems = new ArrayList<>();
+    List<String> unresolved = new ArrayList<>();
+    ImageRef imageRef = null;
+    if (settings.image != null && !settings.image.isBlank()) {
+      try {
+        imageRef = ImageRef.parse(settings.image);
+        if (imageRef.tagValue().isPresent() || imageRef.digestValue().isPresent()) {
+          problems.add("image (deploy.image) names a repository without tag or digest (the tag is"
+              + " the commit SHA); got '" + settings.image + "'");
+        }
+      } catch (DeployException e) {
+        problems.add("image (deploy.image): " + e.getMessage());
+      }
+    }
+    List<String> warnings = new ArrayList<>();
+    CiEnvironment environment = settings.ci != null ? settings.ci : CiEnvironment.current(settings.buildContext);
+    String resolvedSha = settings.sha;
+    if (resolvedSha == null || resolvedSha.isBlank()) {
+      resolvedSha = environment.sha().orElse(null);
+      if (resolvedSha != null && environment.uncommittedChanges()) {
+        warnings.add("The working tree has uncommitted changes: an image built now holds them, but is"
+            + " tagged with commit " + resolvedSha + ". Commit first, or set deploy.sha");
+      }
+    }
+    String resolvedSource = settings.sourceUrl != null ? settings.sourceUrl : environment.sourceUrl().orElse(null);
+    if (resolvedSha != null && !SHA.matcher(resolvedSha).matches()) {
+      problems.add("sha (deploy.sha) must be a commit SHA of 7 to 64 lowercase hex digits; got '" + resolvedSha + "'");
+    }
+    if (settings.buildContext == null) {
+      problems.add("buildContext (deploy.buildContext) is null");
+    }
+    Redactor redactor = new Redactor();
+    RegistryCredentials credentials = settings.registryCredentials;
+    if (credentials == null && imageRef != null) {
+      try {
+        credentials = DockerConfig.current(environment.variables()).credentials(imageRef.registry()).orElse(null);
+      } catch (DeployException e) {
+        problems.add(e.getMessage());
+      }
+    }
+    if (credentials != null) {
+      redactor.register(credentials.password());
+    }
+    AwsSettings aws = parse(problems, () -> AwsSettings.of(settings.awsEndpoint, settings.awsRegion));
+    // with bad AWS settings an ssm: reference is not resolved at all (never against AWS itself)
+    SecretResolver secrets = new SecretResolver(environment.variables(), redactor, aws);
+    try { // closes the SSM client, if an ssm: reference opened one
+      ProductionDatabase production = settings.productionDatabase;
+      if (production == null) {
+        String url = settings.databaseUrl != null && !settings.databaseUrl.isBlank() ? settings.databaseUrl
+            : environment.variables().get("DATABASE_URL");
+        String setting = settings.databaseUrl != null && !settings.databaseUrl.isBlank()
+            ? "databaseUrl (deploy.databaseUrl)" : "the DATABASE_URL variable";
+        if (url != null && !url.isBlank()) {
+          try {
+            // a URL written out in the settings without credentials is no secret, so a typo in it stays
+            // legible; one with credentials, or from a secret store or DATABASE_URL, is masked whole
+            boolean legible = url.equals(settings.databaseUrl) && !SecretResolver.isReference(url) && !holdsCredentials(url);
+            String resolved = legible ? url : secrets.resolve(url, setting);
+            String user = secrets.resolveName(settings.databaseUser, "databaseUser (deploy.databaseUser)");
+            String password = secrets.resolve(settings.databasePassword, "databasePassword (deploy.databasePassword)");
+            if (resolved.startsWith("embedded:")) {
+              production = ProductionDatabase.parse(resolved, user, password, setting);
+            } else {
+              DatabaseTarget target = DatabaseTarget.parse(resolved, user, password, setting);
+              redactor.register(target.password()); // a password inside a URL is a secret of its own
+              production = ProductionDatabase.at(target);
+            }
+          } catch (DeployException e) {
+            (settings.forPlan ? unresolved : problems).add(redactor.redact(e.getMessage()));
+          }
+        }
+      }
+      EphemeralDatabase throwaway = settings.testDatabase;
+      if (settings.testDatabaseUrl != null && !settings.testDatabaseUrl.isBlank()) {
+        String setting = "testDatabaseUrl (deploy.testDatabaseUrl)";
+        try {
+          DatabaseTarget server = DatabaseTarget.parse(SecretResolver.isReference(settings.testDatabaseUrl)
+              || holdsCredentials(settings.testDatabaseUrl) ? secrets.resolve(settings.testDatabaseUrl, setting)
+              : settings.testDatabaseUrl,
+              secrets.resolveName(settings.testDatabaseUser, "testDatabaseUser (deploy.testDatabaseUser)"),
+              secrets.resolve(settings.testDatabasePassword, "testDatabasePassword (deploy.testDatabasePassword)"), setting);
+          redactor.register(server.password());
+          throwaway = EphemeralDatabase.external(server);
+        } catch (DeployException e) {
+          problems.add(redactor.redact(e.getMessage()));
+        }
+      }
+      if (settings.testDatabaseImage != null && !settings.testDatabaseImage.isBlank()) {
+        if (settings.testDatabaseUrl != null && !settings.testDatabaseUrl.isBlank()) {
+          problems.add("testDatabaseImage (deploy.testDatabaseImage) and testDatabaseUrl (deploy.testDatabaseUrl)"
+              + " both name the test database: set one");
+        } else {
+          try {
+            throwaway = EphemeralDatabase.docker(ImageRef.parse(settings.testDatabaseImage.trim()),
+                settings.dockerHost);
+          } catch (DeployException | IllegalArgumentException e) {
+            problems.add("testDatabaseImage (deploy.testDatabaseImage) is not an image reference ('"
+                + settings.testDatabaseImage.trim() + "'): use e.g. postgres:17 or supabase/postgres:15.8.1.060");
+          }
+        }
+      }
+      Duration timeout = parse(problems, () -> ReleaseLock.parseTimeout(settings.lockTimeout));
+      if (timeout != null && timeout.isNegative()) {
+        problems.add("lockTimeout (deploy.lockTimeout) must be zero or more");
+      }
+      ReleaseLock.Mode mode = parse(problems, () -> ReleaseLock.Mode.parse(settings.lockMode));
+      Boolean guardOn = parse(problems, () -> BranchGuard.enabled(settings.branchGuard));
+      parse(problems, () -> new ReleaseLedger(settings.ledgerSchema, settings.ledgerTable));
+      for (String tag : settings.promoteTags) {
+        if (!TAG.matcher(tag).matches()) {
+          problems.add("promoteTags (deploy.promoteTags): '" + tag + "' is not a tag: a tag is up to 128 letters,"
+              + " digits, '_', '.' and '-', e.g. latest or stable (promote moves tags to the tested digest; a digest"
+              + " cannot be one)");
+          continue;
+        }
+        if (imageRef != null) {
+          try {
+            imageRef.withTag(tag);
+          } catch (DeployException e) {
+            problems.add("promoteTags (deploy.promoteTags): " + e.getMessage());
+          }
+        }
+      }
+      Map<String, String> env = new LinkedHashMap<>();
+      try {
+        keyValues(settings.localEnv, "localEnv (deploy.localEnv)").forEach((name, value) -> {
+          String setting = "localEnv (deploy.localEnv) " + name;
+          try {
+            env.put(name, SecretResolver.isReference(value) ? secrets.resolve(value, setting)
+                : secrets.resolveName(value, setting));
+          } catch (DeployException e) {
+            (settings.forPlan ? unresolved : problems).add(redactor.redact(e.getMessage()));
+          }
+        });
+      } catch (DeployException e) {
+        problems.add(e.getMessage());
+      }
+      RolloutSettings rolloutSettings = parse(problems, () -> RolloutSettings.parse(settings.rollout,
+          settings.rolloutService, settings.rolloutTimeout, settings.localPorts, env, settings.healthUrl,
+          settings.healthCommand));
+      Duration hookLimit = settings.hookTimeout == null || settings.hookTimeout.isBlank()
+          ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT
+          : parse(problems, () -> Durations.parse(settings.hookTimeout, "hookTimeout (deploy.hookTimeout)"));
+      if (hookLimit != null && (hookLimit.isZero() || hookLimit.isNegative())) {
+        problems.add("hookTimeout (deploy.hookTimeout) must be more than zero");
+      }
+      dev.closedloop.deploy.hook.Hooks hooks = dev.closedloop.deploy.hook.Hooks.parse(settings.hookEntries,
+          hookLimit == null ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT : hookLimit,
+          (settings.hookDirectory != null ? settings.hookDirectory
+              : settings.buildContext != null ? settings.buildContext : Path.of("."))
+              .toAbsolutePath().normalize(), problems);
+      for (var point : dev.closedloop.deploy.hook.HookPoint.values()) {
+        settings.hookListeners.at(point).forEach(hook -> hooks.add(point, hook));
+      }
+      dev.closedloop.deploy.lint.LintSettings lint = dev.closedloop.deploy.lint.LintSettings.parse(settings.lintLevel,
+          settings.lintRules, problems);
+      dev.closedloop.deploy.CheckLevel drift = settings.driftCheck == null || settings.driftCheck.isBlank()
+          ? dev.closedloop.deploy.CheckLevel.WARN : dev.closedloop.deploy.CheckLevel.of(settings.driftCheck)
+          .orElse(null);
+      if (drift == null) {
+        problems.add("driftCheck (deploy.driftCheck) must be off, warn or fail; got '" + settings.driftCheck.trim() + "'");
+      }
+      Compatibility compatibility = compatibility(problems);
+      String resolvedLockName = settings.lockName != null ? settings.lockName
+          : imageRef != null ? imageRef.repository() : null;
+      if (problems.isEmpty()) {
+        Path context = settings.buildContext.toAbsolutePath().normalize();
+        Path file = settings.dockerfile != null ? context.resolve(settings.dockerfile).normalize()
+            : context.resolve("Dockerfile");
+        Map<String, String> labels = new LinkedHashMap<>();
+        if (resolvedSource != null && !resolvedSource.isBlank()) {
+          labels.put("org.opencontainers.image.source", resolvedSource);
+        }
+        labels.putAll(settings.labels);
+        BuildRequest build = new BuildRequest(imageRef, resolvedSha, context, file, settings.buildArgs,
+            settings.buildTarget, labels, settings.tags, settings.forceBuild);
+        TestMigrateSettings testMigrate = new TestMigrateSettings(settings.migrations, throwaway, drift,
+            settings.driftIgnore, compatibility, lint);
+        Guards guards = new Guards(settings.branch, settings.allowedBranches, guardOn, mode, timeout, resolvedLockName,
+            settings.ledgerSchema, settings.ledgerTable, settings.failWhenSuperseded);
+        ProductionSettings productionSettings = new ProductionSettings(production, settings.requireTls, guards);
+        RegistrySettings registry = new RegistrySettings(settings.dockerHost, credentials, settings.promoteTags, aws);
+        return new Release(new ReleaseConfig(build, testMigrate, productionSettings, registry, rolloutSettings, hooks,
+            environment, redactor, settings.listeners, warnings, unresolved, settings.reportFile));
+      }
+      DeployException refused = new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1
+          ? problems.get(0) : problems.size() + " settings are wrong: " + String.join("; ", problems));
+      RunReport.refused(settings.reportFile, environment, resolvedSha, ReleaseResult.empty(), refused, redactor);
+      throw refused;
+    } finally {
+      secrets.close();
+    }
+  }
+
+  /** The backward-compatibility proof as set, or null when neither its command nor its health URL is. */
+  private Compatibility compatibility(List<String> problems) {
+    String command = settings.compatibilityCommand == null || settings.compatibilityCommand.isBlank() ? null
+        : settings.compatibilityCommand.trim();
+    int before = problems.size();
+    java.net.URI health = null;
+    if (settings.compatibilityHealthUrl != null && !settings.compatibilityHealthUrl.isBlank()) {
+      try {
+        health = new java.net.URI(settings.compatibilityHealthUrl.trim());
+      } catch (java.net.URISyntaxException e) {
+        health = null;
+      }
+      if (health == null || health.getHost() == null || !("http".equals(health.getScheme())
+          || "https".equals(health.getScheme())) || health.getPort() > 65535 || health.getPort() == 0) {
+        problems.add("compatibilityHealthUrl (deploy.compatibilityHealthUrl) must be an http(s) URL such as"
+            + " http://127.0.0.1:8080/health; got " + (settings.compatibilityHealthUrl.contains("@") ? "one with an '@'"
+            + " (a user or password does not belong there)" : "'" + settings.compatibilityHealthUrl.trim() + "'"));
+      } else if (health.getRawUserInfo() != null) { // it is printed in progress lines and the plan
+        problems.add("compatibilityHealthUrl (deploy.compatibilityHealthUrl) must not hold a user or password");
+      }
+    }
+    Duration timeout = Compatibility.DEFAULT_TIMEOUT;
+    if (settings.compatibilityTimeout != null && !settings.compatibilityTimeout.isBlank()) {
+      timeout = parse(problems, () -> dev.closedloop.deploy.Durations.parse(settings.compatibilityTimeout,
+          "compatibilityTimeout (deploy.compatibilityTimeout)"));
+      if (timeout != null && (timeout.isZero() || timeout.isNegative() || timeout.compareTo(Duration.ofDays(1)) > 0)) {
+        problems.add("compatibilityTimeout (deploy.compatibilityTimeout) must be more than zero and at most 24h");
+      }
+    }
+    if (command == null && (settings.compatibilityHealthUrl == null || settings.compatibilityHealthUrl.isBlank())) {
+      if (!settings.compatibilityEnv.isEmpty()
+          || (settings.compatibilityTimeout != null && !settings.compatibilityTimeout.isBlank())) {
+        problems.add((settings.compatibilityEnv.isEmpty() ? "compatibilityTimeout (deploy.compatibilityTimeout)"
+            : "compatibilityEnv (deploy.compatibilityEnv)") + " is set but neither compatibilityCommand"
+            + " (deploy.compatibilityCommand) nor compatibilityHealthUrl (deploy.compatibilityHealthUrl) is: set"
+            + " the command to run from the image production runs, or the URL that image answers 2xx at");
+      }
+      return null;
+    }
+    for (String entry : settings.compatibilityEnv) {
+      if (!entry.matches("[A-Za-z_][A-Za-z0-9_]*=.*")) {
+        problems.add("compatibilityEnv (deploy.compatibilityEnv) entries are NAME=value, e.g."
+            + " DATABASE_URL={url}; got '" + entry + "'");
+      }
+    }
+    return problems.size() > before ? null : new Compatibility(command, settings.compatibilityEnv, health, timeout);
+  }
+
+  /** True when a connection string may hold a password: {@code user:password@}, or a password parameter. */
+  static boolean holdsCredentials(String url) {
+    int query = url.indexOf('?');
+    // an '@' before the query ends user info, as the URI parser reads it (a password may hold '/' or '#')
+    return (query < 0 ? url : url.substring(0, query)).contains("@")
+        || url.toLowerCase(java.util.Locale.ROOT).contains("password");
+  }
+
+  /** The parsed value, or null with the parser's message added to {@code problems}. */
+  private static <T> T parse(List<String> problems, java.util.function.Supplier<T> parser) {
+    try {
+      return parser.get();
+    } catch (DeployException e) {
+      problems.add(e.getMessage());
+      return null;
+    }
+  }
+
+  static Map<String, String> keyValues(List<String> entries, String setting) {
+    Map<String, String> map = new LinkedHashMap<>();
+    for (String entry : entries) {
+      int eq = entry == null ? -1 : entry.indexOf('=');
+      if (eq <= 0) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION,
+            setting + " takes NAME=value entries; got '" + entry + "'");
+      }
+      map.put(entry.substring(0, eq).trim(), entry.substring(eq + 1));
+    }
+    return map;
+  }
+}

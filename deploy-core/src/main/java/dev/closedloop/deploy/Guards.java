@@ -1,0 +1,22 @@
+package dev.closedloop.deploy;
+
+import dev.closedloop.deploy.guard.ReleaseLock;
+import java.time.Duration;
+import java.util.List;
+
+/** How a release is kept to one branch and one at a time. */
+public record Guards(
+    String branch,
+    List<String> allowedBranches,
+    boolean branchGuard,
+    ReleaseLock.Mode lockMode,
+    Duration lockTimeout,
+    String lockName,
+    String ledgerSchema,
+    String ledgerTable,
+    boolean failWhenSuperseded) {
+
+  public Guards {
+    allowedBranches = List.copyOf(allowedBranches);
+  }
+}

@@ -1,0 +1,26 @@
+package dev.closedloop.deploy;
+
+import dev.closedloop.deploy.aws.AwsSettings;
+import dev.closedloop.deploy.image.RegistryCredentials;
+import java.util.List;
+
+/**
+ * Where images are built and kept: the Docker engine ({@code dockerHost}, null for DOCKER_HOST or
+ * the platform's socket), the registry's credentials (null for none), the tags promote moves to a
+ * tested digest (the first is the one releases go live by) and AWS, for ECR and the other services
+ * called. These are what a run opens its engine, registry and rollout target from, for several
+ * steps: none of them belongs to one step alone.
+ */
+public record RegistrySettings(
+    String dockerHost, RegistryCredentials registryCredentials, List<String> promoteTags, AwsSettings aws) {
+
+  public RegistrySettings {
+    promoteTags = List.copyOf(promoteTags);
+  }
+
+  @Override
+  public String toString() {
+    return "RegistrySettings[dockerHost=" + dockerHost + ", registryCredentials="
+        + (registryCredentials != null ? "****" : null) + ", promoteTags=" + promoteTags + ", aws=" + aws + "]";
+  }
+}

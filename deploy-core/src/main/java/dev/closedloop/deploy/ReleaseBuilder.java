@@ -1,0 +1,513 @@
+package dev.closedloop.deploy;
+
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.database.Migrations;
+import dev.closedloop.deploy.database.ProductionDatabase;
+import dev.closedloop.deploy.guard.CiEnvironment;
+import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.guard.ReleaseLock;
+import dev.closedloop.deploy.image.RegistryCredentials;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Collects a release's settings, each under the name of its {@code deploy.*} property; {@link #load()} checks
+ * them all at once. Returned by {@link Release#configure()}.
+ */
+public final class ReleaseBuilder {
+  // package-private: ConfigLoader reads the settings as they were set
+  String image;
+  String sha;
+  Path buildContext = Path.of(".");
+  Path dockerfile;
+  final Map<String, String> buildArgs = new LinkedHashMap<>();
+  String buildTarget;
+  final Map<String, String> labels = new LinkedHashMap<>();
+  String sourceUrl;
+  final List<String> tags = new ArrayList<>();
+  boolean forceBuild;
+  String dockerHost;
+  RegistryCredentials registryCredentials;
+  Migrations migrations;
+  EphemeralDatabase testDatabase = EphemeralDatabase.embedded();
+  final List<ReleaseListener> listeners = new ArrayList<>();
+  CiEnvironment ci;
+  ProductionDatabase productionDatabase;
+  String databaseUrl;
+  String databaseUser;
+  String databasePassword;
+  boolean requireTls;
+  final List<String> promoteTags = new ArrayList<>(List.of("latest"));
+  String branch;
+  final List<String> allowedBranches = new ArrayList<>();
+  String branchGuard = "on";
+  String lockMode = "supersede";
+  String lockTimeout = "30m";
+  String testDatabaseUrl;
+  String testDatabaseImage;
+  String testDatabaseUser;
+  String testDatabasePassword;
+  String lockName;
+  String ledgerSchema = ReleaseLedger.DEFAULT_SCHEMA;
+  String ledgerTable = ReleaseLedger.DEFAULT_TABLE;
+  boolean failWhenSuperseded;
+  String awsEndpoint;
+  String awsRegion;
+  String rollout;
+  String rolloutService;
+  String rolloutTimeout;
+  final List<String> localPorts = new ArrayList<>();
+  final List<String> localEnv = new ArrayList<>();
+  String healthUrl;
+  String healthCommand;
+  Path reportFile;
+  boolean forPlan;
+  final List<String> hookEntries = new ArrayList<>();
+  final dev.closedloop.deploy.hook.Hooks hookListeners = new dev.closedloop.deploy.hook.Hooks();
+  String hookTimeout;
+  Path hookDirectory;
+  String lintLevel;
+  String driftCheck;
+  final List<String> driftIgnore = new ArrayList<>();
+  String compatibilityCommand;
+  String compatibilityHealthUrl;
+  String compatibilityTimeout;
+  final List<String> compatibilityEnv = new ArrayList<>();
+  final List<String> lintRules = new ArrayList<>();
+
+  ReleaseBuilder() {}
+
+  /**
+   * Hooks as {@code <point>=<command>} ({@code deploy.hooks}): e.g. {@code post-promote=./notify.sh},
+   * run with {@code sh -c} in {@link #hookDirectory}.
+   */
+  public ReleaseBuilder hooks(List<String> entries) {
+    if (entries != null) {
+      hookEntries.addAll(entries);
+    }
+    return this;
+  }
+
+  /** A hook of the library's own at {@code point}, after the configured commands of that point. */
+  public ReleaseBuilder hook(dev.closedloop.deploy.hook.HookPoint point, dev.closedloop.deploy.hook.Hook hook) {
+    hookListeners.add(point, hook);
+    return this;
+  }
+
+  /** How long each hook command may run ({@code deploy.hookTimeout}); default 5m. */
+  public ReleaseBuilder hookTimeout(String timeout) {
+    this.hookTimeout = timeout;
+    return this;
+  }
+
+  /**
+   * How seriously the migration lint takes every rule ({@code deploy.lint}): {@code off},
+   * {@code warn} (the default) or {@code fail}, which refuses to migrate production.
+   */
+  public ReleaseBuilder lint(String level) {
+    this.lintLevel = level;
+    return this;
+  }
+
+  /**
+   * Whether test-migrate compares production's schema with the one its applied migrations build
+   * ({@code deploy.driftCheck}): {@code warn} (the default), {@code fail} or {@code off}.
+   */
+  public ReleaseBuilder driftCheck(String level) {
+    this.driftCheck = level;
+    return this;
+  }
+
+  /**
+   * What the drift check leaves out ({@code deploy.driftIgnore}): globs over the objects it names,
+   * {@code *} for any text, e.g. {@code extension pg_stat_statements}, {@code * auth.*} (a
+   * provider's schema), {@code index *_tmp_idx}.
+   */
+  public ReleaseBuilder driftIgnore(List<String> globs) {
+    if (globs != null) {
+      globs.stream().filter(glob -> glob != null && !glob.isBlank()).map(String::trim).forEach(driftIgnore::add);
+    }
+    return this;
+  }
+
+  /**
+   * The backward-compatibility proof ({@code deploy.compatibilityCommand}): after test-migrate,
+   * this command runs from the image the first promote tag names (what production runs now)
+   * against the migrated throwaway database, e.g. {@code /app/smoke-test}; a non-zero exit stops
+   * the release before production is touched. Null or blank for none.
+   */
+  public ReleaseBuilder compatibilityCommand(String command) {
+    this.compatibilityCommand = command;
+    return this;
+  }
+
+  /**
+   * The backward-compatibility proof as a service ({@code deploy.compatibilityHealthUrl}): the
+   * image production runs now is started with its own entrypoint, on the Docker engine's host
+   * network, against the migrated throwaway database, and must answer 2xx at this URL (e.g.
+   * {@code http://127.0.0.1:8080/health}) before the release goes on. With a command as well,
+   * the command runs once the service is healthy.
+   */
+  public ReleaseBuilder compatibilityHealthUrl(String url) {
+    this.compatibilityHealthUrl = url;
+    return this;
+  }
+
+  /** How long the compatibility command may run, and the service may take to be healthy ({@code deploy.compatibilityTimeout}); default 10m. */
+  public ReleaseBuilder compatibilityTimeout(String timeout) {
+    this.compatibilityTimeout = timeout;
+    return this;
+  }
+
+  /** {@code NAME=value} for the image, with {url}, {dsn}, {jdbc}, {host}, {port}, {user}, {password}, {database}. */
+  public ReleaseBuilder compatibilityEnv(List<String> entries) {
+    if (entries != null) {
+      entries.stream().filter(entry -> entry != null && !entry.isBlank()).map(String::trim)
+          .forEach(compatibilityEnv::add);
+    }
+    return this;
+  }
+
+  /** One rule's level, as {@code <rule-id>=<off|warn|fail>} ({@code deploy.lintRules}). */
+  public ReleaseBuilder lintRules(List<String> entries) {
+    if (entries != null) {
+      lintRules.addAll(entries);
+    }
+    return this;
+  }
+
+  /** Where hook commands run; default the build context. */
+  public ReleaseBuilder hookDirectory(Path directory) {
+    this.hookDirectory = directory;
+    return this;
+  }
+
+  /**
+   * For a plan, not a release: a production URL or rollout variable whose secret cannot be
+   * resolved here (a laptop without the CI's credentials) is left unset and named in
+   * {@link ReleaseConfig#unresolved()} instead of refusing the settings.
+   */
+  public ReleaseBuilder forPlan(boolean plan) {
+    this.forPlan = plan;
+    return this;
+  }
+
+  /** Where each run writes release.json (what it did, also when it failed); null for nowhere. */
+  public ReleaseBuilder reportFile(Path file) {
+    this.reportFile = file;
+    return this;
+  }
+
+  /** Where the promoted image goes live: none (default), local, apprunner, ecs, ecs-express. */
+  public ReleaseBuilder rollout(String kind) {
+    this.rollout = kind;
+    return this;
+  }
+
+  /**
+   * The rollout's target: the App Runner service ARN, {@code cluster/service} (or the service
+   * ARN) for ECS, the Express service ARN, or the container name for local.
+   */
+  public ReleaseBuilder rolloutService(String service) {
+    this.rolloutService = service;
+    return this;
+  }
+
+  /** How long the rollout may take, e.g. {@code 15m}; default 30m. */
+  public ReleaseBuilder rolloutTimeout(String timeout) {
+    this.rolloutTimeout = timeout;
+    return this;
+  }
+
+  /** For a local rollout: ports to publish, {@code HOSTPORT:CONTAINERPORT}. */
+  public ReleaseBuilder localPorts(List<String> ports) {
+    this.localPorts.clear();
+    this.localPorts.addAll(ports);
+    return this;
+  }
+
+  /**
+   * For a local rollout: the container's environment as {@code NAME=value}; a value may be a
+   * secret reference ({@code env:}, {@code file:}, {@code ssm:}), which is masked.
+   */
+  public ReleaseBuilder localEnv(List<String> entries) {
+    this.localEnv.clear();
+    this.localEnv.addAll(entries);
+    return this;
+  }
+
+  /** For a local rollout: a URL that answers 2xx when the new container is healthy. */
+  public ReleaseBuilder healthUrl(String url) {
+    this.healthUrl = url;
+    return this;
+  }
+
+  /** For a local rollout: a command run in the new container ({@code sh -c}) that exits 0 when it is healthy. */
+  public ReleaseBuilder healthCommand(String command) {
+    this.healthCommand = command;
+    return this;
+  }
+
+  /**
+   * One endpoint for every AWS service closedloop calls (SSM, ECR, …), for moto or LocalStack;
+   * default: AWS itself.
+   */
+  public ReleaseBuilder awsEndpoint(String endpoint) {
+    this.awsEndpoint = endpoint;
+    return this;
+  }
+
+  /** The AWS region; default: the ECR host's region for ECR, else the SDK's chain (AWS_REGION, profile). */
+  public ReleaseBuilder awsRegion(String region) {
+    this.awsRegion = region;
+    return this;
+  }
+
+  /** The production database; default: {@link #databaseUrl}, else the DATABASE_URL variable. */
+  public ReleaseBuilder productionDatabase(ProductionDatabase database) {
+    this.productionDatabase = database;
+    return this;
+  }
+
+  /**
+   * The production database as a connection string (JDBC, libpq URI or key=value), or a
+   * secret reference to one ({@code env:NAME}, {@code file:PATH}), or {@code embedded:DIR} for
+   * a local stand-in. User and password may be references too.
+   */
+  public ReleaseBuilder databaseUrl(String url, String user, String password) {
+    this.databaseUrl = url;
+    this.databaseUser = user;
+    this.databasePassword = password;
+    return this;
+  }
+
+  /** Refuse a remote production database whose connection may fall back to plain text. */
+  public ReleaseBuilder requireTls(boolean require) {
+    this.requireTls = require;
+    return this;
+  }
+
+  /** Tags moved to the tested digest at promote; default {@code latest}. */
+  public ReleaseBuilder promoteTags(List<String> tags) {
+    this.promoteTags.clear();
+    this.promoteTags.addAll(tags);
+    return this;
+  }
+
+  /** The branch being released; default: from the CI variables, else git. */
+  public ReleaseBuilder branch(String branch) {
+    this.branch = branch;
+    return this;
+  }
+
+  /** Branch patterns allowed to release; default {@code main} and {@code master}. */
+  public ReleaseBuilder allowedBranches(List<String> patterns) {
+    this.allowedBranches.addAll(patterns);
+    return this;
+  }
+
+  /** False lets any branch release, loudly, and records that in the ledger. */
+  public ReleaseBuilder branchGuard(boolean enabled) {
+    this.branchGuard = enabled ? "on" : "off";
+    return this;
+  }
+
+  /** {@code on} or {@code off}, as the setting is written; checked by {@link #load()}. */
+  public ReleaseBuilder branchGuard(String setting) {
+    this.branchGuard = setting;
+    return this;
+  }
+
+  public ReleaseBuilder lockMode(ReleaseLock.Mode mode) {
+    this.lockMode = mode.name();
+    return this;
+  }
+
+  /** {@code supersede}, {@code queue} or {@code fail}, as the setting is written; checked by {@link #load()}. */
+  public ReleaseBuilder lockMode(String setting) {
+    this.lockMode = setting;
+    return this;
+  }
+
+  /** How long a release waits for the lock; default 30 minutes. */
+  public ReleaseBuilder lockTimeout(Duration timeout) {
+    this.lockTimeout = timeout == null ? null : timeout.toString();
+    return this;
+  }
+
+  /** The lock timeout as people write it ({@code 30m}, {@code 90s}, {@code 1h}); checked by {@link #load()}. */
+  public ReleaseBuilder lockTimeout(String setting) {
+    this.lockTimeout = setting;
+    return this;
+  }
+
+  /** What releases queue on; default: the image repository's path. */
+  public ReleaseBuilder lockName(String name) {
+    this.lockName = name;
+    return this;
+  }
+
+  public ReleaseBuilder ledger(String schema, String table) {
+    this.ledgerSchema = schema;
+    this.ledgerTable = table;
+    return this;
+  }
+
+  /** Make a superseded release an error instead of a clean exit. */
+  public ReleaseBuilder failWhenSuperseded(boolean fail) {
+    this.failWhenSuperseded = fail;
+    return this;
+  }
+
+  /** The image repository, e.g. {@code 123456789012.dkr.ecr.us-west-2.amazonaws.com/app}. */
+  public ReleaseBuilder image(String repository) {
+    this.image = repository;
+    return this;
+  }
+
+  /** The commit being released; default: the CI system's commit variable, else git's HEAD. */
+  public ReleaseBuilder sha(String sha) {
+    this.sha = sha;
+    return this;
+  }
+
+  public ReleaseBuilder buildContext(Path context) {
+    this.buildContext = context;
+    return this;
+  }
+
+  /** Default: {@code Dockerfile} in the build context. */
+  public ReleaseBuilder dockerfile(Path dockerfile) {
+    this.dockerfile = dockerfile;
+    return this;
+  }
+
+  public ReleaseBuilder buildArg(String name, String value) {
+    this.buildArgs.put(name, value);
+    return this;
+  }
+
+  public ReleaseBuilder buildArgs(Map<String, String> args) {
+    this.buildArgs.putAll(args);
+    return this;
+  }
+
+  /** Build arguments written as {@code NAME=value}, as they come from the command line. */
+  public ReleaseBuilder buildArgs(List<String> entries) {
+    this.buildArgs.putAll(ConfigLoader.keyValues(entries, "buildArgs (deploy.buildArgs)"));
+    return this;
+  }
+
+  /** The Dockerfile stage to build ({@code --target}). */
+  public ReleaseBuilder buildTarget(String stage) {
+    this.buildTarget = stage;
+    return this;
+  }
+
+  public ReleaseBuilder labels(Map<String, String> labels) {
+    this.labels.putAll(labels);
+    return this;
+  }
+
+  /** Labels written as {@code name=value}, as they come from the command line. */
+  public ReleaseBuilder labels(List<String> entries) {
+    this.labels.putAll(ConfigLoader.keyValues(entries, "labels (deploy.labels)"));
+    return this;
+  }
+
+  /**
+   * The source repository's web address, for the {@code org.opencontainers.image.source}
+   * label; default: from the CI variables.
+   */
+  public ReleaseBuilder sourceUrl(String url) {
+    this.sourceUrl = url;
+    return this;
+  }
+
+  /** Tags pushed besides {@code <sha>} at build (never {@code latest}: that moves at promote). */
+  public ReleaseBuilder tags(List<String> tags) {
+    this.tags.addAll(tags);
+    return this;
+  }
+
+  /** Rebuild and push even when {@code <sha>} is already in the registry. */
+  public ReleaseBuilder forceBuild(boolean force) {
+    this.forceBuild = force;
+    return this;
+  }
+
+  /** The Docker engine; default {@code DOCKER_HOST}, else the platform's socket. */
+  public ReleaseBuilder dockerHost(String host) {
+    this.dockerHost = host;
+    return this;
+  }
+
+  /**
+   * Credentials for the image's registry; default: the docker CLI's configuration
+   * ({@code DOCKER_CONFIG}/config.json: credHelpers, credsStore, auths), and for ECR without
+   * any, a token from GetAuthorizationToken.
+   */
+  public ReleaseBuilder registryCredentials(RegistryCredentials credentials) {
+    this.registryCredentials = credentials;
+    return this;
+  }
+
+  public ReleaseBuilder migrations(Migrations migrations) {
+    this.migrations = migrations;
+    return this;
+  }
+
+  /** Where test-migrate runs; default {@link EphemeralDatabase#embedded()}. */
+  public ReleaseBuilder testDatabase(EphemeralDatabase database) {
+    this.testDatabase = database;
+    return this;
+  }
+
+  /**
+   * A server to test on instead of the embedded one ({@link EphemeralDatabase#external}): a
+   * connection string in any form, or a secret reference to one; user and password may be
+   * references too. Null or blank keeps {@link #testDatabase}.
+   *
+   * @see #testDatabaseImage
+   */
+  /**
+   * A PostgreSQL image to run test-migrate in ({@code deploy.testDatabaseImage}), e.g.
+   * {@code postgres:15} or {@code supabase/postgres}: a container of it per run, on the Docker
+   * engine of {@link #dockerHost}. Null or blank keeps {@link #testDatabase}.
+   */
+  public ReleaseBuilder testDatabaseImage(String image) {
+    this.testDatabaseImage = image;
+    return this;
+  }
+
+  public ReleaseBuilder testDatabaseUrl(String url, String user, String password) {
+    this.testDatabaseUrl = url;
+    this.testDatabaseUser = user;
+    this.testDatabasePassword = password;
+    return this;
+  }
+
+  public ReleaseBuilder listener(ReleaseListener listener) {
+    this.listeners.add(listener);
+    return this;
+  }
+
+  /** Where the commit SHA is read from when {@link #sha} is not set. */
+  public ReleaseBuilder ciEnvironment(CiEnvironment ci) {
+    this.ci = ci;
+    return this;
+  }
+
+  /**
+   * Checks every setting and returns the release.
+   *
+   * @throws DeployException of kind CONFIGURATION listing every bad setting in one message
+   */
+  public Release load() {
+    return new ConfigLoader(this).load();
+  }
+}
