@@ -76,7 +76,7 @@ public final class Release {
 
   /** Side by side, unless the migrations run from the image: then they wait for it. */
   private Stage[] buildAndTestMigrateStages() {
-    return config.migrations() != null && config.migrations().runFromImage()
+    return config.testMigrate().migrations() != null && config.testMigrate().migrations().runFromImage()
         ? new Stage[] {Stage.of(BUILD), Stage.of(TEST_MIGRATE)} : new Stage[] {Stage.of(BUILD, TEST_MIGRATE)};
   }
 
@@ -138,19 +138,19 @@ public final class Release {
           + " or more; got " + limit);
     }
     RequiredSettings.checkHistory(config);
-    dev.closedloop.deploy.guard.ReleaseLedger ledger = config.ledger();
-    if (!config.productionDatabase().exists()) { // a local stand-in no release has made yet: nothing to read, nothing made
-      return new dev.closedloop.deploy.report.History(config.guards().lockName(), ledger.table(), List.of(),
+    dev.closedloop.deploy.guard.ReleaseLedger ledger = config.production().ledger();
+    if (!config.production().database().exists()) { // a local stand-in no release has made yet: nothing to read, nothing made
+      return new dev.closedloop.deploy.report.History(config.production().guards().lockName(), ledger.table(), List.of(),
           config.redactor());
     }
-    try (var production = config.productionDatabase().open(events)) {
+    try (var production = config.production().database().open(events)) {
       new dev.closedloop.deploy.step.ProductionGate(config).beforeConnecting(production.target()).enforce(events);
       try (java.sql.Connection c = production.target().connect()) {
         try (java.sql.Statement s = c.createStatement()) {
           s.execute("SET default_transaction_read_only = on"); // reading is all history may do
         }
-        return new dev.closedloop.deploy.report.History(config.guards().lockName(), ledger.table(),
-            ledger.recent(c, config.guards().lockName(), limit), config.redactor());
+        return new dev.closedloop.deploy.report.History(config.production().guards().lockName(), ledger.table(),
+            ledger.recent(c, config.production().guards().lockName(), limit), config.redactor());
       }
     } catch (java.sql.SQLException e) { // masked like every other failure, also in the cause chain -X prints
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger: " + e.getMessage(), e)

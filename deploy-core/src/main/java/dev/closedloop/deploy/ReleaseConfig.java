@@ -51,101 +51,11 @@ public record ReleaseConfig(
   /** What a log or a debugger may show: no build argument's value, no credential, no URL with a password. */
   @Override
   public String toString() {
-    return "ReleaseConfig[image=" + image() + ", sha=" + sha() + ", buildContext=" + buildContext() + ", buildArgs="
-        + buildArgs().keySet() + ", migrations=" + migrations() + ", testDatabase="
-        + (testDatabase() != null ? testDatabase().describe() : null) + ", productionDatabase="
-        + (productionDatabase() != null ? productionDatabase().describe() : null) + ", promoteTags=" + promoteTags()
-        + ", rollout=" + rollout.kind().id() + (rollout.enabled() ? " " + rollout.service() : "")
-        + ", guards=" + guards() + ", registryCredentials=" + (registryCredentials() != null ? "****" : null) + "]";
-  }
-
-  // Delegates kept while callers move to the groups.
-
-  public ImageRef image() {
-    return buildRequest.repository();
-  }
-
-  public String sha() {
-    return buildRequest.sha();
-  }
-
-  public Path buildContext() {
-    return buildRequest.context();
-  }
-
-  public Path dockerfile() {
-    return buildRequest.dockerfile();
-  }
-
-  public Map<String, String> buildArgs() {
-    return buildRequest.buildArgs();
-  }
-
-  public String buildTarget() {
-    return buildRequest.target();
-  }
-
-  public List<String> tags() {
-    return buildRequest.extraTags();
-  }
-
-  public boolean forceBuild() {
-    return buildRequest.force();
-  }
-
-  public Migrations migrations() {
-    return testMigrate.migrations();
-  }
-
-  public EphemeralDatabase testDatabase() {
-    return testMigrate.testDatabase();
-  }
-
-  public CheckLevel driftCheck() {
-    return testMigrate.driftCheck();
-  }
-
-  public List<String> driftIgnore() {
-    return testMigrate.driftIgnore();
-  }
-
-  public Compatibility compatibility() {
-    return testMigrate.compatibility();
-  }
-
-  public LintSettings lint() {
-    return testMigrate.lint();
-  }
-
-  public ProductionDatabase productionDatabase() {
-    return production.database();
-  }
-
-  public boolean requireTls() {
-    return production.requireTls();
-  }
-
-  public Guards guards() {
-    return production.guards();
-  }
-
-  public ReleaseLedger ledger() {
-    return production.ledger();
-  }
-
-  public String dockerHost() {
-    return registry.dockerHost();
-  }
-
-  public RegistryCredentials registryCredentials() {
-    return registry.registryCredentials();
-  }
-
-  public List<String> promoteTags() {
-    return registry.promoteTags();
-  }
-
-  public AwsSettings aws() {
-    return registry.aws();
-  }
+    return "ReleaseConfig[image=" + buildRequest.repository() + ", sha=" + buildRequest.sha() + ", buildContext="
+        + buildRequest.context() + ", buildArgs=" + buildRequest.buildArgs().keySet() + ", migrations="
+        + testMigrate.migrations() + ", testDatabase=" + (testMigrate.testDatabase() != null
+        ? testMigrate.testDatabase().describe() : null) + ", productionDatabase=" + (production.database() != null
+        ? production.database().describe() : null) + ", promoteTags=" + registry.promoteTags() + ", rollout="
+        + rollout.kind().id() + (rollout.enabled() ? " " + rollout.service() : "") + ", guards=" + production.guards()
+        + ", registryCredentials=" + (registry.registryCredentials() != null ? "****" : null) + "]";  }
 }

@@ -57,7 +57,7 @@ class ReleaseConfigTest {
         .listener(events::add)
         .load();
 
-    assertThat(release.config().productionDatabase().describe()).isEqualTo("jdbc:postgresql://127.0.0.1:1/shop as app");
+    assertThat(release.config().production().database().describe()).isEqualTo("jdbc:postgresql://127.0.0.1:1/shop as app");
     assertThat(release.config().redactor().redact("postgres://app:hunter2@127.0.0.1:1/shop and hunter2"))
         .isEqualTo("**** and ****");
   }
@@ -85,10 +85,10 @@ class ReleaseConfigTest {
         .ciEnvironment(new CiEnvironment(Map.of("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"), dir))
         .load();
 
-    assertThat(release.config().sha()).isEqualTo("0123456789abcdef0123456789abcdef01234567");
+    assertThat(release.config().buildRequest().sha()).isEqualTo("0123456789abcdef0123456789abcdef01234567");
     assertThat(release.config().buildRequest().shaRef().toString())
         .isEqualTo("localhost:5000/app:0123456789abcdef0123456789abcdef01234567");
-    assertThat(release.config().dockerfile()).isEqualTo(dir.toAbsolutePath().resolve("Dockerfile"));
+    assertThat(release.config().buildRequest().dockerfile()).isEqualTo(dir.toAbsolutePath().resolve("Dockerfile"));
   }
 
   @Test
@@ -153,8 +153,8 @@ class ReleaseConfigTest {
 
     ReleaseConfig both = Release.configure().buildContext(dir).ciEnvironment(noCi())
         .compatibilityHealthUrl(" http://127.0.0.1:8080/health ").compatibilityCommand("/smoke").load().config();
-    assertThat(both.compatibility().timeout()).isEqualTo(java.time.Duration.ofMinutes(10));
-    assertThat(both.compatibility().describe()).isEqualTo("start it and wait for http://127.0.0.1:8080/health to"
+    assertThat(both.testMigrate().compatibility().timeout()).isEqualTo(java.time.Duration.ofMinutes(10));
+    assertThat(both.testMigrate().compatibility().describe()).isEqualTo("start it and wait for http://127.0.0.1:8080/health to"
         + " answer 2xx, then run '/smoke' while it serves");
   }
 
@@ -263,9 +263,9 @@ class ReleaseConfigTest {
       assertThatThrownBy(change::run).isInstanceOf(UnsupportedOperationException.class);
     }
     builder.promoteTags(List.of("stable")).allowedBranches(List.of("release/*")).driftIgnore(List.of("*"));
-    assertThat(config.promoteTags()).containsExactly("latest");
-    assertThat(config.guards().allowedBranches()).containsExactly("main");
-    assertThat(config.driftIgnore()).containsExactly("index *_tmp_idx");
+    assertThat(config.registry().promoteTags()).containsExactly("latest");
+    assertThat(config.production().guards().allowedBranches()).containsExactly("main");
+    assertThat(config.testMigrate().driftIgnore()).containsExactly("index *_tmp_idx");
   }
 
   @Test

@@ -59,16 +59,16 @@ public final class DriftCheck {
 
   /** Why the check cannot run in this configuration at all, or null when it can. */
   public String notPossible() {
-    if (config.driftCheck() == CheckLevel.OFF) {
+    if (config.testMigrate().driftCheck() == CheckLevel.OFF) {
       return "off (deploy.driftCheck)";
     }
-    if (config.migrations().runFromImage()) {
+    if (config.testMigrate().migrations().runFromImage()) {
       return "the migrations run from the image, which knows their versions";
     }
-    if (config.productionDatabase() == null) {
+    if (config.production().database() == null) {
       return "no production database is set (deploy.databaseUrl)";
     }
-    if (!config.productionDatabase().exists()) {
+    if (!config.production().database().exists()) {
       return "production does not exist yet";
     }
     return null;
@@ -137,14 +137,14 @@ public final class DriftCheck {
     Set<String> repeatables = new java.util.LinkedHashSet<>();
     for (MigrationSet.Migration migration : production.inspection().set().migrations()) {
       if (migration.version() == null) {
-        config.migrations().read(migration.script()).ifPresent(sql -> repeatables.addAll(
+        config.testMigrate().migrations().read(migration.script()).ifPresent(sql -> repeatables.addAll(
             dev.closedloop.deploy.lint.Definitions.of(sql)));
       }
     }
     String skipped = repeatables.isEmpty() ? null : "not compared, as repeatable migrations define them: "
         + String.join(", ", repeatables.stream().map(key -> key.endsWith("(") ? key + "…)" : key).toList());
     List<Drift.Difference> differences = Drift.compare(productionCatalog, migrated, repeatables,
-        config.driftIgnore());
+        config.testMigrate().driftIgnore());
     return new Result(version, applied, differences, skipped);
   }
 
@@ -166,7 +166,7 @@ public final class DriftCheck {
     for (Drift.Difference difference : result.differences()) {
       events.warn("drift: " + config.redactor().redact(difference.toString()));
     }
-    if (config.driftCheck() == CheckLevel.FAIL) {
+    if (config.testMigrate().driftCheck() == CheckLevel.FAIL) {
       throw refusal(result);
     }
   }
@@ -202,7 +202,7 @@ public final class DriftCheck {
   /** What the comparison leaves out: closedloop's ledger, and the migration tool's own history. */
   public Set<String> ignored() {
     Set<String> ignored = new HashSet<>();
-    String ledger = config.ledger().table();
+    String ledger = config.production().ledger().table();
     ignored.add(ledger);
     if (!ledger.startsWith("public.")) {
       ignored.add(ledger.substring(0, ledger.indexOf('.')) + ".*"); // the ledger's own schema
@@ -213,10 +213,10 @@ public final class DriftCheck {
 
   /** The migration tool's history table, qualified; {@code *.} for Flyway's, in whichever schema the role uses. */
   public String historyTable() {
-    if (!config.migrations().isGoose()) {
+    if (!config.testMigrate().migrations().isGoose()) {
       return "*.flyway_schema_history";
     }
-    String history = config.migrations().versionTable();
+    String history = config.testMigrate().migrations().versionTable();
     return history.contains(".") ? history : "public." + history;
   }
 

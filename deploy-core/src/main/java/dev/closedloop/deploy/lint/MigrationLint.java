@@ -30,7 +30,7 @@ public final class MigrationLint {
    * @throws DeployException of kind MIGRATION when a pending file cannot be read or lexed
    */
   public static List<Finding> findings(ReleaseConfig config, MigrationSet set, List<String> pending, Schema schema) {
-    Migrations migrations = config.migrations();
+    Migrations migrations = config.testMigrate().migrations();
     if (skipped(config) || pending.isEmpty()) {
       return List.of();
     }
@@ -48,7 +48,7 @@ public final class MigrationLint {
       scripts.add(new Linter.Script(label, sql, migrations.isGoose()));
     }
     try {
-      return Linter.lint(scripts, schema, config.lint());
+      return Linter.lint(scripts, schema, config.testMigrate().lint());
     } catch (IllegalArgumentException e) {
       throw new DeployException(DeployException.Kind.MIGRATION, "The migration lint cannot read " + e.getMessage(), e);
     }
@@ -70,7 +70,7 @@ public final class MigrationLint {
 
   /** True when the lint reads nothing in this configuration. */
   public static boolean skipped(ReleaseConfig config) {
-    return config.lint().off() || config.migrations().runFromImage();
+    return config.testMigrate().lint().off() || config.testMigrate().migrations().runFromImage();
   }
 
   /** The refusal for findings at level fail; null when there are none. */

@@ -65,13 +65,13 @@ public final class RunReport {
       return;
     }
     try {
-      StepSummary.append(config.ci().variables(), goal, config.sha(), config.ci().runUrl().orElse(null), result,
+      StepSummary.append(config.ci().variables(), goal, config.buildRequest().sha(), config.ci().runUrl().orElse(null), result,
           errorKind, errorMessage, config.redactor());
     } catch (IOException | RuntimeException e) {
       warn.accept("could not append to the job summary (GITHUB_STEP_SUMMARY): " + e.getMessage());
     }
     try {
-      ReleaseReport.write(config.reportFile(), ReleaseReport.json(goal, config.sha(), result, errorKind,
+      ReleaseReport.write(config.reportFile(), ReleaseReport.json(goal, config.buildRequest().sha(), result, errorKind,
           errorMessage, config.redactor()));
     } catch (IOException | RuntimeException e) {
       warn.accept("could not write " + config.reportFile() + ": " + e.getMessage());

@@ -31,8 +31,8 @@ final class CompatibilityCheck {
   /** The image production runs now, by digest; empty when no release is live yet. */
   static Optional<ImageRef> live(RunContext context) {
     ReleaseConfig config = context.config();
-    ImageRef tag = config.image().withTag(config.promoteTags().get(0));
-    return context.registry().digestOf(tag).map(digest -> config.image().withDigest(digest));
+    ImageRef tag = config.buildRequest().repository().withTag(config.registry().promoteTags().get(0));
+    return context.registry().digestOf(tag).map(digest -> config.buildRequest().repository().withDigest(digest));
   }
 
   /**
@@ -42,17 +42,17 @@ final class CompatibilityCheck {
    */
   static void run(RunContext context, DatabaseTarget migrated) {
     ReleaseConfig config = context.config();
-    Compatibility check = config.compatibility();
+    Compatibility check = config.testMigrate().compatibility();
     if (check == null) {
       return;
     }
     stopIfStopped(context);
-    if (config.image() == null || config.promoteTags().isEmpty()) {
+    if (config.buildRequest().repository() == null || config.registry().promoteTags().isEmpty()) {
       context.events().warn("compatibility check skipped: it runs the image a promote tag names, and deploy.image"
           + " or deploy.promoteTags is not set");
       return;
     }
-    ImageRef tag = config.image().withTag(config.promoteTags().get(0));
+    ImageRef tag = config.buildRequest().repository().withTag(config.registry().promoteTags().get(0));
     Optional<ImageRef> live = live(context);
     if (live.isEmpty()) {
       context.events().progress(Step.TEST_MIGRATE, "compatibility check: " + tag + " does not exist yet, so no"

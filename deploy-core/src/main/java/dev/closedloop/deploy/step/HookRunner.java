@@ -121,10 +121,10 @@ final class HookRunner {
     env.put("DEPLOY_KIND", context.kind().id());
     // the commit whose image this run puts live: a rollback's target, not the checkout it runs from
     env.put("DEPLOY_SHA", context.kind() == LedgerKind.ROLLBACK ? context.knownImage().flatMap(image -> image.image().tagValue())
-        .orElse("") : nonNull(config.sha()));
+        .orElse("") : nonNull(config.buildRequest().sha()));
     env.put("DEPLOY_DIGEST", context.knownImage().map(image -> image.digest()).orElse(""));
     env.put("DEPLOY_BRANCH", context.triedSession().map(session -> session.guards().branch())
-        .or(() -> java.util.Optional.ofNullable(config.guards().branch()))
+        .or(() -> java.util.Optional.ofNullable(config.production().guards().branch()))
         .orElseGet(() -> nonNull(config.ci().branch().name())));
     env.put("DEPLOY_STEP", step.id());
     env.put("DEPLOY_STATUS", status);

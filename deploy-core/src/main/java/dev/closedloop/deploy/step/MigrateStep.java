@@ -144,13 +144,13 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
 
   @Override
   public String describe(ReleaseConfig config) {
-    dev.closedloop.deploy.Guards guards = config.guards();
+    dev.closedloop.deploy.Guards guards = config.production().guards();
     List<String> branches = new ProductionGate(config).allowedBranches();
     return "on an allowed branch (" + String.join(", ", branches) + ") and holding the release lock of "
         + guards.lockName() + " (" + guards.lockMode().name().toLowerCase(Locale.ROOT) + " mode), apply the set"
-        + " test-migrate proved to " + (config.productionDatabase() != null ? config.productionDatabase().describe()
+        + " test-migrate proved to " + (config.production().database() != null ? config.production().database().describe()
             : "the production database (deploy.databaseUrl, not set)") + ", recorded in the ledger "
-        + config.ledger().table();
+        + config.production().ledger().table();
   }
 
   @Override
@@ -178,7 +178,7 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
         holder = release;
       }
     }
-    return new dev.closedloop.deploy.report.PlanLock(config.guards().lockName(), alive != null, holder, queue);
+    return new dev.closedloop.deploy.report.PlanLock(config.production().guards().lockName(), alive != null, holder, queue);
   }
 
   /**

@@ -88,7 +88,7 @@ public final class Planner {
     PlanRollout rollout;
     try (RunContext context = new RunContext(config, events)) {
       image = image(context);
-      Migrator migrator = config.migrations().migrator(events, Step.TEST_MIGRATE);
+      Migrator migrator = config.testMigrate().migrations().migrator(events, Step.TEST_MIGRATE);
       Migrator.Inspection fromProduction = production(migrator);
       Migrator.Inspection inspection = migrations(migrator, fromProduction);
       migrations = TestMigrateStep.planMigrations(migrator, inspection);
@@ -109,7 +109,7 @@ public final class Planner {
           redactor.redact(hook.describe()))));
     }
     config.unresolved().forEach(setting -> notes.unknown("not resolved here: " + setting));
-    return new Plan(config.sha(), config.guards().lockName(), ci, guards, image, production,
+    return new Plan(config.buildRequest().sha(), config.production().guards().lockName(), ci, guards, image, production,
         MigrateStep.planLock(config, alive), migrations, lint, drift, tagMoves, compatibility, rollout, described,
         hooks, notes.blockers(), notes.unknowns());
   }
@@ -153,7 +153,7 @@ public final class Planner {
    * them, or null when it was not read.
    */
   private Migrator.Inspection production(Migrator migrator) {
-    ProductionDatabase database = config.productionDatabase();
+    ProductionDatabase database = config.production().database();
     if (database == null) {
       String why = config.unresolved().isEmpty() ? "databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)"
           + " is not set" : "a setting it needs is not resolved here (see below)";
@@ -221,16 +221,16 @@ public final class Planner {
 
   /** Commit order and the lock, from the ledger; a ledger not there yet is a first release. */
   private void ledger(Connection c) {
-    ReleaseLedger ledger = config.ledger();
-    String service = config.guards().lockName();
+    ReleaseLedger ledger = config.production().ledger();
+    String service = config.production().guards().lockName();
     if (!ledger.present(c)) {
       guard(Kind.COMMIT_ORDER, Verdict.PASS, "no release yet: " + ledger.table() + " does not exist (the first"
           + " release creates it)");
       alive = List.of();
       return;
     }
-    CommitOrder.Commit mine = new CommitOrder.Commit(config.sha(), config.ci().runNumber().orElse(null),
-        config.ci().runScope().orElse(null), config.ci().ancestry(config.sha(), ANCESTRY_DEPTH));
+    CommitOrder.Commit mine = new CommitOrder.Commit(config.buildRequest().sha(), config.ci().runNumber().orElse(null),
+        config.ci().runScope().orElse(null), config.ci().ancestry(config.buildRequest().sha(), ANCESTRY_DEPTH));
     ledger.latestReleased(c, service, -1).ifPresentOrElse(released -> {
       CommitOrder.Comparison comparison = new CommitOrder(config.ci()).compare(mine, released.commit());
       String against = " release #" + released.id() + " of " + released.sha() + " (" + comparison.basis() + ")";
@@ -238,7 +238,7 @@ public final class Planner {
         case NEWER -> guard(Kind.COMMIT_ORDER, Verdict.PASS, "newer than" + against);
         case SAME -> guard(Kind.COMMIT_ORDER, Verdict.PASS, "the commit of" + against + ": a re-run resumes it");
         case OLDER -> guard(Kind.COMMIT_ORDER, Verdict.WARN, "older than" + against + ": release would be superseded"
-            + " and change nothing" + (config.guards().failWhenSuperseded() ? ", and fail (deploy.failWhenSuperseded)"
+            + " and change nothing" + (config.production().guards().failWhenSuperseded() ? ", and fail (deploy.failWhenSuperseded)"
             : ""));
         default -> guard(Kind.COMMIT_ORDER, Verdict.WARN, "cannot tell against" + against + ": release would go by"
             + " arrival order");
@@ -259,7 +259,7 @@ public final class Planner {
       if (inspection == null) {
         inspection = migrator.inspect(null);
       }
-      if (inspection.set() == null && !config.migrations().runFromImage()) {
+      if (inspection.set() == null && !config.testMigrate().migrations().runFromImage()) {
         inspection = withoutProduction(migrator); // Flyway reads its files only with a database at hand
       }
     } catch (DeployException e) {
@@ -271,7 +271,7 @@ public final class Planner {
 
   /** The set as a fresh throwaway database shows it, which is removed again; nothing compared. */
   private Migrator.Inspection withoutProduction(Migrator migrator) {
-    EphemeralDatabase throwaway = config.testDatabase();
+    EphemeralDatabase throwaway = config.testMigrate().testDatabase();
     try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
       return new Migrator.Inspection(migrator.inspect(instance.target()).set(), null);
     } catch (DeployException e) {
@@ -307,7 +307,7 @@ public final class Planner {
         return PlanDrift.notMade(branchRefused ? "the branch guard refuses this branch"
             : "production could not be read");
       }
-      EphemeralDatabase throwaway = config.testDatabase().matching(production.major());
+      EphemeralDatabase throwaway = config.testMigrate().testDatabase().matching(production.major());
       try (EphemeralDatabase.Instance instance = throwaway.start(events)) {
         production.throwawayStarted();
         ProductionView.Applied applied = production.applied(check);
@@ -328,9 +328,9 @@ public final class Planner {
   /** What each promote tag names now; not known when the registry cannot be read (the image section named why). */
   private List<PromoteStep.TagNow> tagsNow(RunContext context) {
     List<PromoteStep.TagNow> now = new ArrayList<>();
-    for (String tag : config.promoteTags()) {
+    for (String tag : config.registry().promoteTags()) {
       try {
-        String digest = context.registry().digestOf(config.image().withTag(tag)).orElse(null);
+        String digest = context.registry().digestOf(config.buildRequest().repository().withTag(tag)).orElse(null);
         now.add(new PromoteStep.TagNow(tag, digest, true));
       } catch (RuntimeException e) {
         now.add(new PromoteStep.TagNow(tag, null, false));

@@ -73,7 +73,7 @@ public final class ProductionGate {
 
   /** The branch guard, as every goal that reaches production applies it. */
   public BranchVerdict branch() {
-    dev.closedloop.deploy.Guards guards = config.guards();
+    dev.closedloop.deploy.Guards guards = config.production().guards();
     try {
       return new BranchVerdict(new BranchGuard(guards.allowedBranches(), guards.branchGuard())
           .check(guards.branch(), config.ci()), null);
@@ -84,13 +84,13 @@ public final class ProductionGate {
 
   /** The branches the guard lets through, as the plan and the step lines name them. */
   public List<String> allowedBranches() {
-    List<String> allowed = config.guards().allowedBranches();
+    List<String> allowed = config.production().guards().allowedBranches();
     return allowed.isEmpty() ? BranchGuard.DEFAULT_ALLOWED : allowed;
   }
 
   /** What {@code target}'s connection string alone tells: every goal that reaches production passes here first. */
   public ConnectionVerdict beforeConnecting(DatabaseTarget target) {
-    return new ConnectionVerdict(target.tlsProblem(), target.tlsProblem().isPresent() && config.requireTls(),
+    return new ConnectionVerdict(target.tlsProblem(), target.tlsProblem().isPresent() && config.production().requireTls(),
         target.poolerProblem());
   }
 

@@ -187,7 +187,7 @@ final class ProductionView {
       why = config.redactor().redact(String.valueOf(e.getCause() != null ? e.getCause().getMessage()
           : e.getMessage()));
     }
-    if (config.driftCheck() == CheckLevel.FAIL) {
+    if (config.testMigrate().driftCheck() == CheckLevel.FAIL) {
       throw drift.unchecked("production's history and catalog could not be read: " + why);
     }
     events.warn("drift check skipped: production's history and catalog could not be read: " + why);
@@ -201,7 +201,7 @@ final class ProductionView {
    * @return null, with a progress line or warning saying why, when production is not read
    */
   static ProductionView read(ReleaseConfig config, Events events, Step step, Migrator migrator, DriftCheck drift) {
-    ProductionDatabase database = config.productionDatabase();
+    ProductionDatabase database = config.production().database();
     if (database == null || !database.exists()) {
       return null;
     }
@@ -217,7 +217,7 @@ final class ProductionView {
       DatabaseTarget target = session.target();
       var tls = gate.beforeConnecting(target).tlsProblem();
       if (tls.isPresent()) { // the release decides at migrate, with its own message; nothing is sent before
-        if (drift != null && config.driftCheck() == CheckLevel.FAIL) {
+        if (drift != null && config.testMigrate().driftCheck() == CheckLevel.FAIL) {
           throw drift.unchecked("production's connection " + tls.get());
         }
         events.warn("production not read before test-migrate (no drift check, no version match): its connection "
@@ -288,7 +288,7 @@ final class ProductionView {
         throw d;
       }
       String why = config.redactor().redact(String.valueOf(e.getMessage()));
-      if (drift != null && config.driftCheck() == CheckLevel.FAIL) {
+      if (drift != null && config.testMigrate().driftCheck() == CheckLevel.FAIL) {
         throw drift.unchecked("production could not be read: " + why);
       }
       events.warn("production could not be read before test-migrate (no drift check, no version match): " + why);

@@ -63,7 +63,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
   static List<String> promoteSettings(ReleaseConfig config) {
     List<String> missing = new ArrayList<>(RequiredSettings.imageAndSha(config));
     missing.addAll(RequiredSettings.ledger(config));
-    if (config.promoteTags().isEmpty()) { // the first is the one releases go live by
+    if (config.registry().promoteTags().isEmpty()) { // the first is the one releases go live by
       missing.add("promoteTags (deploy.promoteTags)");
     }
     return missing;
@@ -98,8 +98,8 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
     }
     session.verifyLock();
     Instant started = Instant.now();
-    List<TagMove> moves = new Promoter(context.registry(), context.events(), Step.PROMOTE).promote(config.image(),
-        image.digest(), config.promoteTags(), journal(session));
+    List<TagMove> moves = new Promoter(context.registry(), context.events(), Step.PROMOTE).promote(config.buildRequest().repository(),
+        image.digest(), config.registry().promoteTags(), journal(session));
     if (migratedBy != null) { // the split job's migrate row, if it still waits: its release is complete now
       session.advanceFrom(migratedBy, LedgerStatus.MIGRATED, LedgerStatus.SUCCEEDED);
     }
@@ -137,11 +137,11 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
 
   /** The ledger row of this commit's migrate, when no newer release migrated production since. */
   private static LedgerEntry migratedRow(ReleaseConfig config, ProductionSession session) {
-    LedgerEntry migrated = session.latestMigrated(config.sha())
-        .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Refusing to promote " + config.sha()
+    LedgerEntry migrated = session.latestMigrated(config.buildRequest().sha())
+        .orElseThrow(() -> new DeployException(DeployException.Kind.GUARD, "Refusing to promote " + config.buildRequest().sha()
             + ": the ledger has no successful migrate for this commit. Run deploy:migrate first"));
     session.newerMigrated(migrated.id()).ifPresent(newer -> {
-      throw new DeployException(DeployException.Kind.GUARD, "Refusing to promote " + config.sha() + ": release #"
+      throw new DeployException(DeployException.Kind.GUARD, "Refusing to promote " + config.buildRequest().sha() + ": release #"
           + newer.id() + " of " + newer.sha() + " migrated production after it, and its image is the one that"
           + " fits the schema now");
     });
@@ -164,7 +164,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
 
   @Override
   public String describe(ReleaseConfig config) {
-    return "move " + String.join(", ", config.promoteTags().stream().map(tag -> config.image().withTag(tag).toString())
+    return "move " + String.join(", ", config.registry().promoteTags().stream().map(tag -> config.buildRequest().repository().withTag(tag).toString())
         .toList()) + " to the digest of " + config.buildRequest().shaRef() + " (manifest only, no layers),"
         + " recording each tag's previous digest in the ledger";
   }
@@ -188,7 +188,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
     // a digest known only when the image is reused; a build's digest is known after it
     String next = image.action() == dev.closedloop.deploy.report.PlanImage.Action.REUSE ? image.digest() : null;
     return now.stream().map(tag -> new dev.closedloop.deploy.report.PlanTagMove(tag.tag(),
-        config.image().withTag(tag.tag()).toString(), tag.digest(), tag.known(), next)).toList();
+        config.buildRequest().repository().withTag(tag.tag()).toString(), tag.digest(), tag.known(), next)).toList();
   }
 
   /**
@@ -199,7 +199,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
    */
   static dev.closedloop.deploy.report.PlanCompatibility planCompatibility(ReleaseConfig config,
       List<dev.closedloop.deploy.report.PlanTagMove> moves, PlanNotes notes) {
-    dev.closedloop.deploy.Compatibility check = config.compatibility();
+    dev.closedloop.deploy.Compatibility check = config.testMigrate().compatibility();
     if (check == null) {
       return null;
     }
@@ -214,6 +214,6 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
         check.command() == null ? null : redactor.redact(check.command()),
         check.healthUrl() == null ? null : redactor.redact(check.healthUrl().toString()),
         dev.closedloop.deploy.Durations.format(check.timeout()),
-        digest == null ? null : config.image().withDigest(digest).toString(), known);
+        digest == null ? null : config.buildRequest().repository().withDigest(digest).toString(), known);
   }
 }

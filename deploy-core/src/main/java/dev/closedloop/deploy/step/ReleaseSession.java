@@ -61,7 +61,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
     }
     // a rollback learns what it restores only under the lock
     String digest = context.kind() == LedgerKind.ROLLBACK ? null : context.resolveImage().digest();
-    ReleaseSession session = new ReleaseSession(config.ledger(), events, step);
+    ReleaseSession session = new ReleaseSession(config.production().ledger(), events, step);
     session.branch = branch.branch();
     session.branchGuardOverridden = branch.overridden();
     context.opening(session); // what it decides is known from here on, also when waiting for the lock fails
@@ -77,7 +77,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
   }
 
   private void connect(ReleaseConfig config, ProductionGate gate, Events events) {
-    ProductionDatabase production = config.productionDatabase();
+    ProductionDatabase production = config.production().database();
     events.progress(step, "production database: " + production.describe());
     database = production.open(events);
     DatabaseTarget target = database.target();
@@ -89,12 +89,12 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
 
   private void join(ReleaseConfig config, BranchGuard.Decision branch, String digest, RunContext context) {
     ledger.ensure(connection);
-    lockName = config.guards().lockName();
+    lockName = config.production().guards().lockName();
     CommitOrder order = new CommitOrder(config.ci());
     // what this clone knows of the history goes into the ledger, for releases whose clones know less
-    CommitOrder.Commit mine = new CommitOrder.Commit(config.sha(), config.ci().runNumber().orElse(null),
-        config.ci().runScope().orElse(null), config.ci().ancestry(config.sha(), ANCESTRY_DEPTH));
-    ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.sha(), branch.branch(),
+    CommitOrder.Commit mine = new CommitOrder.Commit(config.buildRequest().sha(), config.ci().runNumber().orElse(null),
+        config.ci().runScope().orElse(null), config.ci().ancestry(config.buildRequest().sha(), ANCESTRY_DEPTH));
+    ledgerId = ledger.enqueue(connection, new ReleaseLedger.Attempt(lockName, config.buildRequest().sha(), branch.branch(),
         branch.overridden(), config.ci().runUrl().orElse(null), digest, mine,
         context.kind()));
     lock = new ReleaseLock(connection, ledger, lockName, events, order, mine, step);
@@ -102,9 +102,9 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
     ReleaseLock.Outcome outcome;
     try {
       // a rollback takes its turn: no release's commit supersedes it, and it supersedes none
-      ReleaseLock.Mode mode = context.kind() == LedgerKind.ROLLBACK && config.guards().lockMode() == ReleaseLock.Mode.SUPERSEDE
-          ? ReleaseLock.Mode.QUEUE : config.guards().lockMode();
-      outcome = lock.acquire(ledgerId, mode, config.guards().lockTimeout());
+      ReleaseLock.Mode mode = context.kind() == LedgerKind.ROLLBACK && config.production().guards().lockMode() == ReleaseLock.Mode.SUPERSEDE
+          ? ReleaseLock.Mode.QUEUE : config.production().guards().lockMode();
+      outcome = lock.acquire(ledgerId, mode, config.production().guards().lockTimeout());
     } finally {
       lockWait = java.time.Duration.ofNanos(System.nanoTime() - waiting);
     }
@@ -119,7 +119,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
     if (released.isPresent()) {
       CommitOrder.Comparison comparison = order.compare(mine, released.get().commit());
       if (comparison.verdict() == CommitOrder.Verdict.OLDER) {
-        String why = "commit " + config.sha() + " is older than " + released.get().sha() + ", which release #"
+        String why = "commit " + config.buildRequest().sha() + " is older than " + released.get().sha() + ", which release #"
             + released.get().id() + " already released (" + comparison.basis() + "): an older commit never goes"
             + " live over a newer one by an accident of timing";
         events.progress(step, "superseded: " + why);
@@ -127,7 +127,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
         return;
       }
       if (comparison.verdict() == CommitOrder.Verdict.UNKNOWN) {
-        events.warn("Cannot tell whether commit " + config.sha() + " is newer than " + released.get().sha()
+        events.warn("Cannot tell whether commit " + config.buildRequest().sha() + " is newer than " + released.get().sha()
             + " (release #" + released.get().id() + "): " + comparison.basis() + ". Going by arrival order");
       }
     }
@@ -137,7 +137,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
 
   private void supersede(ReleaseConfig config, String why, String error) {
     ledger.advance(connection, ledgerId, LedgerStatus.SUPERSEDED, error);
-    if (config.guards().failWhenSuperseded()) {
+    if (config.production().guards().failWhenSuperseded()) {
       throw new DeployException(DeployException.Kind.GUARD, "Superseded: " + why
           + " (deploy.failWhenSuperseded is set)");
     }

@@ -16,10 +16,10 @@ public final class RequiredSettings {
   /** What building or naming {@code <image>:<sha>} needs. */
   static List<String> imageAndSha(ReleaseConfig config) {
     List<String> missing = new ArrayList<>();
-    if (config.image() == null) {
+    if (config.buildRequest().repository() == null) {
       missing.add("image (deploy.image)");
     }
-    if (config.sha() == null) {
+    if (config.buildRequest().sha() == null) {
       missing.add("sha (deploy.sha; no CI variable or git repository gave one)");
     }
     return missing;
@@ -28,10 +28,10 @@ public final class RequiredSettings {
   /** What the ledger needs: production, where it is kept, and the lock's name, whose rows it keeps. */
   static List<String> ledger(ReleaseConfig config) {
     List<String> missing = new ArrayList<>();
-    if (config.productionDatabase() == null) {
+    if (config.production().database() == null) {
       missing.add("databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)");
     }
-    if (config.guards().lockName() == null) {
+    if (config.production().guards().lockName() == null) {
       missing.add("lockName (deploy.lockName, or deploy.image to derive it from)");
     }
     return missing;

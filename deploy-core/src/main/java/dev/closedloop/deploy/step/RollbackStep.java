@@ -84,7 +84,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
   public PromoteStep.Promotion run(RunContext context) {
     ReleaseConfig config = context.config();
     Events events = context.events();
-    ImageRef live = config.image().withTag(config.promoteTags().get(0));
+    ImageRef live = config.buildRequest().repository().withTag(config.registry().promoteTags().get(0));
     // what the operator saw live when asking: a release that goes live while this waits for the lock
     // is not the release they meant to undo
     Optional<String> asked = context.registry().digestOf(live);
@@ -100,19 +100,19 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
     }
     Target chosen = target(context, session, current.orElse(null));
     LedgerEntry target = chosen.release();
-    if (context.registry().digestOf(config.image().withDigest(target.imageDigest())).isEmpty()) {
+    if (context.registry().digestOf(config.buildRequest().repository().withDigest(target.imageDigest())).isEmpty()) {
       throw new DeployException(DeployException.Kind.REGISTRY, "Cannot roll back to release #" + target.id() + " ("
           + target.sha() + "): its image " + target.imageDigest() + " is no longer in the registry");
     }
     session.recordRollbackTarget(target.sha(), target.imageDigest());
-    BuiltImage image = new BuiltImage(config.image().withTag(target.sha()), target.imageDigest(), List.of(), true);
+    BuiltImage image = new BuiltImage(config.buildRequest().repository().withTag(target.sha()), target.imageDigest(), List.of(), true);
     events.progress(Step.ROLLBACK, "rolling back " + live + " from " + current.orElse("(no digest)") + " to release #"
         + target.id() + " of " + target.sha() + " (" + target.imageDigest() + ")");
     migrationsNotReverted(context, session, target);
     session.verifyLock();
     java.time.Instant started = java.time.Instant.now();
-    List<TagMove> moves = new Promoter(context.registry(), events, Step.ROLLBACK).promote(config.image(),
-        target.imageDigest(), config.promoteTags(), PromoteStep.journal(session));
+    List<TagMove> moves = new Promoter(context.registry(), events, Step.ROLLBACK).promote(config.buildRequest().repository(),
+        target.imageDigest(), config.registry().promoteTags(), PromoteStep.journal(session));
     return new PromoteStep.Promotion(moves, started, image, chosen.finishing());
   }
 
@@ -127,7 +127,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
   private Target target(RunContext context, ProductionSession session, String currentDigest) {
     ReleaseConfig config = context.config();
     Events events = context.events();
-    String service = config.guards().lockName();
+    String service = config.production().guards().lockName();
     // releases only: a rollback's row names an earlier release's image, never a release of its own
     List<LedgerEntry> all = session.promoted();
     List<LedgerEntry> started = all.stream().filter(entry -> !entry.rollback()).toList();
@@ -142,10 +142,10 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
         Optional<LedgerEntry> restored = promoted.stream()
             .filter(entry -> entry.imageDigest().equals(currentDigest)).findFirst();
         if (restored.isPresent()) {
-          events.progress(Step.ROLLBACK, "rollback #" + last.id() + " moved " + config.promoteTags().get(0)
+          events.progress(Step.ROLLBACK, "rollback #" + last.id() + " moved " + config.registry().promoteTags().get(0)
               + " to release #" + restored.get().id() + " and ended " + last.status().id() + ": finishing it");
           // the rollback that moved it recorded where from; one that finished it before moved nothing itself
-          String tag = config.promoteTags().get(0);
+          String tag = config.registry().promoteTags().get(0);
           return new Target(restored.get(), all.stream().filter(entry -> entry.rollback() && entry.id() <= last.id()
                   && currentDigest.equals(entry.imageDigest()) && entry.previousDigest(tag) != null
                   && !currentDigest.equals(entry.previousDigest(tag)))
@@ -153,7 +153,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
         }
       }
       // what the release live now replaced: never forward to a release an earlier rollback took away
-      String tag = config.promoteTags().get(0);
+      String tag = config.registry().promoteTags().get(0);
       // the row that moved the tag there: a re-run's row found it there already and replaced nothing
       LedgerEntry live = started.stream().filter(entry -> entry.imageDigest().equals(currentDigest))
           .filter(entry -> !currentDigest.equals(entry.previousDigest(tag)))
@@ -244,15 +244,15 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
   private static Map<String, String> scripts(RunContext context, ProductionSession session) {
     Map<String, String> scripts = new LinkedHashMap<>();
     ReleaseConfig config = context.config();
-    if (config.migrations() == null || config.migrations().runFromImage()) {
+    if (config.testMigrate().migrations() == null || config.testMigrate().migrations().runFromImage()) {
       return scripts;
     }
     try {
-      Migrator migrator = config.migrations().migrator(Events.none(), Step.ROLLBACK);
+      Migrator migrator = config.testMigrate().migrations().migrator(Events.none(), Step.ROLLBACK);
       MigrationSet set = migrator.inspect(session.target().readOnly()).set();
       if (set != null) {
         for (MigrationSet.Migration migration : set.migrations()) {
-          config.migrations().read(migration.script()).ifPresent(sql -> scripts.put(migration.label(), sql));
+          config.testMigrate().migrations().read(migration.script()).ifPresent(sql -> scripts.put(migration.label(), sql));
         }
       }
     } catch (RuntimeException e) {
@@ -276,7 +276,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
 
   @Override
   public String describe(ReleaseConfig config) {
-    return "holding the release lock, move " + String.join(", ", config.promoteTags()) + " back to "
+    return "holding the release lock, move " + String.join(", ", config.registry().promoteTags()) + " back to "
         + (to == null ? "the image the live release replaced" : "the image released as " + to)
         + "; migrations are not reverted";
   }

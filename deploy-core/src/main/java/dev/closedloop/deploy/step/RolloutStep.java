@@ -56,7 +56,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
 
   @Override
   public List<String> missingSettings(ReleaseConfig config) {
-    return config.image() == null ? List.of("image (deploy.image)") : List.of();
+    return config.buildRequest().repository() == null ? List.of("image (deploy.image)") : List.of();
   }
 
   @Override
@@ -87,7 +87,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
     PromoteStep.Promotion promotion = context.state().get(PromoteStep.PROMOTED)
         .orElseThrow(() -> new IllegalStateException("rollout before promote"));
     List<TagMove> moves = promotion.moves();
-    ImageRef image = config.image().withDigest(promotion.image().digest());
+    ImageRef image = config.buildRequest().repository().withDigest(promotion.image().digest());
     Duration timeout = config.rollout().timeout();
     Instant deadline = Instant.now().plus(timeout);
     session.verifyLock();
@@ -220,7 +220,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
    * A tag that did not exist before cannot go back to anything and is named.
    */
   private static String revert(RunContext context, ProductionSession session, PromoteStep.Promotion promotion) {
-    ImageRef repository = context.config().image();
+    ImageRef repository = context.config().buildRequest().repository();
     Promoter promoter = new Promoter(context.registry(), context.events(), Step.ROLLOUT);
     List<TagMove> moves = promotion.moves();
     List<String> done = new ArrayList<>();
@@ -319,7 +319,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
       case NONE -> "nothing";
     };
     return how + "; wait up to " + Durations.format(rollout.timeout()) + "; on a rollback or failure move "
-        + String.join(", ", config.promoteTags()) + " back to the previous digests";
+        + String.join(", ", config.registry().promoteTags()) + " back to the previous digests";
   }
 
   /**

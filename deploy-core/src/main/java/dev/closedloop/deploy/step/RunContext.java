@@ -76,7 +76,7 @@ public final class RunContext implements AutoCloseable {
     this.registry = registry;
     this.production = production;
     this.migrators = migrators != null ? migrators
-        : step -> config.migrations().migrator(events, step, this::imageRunner);
+        : step -> config.testMigrate().migrations().migrator(events, step, this::imageRunner);
   }
 
   /** The migration tool, for {@code step}'s events; migrations from the image run from this run's image. */
@@ -104,9 +104,9 @@ public final class RunContext implements AutoCloseable {
   /** ECR through the AWS SDK for ECR hosts, the distribution API for every other registry. */
   public synchronized Registry registry() {
     if (registry == null) {
-      ImageRef image = config.image();
-      registry = image != null && image.isEcr() ? own(EcrRegistry.of(image, config.aws()))
-          : new OciRegistry(config.registryCredentials());
+      ImageRef image = config.buildRequest().repository();
+      registry = image != null && image.isEcr() ? own(EcrRegistry.of(image, config.registry().aws()))
+          : new OciRegistry(config.registry().registryCredentials());
     }
     return registry;
   }
@@ -119,7 +119,7 @@ public final class RunContext implements AutoCloseable {
     // its own lock: a token fetch over the network must not hold up stop() or another step's resources
     synchronized (credentialsLock) {
       if (pushCredentials == null) {
-        pushCredentials = config.registryCredentials();
+        pushCredentials = config.registry().registryCredentials();
         if (pushCredentials == null && registry() instanceof EcrRegistry ecr) {
           pushCredentials = ecr.pushCredentials();
           config.redactor().register(pushCredentials.password());
@@ -131,13 +131,13 @@ public final class RunContext implements AutoCloseable {
 
   /** The built image by digest, to run commands from (migrations run from the image). */
   public ImageRunner imageRunner() {
-    return new ImageRunner(docker(), config.image().withDigest(resolveImage().digest()), this::registryCredentials);
+    return new ImageRunner(docker(), config.buildRequest().repository().withDigest(resolveImage().digest()), this::registryCredentials);
   }
 
   /** Where the promoted image goes live ({@code deploy.rollout}), opened on first use. */
   public synchronized Rollout rollout() {
     if (rollout == null) {
-      rollout = own(Rollouts.open(config.rollout(), config.aws(), config.image(), config.promoteTags(), this::docker,
+      rollout = own(Rollouts.open(config.rollout(), config.registry().aws(), config.buildRequest().repository(), config.registry().promoteTags(), this::docker,
           this::registryCredentials, events));
     }
     return rollout;
@@ -146,7 +146,7 @@ public final class RunContext implements AutoCloseable {
   /** The Docker engine, connected and pinged on first use. */
   public synchronized DockerEngine docker() {
     if (docker == null) {
-      docker = own(DockerEngine.connect(config.dockerHost()));
+      docker = own(DockerEngine.connect(config.registry().dockerHost()));
     }
     return docker;
   }

@@ -40,12 +40,12 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
   @Override
   public List<String> missingSettings(ReleaseConfig config) {
     List<String> missing = new ArrayList<>();
-    if (config.migrations() == null) {
+    if (config.testMigrate().migrations() == null) {
       missing.add("migrations (deploy.migrations)");
-    } else if (config.migrations().runFromImage()) { // run from <image>:<sha>
+    } else if (config.testMigrate().migrations().runFromImage()) { // run from <image>:<sha>
       missing.addAll(RequiredSettings.imageAndSha(config));
     }
-    if (config.testDatabase() == null) {
+    if (config.testMigrate().testDatabase() == null) {
       missing.add("testDatabase (deploy.testDatabaseUrl, or the embedded default)");
     }
     return missing;
@@ -60,8 +60,8 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
     ProductionView production = ProductionView.read(config, context.events(), Step.TEST_MIGRATE, migrator,
         drift.notPossible() == null ? drift : null);
     try {
-      EphemeralDatabase throwaway = production == null ? config.testDatabase()
-          : config.testDatabase().matching(production.major());
+      EphemeralDatabase throwaway = production == null ? config.testMigrate().testDatabase()
+          : config.testMigrate().testDatabase().matching(production.major());
       context.events().progress(Step.TEST_MIGRATE, "starting " + throwaway.describe());
       try (EphemeralDatabase.Instance database = throwaway.start(context.events());
           RunContext.Registration stopping = context.onStop(database::close)) {
@@ -89,18 +89,18 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
 
   @Override
   public String summarize(ReleaseConfig config, MigrationOutcome outcome) {
-    return Summaries.migrations(outcome.applied().size()) + " applied on " + config.testDatabase().describe() + " in "
+    return Summaries.migrations(outcome.applied().size()) + " applied on " + config.testMigrate().testDatabase().describe() + " in "
         + outcome.duration().toMillis() + " ms, set " + Summaries.shortFingerprint(outcome.set());
   }
 
   @Override
   public String describe(ReleaseConfig config) {
     String drift = new DriftCheck(config, Events.none(), Step.TEST_MIGRATE).notPossible();
-    return "apply " + config.migrations().migrator(Events.none(), Step.TEST_MIGRATE).describe()
-        + " to a fresh " + config.testDatabase().describe() + (drift == null ? ", first up to production's version"
-        + " to compare the schemas (drift check, " + config.driftCheck() + ")" : "")
-        + (config.compatibility() == null ? "" : ", " + config.compatibility().describe() + " from the image "
-            + (config.promoteTags().isEmpty() ? "production runs" : config.promoteTags().get(0) + " names")
+    return "apply " + config.testMigrate().migrations().migrator(Events.none(), Step.TEST_MIGRATE).describe()
+        + " to a fresh " + config.testMigrate().testDatabase().describe() + (drift == null ? ", first up to production's version"
+        + " to compare the schemas (drift check, " + config.testMigrate().driftCheck() + ")" : "")
+        + (config.testMigrate().compatibility() == null ? "" : ", " + config.testMigrate().compatibility().describe() + " from the image "
+            + (config.registry().promoteTags().isEmpty() ? "production runs" : config.registry().promoteTags().get(0) + " names")
             + " against it (compatibility check)")
         + ", record the set's fingerprint, then remove it";
   }
@@ -145,7 +145,7 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
             redactor.redact(difference.shown(difference.production())),
             redactor.redact(difference.shown(difference.migrations())), redactor.redact(difference.toString())))
         .toList();
-    if (!differences.isEmpty() && config.driftCheck() == dev.closedloop.deploy.CheckLevel.FAIL) {
+    if (!differences.isEmpty() && config.testMigrate().driftCheck() == dev.closedloop.deploy.CheckLevel.FAIL) {
       notes.blocker(redactor.redact(check.refusal(result).getMessage()));
     }
     return new dev.closedloop.deploy.report.PlanDrift(true, result.version(), differences, result.skipped());
