@@ -4,18 +4,19 @@ import dev.closedloop.deploy.aws.AwsSettings;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.ProductionDatabase;
-import dev.closedloop.deploy.guard.BranchGuard;
 import dev.closedloop.deploy.guard.CiEnvironment;
-import dev.closedloop.deploy.guard.ReleaseLedger;
-import dev.closedloop.deploy.guard.ReleaseLock;
 import dev.closedloop.deploy.image.BuildRequest;
-import dev.closedloop.deploy.image.DockerConfig;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
-import dev.closedloop.deploy.report.RunReport;
+import dev.closedloop.deploy.internal.Durations;
+import dev.closedloop.deploy.internal.guard.BranchGuard;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
+import dev.closedloop.deploy.internal.guard.ReleaseLock;
+import dev.closedloop.deploy.internal.image.DockerConfig;
+import dev.closedloop.deploy.internal.report.RunReport;
+import dev.closedloop.deploy.internal.secret.SecretResolver;
 import dev.closedloop.deploy.rollout.RolloutSettings;
 import dev.closedloop.deploy.secret.Redactor;
-import dev.closedloop.deploy.secret.SecretResolver;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -266,7 +267,7 @@ final class ConfigLoader {
     }
     Duration timeout = Compatibility.DEFAULT_TIMEOUT;
     if (settings.compatibilityTimeout != null && !settings.compatibilityTimeout.isBlank()) {
-      timeout = parse(problems, () -> dev.closedloop.deploy.Durations.parse(settings.compatibilityTimeout,
+      timeout = parse(problems, () -> dev.closedloop.deploy.internal.Durations.parse(settings.compatibilityTimeout,
           "compatibilityTimeout (deploy.compatibilityTimeout)"));
       if (timeout != null && (timeout.isZero() || timeout.isNegative() || timeout.compareTo(Duration.ofDays(1)) > 0)) {
         problems.add("compatibilityTimeout (deploy.compatibilityTimeout) must be more than zero and at most 24h");

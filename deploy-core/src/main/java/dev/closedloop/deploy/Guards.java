@@ -1,6 +1,6 @@
 package dev.closedloop.deploy;
 
-import dev.closedloop.deploy.guard.ReleaseLock;
+import dev.closedloop.deploy.internal.guard.ReleaseLock;
 import java.time.Duration;
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package dev.closedloop.deploy;
 
 import dev.closedloop.deploy.database.ProductionDatabase;
-import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 
 /**
  * Production: its database (null when none is set), whether its connection must use TLS, and the

@@ -1,19 +1,20 @@
 package dev.closedloop.deploy;
 
 import dev.closedloop.deploy.guard.LedgerKind;
-import dev.closedloop.deploy.step.BuildStep;
-import dev.closedloop.deploy.step.MigrateStep;
-import dev.closedloop.deploy.step.PromoteStep;
-import dev.closedloop.deploy.step.ProductionSession;
-import dev.closedloop.deploy.step.ReleaseStep;
-import dev.closedloop.deploy.step.RequiredSettings;
-import dev.closedloop.deploy.step.RollbackStep;
-import dev.closedloop.deploy.step.RolloutStep;
-import dev.closedloop.deploy.step.RunContext;
-import dev.closedloop.deploy.step.RunState;
-import dev.closedloop.deploy.step.StepRunner;
-import dev.closedloop.deploy.step.StepRunner.Stage;
-import dev.closedloop.deploy.step.TestMigrateStep;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.step.BuildStep;
+import dev.closedloop.deploy.internal.step.MigrateStep;
+import dev.closedloop.deploy.internal.step.ProductionSession;
+import dev.closedloop.deploy.internal.step.PromoteStep;
+import dev.closedloop.deploy.internal.step.ReleaseStep;
+import dev.closedloop.deploy.internal.step.RequiredSettings;
+import dev.closedloop.deploy.internal.step.RollbackStep;
+import dev.closedloop.deploy.internal.step.RolloutStep;
+import dev.closedloop.deploy.internal.step.RunContext;
+import dev.closedloop.deploy.internal.step.RunState;
+import dev.closedloop.deploy.internal.step.StepRunner.Stage;
+import dev.closedloop.deploy.internal.step.StepRunner;
+import dev.closedloop.deploy.internal.step.TestMigrateStep;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -138,13 +139,13 @@ public final class Release {
           + " or more; got " + limit);
     }
     RequiredSettings.checkHistory(config);
-    dev.closedloop.deploy.guard.ReleaseLedger ledger = config.production().ledger();
+    dev.closedloop.deploy.internal.guard.ReleaseLedger ledger = config.production().ledger();
     if (!config.production().database().exists()) { // a local stand-in no release has made yet: nothing to read, nothing made
       return new dev.closedloop.deploy.report.History(config.production().guards().lockName(), ledger.table(), List.of(),
           config.redactor());
     }
     try (var production = config.production().database().open(events)) {
-      new dev.closedloop.deploy.step.ProductionGate(config).beforeConnecting(production.target()).enforce(events);
+      new dev.closedloop.deploy.internal.step.ProductionGate(config).beforeConnecting(production.target()).enforce(events);
       try (java.sql.Connection c = production.target().connect()) {
         try (java.sql.Statement s = c.createStatement()) {
           s.execute("SET default_transaction_read_only = on"); // reading is all history may do
@@ -183,7 +184,7 @@ public final class Release {
   public dev.closedloop.deploy.report.Plan plan() {
     try {
       RequiredSettings.check(config, List.of(BUILD, TEST_MIGRATE));
-      return dev.closedloop.deploy.step.Planner.plan(config, events, described());
+      return dev.closedloop.deploy.internal.step.Planner.plan(config, events, described());
     } catch (DeployException e) {
       throw e.withPartialResult(ReleaseResult.empty(), config.redactor());
     }
@@ -219,7 +220,7 @@ public final class Release {
    * job summary too; a report that cannot be written is warned about.
    */
   private void report(String goal, ReleaseResult result, String errorKind, String errorMessage) {
-    dev.closedloop.deploy.report.RunReport.write(config, goal, result, errorKind, errorMessage, events::warn);
+    dev.closedloop.deploy.internal.report.RunReport.write(config, goal, result, errorKind, errorMessage, events::warn);
   }
 
   /** The run's result, from what its steps produced and what its production session decided: built here alone. */

@@ -1,7 +1,7 @@
 package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Loopback;
+import dev.closedloop.deploy.internal.Loopback;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;

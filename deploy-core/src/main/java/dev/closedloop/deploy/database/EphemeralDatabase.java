@@ -1,6 +1,9 @@
 package dev.closedloop.deploy.database;
 
-import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.database.DockerDatabase;
+import dev.closedloop.deploy.internal.database.EmbeddedDatabase;
+import dev.closedloop.deploy.internal.database.ScratchDatabase;
 
 /**
  * Where test-migrate gets a throwaway PostgreSQL database. Each {@link #start} gives a fresh,

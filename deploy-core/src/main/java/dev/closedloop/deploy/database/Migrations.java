@@ -1,11 +1,12 @@
 package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.database.ImageMigrator;
 import dev.closedloop.deploy.internal.flyway.FlywayMigrator;
-import dev.closedloop.deploy.image.ImageRunner;
 import dev.closedloop.deploy.internal.goose.GooseMigrator;
+import dev.closedloop.deploy.internal.image.ImageRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

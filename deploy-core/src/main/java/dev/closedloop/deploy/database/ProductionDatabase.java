@@ -1,7 +1,9 @@
 package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.database.PostgresBinaries;
+import dev.closedloop.deploy.internal.database.PostgresServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

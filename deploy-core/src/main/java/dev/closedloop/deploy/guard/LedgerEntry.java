@@ -3,6 +3,8 @@ package dev.closedloop.deploy.guard;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.closedloop.deploy.internal.guard.CommitOrder;
+import dev.closedloop.deploy.internal.guard.TagBefore;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;

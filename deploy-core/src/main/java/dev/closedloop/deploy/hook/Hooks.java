@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.hook;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.internal.hook.CommandHook;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package dev.closedloop.deploy.image;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Loopback;
+import dev.closedloop.deploy.internal.Loopback;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;

@@ -12,7 +12,7 @@ public record RegistryCredentials(String username, String password) {
     }
   }
 
-  String basicHeader() {
+  public String basicHeader() {
     return "Basic " + Base64.getEncoder()
         .encodeToString((username + ":" + password).getBytes(StandardCharsets.UTF_8));
   }

@@ -1,7 +1,7 @@
 package dev.closedloop.deploy.rollout;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Durations;
+import dev.closedloop.deploy.internal.Durations;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -183,7 +183,7 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
   }
 
   /** The URL's port, or its scheme's default. */
-  static int effectivePort(URI url) {
+  public static int effectivePort(URI url) {
     return url.getPort() != -1 ? url.getPort() : "https".equals(url.getScheme()) ? 443 : 80;
   }
 

@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.secret;
 
+import dev.closedloop.deploy.internal.secret.RedactedException;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

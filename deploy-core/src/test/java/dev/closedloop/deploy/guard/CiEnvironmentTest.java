@@ -2,6 +2,7 @@ package dev.closedloop.deploy.guard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.closedloop.deploy.internal.guard.TestGit;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;

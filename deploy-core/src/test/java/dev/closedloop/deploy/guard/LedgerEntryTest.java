@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 
+import dev.closedloop.deploy.internal.guard.CommitOrder;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
+import dev.closedloop.deploy.internal.guard.TagBefore;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.closedloop.deploy.ReleaseEvent;
 import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.internal.report.StepSummary;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

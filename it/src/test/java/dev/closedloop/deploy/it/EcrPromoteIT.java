@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Events;
-import dev.closedloop.deploy.image.EcrRegistry;
 import dev.closedloop.deploy.image.ImageRef;
-import dev.closedloop.deploy.image.Promoter;
 import dev.closedloop.deploy.image.TagMove;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.image.EcrRegistry;
+import dev.closedloop.deploy.internal.image.Promoter;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;

@@ -49,7 +49,7 @@ class PluginIT {
   void testMigrate_onAServerGivenAsALibpqUri_usesAScratchDatabaseThere() throws Exception {
     Path project = copyProject("consumer");
     try (var server = dev.closedloop.deploy.database.EphemeralDatabase.embedded()
-        .start(dev.closedloop.deploy.Events.none())) {
+        .start(dev.closedloop.deploy.internal.Events.none())) {
       String uri = "postgres://postgres@127.0.0.1:" + server.target().port() + "/postgres";
 
       TestServices.Run run = mvn(project, "deploy:test-migrate", "-Ddeploy.testDatabaseUrl=" + uri);

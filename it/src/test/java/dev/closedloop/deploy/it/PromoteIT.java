@@ -3,13 +3,13 @@ package dev.closedloop.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.ImageRef;
-import dev.closedloop.deploy.image.OciRegistry;
-import dev.closedloop.deploy.image.Promoter;
 import dev.closedloop.deploy.image.TagMove;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.image.OciRegistry;
+import dev.closedloop.deploy.internal.image.Promoter;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -1,8 +1,8 @@
 package dev.closedloop.deploy.it;
 
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.internal.Events;
 
 /** Remembers where the database it started was, to prove it is gone afterwards. */
 final class RecordingDatabase implements EphemeralDatabase {

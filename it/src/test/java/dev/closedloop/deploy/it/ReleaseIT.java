@@ -1,11 +1,10 @@
 package dev.closedloop.deploy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.entry;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseEvent;
 import dev.closedloop.deploy.Step;
@@ -14,8 +13,9 @@ import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.guard.LedgerStatus;
-import dev.closedloop.deploy.guard.ReleaseLedger;
-import dev.closedloop.deploy.guard.ReleaseLock;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
+import dev.closedloop.deploy.internal.guard.ReleaseLock;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

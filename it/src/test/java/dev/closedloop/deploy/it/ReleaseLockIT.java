@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Events;
-import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.guard.LedgerStatus;
-import dev.closedloop.deploy.guard.ReleaseLedger;
-import dev.closedloop.deploy.guard.ReleaseLock;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
+import dev.closedloop.deploy.internal.guard.ReleaseLock;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;

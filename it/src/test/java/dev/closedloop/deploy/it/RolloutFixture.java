@@ -36,7 +36,7 @@ final class RolloutFixture {
   /** One embedded server for every test class of this JVM that needs production databases: each gets a database of its own. */
   static synchronized EphemeralDatabase.Instance sharedServer() {
     if (shared == null) {
-      shared = EphemeralDatabase.embedded().start(dev.closedloop.deploy.Events.none());
+      shared = EphemeralDatabase.embedded().start(dev.closedloop.deploy.internal.Events.none());
       EphemeralDatabase.Instance started = shared;
       Runtime.getRuntime().addShutdownHook(new Thread(started::close, "closedloop-test-postgres"));
     }

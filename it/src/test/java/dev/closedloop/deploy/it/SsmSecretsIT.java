@@ -2,11 +2,11 @@ package dev.closedloop.deploy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.guard.LedgerEntry;
-import dev.closedloop.deploy.guard.ReleaseLedger;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;

@@ -1,7 +1,7 @@
 package dev.closedloop.deploy.it;
 
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.internal.Events;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;

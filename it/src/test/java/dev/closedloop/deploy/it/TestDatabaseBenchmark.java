@@ -1,8 +1,8 @@
 package dev.closedloop.deploy.it;
 
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.image.ImageRef;
+import dev.closedloop.deploy.internal.Events;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

@@ -63,7 +63,7 @@ class TestDatabaseIT {
   @Test
   void aContainerLeftByAKilledRelease_isRemovedByTheNext_aLiveOnesIsNot() throws Exception {
     String image = PostgresImage.image(work);
-    String[] me = dev.closedloop.deploy.image.Containers.owner().orElseThrow().split(" ");
+    String[] me = dev.closedloop.deploy.internal.image.Containers.owner().orElseThrow().split(" ");
     String machine = me[0] + " " + me[1] + " " + me[2]; // host, PID namespace, uid
     String killed = "closedloop-testdb-killed-" + UUID.randomUUID().toString().substring(0, 6);
     String live = "closedloop-testdb-live-" + UUID.randomUUID().toString().substring(0, 6);
@@ -72,7 +72,7 @@ class TestDatabaseIT {
     try {
       // the killed release's pid, now another process's: its start time tells them apart
       sleeping(image, killed, machine + " " + me[3] + " 946684800000");
-      sleeping(image, live, dev.closedloop.deploy.image.Containers.ownerOf(otherRelease.toHandle()).orElseThrow());
+      sleeping(image, live, dev.closedloop.deploy.internal.image.Containers.ownerOf(otherRelease.toHandle()).orElseThrow());
       sleeping(image, elsewhere, "ci-runner-7 pid:[4026531836] 0 " + me[3] + " 946684800000");
 
       testMigrate(Migrations.flyway("classpath:db/migration")).testDatabaseImage(image).load().testMigrate();

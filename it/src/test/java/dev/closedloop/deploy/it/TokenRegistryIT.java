@@ -4,14 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.ImageRef;
-import dev.closedloop.deploy.image.OciRegistry;
-import dev.closedloop.deploy.image.Promoter;
 import dev.closedloop.deploy.image.RegistryCredentials;
 import dev.closedloop.deploy.image.TagMove;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.image.OciRegistry;
+import dev.closedloop.deploy.internal.image.Promoter;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,6 +1,6 @@
 package dev.closedloop.deploy.internal.flyway;
 
-import dev.closedloop.deploy.Events;
+import dev.closedloop.deploy.internal.Events;
 import org.flywaydb.core.api.logging.Log;
 import org.flywaydb.core.api.logging.LogCreator;
 

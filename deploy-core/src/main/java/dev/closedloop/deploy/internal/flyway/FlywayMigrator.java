@@ -1,7 +1,6 @@
 package dev.closedloop.deploy.internal.flyway;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.AppliedMigration;
 import dev.closedloop.deploy.database.DatabaseTarget;
@@ -9,6 +8,7 @@ import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.database.Migrator;
+import dev.closedloop.deploy.internal.Events;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;

@@ -151,7 +151,7 @@ class GooseFileTest {
     java.nio.file.Files.writeString(dir.resolve("embed.go"), "package migrations\n"); // goose ignores it too
     java.nio.file.Files.writeString(dir.resolve("README.md"), "notes\n");
     var migrator = dev.closedloop.deploy.database.Migrations.goose("filesystem:" + dir)
-        .migrator(dev.closedloop.deploy.Events.none(), dev.closedloop.deploy.Step.TEST_MIGRATE);
+        .migrator(dev.closedloop.deploy.internal.Events.none(), dev.closedloop.deploy.Step.TEST_MIGRATE);
     migrator.validate();
 
     java.nio.file.Files.writeString(dir.resolve("0002-add-index.sql"), "-- +goose Up\nSELECT 2;\n");

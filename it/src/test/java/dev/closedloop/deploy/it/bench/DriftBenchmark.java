@@ -2,7 +2,6 @@ package dev.closedloop.deploy.it.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseBuilder;
 import dev.closedloop.deploy.ReleaseResult;
@@ -10,6 +9,7 @@ import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
+import dev.closedloop.deploy.internal.Events;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

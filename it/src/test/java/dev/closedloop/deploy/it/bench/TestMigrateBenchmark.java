@@ -2,11 +2,11 @@ package dev.closedloop.deploy.it.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.closedloop.deploy.Events;
 import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
+import dev.closedloop.deploy.internal.Events;
 import java.io.InputStream;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;

@@ -1,0 +1,124 @@
+package dev.closedloop.deploy.internal;
+
+import dev.closedloop.deploy.ReleaseEvent;
+import dev.closedloop.deploy.ReleaseListener;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.StepResult;
+import dev.closedloop.deploy.secret.Redactor;
+import java.time.Duration;
+import java.util.List;
+
+/** Sends events to the configured listeners. One per release run. */
+public final class Events {
+
+  private final List<ReleaseListener> listeners;
+  private final Redactor redactor;
+
+  public Events(List<ReleaseListener> listeners) {
+    this(listeners, new Redactor());
+  }
+
+  /** Events whose text passes through {@code redactor}: no listener ever sees a secret. */
+  public Events(List<ReleaseListener> listeners, Redactor redactor) {
+    this.listeners = List.copyOf(listeners);
+    this.redactor = redactor;
+  }
+
+  public static Events none() {
+    return new Events(List.of());
+  }
+
+  public void emit(ReleaseEvent event) {
+    ReleaseEvent safe = redact(event);
+    for (ReleaseListener listener : listeners) {
+      listener.on(safe);
+    }
+  }
+
+  private ReleaseEvent redact(ReleaseEvent event) {
+    if (event instanceof ReleaseEvent.StepFinished e) {
+      return new ReleaseEvent.StepFinished(e.step(), e.duration(), redactor.redact(e.summary()));
+    } else if (event instanceof ReleaseEvent.StepFailed e) {
+      return new ReleaseEvent.StepFailed(e.step(), e.duration(), redactor.redact(e.message()));
+    } else if (event instanceof ReleaseEvent.Progress e) {
+      return new ReleaseEvent.Progress(e.step(), redactor.redact(e.message()));
+    } else if (event instanceof ReleaseEvent.Log e) {
+      return new ReleaseEvent.Log(e.level(), redactor.redact(e.message()));
+    }
+    return event;
+  }
+
+  /**
+   * Masks {@code secret} in every event from now on (and in the run's errors): for a secret in
+   * another spelling than the one registered, such as a password percent-encoded in a URL.
+   */
+  public void mask(String secret) {
+    redactor.register(secret);
+  }
+
+  public void progress(Step step, String message) {
+    emit(new ReleaseEvent.Progress(step, message));
+  }
+
+  public void warn(String message) {
+    emit(new ReleaseEvent.Log(ReleaseEvent.Level.WARN, message));
+  }
+
+  public void debug(String message) {
+    emit(new ReleaseEvent.Log(ReleaseEvent.Level.DEBUG, message));
+  }
+
+  /** Starts timing a step: emits {@code StepStarted} now and its end when closed. */
+  public StepTimer start(Step step) {
+    return new StepTimer(step);
+  }
+
+  /**
+   * Times one step. Call {@link #finished} with a summary when it succeeded; closing it without
+   * that reports the step as failed with {@link #failed}'s message, or a generic one.
+   */
+  public final class StepTimer implements AutoCloseable {
+    private final Step step;
+    private final long startNanos = System.nanoTime();
+    private boolean ended;
+
+    private StepTimer(Step step) {
+      this.step = step;
+      emit(new ReleaseEvent.StepStarted(step));
+    }
+
+    public Duration elapsed() {
+      return Duration.ofNanos(System.nanoTime() - startNanos);
+    }
+
+    public StepResult finished(String summary) {
+      ended = true;
+      Duration duration = elapsed();
+      emit(new ReleaseEvent.StepFinished(step, duration, summary));
+      return new StepResult(step, StepResult.Status.SUCCEEDED, duration, summary);
+    }
+
+    public StepResult failed(String message) {
+      return end(StepResult.Status.FAILED, message);
+    }
+
+    /** The step was stopped because another step of the run failed. */
+    public StepResult stopped(String message) {
+      return end(StepResult.Status.STOPPED, message);
+    }
+
+    private StepResult end(StepResult.Status status, String message) {
+      ended = true;
+      Duration duration = elapsed();
+      emit(new ReleaseEvent.StepFailed(step, duration, message));
+      return new StepResult(step, status, duration, message);
+    }
+
+    @Override
+    public void close() {
+      if (!ended) {
+        failed("interrupted");
+      }
+    }
+  }
+}

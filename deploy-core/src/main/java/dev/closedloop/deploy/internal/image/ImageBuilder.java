@@ -1,0 +1,277 @@
+package dev.closedloop.deploy.internal.image;
+
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.BuildImageCmd;
+import com.github.dockerjava.api.command.BuildImageResultCallback;
+import com.github.dockerjava.api.model.AuthConfig;
+import com.github.dockerjava.api.model.BuildResponseItem;
+import com.github.dockerjava.api.model.PushResponseItem;
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.image.BuildRequest;
+import dev.closedloop.deploy.image.BuiltImage;
+import dev.closedloop.deploy.image.ImageRef;
+import dev.closedloop.deploy.image.RegistryCredentials;
+import dev.closedloop.deploy.internal.Events;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Builds an image with the Docker engine, tags it {@code <repository>:<sha>} (and any extra
+ * tags), pushes it and returns the digest the registry reports. An image whose {@code <sha>} tag
+ * is already in the registry is reused, unless the request forces a rebuild.
+ */
+public final class ImageBuilder {
+
+  /** Tags the build step never sets: moving them is promotion's job, after the migrations. */
+  private static final Set<String> PROMOTION_ONLY_TAGS = Set.of("latest");
+
+  private final DockerEngine engine;
+  private final Registry registry;
+  private final RegistryCredentials credentials;
+  private final Events events;
+  /** The build or push stream in flight; closing it makes the engine cancel that work. */
+  private volatile Closeable inFlight;
+  private volatile boolean aborted;
+
+  public ImageBuilder(DockerEngine engine, Registry registry, RegistryCredentials credentials, Events events) {
+    this.engine = engine;
+    this.registry = registry;
+    this.credentials = credentials;
+    this.events = events;
+  }
+
+  /** Checks a request before anything is built; also useful to a dry run. */
+  public static void validate(BuildRequest request) {
+    for (String tag : request.extraTags()) {
+      if (PROMOTION_ONLY_TAGS.contains(tag)) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION,
+            "The build never tags '" + tag + "' (deploy.tags): that tag moves only at promote, after the"
+                + " migrations succeeded. Remove it from deploy.tags and list it in deploy.promoteTags");
+      }
+      request.repository().withTag(tag); // rejects a malformed tag with the tag in the message
+    }
+    if (!Files.isDirectory(request.context())) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION,
+          "The build context " + request.context() + " (deploy.buildContext) is not a directory");
+    }
+    if (!Files.isRegularFile(request.dockerfile())) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION,
+          "No Dockerfile at " + request.dockerfile() + " (deploy.dockerfile): create it or point"
+              + " deploy.dockerfile at the Dockerfile to build");
+    }
+    if (!request.dockerfile().toAbsolutePath().normalize()
+        .startsWith(request.context().toAbsolutePath().normalize())) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION,
+          "The Dockerfile " + request.dockerfile() + " (deploy.dockerfile) is outside the build context "
+              + request.context() + " (deploy.buildContext): move it inside the context");
+    }
+  }
+
+  /**
+   * Stops a build in progress from another thread: the engine cancels the build or push it is
+   * doing, and nothing more is pushed. {@link #build} then fails.
+   */
+  public void abort() {
+    aborted = true;
+    Closeable stream = inFlight;
+    if (stream != null) {
+      try {
+        stream.close();
+      } catch (IOException e) {
+        events.debug("closing the build stream: " + e.getMessage());
+      }
+    }
+  }
+
+  private void checkNotAborted(String before) {
+    if (aborted) {
+      throw new DeployException(DeployException.Kind.DOCKER, "Stopped before " + before);
+    }
+  }
+
+  /**
+   * Builds and pushes. The {@code <sha>} tag is pushed last, so its presence in the registry
+   * means every tag of the build is there: a reused image is a whole one.
+   */
+  public BuiltImage build(BuildRequest request) {
+    validate(request);
+    ImageRef shaRef = request.shaRef();
+    List<ImageRef> tags = new ArrayList<>();
+    for (String tag : request.extraTags()) {
+      tags.add(request.repository().withTag(tag));
+    }
+    tags.add(shaRef);
+
+    if (!request.force()) {
+      Optional<String> existing = registry.digestOf(shaRef);
+      if (existing.isPresent()) {
+        events.progress(Step.BUILD, shaRef + " is already in the registry (" + existing.get()
+            + "): build skipped; set deploy.forceBuild=true to rebuild");
+        return new BuiltImage(shaRef, existing.get(), List.of(shaRef), true);
+      }
+    }
+
+    checkNotAborted("building " + shaRef);
+    String imageId = buildImage(request, tags);
+    events.debug("built image " + imageId);
+    String digest = null;
+    for (ImageRef tag : tags) {
+      checkNotAborted("pushing " + tag);
+      String pushed = push(tag);
+      if (digest == null) {
+        digest = pushed;
+      }
+    }
+    // The registry is the authority on what a tag points at; the push stream is only a hint.
+    String registered = registry.digestOf(shaRef).orElseThrow(() -> new DeployException(
+        DeployException.Kind.REGISTRY, "The registry lost " + shaRef + " right after the push"));
+    if (digest != null && !digest.equals(registered)) {
+      throw new DeployException(DeployException.Kind.REGISTRY, "The registry reports " + registered
+          + " for " + shaRef + " but the push reported " + digest + ": another build pushed the same tag");
+    }
+    return new BuiltImage(shaRef, registered, tags, false);
+  }
+
+  private String buildImage(BuildRequest request, List<ImageRef> tags) {
+    Set<String> tagNames = new LinkedHashSet<>();
+    tags.forEach(t -> tagNames.add(t.toString()));
+    Map<String, String> labels = new LinkedHashMap<>();
+    labels.put("org.opencontainers.image.revision", request.sha());
+    labels.put("org.opencontainers.image.created", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+    labels.putAll(request.labels());
+
+    events.progress(Step.BUILD, "building " + request.shaRef() + " from " + request.dockerfile()
+        + " on " + engine.host());
+    try {
+      BuildImageCmd cmd = engine.client().buildImageCmd()
+          .withBaseDirectory(request.context().toFile())
+          .withDockerfile(request.dockerfile().toFile())
+          .withTags(tagNames)
+          .withLabels(labels)
+          .withPull(false);
+      request.buildArgs().forEach(cmd::withBuildArg);
+      if (request.target() != null && !request.target().isBlank()) {
+        cmd.withTarget(request.target());
+      }
+      BuildImageResultCallback callback = cmd.exec(new BuildImageResultCallback() {
+        @Override
+        public void onStart(Closeable stream) {
+          super.onStart(stream);
+          closeIfAborted(this); // the stream opens on another thread, maybe after abort()
+        }
+
+        @Override
+        public void onNext(BuildResponseItem item) {
+          String stream = item.getStream();
+          if (stream != null && !stream.isBlank()) {
+            String line = stream.strip();
+            if (line.startsWith("Step ")) {
+              events.progress(Step.BUILD, line);
+            } else {
+              events.debug(line);
+            }
+          }
+          super.onNext(item);
+        }
+      });
+      inFlight = callback;
+      if (aborted) {
+        callback.close();
+      }
+      return callback.awaitImageId();
+    } catch (RuntimeException | IOException e) {
+      checkNotAborted("the build of " + request.shaRef() + " finished");
+      throw new DeployException(DeployException.Kind.DOCKER,
+          "docker build of " + request.dockerfile() + " failed: " + DockerEngine.rootMessage(e), e);
+    }
+  }
+
+  private String push(ImageRef tag) {
+    events.progress(Step.BUILD, "pushing " + tag);
+    PushCallback callback = new PushCallback();
+    inFlight = callback;
+    try {
+      engine.client().pushImageCmd(tag.name())
+          .withTag(tag.tagValue().orElseThrow())
+          .withAuthConfig(authConfig(tag))
+          .exec(callback);
+      if (aborted) {
+        callback.close();
+      }
+      callback.awaitCompletion();
+      checkNotAborted("the push of " + tag + " finished");
+    } catch (IOException e) {
+      throw new DeployException(DeployException.Kind.DOCKER, "Cannot stop the push of " + tag + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DeployException(DeployException.Kind.DOCKER, "Interrupted while pushing " + tag, e);
+    } catch (RuntimeException e) {
+      throw new DeployException(DeployException.Kind.REGISTRY,
+          "docker push of " + tag + " failed: " + DockerEngine.rootMessage(e), e);
+    }
+    if (callback.error != null) {
+      throw new DeployException(DeployException.Kind.REGISTRY, "docker push of " + tag + " failed: "
+          + callback.error + (callback.error.contains("auth") || callback.error.contains("denied")
+              ? " (check the <server> with id '" + tag.registry() + "' in settings.xml)" : ""));
+    }
+    return callback.digest;
+  }
+
+  private AuthConfig authConfig(ImageRef tag) {
+    AuthConfig auth = new AuthConfig().withRegistryAddress(tag.apiHost());
+    if (credentials != null) {
+      auth.withUsername(credentials.username()).withPassword(credentials.password());
+    }
+    return auth;
+  }
+
+  private void closeIfAborted(Closeable callback) {
+    if (aborted) {
+      try {
+        callback.close();
+      } catch (IOException e) {
+        events.debug("closing the build stream: " + e.getMessage());
+      }
+    }
+  }
+
+  /** One progress line per layer once it is in the registry, not one per chunk. */
+  private final class PushCallback extends ResultCallback.Adapter<PushResponseItem> {
+    private String digest;
+    private String error;
+
+    @Override
+    public void onStart(Closeable stream) {
+      super.onStart(stream);
+      closeIfAborted(this); // the stream opens on another thread, maybe after abort()
+    }
+
+    @Override
+    public void onNext(PushResponseItem item) {
+      if (item.getErrorDetail() != null || item.getError() != null) {
+        error = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
+            ? item.getErrorDetail().getMessage() : item.getError();
+        return;
+      }
+      if (item.getAux() != null && item.getAux().getDigest() != null) {
+        digest = item.getAux().getDigest();
+      }
+      String status = item.getStatus();
+      if (status != null && item.getId() != null
+          && (status.equals("Pushed") || status.equals("Layer already exists") || status.startsWith("Mounted from"))) {
+        events.progress(Step.BUILD, "layer " + item.getId() + ": " + status.toLowerCase());
+      }
+    }
+  }
+}

@@ -1,0 +1,286 @@
+package dev.closedloop.deploy.internal.step;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.database.Migrator;
+import dev.closedloop.deploy.guard.LedgerKind;
+import dev.closedloop.deploy.image.BuiltImage;
+import dev.closedloop.deploy.image.ImageRef;
+import dev.closedloop.deploy.image.RegistryCredentials;
+import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.image.DockerEngine;
+import dev.closedloop.deploy.internal.image.EcrRegistry;
+import dev.closedloop.deploy.internal.image.ImageRunner;
+import dev.closedloop.deploy.internal.image.OciRegistry;
+import dev.closedloop.deploy.internal.image.Registry;
+import dev.closedloop.deploy.internal.rollout.Rollouts;
+import dev.closedloop.deploy.rollout.Rollout;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+
+/**
+ * One run of steps: the resources it opened (registry client, Docker engine, rollout target, the
+ * production session) and its stop signal, apart from what its steps produced ({@link #state()},
+ * written by the runner alone). Everything is opened on first use and closed in reverse order
+ * when the run ends, also when it failed. Steps of one stage run on threads of their own, so
+ * every method is safe to call from several threads.
+ */
+public final class RunContext implements AutoCloseable {
+
+  private final ReleaseConfig config;
+  private final Events events;
+  /** What the run puts live: the commit it builds, or an earlier release's image. */
+  private final LedgerKind kind;
+  private final RunState state = new RunState();
+  private final Deque<AutoCloseable> opened = new ArrayDeque<>();
+  private final List<Runnable> onStop = new ArrayList<>();
+  private boolean stopped;
+
+  private Registry registry;
+  private DockerEngine docker;
+  private ProductionSession session;
+  /** The session being opened or opened: what it decided stays known when opening it failed. */
+  private volatile ProductionSession tried;
+  /** How the run enters production: over JDBC, or a unit test's own. */
+  private final BiFunction<RunContext, Step, ProductionSession> production;
+  /** The migration tool for a step: the configured one, or a unit test's own. */
+  private final Function<Step, Migrator> migrators;
+  private Rollout rollout;
+  private final Object credentialsLock = new Object();
+  private RegistryCredentials pushCredentials;
+  private volatile BuiltImage shaImage;
+
+  public RunContext(ReleaseConfig config, Events events) {
+    this(config, events, LedgerKind.RELEASE);
+  }
+
+  public RunContext(ReleaseConfig config, Events events, LedgerKind kind) {
+    this(config, events, kind, null, ReleaseSession::open, null);
+  }
+
+  /**
+   * A run whose registry, production and migration tool are given, for steps tested without
+   * Docker or PostgreSQL; null for the registry or the tool takes the configured one.
+   */
+  RunContext(ReleaseConfig config, Events events, LedgerKind kind, Registry registry,
+      BiFunction<RunContext, Step, ProductionSession> production, Function<Step, Migrator> migrators) {
+    this.config = config;
+    this.events = events;
+    this.kind = kind;
+    this.registry = registry;
+    this.production = production;
+    this.migrators = migrators != null ? migrators
+        : step -> config.testMigrate().migrations().migrator(events, step, this::imageRunner);
+  }
+
+  /** The migration tool, for {@code step}'s events; migrations from the image run from this run's image. */
+  public Migrator migrator(Step step) {
+    return migrators.apply(step);
+  }
+
+  public ReleaseConfig config() {
+    return config;
+  }
+
+  public Events events() {
+    return events;
+  }
+
+  public LedgerKind kind() {
+    return kind;
+  }
+
+  /** What the steps produced so far. */
+  public RunState state() {
+    return state;
+  }
+
+  /** ECR through the AWS SDK for ECR hosts, the distribution API for every other registry. */
+  public synchronized Registry registry() {
+    if (registry == null) {
+      ImageRef image = config.buildRequest().repository();
+      registry = image != null && image.isEcr() ? own(EcrRegistry.of(image, config.registry().aws()))
+          : new OciRegistry(config.registry().registryCredentials());
+    }
+    return registry;
+  }
+
+  /**
+   * Credentials for pushing and pulling the image: the configured ones, else for ECR a token from
+   * GetAuthorizationToken, fetched once for the run and masked.
+   */
+  public RegistryCredentials registryCredentials() {
+    // its own lock: a token fetch over the network must not hold up stop() or another step's resources
+    synchronized (credentialsLock) {
+      if (pushCredentials == null) {
+        pushCredentials = config.registry().registryCredentials();
+        if (pushCredentials == null && registry() instanceof EcrRegistry ecr) {
+          pushCredentials = ecr.pushCredentials();
+          config.redactor().register(pushCredentials.password());
+        }
+      }
+      return pushCredentials;
+    }
+  }
+
+  /** The built image by digest, to run commands from (migrations run from the image). */
+  public ImageRunner imageRunner() {
+    return new ImageRunner(docker(), config.buildRequest().repository().withDigest(resolveImage().digest()), this::registryCredentials);
+  }
+
+  /** Where the promoted image goes live ({@code deploy.rollout}), opened on first use. */
+  public synchronized Rollout rollout() {
+    if (rollout == null) {
+      rollout = own(Rollouts.open(config.rollout(), config.registry().aws(), config.buildRequest().repository(), config.registry().promoteTags(), this::docker,
+          this::registryCredentials, events));
+    }
+    return rollout;
+  }
+
+  /** The Docker engine, connected and pinged on first use. */
+  public synchronized DockerEngine docker() {
+    if (docker == null) {
+      docker = own(DockerEngine.connect(config.registry().dockerHost()));
+    }
+    return docker;
+  }
+
+  /**
+   * Enters production for {@code step}, the first time: past the branch guard, connected, in the
+   * ledger and holding the release lock (or superseded while it waited), which may take up to
+   * {@code deploy.lockTimeout}. Held until the run ends; later calls return the same session.
+   */
+  public synchronized ProductionSession lockProduction(Step step) {
+    if (session == null) {
+      session = own(production.apply(this, step));
+      tried = session;
+    }
+    return session;
+  }
+
+  /** Called by the session being opened, before it connects: what it decides stays known if it fails. */
+  void opening(ProductionSession session) {
+    this.tried = session;
+  }
+
+  /** The session, when a step entered production and holds it. */
+  public synchronized Optional<ProductionSession> heldSession() {
+    return Optional.ofNullable(session);
+  }
+
+  /** The session a step opened or tried to open: the guards' decisions and the ledger row, as far as it got. */
+  public Optional<ProductionSession> triedSession() {
+    return Optional.ofNullable(tried);
+  }
+
+  /** True when a newer release took this one's place while it waited for the lock. */
+  public synchronized boolean superseded() {
+    return session != null && session.superseded();
+  }
+
+  /**
+   * The image this run puts live, as far as a step produced it (a rollback's target, the promoted
+   * digest, the build), else the one {@link #resolveImage} looked up.
+   */
+  public Optional<BuiltImage> knownImage() {
+    return state.get(PromoteStep.PROMOTED).map(PromoteStep.Promotion::image)
+        .or(() -> state.get(BuildStep.IMAGE)).or(() -> Optional.ofNullable(shaImage));
+  }
+
+  /**
+   * The image of this run: what {@link #knownImage} knows, else {@code <image>:<sha>} as the
+   * registry has it now (a split job whose build ran in another process), looked up once.
+   *
+   * @throws DeployException of kind REGISTRY when the registry does not have it
+   */
+  public BuiltImage resolveImage() {
+    Optional<BuiltImage> known = knownImage();
+    if (known.isPresent()) {
+      return known.get();
+    }
+    ImageRef shaRef = config.buildRequest().shaRef();
+    String digest = registry().digestOf(shaRef).orElseThrow(() -> new DeployException(DeployException.Kind.REGISTRY,
+        shaRef + " is not in the registry: run deploy:build for this commit first"));
+    BuiltImage found = new BuiltImage(shaRef, digest, List.of(shaRef), true);
+    shaImage = found;
+    return found;
+  }
+
+  /**
+   * Runs {@code action} when the run is stopped because a step running beside the caller's
+   * failed (at once when it already was). Closing the returned handle forgets the action.
+   */
+  public Registration onStop(Runnable action) {
+    boolean now;
+    synchronized (this) {
+      now = stopped;
+      if (!now) {
+        onStop.add(action);
+      }
+    }
+    if (now) {
+      action.run();
+    }
+    return () -> {
+      synchronized (this) {
+        onStop.remove(action);
+      }
+    };
+  }
+
+  /** True once the run was stopped: a step should end as soon as it can, changing nothing more. */
+  public synchronized boolean stopped() {
+    return stopped;
+  }
+
+  void stop() {
+    List<Runnable> actions;
+    synchronized (this) {
+      if (stopped) {
+        return;
+      }
+      stopped = true;
+      actions = List.copyOf(onStop);
+      onStop.clear();
+    }
+    for (Runnable action : actions) {
+      try {
+        action.run();
+      } catch (RuntimeException e) {
+        events.debug("stopping a step: " + e);
+      }
+    }
+  }
+
+  /** An action registered with {@link #onStop}; closing it forgets the action. */
+  public interface Registration extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  synchronized <T> T own(T resource) {
+    if (resource instanceof AutoCloseable closeable) {
+      opened.push(closeable);
+    }
+    return resource;
+  }
+
+  /** Closes everything the run opened, newest first; a failure to close is logged, not thrown. */
+  @Override
+  public synchronized void close() {
+    while (!opened.isEmpty()) {
+      AutoCloseable resource = opened.pop();
+      try {
+        resource.close();
+      } catch (Exception e) {
+        events.debug("closing " + resource.getClass().getSimpleName() + ": " + e.getMessage());
+      }
+    }
+  }
+}

@@ -1,0 +1,113 @@
+package dev.closedloop.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The public API is small and named here: a public class outside {@code internal} that is not on
+ * this list fails the build, so making one public is a decision, not an accident. Everything under
+ * {@code dev.closedloop.deploy.internal} may change in any release.
+ */
+class ApiSurfaceTest {
+
+  /** The API: the entry point, configuration, results, events, errors, and what an embedder implements. */
+  static final Set<String> API = Set.of(
+      "dev.closedloop.deploy.Release",
+      "dev.closedloop.deploy.ReleaseBuilder",
+      "dev.closedloop.deploy.ReleaseConfig",
+      "dev.closedloop.deploy.TestMigrateSettings",
+      "dev.closedloop.deploy.ProductionSettings",
+      "dev.closedloop.deploy.RegistrySettings",
+      "dev.closedloop.deploy.Guards",
+      "dev.closedloop.deploy.Compatibility",
+      "dev.closedloop.deploy.ReleaseResult",
+      "dev.closedloop.deploy.StepResult",
+      "dev.closedloop.deploy.Step",
+      "dev.closedloop.deploy.ReleaseEvent",
+      "dev.closedloop.deploy.ReleaseListener",
+      "dev.closedloop.deploy.DeployException",
+      "dev.closedloop.deploy.CheckLevel",
+      "dev.closedloop.deploy.aws.AwsSettings",
+      "dev.closedloop.deploy.database.Migrations",
+      "dev.closedloop.deploy.database.Migrator",
+      "dev.closedloop.deploy.database.EphemeralDatabase",
+      "dev.closedloop.deploy.database.DatabaseTarget",
+      "dev.closedloop.deploy.database.ProductionDatabase",
+      "dev.closedloop.deploy.database.MigrationOutcome",
+      "dev.closedloop.deploy.database.MigrationSet",
+      "dev.closedloop.deploy.database.AppliedMigration",
+      "dev.closedloop.deploy.guard.CiEnvironment",
+      "dev.closedloop.deploy.guard.Branch",
+      "dev.closedloop.deploy.guard.LedgerEntry",
+      "dev.closedloop.deploy.guard.LedgerKind",
+      "dev.closedloop.deploy.guard.LedgerStatus",
+      "dev.closedloop.deploy.hook.Hook",
+      "dev.closedloop.deploy.hook.HookPoint",
+      "dev.closedloop.deploy.hook.HookRun",
+      "dev.closedloop.deploy.hook.Hooks",
+      "dev.closedloop.deploy.image.BuildRequest",
+      "dev.closedloop.deploy.image.BuiltImage",
+      "dev.closedloop.deploy.image.ImageRef",
+      "dev.closedloop.deploy.image.RegistryCredentials",
+      "dev.closedloop.deploy.image.TagMove",
+      "dev.closedloop.deploy.lint.Finding",
+      "dev.closedloop.deploy.lint.LintSettings",
+      "dev.closedloop.deploy.lint.Rule",
+      "dev.closedloop.deploy.report.CiLog",
+      "dev.closedloop.deploy.report.Format",
+      "dev.closedloop.deploy.report.GitHubActions",
+      "dev.closedloop.deploy.report.History",
+      "dev.closedloop.deploy.report.Plan",
+      "dev.closedloop.deploy.report.LintFinding",
+      "dev.closedloop.deploy.report.PlanCompatibility",
+      "dev.closedloop.deploy.report.PlanDrift",
+      "dev.closedloop.deploy.report.PlanGuard",
+      "dev.closedloop.deploy.report.PlanImage",
+      "dev.closedloop.deploy.report.PlanLint",
+      "dev.closedloop.deploy.report.PlanLock",
+      "dev.closedloop.deploy.report.PlanMigrations",
+      "dev.closedloop.deploy.report.PlanProduction",
+      "dev.closedloop.deploy.report.PlanRollout",
+      "dev.closedloop.deploy.report.PlanTagMove",
+      "dev.closedloop.deploy.rollout.Rollout",
+      "dev.closedloop.deploy.rollout.RolloutResult",
+      "dev.closedloop.deploy.rollout.RolloutSettings",
+      "dev.closedloop.deploy.secret.Redactor");
+
+  private static final Pattern PUBLIC_TYPE = Pattern.compile(
+      "^public (?:final |abstract |sealed |non-sealed )*(?:class|interface|record|enum|@interface) (\\w+)",
+      Pattern.MULTILINE);
+  private static final Pattern PACKAGE = Pattern.compile("^package ([\\w.]+);", Pattern.MULTILINE);
+
+  @Test
+  void everyPublicTypeOutsideInternal_isNamedAsApi() throws IOException {
+    Set<String> publicOutsideInternal = new TreeSet<>();
+    Path sources = Path.of("src/main/java");
+    try (Stream<Path> files = Files.walk(sources)) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
+        String text = Files.readString(file);
+        Matcher pkg = PACKAGE.matcher(text);
+        Matcher type = PUBLIC_TYPE.matcher(text);
+        if (pkg.find() && type.find() && !pkg.group(1).contains(".internal")) {
+          publicOutsideInternal.add(pkg.group(1) + "." + type.group(1));
+        }
+      }
+    }
+
+    assertThat(publicOutsideInternal).as("public types outside dev.closedloop.deploy.internal: add a new one to"
+        + " ApiSurfaceTest.API only when embedders need it, else move it under internal").isSubsetOf(API);
+    assertThat(publicOutsideInternal).as("the API list names only types that exist").containsAll(
+        API.stream().filter(name -> Files.exists(sources.resolve(name.replace('.', '/') + ".java"))).toList());
+    assertThat(List.copyOf(publicOutsideInternal)).hasSizeLessThan(65);
+  }
+}

@@ -1,0 +1,291 @@
+package dev.closedloop.deploy.internal.lint;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.closedloop.deploy.lint.Finding;
+import dev.closedloop.deploy.lint.LintSettings;
+import dev.closedloop.deploy.lint.Rule;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class LinterTest {
+
+  /** Production has customers (small) and orders (large), and an index on orders. */
+  private static final Schema PRODUCTION = new Schema(Map.of("public.customers", Schema.Table.rows(40),
+      "public.orders", Schema.Table.rows(2_000_000), "public.events", new Schema.Table(-1, 64L << 20),
+      "public.notes", new Schema.Table(-1, 8192), "app.accounts", Schema.Table.rows(10)),
+      Set.of("public.orders_customer_idx"), Schema.KNOWN_VOLATILE, "public");
+
+  private static List<String> ids(String sql) {
+    return ids(sql, PRODUCTION);
+  }
+
+  private static List<String> ids(String sql, Schema schema) {
+    return Linter.lint(List.of(new Linter.Script("V9 change", sql, false)), schema, LintSettings.DEFAULT).stream()
+        .map(f -> f.rule().id()).toList();
+  }
+
+  /** The findings other than require-timeout-settings, which most statements here also trip. */
+  private static List<String> rules(String sql) {
+    List<String> ids = new ArrayList<>(ids(sql));
+    ids.remove(Rule.REQUIRE_TIMEOUT_SETTINGS.id());
+    return ids;
+  }
+
+  private static final String TIMEOUT = "SET lock_timeout = '5s';\n";
+
+  @Test
+  void dropTableOfProductionsTableOnly() {
+    assertEquals(List.of("ban-drop-table"), rules("DROP TABLE orders;"));
+    assertEquals(List.of("ban-drop-table"), rules("drop table if exists public.orders cascade;"));
+    assertEquals(List.of(), rules("CREATE TABLE scratch (id int); DROP TABLE scratch;"));
+    assertEquals(List.of(), rules("DROP TABLE IF EXISTS never_there;"));
+  }
+
+  @Test
+  void unqualifiedNamesAreLookedForInTheRolesSchema() {
+    Schema app = new Schema(PRODUCTION.tables(), PRODUCTION.indexes(), PRODUCTION.volatileFunctions(), "app");
+    assertEquals(List.of("ban-drop-column"), ids(TIMEOUT + "ALTER TABLE accounts DROP COLUMN x;", app));
+    assertEquals(List.of(), ids(TIMEOUT + "ALTER TABLE accounts DROP COLUMN x;", PRODUCTION));
+  }
+
+  @Test
+  void refreshConcurrentlyStaysInFlywaysTransaction() {
+    assertEquals(List.of("ban-alter-enum-add-value-in-transaction"),
+        rules("REFRESH MATERIALIZED VIEW CONCURRENTLY totals; ALTER TYPE mood ADD VALUE 'x';"));
+  }
+
+  @Test
+  void dropColumn() {
+    assertEquals(List.of("ban-drop-column"), rules("ALTER TABLE customers DROP COLUMN legacy_name;"));
+    assertEquals(List.of("ban-drop-column"), rules("ALTER TABLE customers DROP legacy_name;"));
+    assertEquals(List.of(), rules("ALTER TABLE customers DROP CONSTRAINT customers_name_check;"));
+    assertEquals(List.of(), rules("CREATE TABLE t (a int, b int); ALTER TABLE t DROP COLUMN b;"));
+  }
+
+  @Test
+  void dropDatabase() {
+    assertEquals(List.of("ban-drop-database"), rules("DROP DATABASE shop;"));
+    assertEquals(List.of(), rules("DROP SCHEMA scratch;"));
+  }
+
+  @Test
+  void columnTypeChange() {
+    assertEquals(List.of("changing-column-type"), rules("ALTER TABLE customers ALTER COLUMN email TYPE text;"));
+    assertEquals(List.of("changing-column-type"), rules("alter table customers alter email set data type varchar(300);"));
+    assertEquals(List.of(), rules("ALTER TABLE customers ALTER COLUMN email SET DEFAULT 'x';"));
+    assertEquals(List.of(), rules("CREATE TABLE t (a int); ALTER TABLE t ALTER COLUMN a TYPE bigint;"));
+  }
+
+  @Test
+  void renames() {
+    assertEquals(List.of("renaming-column"), rules("ALTER TABLE customers RENAME COLUMN name TO full_name;"));
+    assertEquals(List.of("renaming-column"), rules("ALTER TABLE customers RENAME name TO full_name;"));
+    assertEquals(List.of("renaming-table"), rules("ALTER TABLE orders RENAME TO purchases;"));
+    assertEquals(List.of(), rules("ALTER TABLE customers RENAME CONSTRAINT a TO b;"));
+    assertEquals(List.of(), rules("CREATE TABLE t (a int); ALTER TABLE t RENAME a TO b; ALTER TABLE t RENAME TO u;"));
+    // a renamed table keeps its rows: what follows on the new name is on an existing table
+    assertEquals(List.of("renaming-table", "require-concurrent-index-creation"),
+        rules("ALTER TABLE orders RENAME TO purchases; CREATE INDEX p_idx ON purchases (id);"));
+  }
+
+  @Test
+  void indexCreation() {
+    assertEquals(List.of("require-concurrent-index-creation"), rules("CREATE INDEX orders_tmp_idx ON orders (total);"));
+    assertEquals(List.of("require-concurrent-index-creation"), rules("create unique index on only public.orders (x);"));
+    assertEquals(List.of(), rules("CREATE INDEX CONCURRENTLY orders_tmp_idx ON orders (total);"));
+    assertEquals(List.of(), rules("CREATE TABLE t (a int);\nCREATE INDEX t_a ON t (a);"));
+    // the schema the earlier migrations built decides: on an empty production every table is new
+    assertEquals(List.of(), ids("CREATE INDEX orders_tmp_idx ON orders (total);", Schema.empty()));
+  }
+
+  @Test
+  void indexDeletion() {
+    assertEquals(List.of("require-concurrent-index-deletion"), rules("DROP INDEX orders_customer_idx;"));
+    assertEquals(List.of(), rules("DROP INDEX CONCURRENTLY orders_customer_idx;"));
+    assertEquals(List.of(), rules("CREATE INDEX CONCURRENTLY n_idx ON orders (x); DROP INDEX IF EXISTS n_idx;"));
+  }
+
+  @Test
+  void requiredField() {
+    assertEquals(List.of("adding-required-field"), rules("ALTER TABLE customers ADD COLUMN tier text NOT NULL;"));
+    assertEquals(List.of(), rules("ALTER TABLE customers ADD COLUMN tier text NOT NULL DEFAULT 'basic';"));
+    assertEquals(List.of(), rules("ALTER TABLE customers ADD COLUMN tier text;"));
+    assertEquals(List.of(), rules("ALTER TABLE customers ADD COLUMN tier text CHECK (tier IS NOT NULL);"));
+    assertEquals(List.of(), rules("CREATE TABLE t (a int); ALTER TABLE t ADD COLUMN b int NOT NULL;"));
+  }
+
+  @Test
+  void setNotNullOnALargeTable() {
+    assertEquals(List.of("adding-not-nullable-field"), rules("ALTER TABLE orders ALTER COLUMN total SET NOT NULL;"));
+    assertEquals(List.of("adding-not-nullable-field"), rules("ALTER TABLE events ALTER COLUMN kind SET NOT NULL;"));
+    assertEquals(List.of(), rules("ALTER TABLE customers ALTER COLUMN email SET NOT NULL;")); // 40 rows
+    assertEquals(List.of(), rules("ALTER TABLE notes ALTER COLUMN body SET NOT NULL;")); // one page, not analysed
+    assertEquals(List.of(), rules("ALTER TABLE orders ALTER COLUMN total DROP NOT NULL;"));
+  }
+
+  @Test
+  void volatileDefaults() {
+    assertEquals(List.of("adding-field-with-default"),
+        rules("ALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();"));
+    assertEquals(List.of("adding-field-with-default"), rules("ALTER TABLE orders ADD COLUMN n bigserial;"));
+    assertEquals(List.of("adding-field-with-default"),
+        rules("ALTER TABLE orders ADD COLUMN doubled int GENERATED ALWAYS AS (total * 2) STORED;"));
+    assertEquals(List.of(), rules("ALTER TABLE orders ADD COLUMN seen timestamptz DEFAULT now();"));
+    assertEquals(List.of(), rules("ALTER TABLE orders ADD COLUMN note text DEFAULT 'random()';"));
+  }
+
+  @Test
+  void constraintsWithoutNotValid() {
+    assertEquals(List.of("constraint-missing-not-valid"),
+        rules("ALTER TABLE orders ADD CONSTRAINT total_positive CHECK (total > 0);"));
+    assertEquals(List.of("constraint-missing-not-valid"),
+        rules("ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers (id);"));
+    assertEquals(List.of(), rules("ALTER TABLE orders ADD CONSTRAINT total_positive CHECK (total > 0) NOT VALID;"));
+    // validated in the same transaction: the lock is held through the scan
+    assertEquals(List.of("constraint-missing-not-valid"),
+        rules("ALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\n"
+            + "ALTER TABLE orders VALIDATE CONSTRAINT c;"));
+    assertEquals(List.of(), rules("ALTER TABLE orders VALIDATE CONSTRAINT c;"));
+  }
+
+  @Test
+  void uniqueConstraints() {
+    assertEquals(List.of("disallowed-unique-constraint"), rules("ALTER TABLE customers ADD CONSTRAINT u UNIQUE (email);"));
+    assertEquals(List.of("disallowed-unique-constraint"), rules("ALTER TABLE customers ADD UNIQUE (email);"));
+    assertEquals(List.of(), rules("ALTER TABLE customers ADD CONSTRAINT u UNIQUE USING INDEX customers_email_idx;"));
+    assertEquals(List.of(), rules("CREATE TABLE t (a int); ALTER TABLE t ADD PRIMARY KEY (a);"));
+  }
+
+  @Test
+  void vacuumFull() {
+    assertEquals(List.of("ban-vacuum-full"), rules("VACUUM FULL orders;"));
+    assertEquals(List.of("ban-vacuum-full"), rules("VACUUM (FULL, ANALYZE) orders;"));
+    assertEquals(List.of(), rules("VACUUM ANALYZE orders;"));
+  }
+
+  @Test
+  void concurrentlyInsideATransaction() {
+    assertEquals(List.of("ban-concurrent-index-creation-in-transaction"),
+        rules("BEGIN; CREATE INDEX CONCURRENTLY i ON orders (x); COMMIT;"));
+    assertEquals(List.of(), rules("CREATE INDEX CONCURRENTLY i ON orders (x);")); // Flyway runs it outside one
+    // goose runs a file in a transaction unless it says otherwise
+    String goose = "-- +goose Up\nCREATE INDEX CONCURRENTLY i ON orders (x);\n";
+    assertEquals(List.of("ban-concurrent-index-creation-in-transaction"), goose(goose));
+    assertEquals(List.of(), goose("-- +goose NO TRANSACTION\n" + goose));
+  }
+
+  @Test
+  void enumValueInsideATransaction() {
+    assertEquals(List.of("ban-alter-enum-add-value-in-transaction"), rules("ALTER TYPE order_status ADD VALUE 'held';"));
+    assertEquals(List.of(), goose("-- +goose Up\n-- +goose NO TRANSACTION\nALTER TYPE order_status ADD VALUE 'held';\n"));
+    assertEquals(List.of(), rules("ALTER TYPE order_status RENAME VALUE 'a' TO 'b';"));
+  }
+
+  @Test
+  void timeoutSettings() {
+    assertEquals(List.of("require-timeout-settings"), ids("ALTER TABLE customers ADD COLUMN nickname text;"));
+    assertEquals(List.of(), ids(TIMEOUT + "ALTER TABLE customers ADD COLUMN nickname text;"));
+    assertEquals(List.of(), ids("SELECT set_config('lock_timeout', '5s', true);\n"
+        + "ALTER TABLE customers ADD COLUMN nickname text;"));
+    assertEquals(List.of(), ids("CREATE TABLE t (a int); ALTER TABLE t ADD COLUMN b int;"));
+    // once per migration, at the first statement that waits for a lock
+    assertEquals(1, ids("ALTER TABLE customers ADD COLUMN a text; ALTER TABLE orders ADD COLUMN b text;").size());
+  }
+
+  @Test
+  void allowCommentSilencesOneStatement() {
+    String sql = TIMEOUT + "-- closedloop:allow ban-drop-column (nothing reads it since release 41)\n"
+        + "ALTER TABLE customers DROP COLUMN legacy_name;\n"
+        + "ALTER TABLE customers DROP COLUMN other;\n";
+    List<Finding> findings = Linter.lint(List.of(new Linter.Script("V9 drop", sql, false)), PRODUCTION,
+        LintSettings.DEFAULT);
+    assertEquals(1, findings.size());
+    assertEquals(4, findings.get(0).line());
+    assertTrue(findings.get(0).statement().contains("other"), findings.toString());
+    // a comment on the line a statement ends on is that statement's
+    assertEquals(List.of(), ids(TIMEOUT + "DROP TABLE orders; -- closedloop:allow ban-drop-table"));
+    assertEquals(List.of(), ids(TIMEOUT + "DROP TABLE orders /* closedloop:allow ban-drop-table, renaming-table */;"));
+  }
+
+  @Test
+  void stringsCommentsAndBodiesAreNotCode() {
+    assertEquals(List.of(), ids("INSERT INTO notes VALUES ('DROP TABLE orders; ALTER TABLE customers DROP x');"));
+    assertEquals(List.of(), ids("-- DROP TABLE orders;\n/* DROP TABLE orders; /* nested */ still a comment; */ SELECT 1;"));
+    assertEquals(List.of(), ids("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $body$\n"
+        + "BEGIN DROP TABLE orders; END $body$;"));
+    assertEquals(List.of(), ids("CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC\n"
+        + "SELECT CASE WHEN true THEN 1 END; SELECT 2; END;"));
+    assertEquals(List.of(), ids("SELECT E'it\\'s; DROP TABLE orders';"));
+    assertEquals(List.of("ban-drop-table"), rules("SELECT 'a;b'; DROP TABLE \"orders\";"));
+    assertEquals(List.of(), rules("DROP TABLE \"Orders\";")); // a quoted name keeps its case: another table
+  }
+
+  @Test
+  void levelsAndLines() {
+    List<String> problems = new ArrayList<>();
+    LintSettings settings = LintSettings.parse("fail", List.of("ban-drop-column=off", "renaming-column=warn"), problems);
+    assertEquals(List.of(), problems);
+    String sql = TIMEOUT + "ALTER TABLE customers DROP COLUMN a;\n\nALTER TABLE customers RENAME b TO c;\nDROP TABLE orders;";
+    List<Finding> findings = Linter.lint(List.of(new Linter.Script("V9 x", sql, false)), PRODUCTION, settings);
+    assertEquals(List.of("renaming-column@4:warn", "ban-drop-table@5:fail"),
+        findings.stream().map(f -> f.rule().id() + "@" + f.line() + ":" + f.level()).toList());
+    assertTrue(findings.get(1).toString().startsWith("V9 x (line 5): ban-drop-table: DROP TABLE public.orders"),
+        findings.get(1).toString());
+  }
+
+  @Test
+  void gooseReadsTheUpSectionOnlyWithFileLines() {
+    String sql = "-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS void AS $$ BEGIN END $$"
+        + " LANGUAGE plpgsql;\n-- +goose StatementEnd\nDROP TABLE orders;\n-- +goose Down\nDROP TABLE customers;\n";
+    List<Finding> findings = Linter.lint(List.of(new Linter.Script("1 x", sql, true)), PRODUCTION,
+        LintSettings.DEFAULT);
+    assertEquals(List.of("ban-drop-table@5"), findings.stream()
+        .filter(f -> f.rule() != Rule.REQUIRE_TIMEOUT_SETTINGS).map(f -> f.rule().id() + "@" + f.line()).toList());
+  }
+
+  @Test
+  void gooseNoTransaction_afterTheUpAnnotation_countsWithFileLines() {
+    String sql = "-- header\n\n-- +goose Up\n-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY i ON orders (id);\n"
+        + "DROP TABLE orders; -- +goose Down is no annotation here\n-- +goose Down\nDROP TABLE customers;\n";
+    List<Finding> findings = Linter.lint(List.of(new Linter.Script("1 x", sql, true)), PRODUCTION,
+        LintSettings.DEFAULT);
+    assertEquals(List.of("ban-drop-table@6"), findings.stream()
+        .filter(f -> f.rule() != Rule.REQUIRE_TIMEOUT_SETTINGS).map(f -> f.rule().id() + "@" + f.line()).toList());
+  }
+
+  @Test
+  void badSettingsAreNamed() {
+    List<String> problems = new ArrayList<>();
+    LintSettings.parse("loud", List.of("no-such-rule=warn", "ban-drop-table=maybe"), problems);
+    assertEquals(3, problems.size(), problems.toString());
+    assertTrue(problems.get(1).contains("ban-drop-column"), problems.get(1)); // lists the rules
+  }
+
+  @Test
+  void unreadableSqlNamesTheMigration() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ids("SELECT 'open;\n"));
+    assertTrue(e.getMessage().startsWith("V9 change: a string opened on line 1"), e.getMessage());
+  }
+
+  @Test
+  void everyRuleHasAnIdExplanationAndAlternative() {
+    for (Rule rule : Rule.values()) {
+      assertTrue(rule.id().matches("[a-z]+(-[a-z]+)+"), rule.id());
+      assertTrue(!rule.explanation().isBlank() && !rule.alternative().isBlank(), rule.id());
+      assertEquals(rule, Rule.byId(rule.id().toUpperCase()).orElseThrow());
+    }
+  }
+
+  private static List<String> goose(String sql) {
+    List<String> ids = new ArrayList<>(Linter.lint(List.of(new Linter.Script("1 x", sql, true)), PRODUCTION,
+        LintSettings.DEFAULT).stream().map(f -> f.rule().id()).toList());
+    ids.remove(Rule.REQUIRE_TIMEOUT_SETTINGS.id());
+    return ids;
+  }
+}

@@ -1,0 +1,49 @@
+package dev.closedloop.deploy.internal.step;
+
+import dev.closedloop.deploy.image.ImageRef;
+import dev.closedloop.deploy.internal.image.Manifest;
+import dev.closedloop.deploy.internal.image.Registry;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** A registry in memory: manifests by digest, tags naming digests. */
+final class InMemoryRegistry implements Registry {
+
+  final Map<String, Manifest> manifests = new ConcurrentHashMap<>();
+  final Map<String, String> tags = new ConcurrentHashMap<>();
+
+  /** Stores an image's manifest and returns its digest. */
+  String push(String content) {
+    String digest;
+    try {
+      digest = "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(content.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    manifests.put(digest, new Manifest(content.getBytes(StandardCharsets.UTF_8),
+        "application/vnd.oci.image.manifest.v1+json", digest));
+    return digest;
+  }
+
+  @Override
+  public Optional<String> digestOf(ImageRef image) {
+    if (image.digestValue().isPresent()) {
+      return image.digestValue().filter(manifests::containsKey);
+    }
+    return Optional.ofNullable(tags.get(image.name() + ":" + image.tagValue().orElse("latest")));
+  }
+
+  @Override
+  public Manifest manifest(ImageRef image) {
+    return manifests.get(digestOf(image).orElseThrow());
+  }
+
+  @Override
+  public void putManifest(ImageRef repository, String tag, Manifest manifest) {
+    manifests.put(manifest.digest(), manifest);
+    tags.put(repository.name() + ":" + tag, manifest.digest());
+  }
+}
