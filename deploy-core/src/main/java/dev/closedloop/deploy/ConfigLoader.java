@@ -190,6 +190,14 @@ final class ConfigLoader {
       RolloutSettings rolloutSettings = parse(problems, () -> RolloutSettings.parse(settings.rollout,
           settings.rolloutService, settings.rolloutTimeout, settings.localPorts, env, settings.healthUrl,
           settings.healthCommand));
+      if (rolloutSettings != null && settings.ownRollout != null) {
+        if (rolloutSettings.enabled()) {
+          problems.add("rollout (deploy.rollout) is " + rolloutSettings.kind().id() + ", and a Rollout of your own was"
+              + " given to the builder too: set one");
+        } else {
+          rolloutSettings = rolloutSettings.withOwn(settings.ownRollout);
+        }
+      }
       Duration hookLimit = settings.hookTimeout == null || settings.hookTimeout.isBlank()
           ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT
           : parse(problems, () -> Durations.parse(settings.hookTimeout, "hookTimeout (deploy.hookTimeout)"));

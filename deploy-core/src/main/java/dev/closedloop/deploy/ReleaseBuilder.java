@@ -60,6 +60,7 @@ public final class ReleaseBuilder {
   String rollout;
   String rolloutService;
   String rolloutTimeout;
+  dev.closedloop.deploy.rollout.Rollout ownRollout;
   final List<String> localPorts = new ArrayList<>();
   final List<String> localEnv = new ArrayList<>();
   String healthUrl;
@@ -205,6 +206,16 @@ public final class ReleaseBuilder {
   /** Where the promoted image goes live: none (default), local, apprunner, ecs, ecs-express. */
   public ReleaseBuilder rollout(String kind) {
     this.rollout = kind;
+    return this;
+  }
+
+  /**
+   * A rollout target of the embedder's own, instead of {@code deploy.rollout}: followed after the
+   * promote as the built-in targets are, its tags moved back when it rolls back or fails, and
+   * closed when the run ends. {@code rolloutTimeout} applies.
+   */
+  public ReleaseBuilder rollout(dev.closedloop.deploy.rollout.Rollout own) {
+    this.ownRollout = own;
     return this;
   }
 

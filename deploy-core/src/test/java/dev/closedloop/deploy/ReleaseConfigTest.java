@@ -289,4 +289,49 @@ class ReleaseConfigTest {
     Release.configure().buildContext(dir).ciEnvironment(noCi()).reportFile(report).load();
     assertThat(report).doesNotExist(); // a report is a run's, written when it ends
   }
+
+  /** An embedder's own target, as little as the interface asks. */
+  private static final dev.closedloop.deploy.rollout.Rollout OWN = new dev.closedloop.deploy.rollout.Rollout() {
+    @Override
+    public String target() {
+      return "pool 7";
+    }
+
+    @Override
+    public String check() {
+      return "fine";
+    }
+
+    @Override
+    public Deployment start(Request request) {
+      return new Deployment("d", "d");
+    }
+
+    @Override
+    public Observation observe(Deployment deployment) {
+      return new Observation(State.SUCCEEDED, "DONE", null);
+    }
+  };
+
+  @Test
+  void ownRollout_isTheTarget_withTheRolloutTimeout() {
+    ReleaseConfig config = Release.configure().buildContext(dir).ciEnvironment(noCi()).rollout(OWN)
+        .rolloutTimeout("5m").load().config();
+
+    assertThat(config.rollout().enabled()).isTrue();
+    assertThat(config.rollout().kind()).isEqualTo(dev.closedloop.deploy.rollout.RolloutSettings.Kind.OWN);
+    assertThat(config.rollout().own()).isSameAs(OWN);
+    assertThat(config.rollout().service()).isEqualTo("pool 7");
+    assertThat(config.rollout().timeout()).isEqualTo(java.time.Duration.ofMinutes(5));
+  }
+
+  @Test
+  void ownRollout_besideDeployRollout_isRefused_andOwnIsNoDeployRolloutValue() {
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi()).rollout(OWN)
+        .rollout("ecs").rolloutService("prod/shop").awsRegion("us-east-1").load())
+        .hasMessage("rollout (deploy.rollout) is ecs, and a Rollout of your own was given to the builder too: set one");
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi()).rollout("own").load())
+        .hasMessageContaining("rollout (deploy.rollout) must be one of none, local, apprunner, ecs, ecs-express; got"
+            + " 'own'");
+  }
 }

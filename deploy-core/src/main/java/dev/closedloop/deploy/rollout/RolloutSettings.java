@@ -17,9 +17,10 @@ import java.util.regex.Pattern;
  * container's ports, environment and health check.
  *
  * @param env the local container's environment, secret references already resolved (and masked)
+ * @param own for {@link Kind#OWN}, the embedder's own rollout; else null
  */
 public record RolloutSettings(Kind kind, String service, Duration timeout, List<PortBinding> ports,
-    Map<String, String> env, URI healthUrl, String healthCommand) {
+    Map<String, String> env, URI healthUrl, String healthCommand, Rollout own) {
 
   public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(30);
 
@@ -36,7 +37,9 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
     LOCAL("local", "the container name, e.g. shop-service"),
     APP_RUNNER("apprunner", "the App Runner service ARN, arn:aws:apprunner:REGION:ACCOUNT:service/NAME/ID"),
     ECS("ecs", "CLUSTER/SERVICE, or the ECS service ARN"),
-    ECS_EXPRESS("ecs-express", "the Express service ARN, arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME");
+    ECS_EXPRESS("ecs-express", "the Express service ARN, arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME"),
+    /** An embedder's own {@link Rollout}, given to the builder; no {@code deploy.rollout} value names it. */
+    OWN("own", null);
 
     private final String id;
     private final String serviceHint;
@@ -52,7 +55,7 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
 
     static Kind parse(String text) {
       String value = text == null || text.isBlank() ? "none" : text.trim().toLowerCase(java.util.Locale.ROOT);
-      return Arrays.stream(values()).filter(kind -> kind.id.equals(value)).findFirst()
+      return Arrays.stream(values()).filter(kind -> kind != OWN && kind.id.equals(value)).findFirst()
           .orElseThrow(() -> new DeployException(DeployException.Kind.CONFIGURATION, "rollout (deploy.rollout) must"
               + " be one of none, local, apprunner, ecs, ecs-express; got '" + text + "'"));
     }
@@ -98,7 +101,12 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
   }
 
   public static RolloutSettings none() {
-    return new RolloutSettings(Kind.NONE, null, DEFAULT_TIMEOUT, List.of(), Map.of(), null, null);
+    return new RolloutSettings(Kind.NONE, null, DEFAULT_TIMEOUT, List.of(), Map.of(), null, null, null);
+  }
+
+  /** These settings with {@code own}, an embedder's rollout, as the target; the timeout stays. */
+  public RolloutSettings withOwn(Rollout own) {
+    return new RolloutSettings(Kind.OWN, own.target(), timeout, List.of(), Map.of(), null, null, own);
   }
 
   public boolean enabled() {
@@ -175,7 +183,7 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
     if (!problems.isEmpty()) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, String.join("; ", problems));
     }
-    return new RolloutSettings(kind, service, timeout, ports, env, healthUrl, command);
+    return new RolloutSettings(kind, service, timeout, ports, env, healthUrl, command, null);
   }
 
   private static URI healthUrlOf(String text) {
@@ -193,7 +201,7 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
       case APP_RUNNER -> APP_RUNNER_ARN.matcher(service).matches();
       case ECS -> ECS_SERVICE_ARN.matcher(service).matches() || ECS_NAME.matcher(service).matches();
       case ECS_EXPRESS -> ECS_SERVICE_ARN.matcher(service).matches();
-      case NONE -> true;
+      case NONE, OWN -> true;
     };
   }
 

@@ -72,6 +72,68 @@ class RolloutIT {
         .awsEndpoint(aws.endpoint()).awsRegion(FakeAws.REGION));
   }
 
+  // --- an embedder's own rollout
+
+  /** A target of the embedder's own: what the release asked it, and a deployment that rolls back. */
+  private static final class OwnRollout implements Rollout {
+    final List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final AtomicInteger observed = new AtomicInteger();
+
+    @Override
+    public String target() {
+      return "blue-green pool 7";
+    }
+
+    @Override
+    public String check() {
+      asked.add("check");
+      return "pool 7 takes images of the repository";
+    }
+
+    @Override
+    public Deployment start(Request request) {
+      asked.add("start " + request.image().digestValue().orElseThrow());
+      return new Deployment("d-1", "deployment d-1");
+    }
+
+    @Override
+    public Observation observe(Deployment deployment) {
+      return observed.incrementAndGet() < 2 ? new Observation(State.IN_PROGRESS, "SHIFTING", null)
+          : new Observation(State.ROLLED_BACK, "ROLLED_BACK", "health checks failed");
+    }
+
+    @Override
+    public java.time.Duration pollInterval(int attempt) {
+      return java.time.Duration.ofMillis(50);
+    }
+
+    @Override
+    public void close() {
+      asked.add("closed");
+    }
+  }
+
+  @Test
+  void ownRollout_rolledBack_isFollowedLikeABuiltInTarget_andMovesLatestBack() throws Exception {
+    String previous = firstRelease();
+    OwnRollout own = new OwnRollout();
+
+    assertThatThrownBy(() -> fixture.release("2", settings -> settings.rollout(own).rolloutTimeout("60s")))
+        .isInstanceOfSatisfying(DeployException.class, e -> {
+          assertThat(e.kind()).isEqualTo(DeployException.Kind.ROLLOUT);
+          assertThat(e.getMessage()).contains("blue-green pool 7 (deployment d-1) rolled back",
+              "latest names " + previous + " again");
+          assertThat(e.partialResult().orElseThrow().rollout().orElseThrow().outcome())
+              .isEqualTo(Rollout.Outcome.ROLLED_BACK);
+        });
+
+    String released = own.asked.get(1).substring("start ".length());
+    assertThat(released).isNotEqualTo(previous);
+    assertThat(own.asked).containsExactly("check", "start " + released, "closed");
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts().get(1)).containsExactly("failed", "d-1", "rolled_back", "[\"latest\"]");
+  }
+
   // --- App Runner
 
   private void appRunnerService(boolean autoDeploy) {

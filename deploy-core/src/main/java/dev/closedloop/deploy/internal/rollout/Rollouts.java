@@ -30,6 +30,7 @@ public final class Rollouts {
       case ECS -> new EcsRollout(aws, settings, repository);
       case ECS_EXPRESS -> new EcsExpressRollout(aws, settings, repository);
       case LOCAL -> new LocalRollout(docker.get(), settings, pullCredentials, events);
+      case OWN -> settings.own();
       case NONE -> throw new IllegalStateException("no rollout is configured");
     };
   }

@@ -316,6 +316,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
       case LOCAL -> "run the image as container " + rollout.service() + " (" + (rollout.ports().isEmpty() ? "no ports"
           : "ports " + rollout.ports()) + "), checked by " + (rollout.healthUrl() != null ? rollout.healthUrl()
           : "'" + rollout.healthCommand() + "'") + " on spare ports before it replaces the old one";
+      case OWN -> "follow the deployment " + rollout.service() + " starts (a rollout of the embedder's own)";
       case NONE -> "nothing";
     };
     return how + "; wait up to " + Durations.format(rollout.timeout()) + "; on a rollback or failure move "
