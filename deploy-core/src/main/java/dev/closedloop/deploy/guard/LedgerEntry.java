@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.closedloop.deploy.internal.guard.CommitOrder;
 import dev.closedloop.deploy.internal.guard.TagBefore;
+import dev.closedloop.deploy.rollout.Rollout;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -23,13 +24,13 @@ import java.util.Map;
  *     null value for a tag that did not exist
  * @param migrationsPlanned the labels of the migrations it was about to apply, recorded before the first ran
  * @param tagsMoved the promote tags whose move was read back, in order
- * @param rolloutOutcome as {@code rollout_outcome} holds it ({@code Rollout.Outcome#id()}), or null
+ * @param rolloutOutcome how its rollout ended, or null (no rollout, or not ended)
  */
 public record LedgerEntry(long id, String service, String sha, String branch, boolean branchGuardOverridden,
     String ciRunUrl, String imageDigest, LedgerStatus status, List<StatusChange> statusHistory,
     List<String> migrationsApplied, Map<String, String> previousDigests, Instant startedAt, Instant finishedAt,
     String error, Integer backendPid, List<String> migrationsPlanned, List<String> tagsMoved, Long runNumber,
-    String runScope, List<String> ancestry, String rolloutOutcome, LedgerKind kind) {
+    String runScope, List<String> ancestry, Rollout.Outcome rolloutOutcome, LedgerKind kind) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -50,7 +51,7 @@ public record LedgerEntry(long id, String service, String sha, String branch, bo
    * A row from its column values as JDBC returns them, JSON columns as text; a JSON column that
    * is null (or not JSON) reads as empty.
    *
-   * @throws IllegalArgumentException for a status or kind this version does not know
+   * @throws IllegalArgumentException for a status, kind or rollout outcome this version does not know
    */
   public static LedgerEntry fromColumns(long id, String service, String sha, String branch,
       boolean branchGuardOverridden, String ciRunUrl, String imageDigest, String status, String statusHistory,
@@ -60,7 +61,7 @@ public record LedgerEntry(long id, String service, String sha, String branch, bo
     return new LedgerEntry(id, service, sha, branch, branchGuardOverridden, ciRunUrl, imageDigest,
         LedgerStatus.of(status), statusChanges(statusHistory), strings(migrationsApplied), digests(previousDigests),
         startedAt, finishedAt, error, backendPid, strings(migrationsPlanned), strings(tagsMoved), runNumber, runScope,
-        strings(ancestry), rolloutOutcome, LedgerKind.of(kind));
+        strings(ancestry), Rollout.Outcome.of(rolloutOutcome), LedgerKind.of(kind));
   }
 
   /** True for a row of deploy:rollback, not a release. */

@@ -53,7 +53,7 @@ public record History(String service, String ledger, List<LedgerEntry> entries, 
           entry.status().id(), duration(entry), shortSha(entry.sha()), entry.branch() == null ? "?" : entry.branch(),
           entry.imageDigest() == null ? "(no image)" : shortDigest(entry.imageDigest()),
           applied.isEmpty() ? "no migrations" : applied.size() + (applied.size() == 1 ? " migration" : " migrations"),
-          entry.rolloutOutcome() == null ? "" : ", rollout " + entry.rolloutOutcome().replace('_', ' ')));
+          entry.rolloutOutcome() == null ? "" : ", rollout " + entry.rolloutOutcome().id().replace('_', ' ')));
       if (entry.rollback()) {
         lines.add("         a rollback (deploy:rollback) to the image of " + shortSha(entry.sha()));
       }
@@ -90,7 +90,7 @@ public record History(String service, String ledger, List<LedgerEntry> entries, 
       }
       ArrayNode applied = release.putArray("migrationsApplied");
       entry.appliedMigrations().forEach(applied::add);
-      release.put("rolloutOutcome", entry.rolloutOutcome());
+      release.put("rolloutOutcome", entry.rolloutOutcome() == null ? null : entry.rolloutOutcome().id());
       release.put("error", entry.error() == null ? null : redactor.redact(entry.error()));
     }
     try {

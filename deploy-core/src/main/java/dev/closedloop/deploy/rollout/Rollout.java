@@ -104,5 +104,23 @@ public interface Rollout extends AutoCloseable {
     public String id() {
       return id;
     }
+
+    /**
+     * The outcome a {@code rollout_outcome} column holds; null for null (no rollout, or not ended).
+     *
+     * @throws IllegalArgumentException for a value no outcome has
+     */
+    public static Outcome of(String id) {
+      if (id == null) {
+        return null;
+      }
+      for (Outcome outcome : values()) {
+        if (outcome.id.equals(id)) {
+          return outcome;
+        }
+      }
+      throw new IllegalArgumentException("Unknown rollout outcome '" + id + "' (known: succeeded, rolled_back, failed,"
+          + " timed_out)");
+    }
   }
 }

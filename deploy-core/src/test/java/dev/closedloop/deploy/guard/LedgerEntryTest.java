@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.entry;
 import dev.closedloop.deploy.internal.guard.CommitOrder;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.internal.guard.TagBefore;
+import dev.closedloop.deploy.rollout.Rollout;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -102,7 +103,7 @@ class LedgerEntryTest {
     LedgerEntry entry = row("succeeded", PROMOTED_HISTORY, "[]", "{}", "[]", "[]", "release");
 
     assertThat(entry.commit()).isEqualTo(new CommitOrder.Commit("abc123", 12L, "ci/shop", List.of("abc122", "abc121")));
-    assertThat(entry.rolloutOutcome()).isEqualTo("rolled_back");
+    assertThat(entry.rolloutOutcome()).isEqualTo(Rollout.Outcome.ROLLED_BACK);
     assertThat(entry.backendPid()).isEqualTo(4242);
     assertThat(entry.startedAt()).isEqualTo(STARTED);
   }
@@ -124,6 +125,30 @@ class LedgerEntryTest {
     assertThat(entry.previousDigests()).isEmpty();
     assertThat(entry.tagsMoved()).isEmpty();
     assertThat(entry.moved()).isFalse();
+  }
+
+  @Test
+  void aMalformedJsonColumn_readsAsEmpty_andTheOtherColumnsStillRead() {
+    LedgerEntry entry = row("promoted", PROMOTED_HISTORY, "[\"V1 create customers\"", "{latest:", "not json", "[\"latest\",",
+        "release");
+
+    assertThat(entry.appliedMigrations()).isEmpty();
+    assertThat(entry.previousDigests()).isEmpty();
+    assertThat(entry.before("latest")).isEqualTo(TagBefore.unrecorded());
+    assertThat(entry.plannedMigrations()).isEmpty();
+    assertThat(entry.tagsMoved()).isEmpty();
+    assertThat(entry.moved()).as("promoted, whatever tags_moved holds").isTrue();
+    assertThat(row("failed", "[{\"status\": ", "[]", "{}", "[]", "[]", "release").statusHistory()).isEmpty();
+  }
+
+  @Test
+  void aRolloutOutcome_readsAsTheRolloutsOutcome_noneAsNull_anUnknownOneRefused() {
+    assertThat(Rollout.Outcome.of(null)).isNull();
+    for (Rollout.Outcome outcome : Rollout.Outcome.values()) {
+      assertThat(Rollout.Outcome.of(outcome.id())).isSameAs(outcome);
+    }
+    assertThatThrownBy(() -> Rollout.Outcome.of("paused")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Unknown rollout outcome 'paused' (known: succeeded, rolled_back, failed, timed_out)");
   }
 
   @Test

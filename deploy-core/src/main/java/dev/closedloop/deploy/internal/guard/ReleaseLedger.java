@@ -481,7 +481,7 @@ public final class ReleaseLedger {
       return entries;
     } catch (SQLException e) {
       throw failure("read the release ledger", e);
-    } catch (IllegalArgumentException e) { // a status or kind a newer version wrote
+    } catch (IllegalArgumentException e) { // a status, kind or rollout outcome a newer version wrote
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger " + table + ": " + e.getMessage()
           + ": a newer closedloop wrote it; upgrade to that version", e);
     }

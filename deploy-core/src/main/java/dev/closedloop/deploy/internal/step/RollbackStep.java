@@ -170,8 +170,8 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
       // a release the platform rolled back never served (its tag stayed only because moving it back failed);
       // one that timed out was left to finish, and often did
       java.util.Set<Long> seen = new java.util.HashSet<>();
-      while ((Rollout.Outcome.ROLLED_BACK.id().equals(target.rolloutOutcome())
-          || Rollout.Outcome.FAILED.id().equals(target.rolloutOutcome()))
+      while ((target.rolloutOutcome() == Rollout.Outcome.ROLLED_BACK
+          || target.rolloutOutcome() == Rollout.Outcome.FAILED)
           && seen.add(target.id())) {
         String before = target.previousDigest(tag);
         Optional<LedgerEntry> earlier = promoted.stream().filter(entry -> entry.imageDigest().equals(before))
@@ -180,7 +180,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
           break;
         }
         events.progress(Step.ROLLBACK, "release #" + target.id() + " of " + target.sha() + " is passed over: its"
-            + " rollout ended " + target.rolloutOutcome().replace('_', ' '));
+            + " rollout ended " + target.rolloutOutcome().id().replace('_', ' '));
         target = earlier.get();
       }
       return new Target(target, null);
