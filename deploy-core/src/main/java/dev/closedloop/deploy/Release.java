@@ -146,10 +146,8 @@ public final class Release {
     }
     try (var production = config.production().database().open(events)) {
       new dev.closedloop.deploy.internal.step.ProductionGate(config).beforeConnecting(production.target()).enforce(events);
-      try (java.sql.Connection c = production.target().connect()) {
-        try (java.sql.Statement s = c.createStatement()) {
-          s.execute("SET default_transaction_read_only = on"); // reading is all history may do
-        }
+      // read-only as the plan reads production: reading is all history may do
+      try (java.sql.Connection c = production.target().readOnly().connect()) {
         return new dev.closedloop.deploy.report.History(config.production().guards().lockName(), ledger.table(),
             ledger.recent(c, config.production().guards().lockName(), limit), config.redactor());
       }
