@@ -106,8 +106,7 @@ class ApiSurfaceTest {
 
     assertThat(publicOutsideInternal).as("public types outside dev.closedloop.deploy.internal: add a new one to"
         + " ApiSurfaceTest.API only when embedders need it, else move it under internal").isSubsetOf(API);
-    assertThat(publicOutsideInternal).as("the API list names only types that exist").containsAll(
-        API.stream().filter(name -> Files.exists(sources.resolve(name.replace('.', '/') + ".java"))).toList());
-    assertThat(List.copyOf(publicOutsideInternal)).hasSizeLessThan(65);
+    assertThat(publicOutsideInternal).as("every type the API list names is public and outside internal")
+        .containsAll(API);
   }
 }

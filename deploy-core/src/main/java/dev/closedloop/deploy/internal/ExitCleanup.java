@@ -7,9 +7,8 @@ import java.util.Set;
 
 /**
  * What a JVM that exits (Ctrl-C, a CI's cancel) must still clean up: servers, containers and
- * processes this run started and has not closed yet. One shutdown hook runs them all, newest
- * first (what was started last may depend on what was started before), created on the first
- * registration.
+ * processes this run started and has not closed yet. One shutdown hook, created on the first
+ * registration, runs them all side by side, as separate hooks would, and waits for each.
  */
 public final class ExitCleanup {
 
@@ -58,8 +57,10 @@ public final class ExitCleanup {
   }
 
   /**
-   * Runs what is still registered, newest first, and forgets it; an action that fails does not
-   * stop the others. Not under the lock: an action closes its own handle.
+   * Runs what is still registered, each on a thread of its own (as the JVM runs separate shutdown
+   * hooks: a container removal that hangs does not hold up a server's stop), started newest first,
+   * and waits for all of them; forgets them. An action that fails does not stop the others. Not
+   * under the lock: an action closes its own handle.
    */
   void runAll() {
     List<Entry> newestFirst;
@@ -68,11 +69,24 @@ public final class ExitCleanup {
       registered.clear();
     }
     java.util.Collections.reverse(newestFirst);
+    List<Thread> running = new ArrayList<>();
     for (Entry entry : newestFirst) {
+      Thread thread = new Thread(() -> {
+        try {
+          entry.action().run();
+        } catch (Throwable e) { // the JVM is exiting: nobody is left to tell, and the rest must still run
+          // swallowed
+        }
+      }, "closedloop-exit: " + entry.what());
+      thread.start();
+      running.add(thread);
+    }
+    for (Thread thread : running) {
       try {
-        entry.action().run();
-      } catch (Throwable e) { // the JVM is exiting: nobody is left to tell, and the rest must still run
-        // swallowed
+        thread.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
       }
     }
   }

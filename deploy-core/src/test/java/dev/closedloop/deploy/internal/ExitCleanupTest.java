@@ -9,10 +9,10 @@ import org.junit.jupiter.api.Test;
 class ExitCleanupTest {
 
   private final ExitCleanup cleanup = new ExitCleanup(false);
-  private final List<String> ran = new ArrayList<>();
+  private final List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @Test
-  void runAll_runsWhatIsRegistered_newestFirst_once() {
+  void runAll_runsWhatIsRegistered_once() {
     cleanup.add("server", () -> ran.add("server"));
     cleanup.add("container", () -> ran.add("container"));
     cleanup.add("process", () -> ran.add("process"));
@@ -20,7 +20,8 @@ class ExitCleanupTest {
     cleanup.runAll();
     cleanup.runAll();
 
-    assertEquals(List.of("process", "container", "server"), ran);
+    assertEquals(java.util.Set.of("process", "container", "server"), java.util.Set.copyOf(ran));
+    assertEquals(3, ran.size());
     assertEquals(List.of(), cleanup.pending());
   }
 
@@ -47,7 +48,7 @@ class ExitCleanupTest {
 
     cleanup.runAll();
 
-    assertEquals(List.of("process", "server"), ran);
+    assertEquals(java.util.Set.of("process", "server"), java.util.Set.copyOf(ran));
   }
 
   @Test
@@ -61,7 +62,7 @@ class ExitCleanupTest {
 
     cleanup.runAll();
 
-    assertEquals(List.of("process", "instance"), ran);
+    assertEquals(java.util.Set.of("process", "instance"), java.util.Set.copyOf(ran));
   }
 
   @Test
@@ -74,5 +75,27 @@ class ExitCleanupTest {
     cleanup.runAll();
 
     assertEquals(List.of("remove"), ran);
+  }
+
+  @Test
+  void runAll_anActionThatHangs_doesNotHoldUpTheOthers() throws Exception {
+    java.util.concurrent.CountDownLatch othersRan = new java.util.concurrent.CountDownLatch(1);
+    cleanup.add("server", () -> {
+      ran.add("server");
+      othersRan.countDown();
+    });
+    cleanup.add("hanging removal", () -> {
+      try {
+        // ends only once the older action ran: run one after the other, this would wait for ever
+        ran.add(othersRan.await(10, java.util.concurrent.TimeUnit.SECONDS) ? "removal" : "removal waited in vain");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+
+    cleanup.runAll();
+
+    assertEquals(java.util.Set.of("server", "removal"), java.util.Set.copyOf(ran));
+    assertEquals(0, othersRan.getCount());
   }
 }

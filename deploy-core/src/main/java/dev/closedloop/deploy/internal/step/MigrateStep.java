@@ -91,11 +91,12 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
             session.record("migrations_planned", pending); // the fact first: production is about to change
             session.advance(LedgerStatus.MIGRATING, null);
           });
-    } catch (DeployException e) {
+    } catch (RuntimeException e) {
       if (linted.get() == null) {
         throw e;
       }
-      return new Migration(null, linted.get(), e);
+      return new Migration(null, linted.get(), e instanceof DeployException deploy ? deploy
+          : new DeployException(failureKind(), step() + " failed unexpectedly: " + e, e));
     }
     session.record("migrations_applied", outcome.applied().stream().map(a -> a.migration().label()).toList());
     return new Migration(outcome, linted.get(), null);

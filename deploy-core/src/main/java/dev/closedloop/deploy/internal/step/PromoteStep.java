@@ -96,6 +96,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
     } else {
       image = context.resolveImage();
     }
+    context.goingLive(image);
     session.verifyLock();
     Instant started = Instant.now();
     List<TagMove> moves = new Promoter(context.registry(), context.events(), Step.PROMOTE).promote(config.buildRequest().repository(),

@@ -106,6 +106,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
     }
     session.recordRollbackTarget(target.sha(), target.imageDigest());
     BuiltImage image = new BuiltImage(config.buildRequest().repository().withTag(target.sha()), target.imageDigest(), List.of(), true);
+    context.goingLive(image);
     events.progress(Step.ROLLBACK, "rolling back " + live + " from " + current.orElse("(no digest)") + " to release #"
         + target.id() + " of " + target.sha() + " (" + target.imageDigest() + ")");
     migrationsNotReverted(context, session, target);

@@ -55,6 +55,8 @@ public final class RunContext implements AutoCloseable {
   private final Object credentialsLock = new Object();
   private RegistryCredentials pushCredentials;
   private volatile BuiltImage shaImage;
+  /** The image a step is about to put live, named before the act so a failed run still says which. */
+  private volatile BuiltImage goingLive;
 
   public RunContext(ReleaseConfig config, Events events) {
     this(config, events, LedgerKind.RELEASE);
@@ -189,8 +191,17 @@ public final class RunContext implements AutoCloseable {
    * digest, the build), else the one {@link #resolveImage} looked up.
    */
   public Optional<BuiltImage> knownImage() {
-    return state.get(PromoteStep.PROMOTED).map(PromoteStep.Promotion::image)
+    return state.get(PromoteStep.PROMOTED).map(PromoteStep.Promotion::image).or(() -> Optional.ofNullable(goingLive))
         .or(() -> state.get(BuildStep.IMAGE)).or(() -> Optional.ofNullable(shaImage));
+  }
+
+  /**
+   * Names the image a step is about to move the promote tags to (a rollback's target, the digest a
+   * split job's migrate recorded), before it moves any: the partial result and the on-failure
+   * hooks of a run that fails halfway name it, as its ledger row does.
+   */
+  void goingLive(BuiltImage image) {
+    this.goingLive = image;
   }
 
   /**

@@ -13,6 +13,8 @@ final class InMemoryRegistry implements Registry {
 
   final Map<String, Manifest> manifests = new ConcurrentHashMap<>();
   final Map<String, String> tags = new ConcurrentHashMap<>();
+  /** When set, the registry refuses every manifest PUT, as one whose credentials may only pull. */
+  volatile boolean refusePuts;
 
   /** Stores an image's manifest and returns its digest. */
   String push(String content) {
@@ -43,6 +45,10 @@ final class InMemoryRegistry implements Registry {
 
   @Override
   public void putManifest(ImageRef repository, String tag, Manifest manifest) {
+    if (refusePuts) {
+      throw new dev.closedloop.deploy.DeployException(dev.closedloop.deploy.DeployException.Kind.REGISTRY,
+          "PUT " + repository.withTag(tag) + ": 403 denied");
+    }
     manifests.put(manifest.digest(), manifest);
     tags.put(repository.name() + ":" + tag, manifest.digest());
   }

@@ -93,4 +93,20 @@ class PromoteStepTest {
           "previous latest null", "moved latest", "row 3 migrated -> succeeded");
     }
   }
+
+  @Test
+  void promote_inASplitJob_failingToMoveTheTag_stillNamesTheDigestItWasPuttingLive() {
+    StepFixture fixture = new StepFixture(dir);
+    String migrated = fixture.registry.push("the image whose migrations were applied");
+    String rebuilt = fixture.registry.push("a forced rebuild of the same commit");
+    fixture.registry.putManifest(REPOSITORY, StepFixture.SHA, fixture.registry.manifests.get(rebuilt));
+    fixture.registry.refusePuts = true;
+    fixture.production.rows.add(InMemoryProduction.row(3, StepFixture.SHA, migrated, "migrated"));
+    try (RunContext context = fixture.context(null)) {
+      assertThatThrownBy(() -> new PromoteStep().run(context)).isInstanceOf(DeployException.class);
+
+      assertThat(context.knownImage().orElseThrow().digest()).as("what the partial result and hooks name")
+          .isEqualTo(migrated);
+    }
+  }
 }

@@ -187,4 +187,60 @@ class StepRunnerTest {
       }
     };
   }
+
+  @Test
+  void aStepWhoseValueIsAFailure_hasItsValueStored_thenTheFailureThrown() {
+    RunState.Key<String> key = new RunState.Key<>("rolled out");
+    DeployException rolledBack = new DeployException(DeployException.Kind.ROLLOUT, "the deployment rolled back");
+    ReleaseStep<String> rollout = new ReleaseStep<>() {
+      @Override
+      public Step step() {
+        return Step.ROLLOUT;
+      }
+
+      @Override
+      public RunState.Key<String> result() {
+        return key;
+      }
+
+      @Override
+      public DeployException.Kind failureKind() {
+        return DeployException.Kind.ROLLOUT;
+      }
+
+      @Override
+      public List<String> missingSettings(ReleaseConfig config) {
+        return List.of();
+      }
+
+      @Override
+      public String run(RunContext context) {
+        return "ROLLBACK_SUCCEEDED";
+      }
+
+      @Override
+      public java.util.Optional<DeployException> failure(String result) {
+        return java.util.Optional.of(rolledBack);
+      }
+
+      @Override
+      public String summarize(ReleaseConfig config, String result) {
+        return result;
+      }
+
+      @Override
+      public String describe(ReleaseConfig config) {
+        return "roll out";
+      }
+    };
+
+    try (RunContext context = context()) {
+      assertThatThrownBy(() -> new StepRunner(context).run(List.of(StepRunner.Stage.of(rollout))))
+          .isSameAs(rolledBack);
+      assertThat(context.state().get(key)).contains("ROLLBACK_SUCCEEDED");
+      assertThat(context.state().results()).extracting(StepResult::step, StepResult::status, StepResult::summary)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple(Step.ROLLOUT, StepResult.Status.FAILED,
+              "the deployment rolled back"));
+    }
+  }
 }
