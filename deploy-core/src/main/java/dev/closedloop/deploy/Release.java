@@ -2,8 +2,12 @@ package dev.closedloop.deploy;
 
 import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
+import dev.closedloop.deploy.internal.report.RunReport;
 import dev.closedloop.deploy.internal.step.BuildStep;
 import dev.closedloop.deploy.internal.step.MigrateStep;
+import dev.closedloop.deploy.internal.step.Planner;
+import dev.closedloop.deploy.internal.step.ProductionGate;
 import dev.closedloop.deploy.internal.step.ProductionSession;
 import dev.closedloop.deploy.internal.step.PromoteStep;
 import dev.closedloop.deploy.internal.step.ReleaseStep;
@@ -15,6 +19,8 @@ import dev.closedloop.deploy.internal.step.RunState;
 import dev.closedloop.deploy.internal.step.StepRunner.Stage;
 import dev.closedloop.deploy.internal.step.StepRunner;
 import dev.closedloop.deploy.internal.step.TestMigrateStep;
+import dev.closedloop.deploy.report.History;
+import dev.closedloop.deploy.report.Plan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -133,22 +139,22 @@ public final class Release {
    * The latest {@code limit} releases of this service from the ledger in production, newest
    * first. Reads only: no lock, no ledger row, not even the ledger's table is created.
    */
-  public dev.closedloop.deploy.report.History history(int limit) {
+  public History history(int limit) {
     if (limit < 1) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "historyLimit (deploy.historyLimit) must be 1"
           + " or more; got " + limit);
     }
     RequiredSettings.checkHistory(config);
-    dev.closedloop.deploy.internal.guard.ReleaseLedger ledger = config.production().ledger();
+    ReleaseLedger ledger = config.production().ledger();
     if (!config.production().database().exists()) { // a local stand-in no release has made yet: nothing to read, nothing made
-      return new dev.closedloop.deploy.report.History(config.production().guards().lockName(), ledger.table(), List.of(),
+      return new History(config.production().guards().lockName(), ledger.table(), List.of(),
           config.redactor());
     }
     try (var production = config.production().database().open(events)) {
-      new dev.closedloop.deploy.internal.step.ProductionGate(config).beforeConnecting(production.target()).enforce(events);
+      new ProductionGate(config).beforeConnecting(production.target()).enforce(events);
       // read-only as the plan reads production: reading is all history may do
       try (java.sql.Connection c = production.target().readOnly().connect()) {
-        return new dev.closedloop.deploy.report.History(config.production().guards().lockName(), ledger.table(),
+        return new History(config.production().guards().lockName(), ledger.table(),
             ledger.recent(c, config.production().guards().lockName(), limit), config.redactor());
       }
     } catch (java.sql.SQLException e) { // masked like every other failure, also in the cause chain -X prints
@@ -179,10 +185,10 @@ public final class Release {
    * without changing anything anywhere. Production, the registry and the rollout target are only
    * read, and what cannot be reached is named in the plan instead of failing it.
    */
-  public dev.closedloop.deploy.report.Plan plan() {
+  public Plan plan() {
     try {
       RequiredSettings.check(config, List.of(BUILD, TEST_MIGRATE));
-      return dev.closedloop.deploy.internal.step.Planner.plan(config, events, described());
+      return Planner.plan(config, events, described());
     } catch (DeployException e) {
       throw e.withPartialResult(ReleaseResult.empty(), config.redactor());
     }
@@ -218,7 +224,7 @@ public final class Release {
    * job summary too; a report that cannot be written is warned about.
    */
   private void report(String goal, ReleaseResult result, String errorKind, String errorMessage) {
-    dev.closedloop.deploy.internal.report.RunReport.write(config, goal, result, errorKind, errorMessage, events::warn);
+    RunReport.write(config, goal, result, errorKind, errorMessage, events::warn);
   }
 
   /** The run's result, from what its steps produced and what its production session decided: built here alone. */

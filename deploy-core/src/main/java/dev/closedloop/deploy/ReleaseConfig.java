@@ -1,21 +1,12 @@
 package dev.closedloop.deploy;
 
-import dev.closedloop.deploy.aws.AwsSettings;
-import dev.closedloop.deploy.database.EphemeralDatabase;
-import dev.closedloop.deploy.database.Migrations;
-import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.CiEnvironment;
 import dev.closedloop.deploy.hook.Hooks;
 import dev.closedloop.deploy.image.BuildRequest;
-import dev.closedloop.deploy.image.ImageRef;
-import dev.closedloop.deploy.image.RegistryCredentials;
-import dev.closedloop.deploy.internal.guard.ReleaseLedger;
-import dev.closedloop.deploy.lint.LintSettings;
 import dev.closedloop.deploy.rollout.RolloutSettings;
 import dev.closedloop.deploy.secret.Redactor;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A release's immutable configuration, by group: what to build, what test-migrate proves, production

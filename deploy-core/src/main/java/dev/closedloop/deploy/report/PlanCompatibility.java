@@ -1,6 +1,5 @@
 package dev.closedloop.deploy.report;
 
-import dev.closedloop.deploy.ReleaseConfig;
 
 /**
  * The backward-compatibility proof: what production runs now, run against the migrated throwaway database.

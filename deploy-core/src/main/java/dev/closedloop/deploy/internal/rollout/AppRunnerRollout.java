@@ -1,7 +1,6 @@
 package dev.closedloop.deploy.internal.rollout;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.aws.AwsSettings;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.internal.Events;
