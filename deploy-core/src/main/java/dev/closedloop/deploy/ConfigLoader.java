@@ -189,7 +189,7 @@ final class ConfigLoader {
       }
       RolloutSettings rolloutSettings = parse(problems, () -> RolloutSettings.parse(settings.rollout,
           settings.rolloutService, settings.rolloutTimeout, settings.localPorts, env, settings.healthUrl,
-          settings.healthCommand));
+          settings.healthCommand, settings.healthExpect, settings.ecsWithoutRollback));
       if (rolloutSettings != null && settings.ownRollout != null) {
         if (rolloutSettings.enabled()) {
           problems.add("rollout (deploy.rollout) is " + rolloutSettings.kind().id() + ", and a Rollout of your own was"

@@ -65,6 +65,8 @@ public final class ReleaseBuilder {
   final List<String> localEnv = new ArrayList<>();
   String healthUrl;
   String healthCommand;
+  String healthExpect;
+  boolean ecsWithoutRollback;
   Path reportFile;
   boolean forPlan;
   final List<String> hookEntries = new ArrayList<>();
@@ -251,9 +253,31 @@ public final class ReleaseBuilder {
     return this;
   }
 
-  /** For a local rollout: a URL that answers 2xx when the new container is healthy. */
+  /**
+   * A URL that answers 2xx when the release is live: for a local rollout the new container's
+   * check; for App Runner and ECS the public address asked once the platform says the deployment
+   * succeeded, before the rollout counts as succeeded.
+   */
   public ReleaseBuilder healthUrl(String url) {
     this.healthUrl = url;
+    return this;
+  }
+
+  /**
+   * Text the answer of {@link #healthUrl} must contain, e.g. the commit SHA a version endpoint
+   * returns: the rollout succeeds only once the public address serves this release.
+   */
+  public ReleaseBuilder healthExpect(String text) {
+    this.healthExpect = text;
+    return this;
+  }
+
+  /**
+   * For an ECS service without the deployment circuit breaker's rollback: follow it to its steady
+   * state and judge it by {@link #healthUrl}, instead of refusing it.
+   */
+  public ReleaseBuilder ecsWithoutRollback(boolean on) {
+    this.ecsWithoutRollback = on;
     return this;
   }
 

@@ -26,11 +26,31 @@ public interface Rollout extends AutoCloseable {
   String check();
 
   /**
-   * Starts the deployment of {@code request.image()}, or finds the one the tag move started.
+   * Called just before the promote tags move: by a promote or a rollback, and before they move
+   * back after a failed deployment. A target that deploys on a tag move notes here what it
+   * already had, so that {@link #start} and {@link #reverted} can tell the deployment the move
+   * started from those before it, without trusting anyone's clock.
+   *
+   * @throws dev.closedloop.deploy.DeployException when the target cannot be read: the tags do not move
+   */
+  default void beforeTagMove() { }
+
+  /**
+   * Starts the deployment of {@code request.image()}, or finds the one the tag move started;
+   * any wait stays within {@code request.deadline()}.
    *
    * @throws dev.closedloop.deploy.DeployException when the target refused it
    */
   Deployment start(Request request);
+
+  /**
+   * The promote tags moved back to {@code request.image()} after a deployment that failed or
+   * rolled back. A target that deploys on a tag move started a deployment of it: that one is
+   * returned, followed to its end and recorded. Empty for a target the tags do not drive.
+   */
+  default java.util.Optional<Deployment> reverted(Request request) {
+    return java.util.Optional.empty();
+  }
 
   /** The deployment's state now; an SDK or engine failure is thrown and retried by the caller. */
   Observation observe(Deployment deployment);
@@ -60,8 +80,9 @@ public interface Rollout extends AutoCloseable {
    * @param image the promoted image by digest ({@code repo@sha256:…})
    * @param promoteStarted when the first tag began to move: a deployment the move started began after it
    * @param moves the promote step's tag moves
+   * @param deadline when the rollout must have ended ({@code deploy.rolloutTimeout} after it began)
    */
-  record Request(ImageRef image, Instant promoteStarted, List<TagMove> moves) {
+  record Request(ImageRef image, Instant promoteStarted, List<TagMove> moves, Instant deadline) {
     public Request {
       moves = List.copyOf(moves);
     }
@@ -75,16 +96,25 @@ public interface Rollout extends AutoCloseable {
   /** A deployment being followed; {@code id} is what the ledger records (operation, deployment, container). */
   record Deployment(String id, String description) { }
 
-  /** Where a deployment is. */
-  enum State { IN_PROGRESS, SUCCEEDED, ROLLED_BACK, FAILED }
+  /**
+   * Where a deployment is. SUPERSEDED: another deployment, not ours and not a rollback, took its
+   * place (someone else's UpdateService): the release did not fail there, and its tags stay.
+   */
+  enum State { IN_PROGRESS, SUCCEEDED, ROLLED_BACK, FAILED, SUPERSEDED }
 
   /**
    * One look at a deployment.
    *
    * @param status the target's own word for it (IN_PROGRESS, ROLLBACK_SUCCEEDED…), printed when it changes
    * @param detail more on it, or null
+   * @param restored after a rollback, the image the target went back to when it can tell (ECS: the image of the
+   *     task definition it rolled back to), by digest or tag; null when it cannot
    */
-  record Observation(State state, String status, String detail) {
+  record Observation(State state, String status, String detail, ImageRef restored) {
+    public Observation(State state, String status, String detail) {
+      this(state, status, detail, null);
+    }
+
     public String line() {
       return detail == null || detail.isBlank() ? status : status + " (" + detail + ")";
     }
@@ -92,7 +122,9 @@ public interface Rollout extends AutoCloseable {
 
   /** How a rollout ended. */
   enum Outcome {
-    SUCCEEDED("succeeded"), ROLLED_BACK("rolled_back"), FAILED("failed"), TIMED_OUT("timed_out");
+    SUCCEEDED("succeeded"), ROLLED_BACK("rolled_back"), FAILED("failed"), TIMED_OUT("timed_out"),
+    /** Another deployment took the place of ours: neither a failure of this release nor a success. */
+    SUPERSEDED("superseded");
 
     private final String id;
 
@@ -120,7 +152,7 @@ public interface Rollout extends AutoCloseable {
         }
       }
       throw new IllegalArgumentException("Unknown rollout outcome '" + id + "' (known: succeeded, rolled_back, failed,"
-          + " timed_out)");
+          + " timed_out, superseded)");
     }
   }
 }

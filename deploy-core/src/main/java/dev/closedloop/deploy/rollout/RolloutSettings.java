@@ -13,14 +13,21 @@ import java.util.regex.Pattern;
 
 /**
  * Where the promoted image goes live and how long the release waits for it: {@code deploy.rollout},
- * {@code deploy.rolloutService}, {@code deploy.rolloutTimeout}, and for {@code local} the
- * container's ports, environment and health check.
+ * {@code deploy.rolloutService}, {@code deploy.rolloutTimeout}, for {@code local} the container's
+ * ports, environment and health check, and for every target what must answer once it is live.
  *
  * @param env the local container's environment, secret references already resolved (and masked)
+ * @param healthUrl {@code deploy.healthUrl}: for {@code local} the container's check; for a cloud target the
+ *     public address that must answer 2xx before the rollout counts as succeeded; or null
+ * @param healthExpect {@code deploy.healthExpect}: text {@code healthUrl}'s answer must contain (the commit SHA a
+ *     version endpoint returns, say), so the rollout succeeds only once the release itself serves; or null
+ * @param ecsWithoutRollback {@code deploy.ecsWithoutRollback}: an ECS service without the circuit breaker's
+ *     rollback is followed to its steady state and judged by {@code healthUrl} instead of being refused
  * @param own for {@link Kind#OWN}, the embedder's own rollout; else null
  */
 public record RolloutSettings(Kind kind, String service, Duration timeout, List<PortBinding> ports,
-    Map<String, String> env, URI healthUrl, String healthCommand, Rollout own) {
+    Map<String, String> env, URI healthUrl, String healthCommand, String healthExpect, boolean ecsWithoutRollback,
+    Rollout own) {
 
   public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(30);
 
@@ -97,16 +104,17 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
   @Override
   public String toString() {
     return "RolloutSettings[kind=" + kind.id() + ", service=" + service + ", timeout=" + timeout + ", ports=" + ports
-        + ", env=" + env.keySet() + ", healthUrl=" + healthUrl + ", healthCommand=" + healthCommand + "]";
+        + ", env=" + env.keySet() + ", healthUrl=" + healthUrl + ", healthCommand=" + healthCommand + ", healthExpect="
+        + healthExpect + ", ecsWithoutRollback=" + ecsWithoutRollback + "]";
   }
 
   public static RolloutSettings none() {
-    return new RolloutSettings(Kind.NONE, null, DEFAULT_TIMEOUT, List.of(), Map.of(), null, null, null);
+    return new RolloutSettings(Kind.NONE, null, DEFAULT_TIMEOUT, List.of(), Map.of(), null, null, null, false, null);
   }
 
   /** These settings with {@code own}, an embedder's rollout, as the target; the timeout stays. */
   public RolloutSettings withOwn(Rollout own) {
-    return new RolloutSettings(Kind.OWN, own.target(), timeout, List.of(), Map.of(), null, null, own);
+    return new RolloutSettings(Kind.OWN, own.target(), timeout, List.of(), Map.of(), null, null, null, false, own);
   }
 
   public boolean enabled() {
@@ -120,6 +128,13 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
    */
   public static RolloutSettings parse(String kindText, String serviceText, String timeoutText, List<String> portTexts,
       Map<String, String> env, String healthUrlText, String healthCommand) {
+    return parse(kindText, serviceText, timeoutText, portTexts, env, healthUrlText, healthCommand, null, false);
+  }
+
+  /** As {@link #parse(String, String, String, List, Map, String, String)}, with what a live release must answer. */
+  public static RolloutSettings parse(String kindText, String serviceText, String timeoutText, List<String> portTexts,
+      Map<String, String> env, String healthUrlText, String healthCommand, String healthExpectText,
+      boolean ecsWithoutRollback) {
     List<String> problems = new ArrayList<>();
     Kind kind = null;
     try {
@@ -150,6 +165,30 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
         problems.add("rolloutService (deploy.rolloutService) '" + service + "' is not " + kind.serviceHint);
       }
     }
+    if (healthUrlText != null && !healthUrlText.isBlank() && kind != null && kind != Kind.NONE) {
+      try {
+        healthUrl = URI.create(healthUrlText.trim());
+      } catch (IllegalArgumentException e) {
+        healthUrl = null;
+      }
+      if (healthUrl == null || healthUrl.getHost() == null || !("http".equals(healthUrl.getScheme())
+          || "https".equals(healthUrl.getScheme()))) {
+        problems.add("healthUrl (deploy.healthUrl) must be an http(s) URL such as " + (kind == Kind.LOCAL
+            ? "http://127.0.0.1:18080/health" : "https://shop.example.com/version") + "; got '" + healthUrlText + "'");
+        healthUrl = null;
+      }
+    }
+    String healthExpect = healthExpectText == null || healthExpectText.isBlank() ? null : healthExpectText.trim();
+    if (healthExpect != null && healthUrl == null && problems.stream().noneMatch(p -> p.startsWith("healthUrl"))) {
+      problems.add("healthExpect (deploy.healthExpect) is looked for in what deploy.healthUrl answers: set"
+          + " deploy.healthUrl too");
+    }
+    if (ecsWithoutRollback && kind != null && kind != Kind.ECS) {
+      problems.add("ecsWithoutRollback (deploy.ecsWithoutRollback) is for deploy.rollout=ecs only");
+    } else if (ecsWithoutRollback && healthUrl == null && problems.stream().noneMatch(p -> p.startsWith("healthUrl"))) {
+      problems.add("ecsWithoutRollback (deploy.ecsWithoutRollback) judges the deployment by deploy.healthUrl"
+          + " instead of ECS's circuit breaker: set deploy.healthUrl to the service's public health address");
+    }
     if (kind == Kind.LOCAL) {
       for (String text : portTexts) {
         try {
@@ -158,18 +197,8 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
           problems.add(e.getMessage());
         }
       }
-      if (healthUrlText != null && !healthUrlText.isBlank()) {
-        try {
-          healthUrl = URI.create(healthUrlText.trim());
-        } catch (IllegalArgumentException e) {
-          healthUrl = null;
-        }
-        if (healthUrl == null || healthUrl.getHost() == null || !("http".equals(healthUrl.getScheme())
-            || "https".equals(healthUrl.getScheme()))) {
-          problems.add("healthUrl (deploy.healthUrl) must be an http(s) URL such as http://127.0.0.1:18080/health;"
-              + " got '" + healthUrlText + "'");
-          healthUrl = null;
-        } else if (ports.stream().noneMatch(port -> port.hostPort() == effectivePort(healthUrlOf(healthUrlText)))) {
+      if (healthUrl != null) {
+        if (ports.stream().noneMatch(port -> port.hostPort() == effectivePort(healthUrlOf(healthUrlText)))) {
           problems.add("healthUrl (deploy.healthUrl) " + healthUrlText + " must use one of the host ports of"
               + " deploy.localPorts " + portTexts + ": the new container is checked on a spare port of its own"
               + " before it takes the old one's place");
@@ -183,7 +212,8 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
     if (!problems.isEmpty()) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, String.join("; ", problems));
     }
-    return new RolloutSettings(kind, service, timeout, ports, env, healthUrl, command, null);
+    return new RolloutSettings(kind, service, timeout, ports, env, healthUrl, command, healthExpect,
+        ecsWithoutRollback, null);
   }
 
   private static URI healthUrlOf(String text) {

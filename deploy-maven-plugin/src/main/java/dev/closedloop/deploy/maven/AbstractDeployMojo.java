@@ -252,9 +252,20 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.localEnv")
   List<String> localEnv = List.of();
 
-  /** Local rollout: a URL answering 2xx when the new container is healthy, on a host port of localPorts. */
+  /**
+   * A URL answering 2xx when the release is live: for a local rollout on a host port of localPorts;
+   * for App Runner and ECS the service's public address, asked after the platform says it succeeded.
+   */
   @Parameter(property = "deploy.healthUrl")
   String healthUrl;
+
+  /** Text healthUrl's answer must contain (e.g. the commit SHA a version endpoint returns). */
+  @Parameter(property = "deploy.healthExpect")
+  String healthExpect;
+
+  /** ECS: follow a service without the circuit breaker's rollback to steady state, judged by healthUrl. */
+  @Parameter(property = "deploy.ecsWithoutRollback", defaultValue = "false")
+  boolean ecsWithoutRollback;
 
   /** Local rollout: a command run in the new container ({@code sh -c}) that exits 0 when it is healthy. */
   @Parameter(property = "deploy.healthCommand")
@@ -452,6 +463,8 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .localEnv(localEnv)
         .healthUrl(healthUrl)
         .healthCommand(healthCommand)
+        .healthExpect(healthExpect)
+        .ecsWithoutRollback(ecsWithoutRollback)
         .reportFile(reportFile != null && writesReport() ? reportFile.toPath() : null)
         .hooks(hooks)
         .hookTimeout(hookTimeout)

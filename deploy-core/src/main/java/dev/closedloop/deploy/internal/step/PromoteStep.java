@@ -97,6 +97,7 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
       image = context.resolveImage();
     }
     context.goingLive(image);
+    context.beforeTagMove();
     session.verifyLock();
     Instant started = Instant.now();
     List<TagMove> moves = new Promoter(context.registry(), context.events(), Step.PROMOTE).promote(config.buildRequest().repository(),

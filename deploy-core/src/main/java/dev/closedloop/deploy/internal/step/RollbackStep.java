@@ -110,6 +110,7 @@ public final class RollbackStep implements ReleaseStep<PromoteStep.Promotion> {
     events.progress(Step.ROLLBACK, "rolling back " + live + " from " + current.orElse("(no digest)") + " to release #"
         + target.id() + " of " + target.sha() + " (" + target.imageDigest() + ")");
     migrationsNotReverted(context, session, target);
+    context.beforeTagMove();
     session.verifyLock();
     java.time.Instant started = java.time.Instant.now();
     List<TagMove> moves = new Promoter(context.registry(), events, Step.ROLLBACK).promote(config.buildRequest().repository(),

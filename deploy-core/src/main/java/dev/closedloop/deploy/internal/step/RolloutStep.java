@@ -94,7 +94,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
     session.advance(LedgerStatus.ROLLING_OUT, null); // before the act: from here on a deployment may have started
     Rollout.Deployment deployment;
     try {
-      deployment = rollout.start(new Rollout.Request(image, promotion.started(), moves));
+      deployment = rollout.start(new Rollout.Request(image, promotion.started(), moves, deadline));
     } catch (RuntimeException e) {
       String reverted = revert(context, session, promotion); // first: the registry must name what runs
       return new Ended(finish(context, session, rollout, null, Rollout.Outcome.FAILED, "NOT_STARTED"),

@@ -145,6 +145,16 @@ public final class RunContext implements AutoCloseable {
     return rollout;
   }
 
+  /**
+   * Tells the rollout target, when there is one, that the promote tags are about to move, so the
+   * deployment the move starts can be told from those before it.
+   */
+  public void beforeTagMove() {
+    if (config.rollout().enabled()) {
+      rollout().beforeTagMove();
+    }
+  }
+
   /** The Docker engine, connected and pinged on first use. */
   public synchronized DockerEngine docker() {
     if (docker == null) {
