@@ -112,9 +112,10 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
     return new RolloutSettings(Kind.NONE, null, DEFAULT_TIMEOUT, List.of(), Map.of(), null, null, null, false, null);
   }
 
-  /** These settings with {@code own}, an embedder's rollout, as the target; the timeout stays. */
+  /** These settings with {@code own}, an embedder's rollout, as the target; the timeout and the live check stay. */
   public RolloutSettings withOwn(Rollout own) {
-    return new RolloutSettings(Kind.OWN, own.target(), timeout, List.of(), Map.of(), null, null, null, false, own);
+    return new RolloutSettings(Kind.OWN, own.target(), timeout, List.of(), Map.of(), healthUrl, null, healthExpect,
+        false, own);
   }
 
   public boolean enabled() {
@@ -165,7 +166,7 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
         problems.add("rolloutService (deploy.rolloutService) '" + service + "' is not " + kind.serviceHint);
       }
     }
-    if (healthUrlText != null && !healthUrlText.isBlank() && kind != null && kind != Kind.NONE) {
+    if (healthUrlText != null && !healthUrlText.isBlank() && kind != null) { // NONE: an embedder's own may follow
       try {
         healthUrl = URI.create(healthUrlText.trim());
       } catch (IllegalArgumentException e) {

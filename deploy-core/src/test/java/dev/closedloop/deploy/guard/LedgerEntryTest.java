@@ -148,7 +148,8 @@ class LedgerEntryTest {
       assertThat(Rollout.Outcome.of(outcome.id())).isSameAs(outcome);
     }
     assertThatThrownBy(() -> Rollout.Outcome.of("paused")).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("Unknown rollout outcome 'paused' (known: succeeded, rolled_back, failed, timed_out)");
+        .hasMessage("Unknown rollout outcome 'paused' (known: succeeded, rolled_back, failed, timed_out,"
+            + " superseded)");
   }
 
   @Test

@@ -55,6 +55,33 @@ class RolloutSettingsTest {
   }
 
   @Test
+  void aCloudTarget_takesThePublicAddressToAsk_andTextItMustServe() {
+    RolloutSettings appRunner = RolloutSettings.parse("apprunner", APP_RUNNER, null, List.of(), Map.of(),
+        "https://shop.example.com/version", null, "0123abc", false);
+    assertThat(appRunner.healthUrl()).hasToString("https://shop.example.com/version");
+    assertThat(appRunner.healthExpect()).isEqualTo("0123abc");
+    RolloutSettings ecs = RolloutSettings.parse("ecs", "prod/shop", null, List.of(), Map.of(),
+        "https://shop.example.com/health", null, null, true);
+    assertThat(ecs.ecsWithoutRollback()).isTrue();
+  }
+
+  @Test
+  void healthExpect_andEcsWithoutRollback_needWhatTheyJudgeBy() {
+    assertRefused(() -> RolloutSettings.parse("apprunner", APP_RUNNER, null, List.of(), Map.of(), null, null,
+        "0123abc", false), "healthExpect (deploy.healthExpect) is looked for in what deploy.healthUrl answers: set"
+        + " deploy.healthUrl too");
+    assertRefused(() -> RolloutSettings.parse("ecs", "prod/shop", null, List.of(), Map.of(), null, null, null, true),
+        "ecsWithoutRollback (deploy.ecsWithoutRollback) judges the deployment by deploy.healthUrl instead of ECS's"
+        + " circuit breaker: set deploy.healthUrl to the service's public health address");
+    assertRefused(() -> RolloutSettings.parse("apprunner", APP_RUNNER, null, List.of(), Map.of(),
+        "https://shop.example.com/health", null, null, true), "ecsWithoutRollback (deploy.ecsWithoutRollback) is for"
+        + " deploy.rollout=ecs only");
+    assertRefused(() -> RolloutSettings.parse("apprunner", APP_RUNNER, null, List.of(), Map.of(), "shop.example.com",
+        null, null, false), "healthUrl (deploy.healthUrl) must be an http(s) URL such as"
+        + " https://shop.example.com/version; got 'shop.example.com'");
+  }
+
+  @Test
   void badSettings_areNamedWithTheFormExpected() {
     assertRefused(() -> parse("kubernetes", "x", null, List.of(), null, null), "rollout (deploy.rollout) must be one"
         + " of none, local, apprunner, ecs, ecs-express; got 'kubernetes'");
@@ -110,6 +137,6 @@ class RolloutSettingsTest {
     assertThat(release.config().redactor().redact("token s3cret-token-value in production"))
         .isEqualTo("token **** in production");
     assertThat(release.describe()).last().asString().startsWith("rollout: run the image as container shop (no"
-        + " ports), checked by 'true' on spare ports before it replaces the old one; wait up to 30m 00s;");
+        + " ports), checked by 'true' on spare ports before it replaces the old one; wait up to 30m 00s in all;");
   }
 }

@@ -80,7 +80,8 @@ final class LedgerTable {
       {"rollout_outcome", "text"},
       {"tags_reverted", "jsonb NOT NULL DEFAULT '[]'"},
       {"hooks", "jsonb NOT NULL DEFAULT '[]'"},
-      {"kind", "text NOT NULL DEFAULT 'release'"}};
+      {"kind", "text NOT NULL DEFAULT 'release'"},
+      {"rollout_revert", "jsonb"}};
 
   static boolean exists(Connection c, String sql, String... values) {
     try (PreparedStatement s = c.prepareStatement(sql)) {

@@ -36,7 +36,7 @@ public final class ReleaseLedger {
   public static final String DEFAULT_SCHEMA = "closedloop";
   public static final String DEFAULT_TABLE = "release_ledger";
 
-  private static final Set<String> JSON_COLUMNS = Set.of("migrations_applied", "migrations_planned");
+  private static final Set<String> JSON_COLUMNS = Set.of("migrations_applied", "migrations_planned", "rollout_revert");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 

@@ -12,6 +12,7 @@ import dev.closedloop.deploy.rollout.RolloutSettings;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Supplier;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.SdkException;
 
 /** Opens the rollout that {@code deploy.rollout} names. */
@@ -56,6 +57,20 @@ public final class Rollouts {
       throw new DeployException(DeployException.Kind.AWS, operation + " of " + target + " failed: "
           + AwsFailures.why(e, permission), e);
     }
+  }
+
+  /**
+   * True when asking again may bring another answer: throttling, a server error, no answer at all.
+   * A missing resource, a permission or a rejected request stays as it is however long one waits.
+   */
+  public static boolean waitingHelps(DeployException e) {
+    if (e.kind() == DeployException.Kind.CONFIGURATION) {
+      return false;
+    }
+    if (e.getCause() instanceof AwsServiceException service) {
+      return service.isThrottlingException() || service.statusCode() >= 500 || service.statusCode() == 0;
+    }
+    return true;
   }
 
   /** True when {@code image} (a reference as a service names it) is of {@code repository}. */

@@ -3,6 +3,7 @@ package dev.closedloop.deploy.internal.step;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
+import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.image.ImageRef;
@@ -11,6 +12,7 @@ import dev.closedloop.deploy.internal.Durations;
 import dev.closedloop.deploy.internal.Events;
 import dev.closedloop.deploy.internal.guard.TagBefore;
 import dev.closedloop.deploy.internal.image.Promoter;
+import dev.closedloop.deploy.internal.rollout.LiveCheck;
 import dev.closedloop.deploy.internal.rollout.Rollouts;
 import dev.closedloop.deploy.rollout.Rollout;
 import dev.closedloop.deploy.rollout.RolloutResult;
@@ -96,8 +98,9 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
     try {
       deployment = rollout.start(new Rollout.Request(image, promotion.started(), moves, deadline));
     } catch (RuntimeException e) {
-      String reverted = revert(context, session, promotion); // first: the registry must name what runs
-      return new Ended(finish(context, session, rollout, null, Rollout.Outcome.FAILED, "NOT_STARTED"),
+      RolloutResult result = finish(context, session, rollout, null, Rollout.Outcome.FAILED, "NOT_STARTED");
+      String reverted = revert(context, session, promotion, null, deadline);
+      return new Ended(result,
           new DeployException(DeployException.Kind.ROLLOUT, "Could not deploy " + image + " to " + rollout.target()
               + ": " + e.getMessage() + ". " + reverted, e));
     }
@@ -110,16 +113,23 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
 
     Watch watch = watch(rollout, deployment, deadline, events);
     Rollout.Outcome outcome = watch.outcome() != null ? watch.outcome() : rollout.onTimeout();
+    String status = watch.status(timeout);
+    if (outcome == Rollout.Outcome.SUCCEEDED && asksLive(config.rollout())) {
+      String notServed = awaitServed(context, deadline);
+      if (notServed != null) { // the platform's word is not the public address's: nobody can tell which is right
+        outcome = Rollout.Outcome.TIMED_OUT;
+        status = status + ", but " + notServed;
+      }
+    }
     try {
       rollout.end(deployment, outcome);
     } catch (RuntimeException e) {
       events.warn("after the rollout " + outcome.id() + ": " + e.getMessage());
     }
     boolean failed = outcome == Rollout.Outcome.ROLLED_BACK || outcome == Rollout.Outcome.FAILED;
-    // before the ledger: it may be out of reach
-    String reverted = failed ? revert(context, session, promotion) : null;
-    String status = watch.status(timeout);
+    // the outcome first, then the tags: a run that dies between the two leaves a ledger that says what happened
     RolloutResult result = finish(context, session, rollout, deployment.id(), outcome, status);
+    String reverted = failed ? revert(context, session, promotion, watch.last(), deadline) : null;
     String what = rollout.target() + " (" + deployment.description() + ")";
     if (outcome == Rollout.Outcome.SUCCEEDED) {
       return new Ended(result, null);
@@ -129,11 +139,34 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
           + (outcome == Rollout.Outcome.ROLLED_BACK ? "rolled back" : "failed") + ": " + status + ". " + reverted,
           watch.lost()));
     }
+    if (outcome == Rollout.Outcome.SUPERSEDED) {
+      return new Ended(result, new DeployException(DeployException.Kind.ROLLOUT, what + " was superseded by another"
+          + " deployment: " + status + ". It is not a rollback: the tags are left as they are (" + tags(moves) + "),"
+          + " and the ledger records the rollout as superseded. See who deployed, then release again", watch.lost()));
+    }
     return new Ended(result, new DeployException(DeployException.Kind.ROLLOUT, what + (watch.lost() != null
         ? " could not be followed to its end: " : " did not finish within " + Durations.format(timeout)
         + " (deploy.rolloutTimeout): ") + status + ". The tags are left as they are (" + tags(moves) + "), the ledger"
         + " records the rollout as timed_out: see how the deployment ended, then release again or move the tags back",
         watch.lost()));
+  }
+
+  /** True when the public address has the last word: a local rollout asked it already, unless text is expected. */
+  private static boolean asksLive(RolloutSettings rollout) {
+    return rollout.healthUrl() != null && (rollout.kind() != RolloutSettings.Kind.LOCAL || rollout.healthExpect() != null);
+  }
+
+  /** Asks deploy.healthUrl until it serves this release; null once it did, else why not, as one phrase. */
+  private static String awaitServed(RunContext context, Instant deadline) {
+    RolloutSettings settings = context.config().rollout();
+    String url = context.config().redactor().redact(settings.healthUrl().toString());
+    String expect = settings.healthExpect();
+    context.events().progress(Step.ROLLOUT, "asking " + url + " until it answers 2xx" + (expect == null ? ""
+        : " with '" + expect + "'"));
+    String last = LiveCheck.awaitServed(settings.healthUrl(), expect, deadline,
+        answer -> context.events().progress(Step.ROLLOUT, url + " " + context.config().redactor().redact(answer)));
+    return last == null ? null : url + " " + context.config().redactor().redact(last) + " until deploy.rolloutTimeout"
+        + " ended";
   }
 
   /**
@@ -179,9 +212,15 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
             case FAILED -> {
               return new Watch(Rollout.Outcome.FAILED, now, null, null);
             }
+            case SUPERSEDED -> {
+              return new Watch(Rollout.Outcome.SUPERSEDED, now, null, null);
+            }
             case IN_PROGRESS -> { }
           }
         } catch (DeployException e) { // one lost answer is no verdict: asked again until the deadline
+          if (!Rollouts.waitingHelps(e)) { // a permission, a missing service: no answer later will differ
+            return new Watch(null, last, e.getMessage(), e);
+          }
           if (!e.getMessage().equals(lastError)) {
             events.warn("could not see how the rollout goes (asking again): " + e.getMessage());
           }
@@ -212,48 +251,74 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
     return result;
   }
 
+  /** How many times a tag's move back is tried before the release ends saying it was not. */
+  private static final int REVERT_ATTEMPTS = 3;
+
   /**
-   * Moves each tag the promote moved back to its previous digest, when it still names this
-   * release's image, and says what it did in one sentence. A tag already at this image before
-   * the run (a re-run) goes back to where the release that moved it found it, from the ledger;
-   * in a rollback, it stays: the rollback did not move it.
-   * A tag that did not exist before cannot go back to anything and is named.
+   * Moves each tag the promote moved back, when it still names this release's image, and says
+   * what it did in one sentence. The tags go where the platform went back to: the image it names
+   * as restored (ECS: its task definition's), else the last release of this service whose rollout
+   * succeeded (what App Runner returns to), else each tag's digest before this run. What is
+   * planned is in the ledger before the first tag moves. A tag already at this image before the
+   * run (a re-run) goes back to where the release that moved it found it, from the ledger; in a
+   * rollback, it stays: the rollback did not move it. A tag that did not exist before cannot go
+   * back to anything and is named. When the move back starts a deployment (App Runner deploys a
+   * tag moved back too), that one is followed to its end and recorded.
+   *
+   * @param last the last observation of the deployment, or null when none started
    */
-  private static String revert(RunContext context, ProductionSession session, PromoteStep.Promotion promotion) {
+  private static String revert(RunContext context, ProductionSession session, PromoteStep.Promotion promotion,
+      Rollout.Observation last, Instant deadline) {
     ImageRef repository = context.config().buildRequest().repository();
-    Promoter promoter = new Promoter(context.registry(), context.events(), Step.ROLLOUT);
-    List<TagMove> moves = promotion.moves();
-    List<String> done = new ArrayList<>();
+    String restored = restoredDigest(context, session, promotion, last);
+    List<TagMove> planned = new ArrayList<>();
     List<String> left = new ArrayList<>();
-    for (TagMove promoted : moves) {
-      TagMove move = promoted;
-      if (!promoted.moved() && context.kind() == LedgerKind.ROLLBACK) {
-        // the failed rollback this one finishes moved it: back to where that one found it; else not this run's move
-        Optional<String> before = Optional.ofNullable(promotion.finishing())
-            .map(rollback -> rollback.previousDigest(promoted.tag()));
-        if (before.isEmpty()) {
-          left.add(promoted.tag() + " named " + promoted.digest() + " before this rollback: it is left as it is");
-          continue;
-        }
-        move = new TagMove(promoted.tag(), before.get(), promoted.digest(), true);
-      } else if (!promoted.moved()) {
-        move = movedBefore(context, session, promoted);
+    for (TagMove promoted : promotion.moves()) {
+      TagMove move = plannedMove(context, session, promotion, promoted, left);
+      if (move != null && restored != null) {
+        move = new TagMove(move.tag(), restored, move.digest(), true);
       }
-      if (move == null) {
-        left.add(promoted.tag() + " named " + promoted.digest() + " before this release, and no earlier release"
-            + " in the ledger moved it there: it is left as it is");
-        continue;
+      if (move != null) {
+        planned.add(move);
       }
-      if (move.previous().isEmpty()) {
-        left.add(move.tag() + " did not exist before this release and still names " + move.digest()
-            + " (remove it, or release a good commit)");
-        continue;
-      }
-      boolean reverted;
+    }
+    java.util.Map<String, Object> record = new java.util.LinkedHashMap<>();
+    record.put("planned", planned.stream().collect(java.util.stream.Collectors.toMap(TagMove::tag,
+        TagMove::previousDigest, (a, b) -> a, java.util.LinkedHashMap::new)));
+    recordRevert(context, session, record);
+    if (!planned.isEmpty()) {
       try {
-        reverted = promoter.revert(repository, move);
-      } catch (RuntimeException e) {
-        left.add("could not move " + move.tag() + " back to " + move.previousDigest() + ": " + e.getMessage());
+        context.rollout().beforeTagMove();
+      } catch (RuntimeException e) { // the tags go back all the same: the registry must name what runs
+        context.events().warn("could not read " + context.rollout().target() + " before moving the tags back: "
+            + e.getMessage());
+      }
+    }
+    Instant revertStarted = Instant.now();
+    Promoter promoter = new Promoter(context.registry(), context.events(), Step.ROLLOUT);
+    List<String> done = new ArrayList<>();
+    List<TagMove> moved = new ArrayList<>();
+    for (TagMove move : planned) {
+      String failed = null;
+      boolean reverted = false;
+      for (int attempt = 1; attempt <= REVERT_ATTEMPTS; attempt++) {
+        try {
+          reverted = promoter.revert(repository, move);
+          failed = null;
+          break;
+        } catch (RuntimeException e) {
+          failed = e.getMessage();
+          if (attempt < REVERT_ATTEMPTS) {
+            context.events().warn("could not move " + move.tag() + " back to " + move.previousDigest() + " (attempt "
+                + attempt + " of " + REVERT_ATTEMPTS + ", trying again): " + e.getMessage());
+            Rollouts.sleep(java.time.Duration.ofSeconds(attempt));
+          }
+        }
+      }
+      if (failed != null) {
+        left.add("could not move " + move.tag() + " back to " + move.previousDigest() + " (tried " + REVERT_ATTEMPTS
+            + " times: " + failed + "); it still names " + move.digest() + ": the next release moves it, or `mvn"
+            + " deploy:rollback` puts the previous release back");
         continue;
       }
       if (!reverted) {
@@ -261,16 +326,119 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
         continue;
       }
       done.add(move.tag() + " names " + move.previousDigest() + " again");
+      moved.add(move);
       try {
         session.recordTagReverted(move.tag());
       } catch (DeployException e) {
         context.events().warn("could not record in the ledger that " + move.tag() + " moved back: " + e.getMessage());
       }
     }
+    String deployed = moved.isEmpty() ? null : followRevert(context, session, moved, revertStarted, deadline, record);
     if (done.isEmpty() && left.isEmpty()) {
       return "No tag had moved, so none moved back";
     }
-    return "Tags: " + String.join("; ", concat(done, left));
+    return "Tags: " + String.join("; ", concat(done, left)) + (deployed == null ? "" : ". " + deployed);
+  }
+
+  /**
+   * The digest the platform went back to, when it can be told: what the last observation names
+   * (of this repository, by digest), else the image of the last release whose rollout succeeded.
+   * Null: each tag goes back to its own digest before this run.
+   */
+  private static String restoredDigest(RunContext context, ProductionSession session, PromoteStep.Promotion promotion,
+      Rollout.Observation last) {
+    String ours = promotion.image().digest();
+    ImageRef repository = context.config().buildRequest().repository();
+    if (last != null && last.restored() != null && last.restored().name().equals(repository.name())
+        && last.restored().digestValue().isPresent()) {
+      String restored = last.restored().digestValue().get();
+      return restored.equals(ours) ? null : restored;
+    }
+    try {
+      return session.promoted().stream()
+          .filter(entry -> entry.id() != session.ledgerId() && entry.rolloutOutcome() == Rollout.Outcome.SUCCEEDED)
+          .findFirst().map(LedgerEntry::imageDigest).filter(digest -> !digest.equals(ours)).orElse(null);
+    } catch (DeployException e) {
+      context.events().warn("could not read the last release whose rollout succeeded (the tags go back to their"
+          + " digests before this run): " + e.getMessage());
+      return null;
+    }
+  }
+
+  /** What moving {@code promoted} back means, or null (with the reason in {@code left}) when it stays. */
+  private static TagMove plannedMove(RunContext context, ProductionSession session, PromoteStep.Promotion promotion,
+      TagMove promoted, List<String> left) {
+    TagMove move = promoted;
+    if (!promoted.moved() && context.kind() == LedgerKind.ROLLBACK) {
+      // the failed rollback this one finishes moved it: back to where that one found it; else not this run's move
+      Optional<String> before = Optional.ofNullable(promotion.finishing())
+          .map(rollback -> rollback.previousDigest(promoted.tag()));
+      if (before.isEmpty()) {
+        left.add(promoted.tag() + " named " + promoted.digest() + " before this rollback: it is left as it is");
+        return null;
+      }
+      move = new TagMove(promoted.tag(), before.get(), promoted.digest(), true);
+    } else if (!promoted.moved()) {
+      move = movedBefore(context, session, promoted);
+    }
+    if (move == null) {
+      left.add(promoted.tag() + " named " + promoted.digest() + " before this release, and no earlier release"
+          + " in the ledger moved it there: it is left as it is");
+      return null;
+    }
+    if (move.previous().isEmpty()) {
+      left.add(move.tag() + " did not exist before this release and still names " + move.digest()
+          + " (remove it, or release a good commit)");
+      return null;
+    }
+    return move;
+  }
+
+  /**
+   * The deployment the move back started, when the target deploys on a tag move: followed to its
+   * end (within the release's deadline) and recorded, so the next release finds the service idle.
+   *
+   * @return a sentence on it, or null when the move started none
+   */
+  private static String followRevert(RunContext context, ProductionSession session, List<TagMove> moved,
+      Instant started, Instant deadline, java.util.Map<String, Object> record) {
+    Rollout rollout = context.rollout();
+    ImageRef image = context.config().buildRequest().repository().withDigest(moved.get(0).previousDigest());
+    Optional<Rollout.Deployment> deployment;
+    try {
+      deployment = rollout.reverted(new Rollout.Request(image, started, moved, deadline));
+    } catch (RuntimeException e) {
+      context.events().warn("could not find the deployment moving the tags back started on " + rollout.target()
+          + ": " + e.getMessage());
+      return "Whether moving them back started a deployment on " + rollout.target() + " is unknown: " + e.getMessage();
+    }
+    if (deployment.isEmpty()) {
+      return null;
+    }
+    record.put("deployment", deployment.get().id());
+    recordRevert(context, session, record);
+    context.events().progress(Step.ROLLOUT, rollout.target() + ": following " + deployment.get().description()
+        + ", which moving the tags back started");
+    Watch watch = watch(rollout, deployment.get(), deadline, context.events());
+    Rollout.Outcome outcome = watch.outcome() != null ? watch.outcome() : Rollout.Outcome.TIMED_OUT;
+    record.put("outcome", outcome.id());
+    recordRevert(context, session, record);
+    String status = watch.status(context.config().rollout().timeout());
+    return switch (outcome) {
+      case SUCCEEDED -> "The deployment moving them back started (" + deployment.get().id() + ") succeeded";
+      case TIMED_OUT -> "The deployment moving them back started (" + deployment.get().id() + ") had not ended when"
+          + " deploy.rolloutTimeout did: " + status + "; the service finishes it on its own";
+      default -> "The deployment moving them back started (" + deployment.get().id() + ") ended "
+          + outcome.id().replace('_', ' ') + ": " + status + ": the service may not serve " + image;
+    };
+  }
+
+  private static void recordRevert(RunContext context, ProductionSession session, java.util.Map<String, Object> record) {
+    try {
+      session.record("rollout_revert", record);
+    } catch (DeployException e) {
+      context.events().warn("could not record the tags' move back in the ledger: " + e.getMessage());
+    }
   }
 
   /** For a tag this run found at its image already: the move of the release that put it there, from the ledger. */
@@ -319,8 +487,12 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
       case OWN -> "follow the deployment " + rollout.service() + " starts (a rollout of the embedder's own)";
       case NONE -> "nothing";
     };
-    return how + "; wait up to " + Durations.format(rollout.timeout()) + "; on a rollback or failure move "
-        + String.join(", ", config.registry().promoteTags()) + " back to the previous digests";
+    String live = !asksLive(rollout) ? ""
+        : "; then ask " + config.redactor().redact(rollout.healthUrl().toString()) + " until it answers 2xx"
+        + (rollout.healthExpect() == null ? "" : " with '" + rollout.healthExpect() + "'");
+    return how + live + "; wait up to " + Durations.format(rollout.timeout()) + " in all; on a rollback or failure"
+        + " move " + String.join(", ", config.registry().promoteTags()) + " back to the image the service went back"
+        + " to (else the last release whose rollout succeeded, else the previous digests)";
   }
 
   /**

@@ -21,6 +21,8 @@ final class InMemoryProduction implements ProductionSession {
 
   final List<String> journal = new CopyOnWriteArrayList<>();
   final List<LedgerEntry> rows = new ArrayList<>();
+  /** What {@link #promoted()} returns: the service's rows that moved the tags, newest first. */
+  final List<LedgerEntry> promotedRows = new ArrayList<>();
   boolean superseded;
   boolean lockLost;
   final long id;
@@ -33,6 +35,13 @@ final class InMemoryProduction implements ProductionSession {
   static LedgerEntry row(long id, String sha, String digest, String status) {
     return LedgerEntry.fromColumns(id, "registry.example.com/shop", sha, "main", false, null, digest, status, "[]",
         "[]", "{}", Instant.EPOCH, null, null, null, "[]", "[]", null, null, "[]", null, "release");
+  }
+
+  /** A row of another run that promoted {@code digest} and whose rollout ended {@code outcome}. */
+  static LedgerEntry rolledOut(long id, String sha, String digest, String outcome) {
+    return LedgerEntry.fromColumns(id, "registry.example.com/shop", sha, "main", false, null, digest,
+        outcome.equals("succeeded") ? "succeeded" : "failed", "[]", "[]", "{}", Instant.EPOCH, null, null, null, "[]",
+        "[\"latest\"]", null, null, "[]", outcome, "release");
   }
 
   @Override
@@ -146,7 +155,7 @@ final class InMemoryProduction implements ProductionSession {
 
   @Override
   public List<LedgerEntry> promoted() {
-    return List.of();
+    return List.copyOf(promotedRows);
   }
 
   @Override

@@ -15,6 +15,8 @@ final class InMemoryRegistry implements Registry {
   final Map<String, String> tags = new ConcurrentHashMap<>();
   /** When set, the registry refuses every manifest PUT, as one whose credentials may only pull. */
   volatile boolean refusePuts;
+  /** How many manifest PUTs fail before they succeed again, as a registry that blips. */
+  final java.util.concurrent.atomic.AtomicInteger failingPuts = new java.util.concurrent.atomic.AtomicInteger();
 
   /** Stores an image's manifest and returns its digest. */
   String push(String content) {
@@ -45,7 +47,7 @@ final class InMemoryRegistry implements Registry {
 
   @Override
   public void putManifest(ImageRef repository, String tag, Manifest manifest) {
-    if (refusePuts) {
+    if (refusePuts || failingPuts.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
       throw new dev.closedloop.deploy.DeployException(dev.closedloop.deploy.DeployException.Kind.REGISTRY,
           "PUT " + repository.withTag(tag) + ": 403 denied");
     }

@@ -25,9 +25,16 @@ final class StepFixture {
   int entered;
 
   StepFixture(Path dir) {
-    config = Release.configure().image("registry.example.com/shop").sha(SHA).buildContext(dir)
+    this(dir, builder -> { });
+  }
+
+  /** With settings of the test's own, e.g. a rollout. */
+  StepFixture(Path dir, java.util.function.Consumer<dev.closedloop.deploy.ReleaseBuilder> settings) {
+    var builder = Release.configure().image("registry.example.com/shop").sha(SHA).buildContext(dir)
         .ciEnvironment(new CiEnvironment(Map.of(), dir)).databaseUrl("postgresql://127.0.0.1:5432/shop", null, null)
-        .lint("off").load().config();
+        .lint("off");
+    settings.accept(builder);
+    config = builder.load().config();
   }
 
   RunContext context(Migrator migrator) {
@@ -42,5 +49,11 @@ final class StepFixture {
   List<String> progress() {
     return events.stream().filter(ReleaseEvent.Progress.class::isInstance).map(ReleaseEvent.Progress.class::cast)
         .map(e -> "[" + e.step() + "] " + e.message()).toList();
+  }
+
+  /** The warnings, in order. */
+  List<String> warnings() {
+    return events.stream().filter(e -> e instanceof ReleaseEvent.Log log && log.level() == ReleaseEvent.Level.WARN)
+        .map(e -> ((ReleaseEvent.Log) e).message()).toList();
   }
 }
