@@ -23,11 +23,13 @@ public final class Rollouts {
   /**
    * @param docker the Docker engine, opened only by a local rollout
    * @param pullCredentials for a local rollout whose engine lacks the image
+   * @param tagDigest what a tag of {@code repository} names in the registry now
    */
   public static Rollout open(RolloutSettings settings, AwsSettings aws, ImageRef repository, List<String> promoteTags,
-      Supplier<DockerEngine> docker, Supplier<RegistryCredentials> pullCredentials, Events events) {
+      Supplier<DockerEngine> docker, Supplier<RegistryCredentials> pullCredentials,
+      java.util.function.Function<String, java.util.Optional<String>> tagDigest, Events events) {
     return switch (settings.kind()) {
-      case APP_RUNNER -> new AppRunnerRollout(aws, settings, repository, promoteTags, events);
+      case APP_RUNNER -> new AppRunnerRollout(aws, settings, repository, promoteTags, tagDigest, events);
       case ECS -> new EcsRollout(aws, settings, repository);
       case ECS_EXPRESS -> new EcsExpressRollout(aws, settings, repository);
       case LOCAL -> new LocalRollout(docker.get(), settings, pullCredentials, events);

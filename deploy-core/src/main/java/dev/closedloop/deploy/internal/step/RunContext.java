@@ -139,8 +139,10 @@ public final class RunContext implements AutoCloseable {
   /** Where the promoted image goes live ({@code deploy.rollout}), opened on first use. */
   public synchronized Rollout rollout() {
     if (rollout == null) {
-      rollout = own(Rollouts.open(config.rollout(), config.registry().aws(), config.buildRequest().repository(), config.registry().promoteTags(), this::docker,
-          this::registryCredentials, events));
+      ImageRef repository = config.buildRequest().repository();
+      rollout = own(Rollouts.open(config.rollout(), config.registry().aws(), repository,
+          config.registry().promoteTags(), this::docker, this::registryCredentials,
+          tag -> registry().digestOf(repository.withTag(tag)), events));
     }
     return rollout;
   }

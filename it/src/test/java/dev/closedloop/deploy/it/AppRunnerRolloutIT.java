@@ -1,0 +1,364 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseBuilder;
+import dev.closedloop.deploy.ReleaseResult;
+import dev.closedloop.deploy.rollout.Rollout;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Releases rolled out to {@link AppRunnerSimulator}: App Runner's automatic deployments watching
+ * the registry, its own clock, operations listed late, real containers asked on their health
+ * path, rollbacks, and the deployment a tag moved back starts. What a release must leave is
+ * checked where it lives: the tag in the registry, the rows in the ledger, what the service serves.
+ */
+class AppRunnerRolloutIT {
+
+  @TempDir Path work;
+  private RolloutFixture fixture;
+  private FakeAws aws;
+  private AppRunnerSimulator appRunner;
+
+  @BeforeAll
+  static void credentials() {
+    System.setProperty("aws.accessKeyId", "testing");
+    System.setProperty("aws.secretAccessKey", "testing");
+    System.setProperty("aws.disableEc2Metadata", "true");
+  }
+
+  @AfterAll
+  static void clearCredentials() {
+    System.clearProperty("aws.accessKeyId");
+    System.clearProperty("aws.secretAccessKey");
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    fixture = new RolloutFixture(work);
+    aws = new FakeAws();
+    Files.createDirectories(fixture.context.resolve("www"));
+    fixture.dockerfile("COPY www /www", "ENTRYPOINT [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\", \"-h\","
+        + " \"/www\"]");
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (appRunner != null) {
+      appRunner.close();
+    }
+    aws.close();
+  }
+
+  /** The next image answers /health with 2xx, or not; and /version with {@code version}. */
+  private void nextImage(boolean healthy, String version) throws IOException {
+    Path health = fixture.context.resolve("www/health");
+    if (healthy) {
+      Files.writeString(health, "ok\n");
+    } else {
+      Files.deleteIfExists(health);
+    }
+    Files.writeString(fixture.context.resolve("www/version"), version + "\n");
+  }
+
+  /** A first release without a rollout, live on the service: the previous version every test goes back to. */
+  private String liveService(boolean autoDeploy) throws Exception {
+    nextImage(true, "first");
+    fixture.release("1", settings -> { });
+    appRunner = new AppRunnerSimulator(aws, fixture.repository, "latest");
+    appRunner.autoDeploy = autoDeploy;
+    return fixture.digest("latest");
+  }
+
+  private Consumer<ReleaseBuilder> toAppRunner(String timeout) {
+    return settings -> settings.rollout("apprunner").rolloutService(AppRunnerSimulator.ARN).rolloutTimeout(timeout)
+        .awsEndpoint(aws.endpoint()).awsRegion(FakeAws.REGION);
+  }
+
+  private List<String> started() {
+    return aws.calls("StartDeployment").stream().map(call -> call.operation()).toList();
+  }
+
+  @Test
+  void autoDeploy_healthy_followsTheOperationTheTagMoveStarted_toSuccess() throws Exception {
+    liveService(true);
+    nextImage(true, "second");
+
+    ReleaseResult result = fixture.release("2", toAppRunner("60s"));
+
+    String digest = result.image().orElseThrow().digest();
+    AppRunnerSimulator.Operation operation = appRunner.operations().get(0);
+    assertThat(result.rollout()).hasValueSatisfying(rollout -> {
+      assertThat(rollout.outcome()).isEqualTo(Rollout.Outcome.SUCCEEDED);
+      assertThat(rollout.deployment()).isEqualTo(operation.id);
+    });
+    assertThat(operation.digest).isEqualTo(digest);
+    assertThat(started()).isEmpty();
+    assertThat(appRunner.servingDigest()).isEqualTo(digest);
+    assertThat(fixture.digest("latest")).isEqualTo(digest);
+    assertThat(fixture.rollouts().get(1)).containsExactly("succeeded", operation.id, "succeeded", "[]");
+  }
+
+  @Test
+  void autoDeploy_unhealthy_rollsBack_latestGoesBack_andTheDeploymentThatMoveStarts_isFollowed() throws Exception {
+    String previous = liveService(true);
+    nextImage(false, "broken");
+
+    DeployException failure = (DeployException) catchThrowable(() -> fixture.release("2", toAppRunner("90s")));
+
+    assertThat(failure.kind()).isEqualTo(DeployException.Kind.ROLLOUT);
+    List<AppRunnerSimulator.Operation> operations = appRunner.operations();
+    assertThat(operations).hasSize(2);
+    AppRunnerSimulator.Operation bad = operations.get(0);
+    AppRunnerSimulator.Operation back = operations.get(1);
+    assertThat(bad.status).isEqualTo("ROLLBACK_SUCCEEDED");
+    assertThat(back.digest).as("the tag moved back is a new image version: App Runner deploys it")
+        .isEqualTo(previous);
+    assertThat(back.status).isEqualTo("SUCCEEDED");
+    assertThat(failure.getMessage()).contains("rolled back: ROLLBACK_SUCCEEDED", "latest names " + previous
+        + " again", "The deployment moving them back started (" + back.id + ") succeeded");
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(appRunner.servingDigest()).isEqualTo(previous);
+    assertThat(fixture.rollouts().get(1)).containsExactly("failed", bad.id, "rolled_back", "[\"latest\"]");
+    assertThat(revert(2)).contains("\"deployment\": \"" + back.id + "\"", "\"outcome\": \"succeeded\"");
+
+    // the service is idle again: the next release is not refused because of the revert
+    nextImage(true, "third");
+    ReleaseResult next = fixture.release("3", toAppRunner("60s"));
+    assertThat(next.rollout().orElseThrow().outcome()).isEqualTo(Rollout.Outcome.SUCCEEDED);
+    assertThat(appRunner.servingDigest()).isEqualTo(next.image().orElseThrow().digest());
+  }
+
+  @Test
+  void appRunnersClock_tenSecondsAhead_orBehind_decidesNothing() throws Exception {
+    liveService(true);
+    for (Duration skew : List.of(Duration.ofSeconds(10), Duration.ofSeconds(-10))) {
+      appRunner.clockOffset = skew;
+      nextImage(true, "skew " + skew);
+
+      ReleaseResult result = fixture.release("skew" + skew.toSeconds(), toAppRunner("60s"));
+
+      AppRunnerSimulator.Operation newest = appRunner.operations().get(appRunner.operations().size() - 1);
+      assertThat(result.rollout().orElseThrow().deployment()).as("clock %s", skew).isEqualTo(newest.id);
+      assertThat(result.rollout().orElseThrow().outcome()).isEqualTo(Rollout.Outcome.SUCCEEDED);
+    }
+    assertThat(started()).isEmpty();
+  }
+
+  @Test
+  void anOperationListedLate_isStillTheOneTheMoveStarted_andNoSecondDeploymentIsStarted() throws Exception {
+    liveService(true);
+    appRunner.listingDelay = Duration.ofSeconds(3);
+    nextImage(true, "second");
+
+    ReleaseResult result = fixture.release("2", toAppRunner("60s"));
+
+    assertThat(appRunner.operations()).hasSize(1);
+    assertThat(result.rollout().orElseThrow().deployment()).isEqualTo(appRunner.operations().get(0).id);
+    assertThat(started()).isEmpty();
+  }
+
+  @Test
+  void withoutAutoDeploy_startDeploymentDeploysIt() throws Exception {
+    String previous = liveService(false);
+    nextImage(true, "second");
+
+    ReleaseResult result = fixture.release("2", toAppRunner("60s"));
+
+    assertThat(started()).hasSize(1);
+    assertThat(appRunner.operations()).hasSize(1);
+    assertThat(result.rollout().orElseThrow().deployment()).isEqualTo(appRunner.operations().get(0).id);
+    assertThat(appRunner.servingDigest()).isEqualTo(result.image().orElseThrow().digest()).isNotEqualTo(previous);
+  }
+
+  @Test
+  void withoutAutoDeploy_aRollback_movesLatestBack_andStartsNoDeploymentOfThePreviousImage() throws Exception {
+    String previous = liveService(false);
+    nextImage(false, "broken");
+
+    assertThatThrownBy(() -> fixture.release("2", toAppRunner("60s")))
+        .hasMessageContaining("rolled back: ROLLBACK_SUCCEEDED").hasMessageContaining("latest names " + previous
+            + " again");
+
+    assertThat(started()).hasSize(1);
+    assertThat(appRunner.operations()).hasSize(1);
+    assertThat(appRunner.servingDigest()).isEqualTo(previous);
+  }
+
+  @Test
+  void aRoleWithoutListOperations_isRefusedBeforeProductionIsTouched() throws Exception {
+    String previous = liveService(true);
+    appRunner.deny("ListOperations");
+    nextImage(true, "second");
+
+    assertThatThrownBy(() -> fixture.release("2", toAppRunner("60s")))
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage()).contains("ListOperations of App"
+            + " Runner service " + AppRunnerSimulator.ARN + " failed", "allow apprunner:ListOperations"));
+
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts()).hasSize(1); // no row: nothing was migrated or promoted
+    assertThat(appRunner.operations()).isEmpty();
+  }
+
+  @Test
+  void listOperationsDenied_afterTheMove_failsAtOnce_notAtTheTimeout() throws Exception {
+    liveService(true);
+    appRunner.listingDelay = Duration.ofSeconds(2);
+    nextImage(true, "second");
+
+    DeployException failure = (DeployException) catchThrowable(() -> fixture.release("2", settings -> {
+      toAppRunner("10m").accept(settings);
+      settings.listener(event -> { // the role loses the permission once the tag moved
+        if (event instanceof dev.closedloop.deploy.ReleaseEvent.Progress p && p.step() == dev.closedloop.deploy.Step.PROMOTE
+            && p.message().contains(" -> ")) {
+          appRunner.deny("ListOperations");
+        }
+      });
+    }));
+
+    assertThat(failure.getMessage()).contains("allow apprunner:ListOperations");
+    assertThat(failure.partialResult().orElseThrow().rollout()).hasValueSatisfying(rollout ->
+        assertThat(rollout.outcome()).isEqualTo(Rollout.Outcome.FAILED));
+    assertThat(started()).isEmpty();
+  }
+
+  @Test
+  void throttledListings_areAskedAgain() throws Exception {
+    liveService(true);
+    nextImage(true, "second");
+    appRunner.throttle("ListOperations", 3);
+
+    ReleaseResult result = fixture.release("2", toAppRunner("60s"));
+
+    assertThat(result.rollout().orElseThrow().outcome()).isEqualTo(Rollout.Outcome.SUCCEEDED);
+  }
+
+  @Test
+  void healthExpect_succeedsOnlyOnceThePublicAddressServesThisRelease() throws Exception {
+    liveService(true);
+    String sha = TestServices.randomSha();
+    nextImage(true, sha);
+
+    ReleaseResult result = fixture.release(sha, "2", settings -> toAppRunner("60s").andThen(s -> s
+        .healthUrl(appRunner.publicUrl() + "/version").healthExpect(sha)).accept(settings));
+
+    assertThat(result.rollout().orElseThrow().outcome()).isEqualTo(Rollout.Outcome.SUCCEEDED);
+    assertThat(fixture.rolloutLines()).anyMatch(line -> line.startsWith("asking " + appRunner.publicUrl()
+        + "/version until it answers 2xx with '" + sha + "'"));
+  }
+
+  @Test
+  void aPausedService_isRefusedBeforeProductionIsTouched() throws Exception {
+    String previous = liveService(true);
+    appRunner.paused = true;
+
+    assertThatThrownBy(() -> fixture.release("2", toAppRunner("60s")))
+        .hasMessageContaining("is PAUSED, not RUNNING: it takes no deployment now");
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts()).hasSize(1);
+  }
+
+  @Test
+  void unknownService_failsBeforeAnythingChanged() throws Exception {
+    String previous = liveService(true);
+    String other = AppRunnerSimulator.ARN.replace("8fe1e1", "000000");
+
+    assertThatThrownBy(() -> fixture.release("2", settings -> toAppRunner("60s").andThen(s -> s.rolloutService(other))
+        .accept(settings))).isInstanceOfSatisfying(DeployException.class, e -> {
+          assertThat(e.kind()).isEqualTo(DeployException.Kind.CONFIGURATION);
+          assertThat(e.getMessage()).isEqualTo("rolloutService (deploy.rolloutService): App Runner service " + other
+              + " does not exist (ResourceNotFoundException): check the name and its region");
+        });
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts()).hasSize(1);
+  }
+
+  @Test
+  void neverFinishing_timesOut_leavingTheTags() throws Exception {
+    liveService(true);
+    appRunner.healthTimeout = Duration.ofSeconds(30);
+    nextImage(false, "slow");
+
+    DeployException failure = (DeployException) catchThrowable(() -> fixture.release("2", toAppRunner("4s")));
+
+    assertThat(failure.getMessage()).contains("did not finish within 4s (deploy.rolloutTimeout)",
+        "The tags are left as they are");
+    String released = failure.partialResult().orElseThrow().image().orElseThrow().digest();
+    assertThat(fixture.digest("latest")).isEqualTo(released);
+    assertThat(fixture.rollouts().get(1)).containsExactly("failed", appRunner.operations().get(0).id, "timed_out",
+        "[]");
+    assertThat(fixture.rolloutLines()).noneMatch(line -> line.contains("moved back"));
+  }
+
+  @Test
+  void aReRunAfterATimeout_thatRollsBack_movesLatestBackToWhereTheFirstAttemptFoundIt() throws Exception {
+    String previous = liveService(false);
+    appRunner.healthTimeout = Duration.ofSeconds(4);
+    nextImage(false, "broken");
+    String sha = TestServices.randomSha();
+    catchThrowable(() -> fixture.release(sha, "2", toAppRunner("2s")));
+    String released = fixture.digest("latest");
+    assertThat(released).isNotEqualTo(previous); // timed out: left as it was
+    appRunner.awaitIdle(Duration.ofSeconds(30));
+
+    // the same commit again: latest already names its image, so this run moves nothing itself
+    assertThatThrownBy(() -> fixture.release(sha, "2", toAppRunner("60s")))
+        .hasMessageContaining("latest names " + previous + " again");
+
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(fixture.rollouts().get(2)).containsExactly("failed", appRunner.operations().get(1).id, "rolled_back",
+        "[\"latest\"]");
+  }
+
+  @Test
+  void deployRollback_followsTheDeploymentItsTagMoveStarted() throws Exception {
+    String previous = liveService(true);
+    nextImage(true, "second");
+    fixture.release("2", toAppRunner("60s"));
+
+    ReleaseResult result = fixture.rollback(null, toAppRunner("60s"));
+
+    assertThat(result.rollout().orElseThrow().outcome()).isEqualTo(Rollout.Outcome.SUCCEEDED);
+    AppRunnerSimulator.Operation back = appRunner.operations().get(1);
+    assertThat(back.digest).isEqualTo(previous);
+    assertThat(fixture.digest("latest")).isEqualTo(previous);
+    assertThat(appRunner.servingDigest()).isEqualTo(previous);
+    assertThat(fixture.rollouts().get(2)).containsExactly("succeeded", back.id, "succeeded", "[]");
+  }
+
+  @Test
+  void aRollbackToTheImageLiveAlready_whoseRolloutFails_leavesTheTagItDidNotMove() throws Exception {
+    liveService(false);
+    nextImage(true, "second");
+    ReleaseResult live = fixture.release("2", toAppRunner("60s"));
+    String digest = live.image().orElseThrow().digest();
+    appRunner.deny("StartDeployment");
+
+    assertThatThrownBy(() -> fixture.rollback(live.image().orElseThrow().image().tagValue().orElseThrow(),
+        toAppRunner("60s"))).hasMessageContaining("latest named " + digest + " before this rollback: it is left as"
+            + " it is");
+    assertThat(fixture.digest("latest")).as("not moved back to what that release replaced").isEqualTo(digest);
+  }
+
+  /** The ledger's rollout_revert of row {@code id}. */
+  private String revert(long id) throws Exception {
+    try (var c = fixture.production.connect(); var s = c.createStatement();
+         var rs = s.executeQuery("SELECT rollout_revert::text FROM closedloop.release_ledger WHERE id = " + id)) {
+      return rs.next() ? String.valueOf(rs.getString(1)) : null;
+    }
+  }
+}
