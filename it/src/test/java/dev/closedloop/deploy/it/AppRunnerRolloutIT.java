@@ -354,6 +354,45 @@ class AppRunnerRolloutIT {
     assertThat(fixture.digest("latest")).as("not moved back to what that release replaced").isEqualTo(digest);
   }
 
+  @Test
+  void maven_deployRelease_rollsOutToAppRunner_andSucceedsOnceThePublicAddressServesTheCommit() throws Exception {
+    Path project = TestServices.copyProject("consumer", work);
+    Files.createDirectories(project.resolve("www"));
+    Files.writeString(project.resolve("www/health"), "ok\n");
+    Files.writeString(project.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nCOPY www /www\n"
+        + "ENTRYPOINT [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n");
+    String repository = fixture.repository;
+    java.util.function.BiFunction<String, List<String>, TestServices.Run> release = (sha, more) -> {
+      List<String> args = new java.util.ArrayList<>(List.of("-Ddeploy.image=" + TestServices.registry() + "/"
+          + repository, "-Ddeploy.sha=" + sha, "-Ddeploy.branch=main", "-Ddeploy.databaseUrl=postgres://postgres@"
+          + "127.0.0.1:" + fixture.production.port() + "/" + fixture.production.database()));
+      args.addAll(more);
+      args.add("deploy:release");
+      return TestServices.run(project, java.util.Map.of("AWS_ACCESS_KEY_ID", "testing", "AWS_SECRET_ACCESS_KEY",
+          "testing"), TestServices.mvnw(args.toArray(String[]::new)).toArray(String[]::new));
+    };
+    Files.writeString(project.resolve("www/version"), "first\n");
+    TestServices.Run first = release.apply(TestServices.randomSha(), List.of());
+    assertThat(first.exitCode()).as(first.output()).isZero();
+    appRunner = new AppRunnerSimulator(aws, repository, "latest");
+    String sha = TestServices.randomSha();
+    Files.writeString(project.resolve("www/version"), sha + "\n");
+
+    TestServices.Run released = release.apply(sha, List.of("-Ddeploy.awsEndpoint=" + aws.endpoint(),
+        "-Ddeploy.awsRegion=us-east-1", "-Ddeploy.rollout=apprunner", "-Ddeploy.rolloutService=" + AppRunnerSimulator.ARN,
+        "-Ddeploy.rolloutTimeout=2m", "-Ddeploy.healthUrl=" + appRunner.publicUrl() + "/version",
+        "-Ddeploy.healthExpect=" + sha));
+
+    assertThat(released.exitCode()).as(released.output()).isZero();
+    String operation = appRunner.operations().get(0).id;
+    assertThat(released.output()).contains("automatic deployments on", "(operation " + operation + ")",
+        "App Runner service " + AppRunnerSimulator.ARN + ": SUCCEEDED", "until it answers 2xx with '" + sha + "'");
+    String digest = TestServices.registryDigest(repository, sha).orElseThrow();
+    assertThat(TestServices.registryDigest(repository, "latest")).contains(digest);
+    assertThat(appRunner.servingDigest()).isEqualTo(digest);
+    assertThat(fixture.rollouts().get(1)).isEqualTo(List.of("succeeded", operation, "succeeded", "[]"));
+  }
+
   /** The ledger's rollout_revert of row {@code id}. */
   private String revert(long id) throws Exception {
     try (var c = fixture.production.connect(); var s = c.createStatement();
