@@ -291,11 +291,10 @@ final class ConfigLoader {
       }
       return null;
     }
-    for (String entry : settings.compatibilityEnv) {
-      if (!entry.matches("[A-Za-z_][A-Za-z0-9_]*=.*")) {
-        problems.add("compatibilityEnv (deploy.compatibilityEnv) entries are NAME=value, e.g."
-            + " DATABASE_URL={url}; got '" + entry + "'");
-      }
+    String refusal = dev.closedloop.deploy.internal.database.ImageMigrator.refusal(settings.compatibilityEnv,
+        "compatibilityEnv (deploy.compatibilityEnv)");
+    if (refusal != null) {
+      problems.add(refusal);
     }
     return problems.size() > before ? null : new Compatibility(command, settings.compatibilityEnv, health, timeout);
   }

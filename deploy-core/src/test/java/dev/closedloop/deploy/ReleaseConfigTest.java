@@ -119,6 +119,22 @@ class ReleaseConfigTest {
   }
 
   @Test
+  void anUnknownPlaceholder_inMigrationEnvOrCompatibilityEnv_isRefused_namingThePlaceholders() {
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
+            .migrations(dev.closedloop.deploy.database.Migrations.image("goose up", List.of("GOOSE_DBSTRING={dsn}",
+                "X={passwd}"), null)).load())
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage()).isEqualTo("migrationEnv"
+            + " (deploy.migrationEnv): {passwd} in X is no placeholder; the placeholders are {dsn}, {url}, {jdbc},"
+            + " {host}, {port}, {user}, {password}, {database}"));
+    assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
+            .compatibilityCommand("/smoke").compatibilityEnv(List.of("URL={url}", "TOKEN={tokn}")).load())
+        .hasMessageContaining("compatibilityEnv (deploy.compatibilityEnv): {tokn} in TOKEN is no placeholder");
+    // JSON is not a placeholder
+    assertThat(dev.closedloop.deploy.database.Migrations.image("tool", List.of("CONFIG={\"a\": 1}"), null)
+        .commandEnv()).containsExactly("CONFIG={\"a\": 1}");
+  }
+
+  @Test
   void load_namesEveryBadCompatibilitySetting_andDescribesWhatTheCheckDoes() {
     assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
             .compatibilityHealthUrl("localhost:8080/health").compatibilityTimeout("0s")

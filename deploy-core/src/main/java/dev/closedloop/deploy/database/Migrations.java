@@ -86,6 +86,11 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
           + " must be a lowercase table name, optionally schema-qualified; got '" + versionTable + "'");
     }
     commandEnv = commandEnv == null ? List.of() : List.copyOf(commandEnv);
+    String refusal = dev.closedloop.deploy.internal.database.ImageMigrator.refusal(commandEnv,
+        "migrationEnv (deploy.migrationEnv)");
+    if (refusal != null) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, refusal);
+    }
     checkCommand = checkCommand == null || checkCommand.isBlank() ? null : checkCommand.trim();
   }
 

@@ -140,6 +140,10 @@ class ErrorCorpusIT {
             "filesystem:"),
         Case.of("image-migrator-without-command", "test-migrate", "deploy.migrator=image",
             "migrationCommand (deploy.migrationCommand)"),
+        Case.of("migration-env-unknown-placeholder", "test-migrate", "deploy.migrator=image ;;"
+            + " deploy.migrationCommand=goose -dir /migrations up ;; deploy.migrationEnv=GOOSE_DBSTRING={passwd}",
+            "migrationEnv (deploy.migrationEnv): {passwd} in GOOSE_DBSTRING is no placeholder",
+            "{dsn}, {url}, {jdbc}, {host}, {port}, {user}, {password}, {database}"),
         // --- promote and rollout
         Case.of("promote-tag-digest", "promote", "deploy.promoteTags=sha256:0123", "promoteTags (deploy.promoteTags)",
             "is not a tag"),

@@ -165,6 +165,29 @@ public final class ImageMigrator implements Migrator {
 
   private static final java.util.regex.Pattern PLACEHOLDER =
       java.util.regex.Pattern.compile("\\{(dsn|url|jdbc|host|port|user|password|database)}");
+  /** What reads as a placeholder: a lowercase word in braces (JSON's {"a": 1} does not). */
+  private static final java.util.regex.Pattern ANY_PLACEHOLDER = java.util.regex.Pattern.compile("\\{([a-z_]+)}");
+
+  /**
+   * Why {@code entries} cannot be filled in, naming the setting: an entry that is not
+   * {@code NAME=value}, or a placeholder that does not exist (passed on literally, it would reach
+   * the tool as text); null when they can.
+   */
+  public static String refusal(List<String> entries, String setting) {
+    for (String entry : entries) {
+      if (entry == null || !entry.matches("[A-Za-z_][A-Za-z0-9_]*=.*")) {
+        return setting + " entries are NAME=value, e.g. DATABASE_URL={url}; got '" + entry + "'";
+      }
+      java.util.regex.Matcher m = ANY_PLACEHOLDER.matcher(entry);
+      while (m.find()) {
+        if (!PLACEHOLDER.matcher(m.group()).matches()) {
+          return setting + ": " + m.group() + " in " + entry.substring(0, entry.indexOf('=')) + " is no placeholder;"
+              + " the placeholders are {dsn}, {url}, {jdbc}, {host}, {port}, {user}, {password}, {database}";
+        }
+      }
+    }
+    return null;
+  }
 
   /**
    * The connection in each spelling, with its TLS settings: what closedloop checked is what the
