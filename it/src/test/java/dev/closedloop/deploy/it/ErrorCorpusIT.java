@@ -101,6 +101,8 @@ class ErrorCorpusIT {
             "deploy.databaseUrl", "6543", "port 5432"),
         Case.of("test-database-unreachable", "test-migrate", "deploy.testDatabaseUrl=postgres://x@127.0.0.1:1/x",
             "127.0.0.1:1"),
+        Case.of("test-database-image-unpullable", "test-migrate", "deploy.testDatabaseImage=127.0.0.1:1/postgres:15",
+            "Cannot pull 127.0.0.1:1/postgres:15 into the Docker engine at"),
         // --- secrets
         Case.of("secret-env-missing", "migrate", "deploy.databasePassword=env:CLOSEDLOOP_CORPUS_UNSET",
             "CLOSEDLOOP_CORPUS_UNSET", "deploy.databasePassword"),

@@ -70,8 +70,13 @@ public final class Containers {
       auth.withUsername(known.username()).withPassword(known.password());
     }
     try {
-      if (!client.pullImageCmd(image.toString()).withAuthConfig(auth).start().awaitCompletion(30, TimeUnit.MINUTES)) {
+      QuietPull pull = client.pullImageCmd(image.toString()).withAuthConfig(auth).exec(new QuietPull());
+      if (!pull.awaitCompletion(30, TimeUnit.MINUTES)) {
         throw new DeployException(DeployException.Kind.DOCKER, "Pulling " + image + " took longer than 30 minutes");
+      }
+      if (pull.failure != null) {
+        throw new DeployException(DeployException.Kind.DOCKER, "Cannot pull " + image + " into the Docker engine at "
+            + engine.host() + ": " + DockerEngine.rootMessage(pull.failure), pull.failure);
       }
       client.inspectImageCmd(image.toString()).exec();
     } catch (InterruptedException e) {
@@ -410,5 +415,23 @@ public final class Containers {
   private DeployException failure(String what, RuntimeException e) {
     return new DeployException(DeployException.Kind.DOCKER, "Cannot " + what + " in the Docker engine at "
         + engine.host() + ": " + DockerEngine.rootMessage(e), e);
+  }
+
+  /**
+   * A pull whose failure is kept for one line of ours: docker-java's own callback would log it
+   * first, with a stack trace, as "Error during callback".
+   */
+  private static final class QuietPull extends com.github.dockerjava.api.command.PullImageResultCallback {
+    volatile Throwable failure;
+
+    @Override
+    public void onError(Throwable throwable) {
+      failure = throwable;
+      try {
+        close();
+      } catch (java.io.IOException e) {
+        // closing a finished stream: nothing is left to release
+      }
+    }
   }
 }
