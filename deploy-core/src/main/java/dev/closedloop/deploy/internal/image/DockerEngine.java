@@ -90,6 +90,25 @@ public final class DockerEngine implements AutoCloseable {
       root = root.getCause();
     }
     String message = root.getMessage();
-    return message == null || message.isBlank() ? root.getClass().getSimpleName() : message.trim();
+    if (message == null || message.isBlank()) {
+      return root.getClass().getSimpleName();
+    }
+    // the engine's error as docker-java passes it on: Status 500: {"message":"Get \"http://…\": dial tcp …"}
+    java.util.regex.Matcher engine = ENGINE_ERROR.matcher(message.trim());
+    if (engine.matches()) {
+      try {
+        String said = new com.fasterxml.jackson.databind.ObjectMapper().readTree(engine.group(2)).path("message")
+            .asText("");
+        if (!said.isBlank()) {
+          return said + " (HTTP " + engine.group(1) + " from the engine)";
+        }
+      } catch (java.io.IOException notJson) {
+        // not JSON after all: the message as it is
+      }
+    }
+    return message.trim();
   }
+
+  private static final java.util.regex.Pattern ENGINE_ERROR = java.util.regex.Pattern.compile(
+      "Status (\\d{3}): (\\{.*})", java.util.regex.Pattern.DOTALL);
 }
