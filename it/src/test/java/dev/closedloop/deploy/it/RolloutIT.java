@@ -146,94 +146,7 @@ class RolloutIT {
 
   // --- ECS
 
-  private static final String CLUSTER_ARN = "arn:aws:ecs:us-east-1:123456789012:cluster/prod";
-  private static final String TASK_1 = "arn:aws:ecs:us-east-1:123456789012:task-definition/shop:1";
-  private static final String TASK_2 = "arn:aws:ecs:us-east-1:123456789012:task-definition/shop:2";
-
-  private static Object ecsDeployment(String id, String status, String taskDefinition, String rolloutState) {
-    return map("id", id, "status", status, "taskDefinition", taskDefinition, "desiredCount", 2, "runningCount", 1,
-        "pendingCount", 1, "failedTasks", 0, "rolloutState", rolloutState, "rolloutStateReason", "ECS deployment "
-            + id + " " + rolloutState.toLowerCase());
-  }
-
-  private static Object ecsService(Object... deployments) {
-    return map("services", List.of(map("serviceName", "shop", "clusterArn", CLUSTER_ARN, "status", "ACTIVE",
-        "taskDefinition", TASK_1, "deployments", List.of(deployments))), "failures", List.of());
-  }
-
-  /** A service on TASK_1 whose deployment of the new revision goes through {@code then}, one per DescribeServices after the update. */
-  private void ecsService(Function<Integer, Object> then) {
-    AtomicInteger described = new AtomicInteger();
-    boolean[] updated = {false};
-    aws.on("DescribeServices", request -> updated[0] ? then.apply(described.getAndIncrement())
-        : ecsService(ecsDeployment("ecs-svc/1", "PRIMARY", TASK_1, "COMPLETED")));
-    aws.on("DescribeTaskDefinition", request -> map("taskDefinition", map("taskDefinitionArn", TASK_1, "family",
-        "shop", "revision", 1, "cpu", "256", "memory", "512", "networkMode", "awsvpc",
-        "executionRoleArn", "arn:aws:iam::123456789012:role/exec", "requiresCompatibilities", List.of("FARGATE"),
-        "containerDefinitions", List.of(
-            map("name", "app", "image", TestServices.registry() + "/" + fixture.repository + ":latest",
-                "essential", true, "portMappings", List.of(map("containerPort", 8080))),
-            map("name", "proxy", "image", "public.ecr.aws/nginx/nginx:1.27", "essential", false)))));
-    aws.on("RegisterTaskDefinition", request -> {
-      updated[0] = false;
-      return map("taskDefinition", map("taskDefinitionArn", TASK_2, "family", "shop", "revision", 2));
-    });
-    aws.on("UpdateService", request -> {
-      updated[0] = true;
-      return map("service", ((List<?>) ((java.util.Map<?, ?>) ecsService(
-          ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "IN_PROGRESS"),
-          ecsDeployment("ecs-svc/1", "ACTIVE", TASK_1, "COMPLETED"))).get("services")).get(0));
-    });
-  }
-
-  @Test
-  void ecs_registersARevisionWithOnlyTheImageChanged_andFollowsItToCompleted() throws Exception {
-    firstRelease();
-    ecsService(call -> call == 0
-        ? ecsService(ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "IN_PROGRESS"),
-            ecsDeployment("ecs-svc/1", "ACTIVE", TASK_1, "COMPLETED"))
-        : ecsService(ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "COMPLETED")));
-
-    ReleaseResult result = releaseTo("ecs", "prod/shop", "60s");
-
-    String digest = result.image().orElseThrow().digest();
-    JsonNode registered = aws.calls("RegisterTaskDefinition").get(0).body();
-    assertThat(registered.get("family").asText()).isEqualTo("shop");
-    assertThat(registered.get("cpu").asText()).isEqualTo("256");
-    assertThat(registered.get("executionRoleArn").asText()).isEqualTo("arn:aws:iam::123456789012:role/exec");
-    assertThat(registered.get("containerDefinitions").get(0).get("image").asText())
-        .isEqualTo(TestServices.registry() + "/" + fixture.repository + "@" + digest);
-    assertThat(registered.get("containerDefinitions").get(0).get("portMappings").get(0).get("containerPort").asInt())
-        .isEqualTo(8080);
-    assertThat(registered.get("containerDefinitions").get(1).get("image").asText())
-        .isEqualTo("public.ecr.aws/nginx/nginx:1.27");
-    JsonNode update = aws.calls("UpdateService").get(0).body();
-    assertThat(update.get("cluster").asText()).isEqualTo("prod");
-    assertThat(update.get("service").asText()).isEqualTo("shop");
-    assertThat(update.get("taskDefinition").asText()).isEqualTo(TASK_2);
-    assertThat(fixture.rollouts().get(1)).containsExactly("succeeded", "ecs-svc/2", "succeeded", "[]");
-    assertThat(fixture.digest("latest")).isEqualTo(digest);
-  }
-
-  @Test
-  void ecs_circuitBreakerRollback_isARollback_andLatestMovesBack() throws Exception {
-    String previous = firstRelease();
-    ecsService(call -> call == 0
-        ? ecsService(ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "IN_PROGRESS"),
-            ecsDeployment("ecs-svc/1", "ACTIVE", TASK_1, "COMPLETED"))
-        // the circuit breaker: ours failed, a new deployment of the old revision is primary, then done
-        : ecsService(ecsDeployment("ecs-svc/3", "PRIMARY", TASK_1, call == 1 ? "IN_PROGRESS" : "COMPLETED"),
-            ecsDeployment("ecs-svc/2", "ACTIVE", TASK_2, "FAILED")));
-
-    assertThatThrownBy(() -> releaseTo("ecs", "prod/shop", "60s"))
-        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
-            .contains("ECS service prod/shop", "rolled back: FAILED", "rolled back to " + TASK_1,
-                "latest names " + previous + " again"));
-    assertThat(fixture.rolloutLines()).anyMatch(line -> line.contains(": ROLLING_BACK (to " + TASK_1));
-
-    assertThat(fixture.digest("latest")).isEqualTo(previous);
-    assertThat(fixture.rollouts().get(1)).containsExactly("failed", "ecs-svc/2", "rolled_back", "[\"latest\"]");
-  }
+  // (its deployments are played by EcsSimulator: EcsRolloutIT)
 
   @Test
   void ecs_wrongRegion_findsNoCluster_andNothingIsPromoted() throws Exception {
@@ -327,39 +240,5 @@ class RolloutIT {
 
     assertThat(fixture.digest("latest")).isEqualTo(previous);
     assertThat(fixture.rollouts().get(1)).containsExactly("failed", "rev-2", "rolled_back", "[\"latest\"]");
-  }
-
-  // --- through Maven
-
-  @Test
-  void maven_rejectedCredentials_isOneLine_thenTheSameReleaseRollsOutToEcs() throws Exception {
-    Path project = TestServices.copyProject("consumer", work);
-    String repository = fixture.repository;
-    String sha = TestServices.randomSha();
-    ecsService(call -> ecsService(ecsDeployment("ecs-svc/2", "PRIMARY", TASK_2, "COMPLETED")));
-    java.util.function.Function<String, TestServices.Run> release = accessKey -> TestServices.run(project,
-        java.util.Map.of("AWS_ACCESS_KEY_ID", accessKey, "AWS_SECRET_ACCESS_KEY", "testing"),
-        TestServices.mvnw("-Ddeploy.image=" + TestServices.registry() + "/" + repository, "-Ddeploy.sha=" + sha,
-            "-Ddeploy.branch=main", "-Ddeploy.databaseUrl=postgres://postgres@127.0.0.1:" + fixture.production.port()
-                + "/" + fixture.production.database(), "-Ddeploy.awsEndpoint=" + aws.endpoint(),
-            "-Ddeploy.awsRegion=us-east-1", "-Ddeploy.rollout=ecs", "-Ddeploy.rolloutService=prod/shop",
-            "-Ddeploy.rolloutTimeout=1m", "deploy:release").toArray(String[]::new));
-
-    TestServices.Run rejected = release.apply("REJECTED");
-
-    assertThat(rejected.exitCode()).as(rejected.output()).isEqualTo(1);
-    assertThat(rejected.output().lines().filter(l -> l.startsWith("[ERROR] Failed to execute goal")).toList())
-        .singleElement().asString().contains("DescribeServices of ECS service prod/shop failed: AWS rejected the"
-            + " credentials (UnrecognizedClientException): check the role or keys this build runs with");
-    assertThat(rejected.output()).doesNotContain("\tat ");
-    assertThat(TestServices.registryDigest(repository, sha)).isEmpty(); // checked before the build began
-    assertThat(TestServices.registryDigest(repository, "latest")).isEmpty();
-
-    TestServices.Run released = release.apply("testing");
-
-    assertThat(released.exitCode()).as(released.output()).isZero();
-    assertThat(released.output()).contains("ECS service prod/shop (ACTIVE) runs " + TASK_1,
-        "ECS service prod/shop: COMPLETED", "rollout").containsPattern("rollout +succeeded .*ECS service prod/shop: succeeded, COMPLETED");
-    assertThat(fixture.rollouts()).singleElement().isEqualTo(List.of("succeeded", "ecs-svc/2", "succeeded", "[]"));
   }
 }
