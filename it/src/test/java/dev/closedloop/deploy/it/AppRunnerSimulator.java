@@ -83,7 +83,7 @@ final class AppRunnerSimulator implements AutoCloseable {
   private final HttpServer proxy;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private final List<Operation> operations = new CopyOnWriteArrayList<>();
-  private final Set<String> containers = ConcurrentHashMap.newKeySet();
+  private final SimulatedInstances instances = new SimulatedInstances(LABEL);
   private final Map<String, AtomicInteger> throttled = new ConcurrentHashMap<>();
   private final Set<String> denied = ConcurrentHashMap.newKeySet();
   private final Thread watcher;
@@ -317,59 +317,18 @@ final class AppRunnerSimulator implements AutoCloseable {
     running = null;
   }
 
-  /** Runs {@code digest} and asks its health path; the container when healthy, else null (and it is gone). */
+  /** Runs {@code digest} and asks its health path; the instance when healthy, else null (and it is gone). */
   private Serving run(String digest) {
-    String image = TestServices.registry() + "/" + repository + "@" + digest;
-    TestServices.Run started = TestServices.run(Path.of("."), "docker", "-H", TestServices.dockerHost(), "run", "-d",
-        "--label", LABEL + "=1", "-p", "127.0.0.1::" + PORT, image);
-    if (started.exitCode() != 0) {
-      return null;
-    }
-    String container = started.output().strip().lines().reduce((a, b) -> b).orElseThrow();
-    containers.add(container);
-    if (closed) { // started while the test ended: nobody removes it but this
-      remove(container);
-      return null;
-    }
-    Instant deadline = Instant.now().plus(healthTimeout);
-    while (Instant.now().isBefore(deadline) && !closed) {
-      TestServices.Run port = TestServices.run(Path.of("."), "docker", "-H", TestServices.dockerHost(), "port",
-          container, PORT + "/tcp");
-      Optional<Integer> hostPort = port.exitCode() != 0 ? Optional.empty() : port.output().lines()
-          .filter(line -> line.startsWith("127.0.0.1:")).map(line -> Integer.parseInt(line.substring(10).strip()))
-          .findFirst();
-      if (hostPort.isPresent() && healthy(hostPort.get())) {
-        return new Serving(container, hostPort.get(), digest);
-      }
-      sleep(Duration.ofMillis(300));
-    }
-    remove(container);
-    return null;
-  }
-
-  private boolean healthy(int port) {
-    try {
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + healthPath))
-          .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding()).statusCode() / 100 == 2;
-    } catch (IOException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
+    return instances.startHealthy(TestServices.registry() + "/" + repository + "@" + digest, PORT, healthPath,
+        healthTimeout).map(instance -> new Serving(instance.container(), instance.port(), digest)).orElse(null);
   }
 
   private void remove(String container) {
-    TestServices.run(Path.of("."), "docker", "-H", TestServices.dockerHost(), "rm", "-f", container);
-    containers.remove(container);
+    instances.remove(container);
   }
 
   private static void sleep(Duration duration) {
-    try {
-      Thread.sleep(duration.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    SimulatedInstances.sleep(duration);
   }
 
   @Override
@@ -384,8 +343,6 @@ final class AppRunnerSimulator implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
-    for (String container : List.copyOf(containers)) {
-      remove(container);
-    }
+    instances.close();
   }
 }

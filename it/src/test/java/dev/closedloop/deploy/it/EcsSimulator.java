@@ -107,7 +107,7 @@ final class EcsSimulator implements AutoCloseable {
   private final Map<String, JsonNode> taskDefinitions = new ConcurrentHashMap<>();
   private final List<Deployment> deployments = new CopyOnWriteArrayList<>();
   private final Map<String, Deployment> serviceDeployments = new ConcurrentHashMap<>();
-  private final Set<String> containers = ConcurrentHashMap.newKeySet();
+  private final SimulatedInstances instances = new SimulatedInstances(LABEL);
   private final Set<String> denied = ConcurrentHashMap.newKeySet();
   private final Map<String, AtomicInteger> throttled = new ConcurrentHashMap<>();
   private final List<Thread> workers = new CopyOnWriteArrayList<>();
@@ -420,31 +420,11 @@ final class EcsSimulator implements AutoCloseable {
 
   /** Runs one task of {@code image}; its container when it is still up after {@link #taskStartup}, else null. */
   private String launch(String image) {
-    TestServices.Run started = TestServices.run(Path.of("."), "docker", "-H", TestServices.dockerHost(), "run", "-d",
-        "--label", LABEL + "=1", image);
-    if (started.exitCode() != 0) {
-      sleep(Duration.ofMillis(300));
-      return null;
-    }
-    String container = started.output().strip().lines().reduce((a, b) -> b).orElseThrow();
-    containers.add(container);
-    if (closed) {
-      remove(container);
-      return null;
-    }
-    sleep(taskStartup);
-    TestServices.Run state = TestServices.run(Path.of("."), "docker", "-H", TestServices.dockerHost(), "inspect", "-f",
-        "{{.State.Running}}", container);
-    if (state.exitCode() == 0 && state.output().strip().equals("true")) {
-      return container;
-    }
-    remove(container);
-    return null;
+    return instances.startStaying(image, taskStartup).orElse(null);
   }
 
   private void remove(String container) {
-    TestServices.run(Path.of("."), "docker", "-H", TestServices.dockerHost(), "rm", "-f", container);
-    containers.remove(container);
+    instances.remove(container);
   }
 
   private void worker(Runnable work) {
@@ -455,11 +435,7 @@ final class EcsSimulator implements AutoCloseable {
   }
 
   private static void sleep(Duration duration) {
-    try {
-      Thread.sleep(duration.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    SimulatedInstances.sleep(duration);
   }
 
   @Override
@@ -472,9 +448,7 @@ final class EcsSimulator implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
-    for (String container : List.copyOf(containers)) {
-      remove(container);
-    }
+    instances.close();
   }
 
   /** Each deployment's status, rollout state and service deployment status, for a failing test's message. */
