@@ -5,6 +5,7 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.CiEnvironment;
+import dev.closedloop.deploy.guard.LockMode;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
@@ -155,7 +156,7 @@ final class ConfigLoader {
       if (timeout != null && timeout.isNegative()) {
         problems.add("lockTimeout (deploy.lockTimeout) must be zero or more");
       }
-      ReleaseLock.Mode mode = parse(problems, () -> ReleaseLock.Mode.parse(settings.lockMode));
+      LockMode mode = parse(problems, () -> LockMode.parse(settings.lockMode));
       Boolean guardOn = parse(problems, () -> BranchGuard.enabled(settings.branchGuard));
       parse(problems, () -> new ReleaseLedger(settings.ledgerSchema, settings.ledgerTable));
       for (String tag : settings.promoteTags) {

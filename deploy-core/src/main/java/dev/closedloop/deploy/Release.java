@@ -145,7 +145,7 @@ public final class Release {
           + " or more; got " + limit);
     }
     RequiredSettings.checkHistory(config);
-    ReleaseLedger ledger = config.production().ledger();
+    ReleaseLedger ledger = ReleaseLedger.of(config.production());
     if (!config.production().database().exists()) { // a local stand-in no release has made yet: nothing to read, nothing made
       return new History(config.production().guards().lockName(), ledger.table(), List.of(),
           config.redactor());

@@ -4,9 +4,9 @@ import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.CiEnvironment;
+import dev.closedloop.deploy.guard.LockMode;
 import dev.closedloop.deploy.image.RegistryCredentials;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
-import dev.closedloop.deploy.internal.guard.ReleaseLock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -357,7 +357,7 @@ public final class ReleaseBuilder {
     return this;
   }
 
-  public ReleaseBuilder lockMode(ReleaseLock.Mode mode) {
+  public ReleaseBuilder lockMode(LockMode mode) {
     this.lockMode = mode.name();
     return this;
   }

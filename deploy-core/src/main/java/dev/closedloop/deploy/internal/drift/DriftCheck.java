@@ -9,6 +9,7 @@ import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrator;
 import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.HashSet;
@@ -202,7 +203,7 @@ public final class DriftCheck {
   /** What the comparison leaves out: closedloop's ledger, and the migration tool's own history. */
   public Set<String> ignored() {
     Set<String> ignored = new HashSet<>();
-    String ledger = config.production().ledger().table();
+    String ledger = ReleaseLedger.of(config.production()).table();
     ignored.add(ledger);
     if (!ledger.startsWith("public.")) {
       ignored.add(ledger.substring(0, ledger.indexOf('.')) + ".*"); // the ledger's own schema

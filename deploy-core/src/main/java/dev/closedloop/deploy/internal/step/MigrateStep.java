@@ -7,6 +7,7 @@ import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.hook.HookPoint;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.internal.lint.MigrationLint;
 import dev.closedloop.deploy.lint.Finding;
 import java.util.ArrayList;
@@ -151,7 +152,7 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
         + guards.lockName() + " (" + guards.lockMode().name().toLowerCase(Locale.ROOT) + " mode), apply the set"
         + " test-migrate proved to " + (config.production().database() != null ? config.production().database().describe()
             : "the production database (deploy.databaseUrl, not set)") + ", recorded in the ledger "
-        + config.production().ledger().table();
+        + ReleaseLedger.of(config.production()).table();
   }
 
   @Override

@@ -220,7 +220,7 @@ public final class Planner {
 
   /** Commit order and the lock, from the ledger; a ledger not there yet is a first release. */
   private void ledger(Connection c) {
-    ReleaseLedger ledger = config.production().ledger();
+    ReleaseLedger ledger = ReleaseLedger.of(config.production());
     String service = config.production().guards().lockName();
     if (!ledger.present(c)) {
       guard(Kind.COMMIT_ORDER, Verdict.PASS, "no release yet: " + ledger.table() + " does not exist (the first"
@@ -231,7 +231,7 @@ public final class Planner {
     CommitOrder.Commit mine = new CommitOrder.Commit(config.buildRequest().sha(), config.ci().runNumber().orElse(null),
         config.ci().runScope().orElse(null), config.ci().ancestry(config.buildRequest().sha(), ANCESTRY_DEPTH));
     ledger.latestReleased(c, service, -1).ifPresentOrElse(released -> {
-      CommitOrder.Comparison comparison = new CommitOrder(config.ci()).compare(mine, released.commit());
+      CommitOrder.Comparison comparison = new CommitOrder(config.ci()).compare(mine, CommitOrder.Commit.of(released));
       String against = " release #" + released.id() + " of " + released.sha() + " (" + comparison.basis() + ")";
       switch (comparison.verdict()) {
         case NEWER -> guard(Kind.COMMIT_ORDER, Verdict.PASS, "newer than" + against);
