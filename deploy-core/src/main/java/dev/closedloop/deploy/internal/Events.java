@@ -8,8 +8,11 @@ import dev.closedloop.deploy.secret.Redactor;
 import java.time.Duration;
 import java.util.List;
 
-/** Sends events to the configured listeners. One per release run. */
-public final class Events {
+/**
+ * Sends events to the configured listeners. One per release run; as a listener itself, it is what
+ * the public interfaces that report progress ({@code EphemeralDatabase.start}) are handed.
+ */
+public final class Events implements ReleaseListener {
 
   private final List<ReleaseListener> listeners;
   private final Redactor redactor;
@@ -26,6 +29,16 @@ public final class Events {
 
   public static Events none() {
     return new Events(List.of());
+  }
+
+  /** The run's events when {@code listener} is them, else events to that listener alone. */
+  public static Events of(ReleaseListener listener) {
+    return listener instanceof Events events ? events : new Events(List.of(listener));
+  }
+
+  @Override
+  public void on(ReleaseEvent event) {
+    emit(event);
   }
 
   public void emit(ReleaseEvent event) {

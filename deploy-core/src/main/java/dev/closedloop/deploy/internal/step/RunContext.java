@@ -9,6 +9,7 @@ import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
 import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.database.Migrators;
 import dev.closedloop.deploy.internal.image.DockerEngine;
 import dev.closedloop.deploy.internal.image.EcrRegistry;
 import dev.closedloop.deploy.internal.image.ImageRunner;
@@ -78,7 +79,7 @@ public final class RunContext implements AutoCloseable {
     this.registry = registry;
     this.production = production;
     this.migrators = migrators != null ? migrators
-        : step -> config.testMigrate().migrations().migrator(events, step, this::imageRunner);
+        : step -> Migrators.of(config.testMigrate().migrations(), events, step, this::imageRunner);
   }
 
   /** The migration tool, for {@code step}'s events; migrations from the image run from this run's image. */
