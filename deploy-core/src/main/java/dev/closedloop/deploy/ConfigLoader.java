@@ -6,6 +6,9 @@ import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.CiEnvironment;
 import dev.closedloop.deploy.guard.LockMode;
+import dev.closedloop.deploy.hook.Hook;
+import dev.closedloop.deploy.hook.HookPoint;
+import dev.closedloop.deploy.hook.Hooks;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
@@ -13,6 +16,7 @@ import dev.closedloop.deploy.internal.Durations;
 import dev.closedloop.deploy.internal.guard.BranchGuard;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.internal.guard.ReleaseLock;
+import dev.closedloop.deploy.internal.hook.CommandHook;
 import dev.closedloop.deploy.internal.image.DockerConfig;
 import dev.closedloop.deploy.internal.report.RunReport;
 import dev.closedloop.deploy.internal.secret.SecretResolver;
@@ -200,19 +204,19 @@ final class ConfigLoader {
         }
       }
       Duration hookLimit = settings.hookTimeout == null || settings.hookTimeout.isBlank()
-          ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT
+          ? Hooks.DEFAULT_TIMEOUT
           : parse(problems, () -> Durations.parse(settings.hookTimeout, "hookTimeout (deploy.hookTimeout)"));
       if (hookLimit != null && (hookLimit.isZero() || hookLimit.isNegative())) {
         problems.add("hookTimeout (deploy.hookTimeout) must be more than zero");
       }
-      dev.closedloop.deploy.hook.Hooks hooks = dev.closedloop.deploy.hook.Hooks.parse(settings.hookEntries,
-          hookLimit == null ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT : hookLimit,
+      Duration hookTimeout = hookLimit == null ? Hooks.DEFAULT_TIMEOUT : hookLimit;
+      Map<HookPoint, List<Hook>> byPoint = CommandHook.parse(settings.hookEntries, hookTimeout,
           (settings.hookDirectory != null ? settings.hookDirectory
               : settings.buildContext != null ? settings.buildContext : Path.of("."))
               .toAbsolutePath().normalize(), problems);
-      for (var point : dev.closedloop.deploy.hook.HookPoint.values()) {
-        settings.hookListeners.at(point).forEach(hook -> hooks.add(point, hook));
-      }
+      // the library's own after the configured commands of each point
+      settings.ownHooks.forEach((point, own) -> byPoint.computeIfAbsent(point, p -> new ArrayList<>()).addAll(own));
+      Hooks hooks = new Hooks(byPoint, hookTimeout);
       dev.closedloop.deploy.lint.LintSettings lint = dev.closedloop.deploy.lint.LintSettings.parse(settings.lintLevel,
           settings.lintRules, problems);
       dev.closedloop.deploy.CheckLevel drift = settings.driftCheck == null || settings.driftCheck.isBlank()

@@ -36,7 +36,7 @@ public record ReleaseConfig(
     listeners = List.copyOf(listeners);
     warnings = List.copyOf(warnings);
     unresolved = unresolved == null ? List.of() : List.copyOf(unresolved);
-    hooks = hooks == null ? new Hooks() : hooks;
+    hooks = hooks == null ? Hooks.none() : hooks;
   }
 
   /** What a log or a debugger may show: no build argument's value, no credential, no URL with a password. */
