@@ -165,7 +165,7 @@ public final class DriftCheck {
     events.progress(step, "drift check: production's schema differs from the one its migrations (up to V"
         + result.version() + ") build, in " + count(result.differences().size()));
     for (Drift.Difference difference : result.differences()) {
-      events.warn("drift: " + config.redactor().redact(difference.toString()));
+      events.warn("drift: " + events.redactor().redact(difference.toString()));
     }
     if (config.testMigrate().driftCheck() == CheckLevel.FAIL) {
       throw refusal(result);
@@ -175,7 +175,7 @@ public final class DriftCheck {
   /** The refusal for drift at level fail. */
   public DeployException refusal(Result result) {
     return new DeployException(DeployException.Kind.GUARD, "Production has drifted from its migrations ("
-        + count(result.differences().size()) + ", first: " + config.redactor().redact(result.differences().get(0)
+        + count(result.differences().size()) + ", first: " + events.redactor().redact(result.differences().get(0)
         .toString()) + "), so the release stops before production is touched. Make production what the"
         + " migrations say, or write a migration that makes the change official; deploy:plan lists every difference."
         + " deploy.driftCheck=warn lets releases go on");

@@ -71,7 +71,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
       session.join(config, branch, digest, context);
       return session;
     } catch (RuntimeException e) {
-      session.fail(config.redactor().redact(String.valueOf(e.getMessage())));
+      session.fail(context.redactor().redact(String.valueOf(e.getMessage())));
       session.close();
       throw e;
     }

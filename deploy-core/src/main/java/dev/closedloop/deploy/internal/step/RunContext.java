@@ -17,6 +17,7 @@ import dev.closedloop.deploy.internal.image.OciRegistry;
 import dev.closedloop.deploy.internal.image.Registry;
 import dev.closedloop.deploy.internal.rollout.Rollouts;
 import dev.closedloop.deploy.rollout.Rollout;
+import dev.closedloop.deploy.secret.Redactor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -75,6 +76,7 @@ public final class RunContext implements AutoCloseable {
       BiFunction<RunContext, Step, ProductionSession> production, Function<Step, Migrator> migrators) {
     this.config = config;
     this.events = events;
+    config.redactor().secrets().forEach(events::mask); // a run masks at least what its configuration does
     this.kind = kind;
     this.registry = registry;
     this.production = production;
@@ -93,6 +95,11 @@ public final class RunContext implements AutoCloseable {
 
   public Events events() {
     return events;
+  }
+
+  /** Masks every secret the run knows now: its configuration's and those it added (ECR's push token). */
+  public Redactor redactor() {
+    return events.redactor();
   }
 
   public LedgerKind kind() {
@@ -123,9 +130,11 @@ public final class RunContext implements AutoCloseable {
     synchronized (credentialsLock) {
       if (pushCredentials == null) {
         pushCredentials = config.registry().registryCredentials();
-        if (pushCredentials == null && registry() instanceof EcrRegistry ecr) {
-          pushCredentials = ecr.pushCredentials();
-          config.redactor().register(pushCredentials.password());
+        if (pushCredentials == null) {
+          pushCredentials = registry().pushCredentials();
+          if (pushCredentials != null) {
+            events.mask(pushCredentials.password()); // the run's secret: the configuration stays as loaded
+          }
         }
       }
       return pushCredentials;
