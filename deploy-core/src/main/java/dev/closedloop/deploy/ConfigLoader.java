@@ -5,6 +5,10 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.CiEnvironment;
+import dev.closedloop.deploy.guard.LockMode;
+import dev.closedloop.deploy.hook.Hook;
+import dev.closedloop.deploy.hook.HookPoint;
+import dev.closedloop.deploy.hook.Hooks;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
@@ -12,11 +16,12 @@ import dev.closedloop.deploy.internal.Durations;
 import dev.closedloop.deploy.internal.guard.BranchGuard;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.internal.guard.ReleaseLock;
+import dev.closedloop.deploy.internal.hook.CommandHook;
 import dev.closedloop.deploy.internal.image.DockerConfig;
 import dev.closedloop.deploy.internal.report.RunReport;
 import dev.closedloop.deploy.internal.secret.SecretResolver;
+import dev.closedloop.deploy.internal.secret.Secrets;
 import dev.closedloop.deploy.rollout.RolloutSettings;
-import dev.closedloop.deploy.secret.Redactor;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -80,7 +85,7 @@ final class ConfigLoader {
     if (settings.buildContext == null) {
       problems.add("buildContext (deploy.buildContext) is null");
     }
-    Redactor redactor = new Redactor();
+    Secrets masked = new Secrets(); // every secret found while loading: the configuration's redactor masks them
     RegistryCredentials credentials = settings.registryCredentials;
     if (credentials == null && imageRef != null) {
       try {
@@ -90,11 +95,11 @@ final class ConfigLoader {
       }
     }
     if (credentials != null) {
-      redactor.register(credentials.password());
+      masked.add(credentials.password());
     }
     AwsSettings aws = parse(problems, () -> AwsSettings.of(settings.awsEndpoint, settings.awsRegion));
     // with bad AWS settings an ssm: reference is not resolved at all (never against AWS itself)
-    SecretResolver secrets = new SecretResolver(environment.variables(), redactor, aws);
+    SecretResolver secrets = new SecretResolver(environment.variables(), masked, aws);
     try { // closes the SSM client, if an ssm: reference opened one
       ProductionDatabase production = settings.productionDatabase;
       if (production == null) {
@@ -114,11 +119,11 @@ final class ConfigLoader {
               production = ProductionDatabase.parse(resolved, user, password, setting);
             } else {
               DatabaseTarget target = DatabaseTarget.parse(resolved, user, password, setting);
-              redactor.register(target.password()); // a password inside a URL is a secret of its own
+              masked.add(target.password()); // a password inside a URL is a secret of its own
               production = ProductionDatabase.at(target);
             }
           } catch (DeployException e) {
-            (settings.forPlan ? unresolved : problems).add(redactor.redact(e.getMessage()));
+            (settings.forPlan ? unresolved : problems).add(masked.redact(e.getMessage()));
           }
         }
       }
@@ -131,10 +136,10 @@ final class ConfigLoader {
               : settings.testDatabaseUrl,
               secrets.resolveName(settings.testDatabaseUser, "testDatabaseUser (deploy.testDatabaseUser)"),
               secrets.resolve(settings.testDatabasePassword, "testDatabasePassword (deploy.testDatabasePassword)"), setting);
-          redactor.register(server.password());
+          masked.add(server.password());
           throwaway = EphemeralDatabase.external(server);
         } catch (DeployException e) {
-          problems.add(redactor.redact(e.getMessage()));
+          problems.add(masked.redact(e.getMessage()));
         }
       }
       if (settings.testDatabaseImage != null && !settings.testDatabaseImage.isBlank()) {
@@ -155,7 +160,7 @@ final class ConfigLoader {
       if (timeout != null && timeout.isNegative()) {
         problems.add("lockTimeout (deploy.lockTimeout) must be zero or more");
       }
-      ReleaseLock.Mode mode = parse(problems, () -> ReleaseLock.Mode.parse(settings.lockMode));
+      LockMode mode = parse(problems, () -> LockMode.parse(settings.lockMode));
       Boolean guardOn = parse(problems, () -> BranchGuard.enabled(settings.branchGuard));
       parse(problems, () -> new ReleaseLedger(settings.ledgerSchema, settings.ledgerTable));
       for (String tag : settings.promoteTags) {
@@ -181,7 +186,7 @@ final class ConfigLoader {
             env.put(name, SecretResolver.isReference(value) ? secrets.resolve(value, setting)
                 : secrets.resolveName(value, setting));
           } catch (DeployException e) {
-            (settings.forPlan ? unresolved : problems).add(redactor.redact(e.getMessage()));
+            (settings.forPlan ? unresolved : problems).add(masked.redact(e.getMessage()));
           }
         });
       } catch (DeployException e) {
@@ -199,19 +204,19 @@ final class ConfigLoader {
         }
       }
       Duration hookLimit = settings.hookTimeout == null || settings.hookTimeout.isBlank()
-          ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT
+          ? Hooks.DEFAULT_TIMEOUT
           : parse(problems, () -> Durations.parse(settings.hookTimeout, "hookTimeout (deploy.hookTimeout)"));
       if (hookLimit != null && (hookLimit.isZero() || hookLimit.isNegative())) {
         problems.add("hookTimeout (deploy.hookTimeout) must be more than zero");
       }
-      dev.closedloop.deploy.hook.Hooks hooks = dev.closedloop.deploy.hook.Hooks.parse(settings.hookEntries,
-          hookLimit == null ? dev.closedloop.deploy.hook.Hooks.DEFAULT_TIMEOUT : hookLimit,
+      Duration hookTimeout = hookLimit == null ? Hooks.DEFAULT_TIMEOUT : hookLimit;
+      Map<HookPoint, List<Hook>> byPoint = CommandHook.parse(settings.hookEntries, hookTimeout,
           (settings.hookDirectory != null ? settings.hookDirectory
               : settings.buildContext != null ? settings.buildContext : Path.of("."))
               .toAbsolutePath().normalize(), problems);
-      for (var point : dev.closedloop.deploy.hook.HookPoint.values()) {
-        settings.hookListeners.at(point).forEach(hook -> hooks.add(point, hook));
-      }
+      // the library's own after the configured commands of each point
+      settings.ownHooks.forEach((point, own) -> byPoint.computeIfAbsent(point, p -> new ArrayList<>()).addAll(own));
+      Hooks hooks = new Hooks(byPoint, hookTimeout);
       dev.closedloop.deploy.lint.LintSettings lint = dev.closedloop.deploy.lint.LintSettings.parse(settings.lintLevel,
           settings.lintRules, problems);
       dev.closedloop.deploy.CheckLevel drift = settings.driftCheck == null || settings.driftCheck.isBlank()
@@ -241,11 +246,11 @@ final class ConfigLoader {
         ProductionSettings productionSettings = new ProductionSettings(production, settings.requireTls, guards);
         RegistrySettings registry = new RegistrySettings(settings.dockerHost, credentials, settings.promoteTags, aws);
         return new Release(new ReleaseConfig(build, testMigrate, productionSettings, registry, rolloutSettings, hooks,
-            environment, redactor, settings.listeners, warnings, unresolved, settings.reportFile));
+            environment, masked.redactor(), settings.listeners, warnings, unresolved, settings.reportFile));
       }
       DeployException refused = new DeployException(DeployException.Kind.CONFIGURATION, problems.size() == 1
           ? problems.get(0) : problems.size() + " settings are wrong: " + String.join("; ", problems));
-      RunReport.refused(settings.reportFile, environment, resolvedSha, ReleaseResult.empty(), refused, redactor);
+      RunReport.refused(settings.reportFile, environment, resolvedSha, ReleaseResult.empty(), refused, masked.redactor());
       throw refused;
     } finally {
       secrets.close();

@@ -1,6 +1,6 @@
 package dev.closedloop.deploy;
 
-import dev.closedloop.deploy.internal.guard.ReleaseLock;
+import dev.closedloop.deploy.guard.LockMode;
 import java.time.Duration;
 import java.util.List;
 
@@ -9,7 +9,7 @@ public record Guards(
     String branch,
     List<String> allowedBranches,
     boolean branchGuard,
-    ReleaseLock.Mode lockMode,
+    LockMode lockMode,
     Duration lockTimeout,
     String lockName,
     String ledgerSchema,

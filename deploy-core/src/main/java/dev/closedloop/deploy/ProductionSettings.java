@@ -1,18 +1,12 @@
 package dev.closedloop.deploy;
 
 import dev.closedloop.deploy.database.ProductionDatabase;
-import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 
 /**
  * Production: its database (null when none is set), whether its connection must use TLS, and the
  * guards that keep releases to it on one branch and one at a time, with the ledger they keep.
  */
 public record ProductionSettings(ProductionDatabase database, boolean requireTls, Guards guards) {
-
-  /** The ledger these settings name. */
-  public ReleaseLedger ledger() {
-    return new ReleaseLedger(guards.ledgerSchema(), guards.ledgerTable());
-  }
 
   /** Names the database by its description, which masks its password. */
   @Override

@@ -4,6 +4,7 @@ import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.internal.Events;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.internal.report.RunReport;
+import dev.closedloop.deploy.internal.secret.Secrets;
 import dev.closedloop.deploy.internal.step.BuildStep;
 import dev.closedloop.deploy.internal.step.MigrateStep;
 import dev.closedloop.deploy.internal.step.Planner;
@@ -21,9 +22,11 @@ import dev.closedloop.deploy.internal.step.StepRunner;
 import dev.closedloop.deploy.internal.step.TestMigrateStep;
 import dev.closedloop.deploy.report.History;
 import dev.closedloop.deploy.report.Plan;
+import dev.closedloop.deploy.secret.Redactor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The entry point: {@code Release.configure()…load()} then run steps. Each step is keyed by the
@@ -51,11 +54,14 @@ public final class Release {
   private static final ReleaseStep<?> ROLLOUT = new RolloutStep();
 
   private final ReleaseConfig config;
+  /** The configuration's secrets and those its runs add: the configuration itself never changes. */
+  private final Secrets secrets;
   private final Events events;
 
   Release(ReleaseConfig config) {
     this.config = config;
-    this.events = new Events(config.listeners(), config.redactor());
+    this.secrets = new Secrets(config.redactor());
+    this.events = new Events(config.listeners(), secrets);
   }
 
   public static ReleaseBuilder configure() {
@@ -64,6 +70,23 @@ public final class Release {
 
   public ReleaseConfig config() {
     return config;
+  }
+
+  /**
+   * Masks the configuration's secrets and those this release's runs added since (ECR's push
+   * token): for text about a run shown outside its events, such as a summary of its result.
+   */
+  public Redactor redactor() {
+    return secrets.redactor();
+  }
+
+  /**
+   * Tells {@code consumer} every secret known so far, then each one a run adds as it is added
+   * (ECR's push token, fetched in the middle of a build): for a CI system that masks secrets in
+   * its log itself. One consumer: a second replaces the first.
+   */
+  public void onSecret(Consumer<String> consumer) {
+    secrets.onAdd(consumer);
   }
 
   /** Builds {@code <image>:<sha>} and pushes it, or reuses it when the registry has it. */
@@ -145,23 +168,23 @@ public final class Release {
           + " or more; got " + limit);
     }
     RequiredSettings.checkHistory(config);
-    ReleaseLedger ledger = config.production().ledger();
+    ReleaseLedger ledger = ReleaseLedger.of(config.production());
     if (!config.production().database().exists()) { // a local stand-in no release has made yet: nothing to read, nothing made
       return new History(config.production().guards().lockName(), ledger.table(), List.of(),
-          config.redactor());
+          redactor());
     }
     try (var production = config.production().database().open(events)) {
       new ProductionGate(config).beforeConnecting(production.target()).enforce(events);
       // read-only as the plan reads production: reading is all history may do
       try (java.sql.Connection c = production.target().readOnly().connect()) {
         return new History(config.production().guards().lockName(), ledger.table(),
-            ledger.recent(c, config.production().guards().lockName(), limit), config.redactor());
+            ledger.recent(c, config.production().guards().lockName(), limit), redactor());
       }
     } catch (java.sql.SQLException e) { // masked like every other failure, also in the cause chain -X prints
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger: " + e.getMessage(), e)
-          .withPartialResult(ReleaseResult.empty(), config.redactor());
+          .withPartialResult(ReleaseResult.empty(), redactor());
     } catch (DeployException e) {
-      throw e.withPartialResult(ReleaseResult.empty(), config.redactor());
+      throw e.withPartialResult(ReleaseResult.empty(), redactor());
     }
   }
 
@@ -190,7 +213,7 @@ public final class Release {
       RequiredSettings.check(config, List.of(BUILD, TEST_MIGRATE));
       return Planner.plan(config, events, described());
     } catch (DeployException e) {
-      throw e.withPartialResult(ReleaseResult.empty(), config.redactor());
+      throw e.withPartialResult(ReleaseResult.empty(), redactor());
     }
   }
 
@@ -209,7 +232,7 @@ public final class Release {
         report(goal, result, null, null);
         return result;
       } catch (DeployException e) {
-        DeployException failure = e.withPartialResult(result(context), config.redactor());
+        DeployException failure = e.withPartialResult(result(context), redactor());
         report(goal, failure.partialResult().orElseThrow(), failure.kind().name(), failure.getMessage());
         throw failure;
       } catch (RuntimeException | Error e) { // a fault of ours: the report still says the run failed
@@ -224,7 +247,7 @@ public final class Release {
    * job summary too; a report that cannot be written is warned about.
    */
   private void report(String goal, ReleaseResult result, String errorKind, String errorMessage) {
-    RunReport.write(config, goal, result, errorKind, errorMessage, events::warn);
+    RunReport.write(config, goal, result, errorKind, errorMessage, redactor(), events::warn);
   }
 
   /** The run's result, from what its steps produced and what its production session decided: built here alone. */

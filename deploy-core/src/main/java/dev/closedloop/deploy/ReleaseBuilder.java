@@ -4,12 +4,15 @@ import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.CiEnvironment;
+import dev.closedloop.deploy.guard.LockMode;
+import dev.closedloop.deploy.hook.Hook;
+import dev.closedloop.deploy.hook.HookPoint;
 import dev.closedloop.deploy.image.RegistryCredentials;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
-import dev.closedloop.deploy.internal.guard.ReleaseLock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +73,8 @@ public final class ReleaseBuilder {
   Path reportFile;
   boolean forPlan;
   final List<String> hookEntries = new ArrayList<>();
-  final dev.closedloop.deploy.hook.Hooks hookListeners = new dev.closedloop.deploy.hook.Hooks();
+  /** The library's own hooks, by point, in the order given. */
+  final Map<HookPoint, List<Hook>> ownHooks = new EnumMap<>(HookPoint.class);
   String hookTimeout;
   Path hookDirectory;
   String lintLevel;
@@ -96,8 +100,8 @@ public final class ReleaseBuilder {
   }
 
   /** A hook of the library's own at {@code point}, after the configured commands of that point. */
-  public ReleaseBuilder hook(dev.closedloop.deploy.hook.HookPoint point, dev.closedloop.deploy.hook.Hook hook) {
-    hookListeners.add(point, hook);
+  public ReleaseBuilder hook(HookPoint point, Hook hook) {
+    ownHooks.computeIfAbsent(point, p -> new ArrayList<>()).add(hook);
     return this;
   }
 
@@ -357,7 +361,7 @@ public final class ReleaseBuilder {
     return this;
   }
 
-  public ReleaseBuilder lockMode(ReleaseLock.Mode mode) {
+  public ReleaseBuilder lockMode(LockMode mode) {
     this.lockMode = mode.name();
     return this;
   }

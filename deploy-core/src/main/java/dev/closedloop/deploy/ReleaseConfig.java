@@ -15,6 +15,8 @@ import java.util.List;
  * {@code deploy.*} property in the Maven plugin.
  *
  * @param buildRequest the image to build: its repository and sha are null when not set
+ * @param redactor masks the secrets resolved while loading; a run masks those and the ones it adds
+ *     later (ECR's push token) with its own, {@link Release#redactor()}
  * @param unresolved for a plan, the settings whose secrets could not be resolved here
  * @param reportFile where each run writes release.json; null for nowhere
  */
@@ -36,7 +38,8 @@ public record ReleaseConfig(
     listeners = List.copyOf(listeners);
     warnings = List.copyOf(warnings);
     unresolved = unresolved == null ? List.of() : List.copyOf(unresolved);
-    hooks = hooks == null ? new Hooks() : hooks;
+    hooks = hooks == null ? Hooks.none() : hooks;
+    redactor = redactor == null ? Redactor.none() : redactor;
   }
 
   /** What a log or a debugger may show: no build argument's value, no credential, no URL with a password. */

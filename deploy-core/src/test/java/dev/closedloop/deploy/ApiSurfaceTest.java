@@ -3,8 +3,22 @@ package dev.closedloop.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Executable;
+import java.lang.reflect.Field;
+import java.lang.reflect.GenericArrayType;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
+import java.lang.reflect.TypeVariable;
+import java.lang.reflect.WildcardType;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -50,6 +64,7 @@ class ApiSurfaceTest {
       "dev.closedloop.deploy.guard.LedgerEntry",
       "dev.closedloop.deploy.guard.LedgerKind",
       "dev.closedloop.deploy.guard.LedgerStatus",
+      "dev.closedloop.deploy.guard.LockMode",
       "dev.closedloop.deploy.hook.Hook",
       "dev.closedloop.deploy.hook.HookPoint",
       "dev.closedloop.deploy.hook.HookRun",
@@ -107,5 +122,115 @@ class ApiSurfaceTest {
         + " ApiSurfaceTest.API only when embedders need it, else move it under internal").isSubsetOf(API);
     assertThat(publicOutsideInternal).as("every type the API list names is public and outside internal")
         .containsAll(API);
+  }
+
+  @Test
+  void noApiSignature_mentionsAnInternalType() throws ClassNotFoundException {
+    List<String> leaks = new ArrayList<>();
+    for (String name : new TreeSet<>(API)) {
+      checkType(Class.forName(name), leaks);
+    }
+
+    assertThat(leaks).as("public or protected signatures of API types that name a type under"
+        + " dev.closedloop.deploy.internal: move the type into the API or hide the member").isEmpty();
+  }
+
+  /** Checks a type's supertypes and visible members, then its visible nested types the same way. */
+  private static void checkType(Class<?> type, List<String> leaks) {
+    String where = type.getName();
+    check(type.getGenericSuperclass(), where + " extends", leaks);
+    for (Type implemented : type.getGenericInterfaces()) {
+      check(implemented, where + " implements", leaks);
+    }
+    for (TypeVariable<?> variable : type.getTypeParameters()) {
+      check(variable, where + "<" + variable.getName() + ">", leaks);
+    }
+    if (type.isRecord()) {
+      for (RecordComponent component : type.getRecordComponents()) {
+        check(component.getGenericType(), where + "." + component.getName() + " (component)", leaks);
+      }
+    }
+    for (Field field : type.getDeclaredFields()) {
+      if (visible(field.getModifiers()) && !field.isSynthetic()) {
+        check(field.getGenericType(), where + "." + field.getName(), leaks);
+      }
+    }
+    for (Constructor<?> constructor : type.getDeclaredConstructors()) {
+      checkExecutable(constructor, where + ".<init>", leaks);
+    }
+    for (Method method : type.getDeclaredMethods()) {
+      if (!method.isBridge()) {
+        checkExecutable(method, where + "." + method.getName() + "()", leaks);
+        if (visible(method.getModifiers()) && !method.isSynthetic()) {
+          check(method.getGenericReturnType(), where + "." + method.getName() + "() returns", leaks);
+        }
+      }
+    }
+    for (Class<?> nested : type.getDeclaredClasses()) {
+      if (visible(nested.getModifiers())) {
+        checkType(nested, leaks);
+      }
+    }
+  }
+
+  private static void checkExecutable(Executable executable, String where, List<String> leaks) {
+    if (!visible(executable.getModifiers()) || executable.isSynthetic()) {
+      return;
+    }
+    for (Type parameter : executable.getGenericParameterTypes()) {
+      check(parameter, where + " parameter", leaks);
+    }
+    for (Type thrown : executable.getGenericExceptionTypes()) {
+      check(thrown, where + " throws", leaks);
+    }
+    for (TypeVariable<?> variable : executable.getTypeParameters()) {
+      check(variable, where + " <" + variable.getName() + ">", leaks);
+    }
+  }
+
+  private static boolean visible(int modifiers) {
+    return Modifier.isPublic(modifiers) || Modifier.isProtected(modifiers);
+  }
+
+  private static void check(Type type, String where, List<String> leaks) {
+    for (Class<?> mentioned : mentionedClasses(type, new HashSet<>())) {
+      if (mentioned.getName().startsWith("dev.closedloop.deploy.internal.")) {
+        leaks.add(where + ": " + mentioned.getName());
+      }
+    }
+  }
+
+  /** Every class a generic type names: raw types, type arguments, bounds and array elements. */
+  private static Set<Class<?>> mentionedClasses(Type type, Set<TypeVariable<?>> seen) {
+    Set<Class<?>> classes = new HashSet<>();
+    if (type instanceof Class<?> c) {
+      Class<?> element = c;
+      while (element.isArray()) {
+        element = element.getComponentType();
+      }
+      classes.add(element);
+    } else if (type instanceof ParameterizedType p) {
+      classes.addAll(mentionedClasses(p.getRawType(), seen));
+      if (p.getOwnerType() != null) {
+        classes.addAll(mentionedClasses(p.getOwnerType(), seen));
+      }
+      for (Type argument : p.getActualTypeArguments()) {
+        classes.addAll(mentionedClasses(argument, seen));
+      }
+    } else if (type instanceof WildcardType w) {
+      for (Type bound : w.getUpperBounds()) {
+        classes.addAll(mentionedClasses(bound, seen));
+      }
+      for (Type bound : w.getLowerBounds()) {
+        classes.addAll(mentionedClasses(bound, seen));
+      }
+    } else if (type instanceof GenericArrayType a) {
+      classes.addAll(mentionedClasses(a.getGenericComponentType(), seen));
+    } else if (type instanceof TypeVariable<?> v && seen.add(v)) {
+      for (Type bound : v.getBounds()) {
+        classes.addAll(mentionedClasses(bound, seen));
+      }
+    }
+    return classes;
   }
 }

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.closedloop.deploy.guard.CiEnvironment;
+import dev.closedloop.deploy.hook.Hook;
+import dev.closedloop.deploy.hook.HookPoint;
+import dev.closedloop.deploy.hook.Hooks;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -282,6 +285,32 @@ class ReleaseConfigTest {
     assertThat(config.registry().promoteTags()).containsExactly("latest");
     assertThat(config.production().guards().allowedBranches()).containsExactly("main");
     assertThat(config.testMigrate().driftIgnore()).containsExactly("index *_tmp_idx");
+  }
+
+  @Test
+  void hooks_configuredCommandsFirstThenTheLibrarysOwn_andTheBuilderNoLongerReachesThem() {
+    Hook own = new Hook() {
+      @Override
+      public void run(Map<String, String> environment, java.util.function.Consumer<String> output) { }
+
+      @Override
+      public String describe() {
+        return "notify chat";
+      }
+    };
+    ReleaseBuilder builder = Release.configure().buildContext(dir).ciEnvironment(noCi())
+        .hook(HookPoint.POST_PROMOTE, own).hooks(List.of("post-promote=./notify.sh")).hookTimeout("2m");
+    Hooks hooks = builder.load().config().hooks();
+
+    assertThat(hooks.at(HookPoint.POST_PROMOTE)).extracting(Hook::describe)
+        .containsExactly("./notify.sh", "notify chat");
+    assertThat(hooks.at(HookPoint.PRE_BUILD)).isEmpty();
+    assertThat(hooks.timeout()).isEqualTo(java.time.Duration.ofMinutes(2));
+    assertThatThrownBy(() -> hooks.at(HookPoint.POST_PROMOTE).add(own))
+        .isInstanceOf(UnsupportedOperationException.class);
+    builder.hook(HookPoint.PRE_BUILD, own).hooks(List.of("pre-build=./more.sh"));
+    assertThat(hooks.at(HookPoint.PRE_BUILD)).isEmpty();
+    assertThat(hooks.at(HookPoint.POST_PROMOTE)).hasSize(2);
   }
 
   @Test

@@ -1,6 +1,6 @@
 package dev.closedloop.deploy.database;
 
-import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.ReleaseListener;
 import dev.closedloop.deploy.internal.database.DockerDatabase;
 import dev.closedloop.deploy.internal.database.EmbeddedDatabase;
 import dev.closedloop.deploy.internal.database.ScratchDatabase;
@@ -11,8 +11,8 @@ import dev.closedloop.deploy.internal.database.ScratchDatabase;
  */
 public interface EphemeralDatabase {
 
-  /** Starts (or creates) a fresh database. */
-  Instance start(Events events);
+  /** Starts (or creates) a fresh database, telling {@code events} how it goes. */
+  Instance start(ReleaseListener events);
 
   /** A short description for logs and plans, e.g. "embedded PostgreSQL". */
   String describe();

@@ -1,12 +1,10 @@
 package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseListener;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.internal.Events;
-import dev.closedloop.deploy.internal.database.ImageMigrator;
-import dev.closedloop.deploy.internal.flyway.FlywayMigrator;
-import dev.closedloop.deploy.internal.goose.GooseMigrator;
-import dev.closedloop.deploy.internal.image.ImageRunner;
+import dev.closedloop.deploy.internal.database.Migrators;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -171,24 +169,15 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
     return new Migrations(resolved, classLoader, tool, versionTable, command, commandEnv, checkCommand);
   }
 
-  /** The migrator that applies these migrations, reporting its progress as {@code step}. */
-  public Migrator migrator(Events events, Step step) {
-    return migrator(events, step, () -> {
+  /**
+   * The migrator that applies these migrations, reporting its progress to {@code events} as
+   * {@code step}. Migrations run from the image need a release's built image: outside a release
+   * theirs fails when it would run the command.
+   */
+  public Migrator migrator(ReleaseListener events, Step step) {
+    return Migrators.of(this, Events.of(events), step, () -> {
       throw new IllegalStateException("no image to run migrations from");
     });
-  }
-
-  /**
-   * The migrator, with the built image to run from when the migrations do ({@code image}).
-   *
-   * @param image asked for only when a command is run from it
-   */
-  public Migrator migrator(Events events, Step step, java.util.function.Supplier<ImageRunner> image) {
-    return switch (tool) {
-      case GOOSE -> new GooseMigrator(this, events, step);
-      case IMAGE -> new ImageMigrator(this, events, step, image);
-      case FLYWAY -> new FlywayMigrator(this, events, step);
-    };
   }
 
   /**
@@ -260,15 +249,6 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
       }
     }
     return java.util.Optional.empty();
-  }
-
-  /**
-   * {@code NAME=value} entries for a command run from an image, with {dsn}, {url}, {jdbc},
-   * {host}, {port}, {user}, {password} and {database} filled in for {@code target}, as
-   * {@code deploy.migrationEnv} is; the spellings that carry the password are masked first.
-   */
-  public static List<String> fillConnection(List<String> entries, DatabaseTarget target, Events events) {
-    return ImageMigrator.fill(entries, target, events);
   }
 
   @Override

@@ -1,7 +1,7 @@
 package dev.closedloop.deploy.database;
 
 import dev.closedloop.deploy.DeployException;
-import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.ReleaseListener;
 import dev.closedloop.deploy.internal.database.PostgresBinaries;
 import dev.closedloop.deploy.internal.database.PostgresServer;
 import java.io.IOException;
@@ -14,8 +14,8 @@ import java.nio.file.Path;
  */
 public interface ProductionDatabase {
 
-  /** Connects (or starts the local server) for the length of one release. */
-  Session open(Events events);
+  /** Connects (or starts the local server) for the length of one release, telling {@code events} how it goes. */
+  Session open(ReleaseListener events);
 
   String describe();
 
@@ -28,7 +28,7 @@ public interface ProductionDatabase {
   static ProductionDatabase at(DatabaseTarget target) {
     return new ProductionDatabase() {
       @Override
-      public Session open(Events events) {
+      public Session open(ReleaseListener events) {
         return () -> target;
       }
 
@@ -46,7 +46,7 @@ public interface ProductionDatabase {
   static ProductionDatabase embeddedAt(Path dataDirectory) {
     return new ProductionDatabase() {
       @Override
-      public Session open(Events events) {
+      public Session open(ReleaseListener events) {
         PostgresBinaries binaries = PostgresBinaries.current();
         Path log = dataDirectory.resolveSibling(dataDirectory.getFileName() + ".log");
         PostgresServer server;

@@ -3,8 +3,6 @@ package dev.closedloop.deploy.guard;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.closedloop.deploy.internal.guard.CommitOrder;
-import dev.closedloop.deploy.internal.guard.TagBefore;
 import dev.closedloop.deploy.rollout.Rollout;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -79,11 +77,6 @@ public record LedgerEntry(long id, String service, String sha, String branch, bo
     return statusHistory.stream().anyMatch(change -> change.status() == status);
   }
 
-  /** The commit as its release recorded it, for telling which release is newer. */
-  public CommitOrder.Commit commit() {
-    return new CommitOrder.Commit(sha, runNumber, runScope, ancestry);
-  }
-
   /** The labels of the migrations it applied, in order. */
   public List<String> appliedMigrations() {
     return migrationsApplied;
@@ -97,11 +90,6 @@ public record LedgerEntry(long id, String service, String sha, String branch, bo
   /** Where promote tag {@code tag} pointed before it moved it; null when it did not exist or is not recorded. */
   public String previousDigest(String tag) {
     return previousDigests.get(tag);
-  }
-
-  /** Where promote tag {@code tag} pointed before this row moved it, telling "not recorded" from "did not exist". */
-  public TagBefore before(String tag) {
-    return previousDigests.containsKey(tag) ? TagBefore.recorded(previousDigests.get(tag)) : TagBefore.unrecorded();
   }
 
   private static JsonNode tree(String json) {

@@ -4,28 +4,42 @@ import dev.closedloop.deploy.ReleaseEvent;
 import dev.closedloop.deploy.ReleaseListener;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.StepResult;
+import dev.closedloop.deploy.internal.secret.Secrets;
 import dev.closedloop.deploy.secret.Redactor;
 import java.time.Duration;
 import java.util.List;
 
-/** Sends events to the configured listeners. One per release run. */
-public final class Events {
+/**
+ * Sends events to the configured listeners. One per release run; as a listener itself, it is what
+ * the public interfaces that report progress ({@code EphemeralDatabase.start}) are handed.
+ */
+public final class Events implements ReleaseListener {
 
   private final List<ReleaseListener> listeners;
-  private final Redactor redactor;
+  private final Secrets secrets;
 
   public Events(List<ReleaseListener> listeners) {
-    this(listeners, new Redactor());
+    this(listeners, new Secrets());
   }
 
-  /** Events whose text passes through {@code redactor}: no listener ever sees a secret. */
-  public Events(List<ReleaseListener> listeners, Redactor redactor) {
+  /** Events whose text is masked of every secret in {@code secrets}: no listener ever sees one. */
+  public Events(List<ReleaseListener> listeners, Secrets secrets) {
     this.listeners = List.copyOf(listeners);
-    this.redactor = redactor;
+    this.secrets = secrets;
   }
 
   public static Events none() {
     return new Events(List.of());
+  }
+
+  /** The run's events when {@code listener} is them, else events to that listener alone. */
+  public static Events of(ReleaseListener listener) {
+    return listener instanceof Events events ? events : new Events(List.of(listener));
+  }
+
+  @Override
+  public void on(ReleaseEvent event) {
+    emit(event);
   }
 
   public void emit(ReleaseEvent event) {
@@ -36,6 +50,7 @@ public final class Events {
   }
 
   private ReleaseEvent redact(ReleaseEvent event) {
+    Redactor redactor = secrets.redactor();
     if (event instanceof ReleaseEvent.StepFinished e) {
       return new ReleaseEvent.StepFinished(e.step(), e.duration(), redactor.redact(e.summary()));
     } else if (event instanceof ReleaseEvent.StepFailed e) {
@@ -49,11 +64,17 @@ public final class Events {
   }
 
   /**
-   * Masks {@code secret} in every event from now on (and in the run's errors): for a secret in
-   * another spelling than the one registered, such as a password percent-encoded in a URL.
+   * Masks {@code secret} in every event from now on, and in the run's errors and reports: for a
+   * secret the run fetched (ECR's push token), or one in another spelling than the one resolved,
+   * such as a password percent-encoded in a URL.
    */
   public void mask(String secret) {
-    redactor.register(secret);
+    secrets.add(secret);
+  }
+
+  /** A redactor for every secret the run knows now: its configuration's and those masked since. */
+  public Redactor redactor() {
+    return secrets.redactor();
   }
 
   public void progress(Step step, String message) {

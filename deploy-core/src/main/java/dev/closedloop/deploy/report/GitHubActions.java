@@ -1,6 +1,6 @@
 package dev.closedloop.deploy.report;
 
-import dev.closedloop.deploy.ReleaseConfig;
+import dev.closedloop.deploy.Release;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -12,15 +12,15 @@ public final class GitHubActions {
 
   /**
    * Under GitHub Actions, has {@code out} print {@code ::add-mask::} for every secret the release
-   * resolved, and for each one registered later (ECR's push token), so GitHub masks them in the
+   * resolved, and for each one its runs add later (ECR's push token), so GitHub masks them in the
    * job's log too, whatever prints them. Each command must be printed at the start of a line.
    * Nothing happens outside GitHub Actions.
    */
-  public static void maskSecrets(ReleaseConfig config, Consumer<String> out) {
-    if (!"true".equals(config.ci().variables().get("GITHUB_ACTIONS"))) {
+  public static void maskSecrets(Release release, Consumer<String> out) {
+    if (!"true".equals(release.config().ci().variables().get("GITHUB_ACTIONS"))) {
       return;
     }
-    config.redactor().onRegister(secret -> maskCommands(secret).forEach(out));
+    release.onSecret(secret -> maskCommands(secret).forEach(out));
   }
 
   /** One command per line of {@code secret}, escaped as the runner unescapes command data. */

@@ -30,7 +30,7 @@ public record History(String service, String ledger, List<LedgerEntry> entries, 
 
   public History {
     entries = List.copyOf(entries);
-    redactor = redactor == null ? new Redactor() : redactor;
+    redactor = redactor == null ? Redactor.none() : redactor;
   }
 
   /** The history in {@code format}, as lines to print. */

@@ -1,54 +1,53 @@
 package dev.closedloop.deploy.secret;
 
 import dev.closedloop.deploy.internal.secret.RedactedException;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
 
 /**
- * Masks every secret a release resolved in any text it is about to show: events, errors,
- * reports. A secret is registered before its first use.
+ * Masks secrets in any text about to be shown: events, errors, reports. Immutable: a
+ * configuration's redactor masks the secrets resolved when it was loaded, and a run masks those
+ * and what it adds later (ECR's push token) with a redactor of its own ({@code Release.redactor()}).
  */
 public final class Redactor {
 
   /** Shorter values would mask ordinary words and digits; they are not secrets worth the name. */
   private static final int MIN_LENGTH = 4;
 
-  private final List<String> secrets = new CopyOnWriteArrayList<>();
+  private static final Redactor NONE = new Redactor(List.of());
 
-  public void register(String secret) {
-    java.util.function.Consumer<String> tell;
-    synchronized (this) {
-      if (secret == null || secret.length() < MIN_LENGTH || secrets.contains(secret)) {
-        return;
-      }
-      secrets.add(secret);
-      secrets.sort(Comparator.comparingInt(String::length).reversed()); // longest first: a URL before its password
-      tell = onRegister;
-    }
-    if (tell != null) {
-      tell.accept(secret);
-    }
+  /** Longest first: a URL is masked before the password inside it. */
+  private final List<String> secrets;
+
+  private Redactor(List<String> secrets) {
+    this.secrets = secrets;
   }
 
-  private java.util.function.Consumer<String> onRegister;
+  /** Masks nothing. */
+  public static Redactor none() {
+    return NONE;
+  }
 
   /**
-   * Tells {@code consumer} every secret registered so far, then each one as it is registered (a
-   * registry token fetched in the middle of a build, say): for a CI system that masks secrets.
+   * This redactor's secrets and {@code secret}; this one when {@code secret} is null, shorter than
+   * four characters or known already.
    */
-  public void onRegister(java.util.function.Consumer<String> consumer) {
-    List<String> known;
-    synchronized (this) {
-      onRegister = consumer;
-      known = List.copyOf(secrets);
+  public Redactor with(String secret) {
+    if (secret == null || secret.length() < MIN_LENGTH || secrets.contains(secret)) {
+      return this;
     }
-    known.forEach(consumer);
+    List<String> more = new ArrayList<>(secrets);
+    more.add(secret);
+    more.sort(Comparator.comparingInt(String::length).reversed());
+    return new Redactor(List.copyOf(more));
   }
 
-  /** The secrets registered so far, longest first: for a CI system that masks them itself. */
+  /** The secrets it masks, longest first: for a CI system that masks them itself. */
   public List<String> secrets() {
-    return List.copyOf(secrets);
+    return secrets;
   }
 
   /**
@@ -57,10 +56,10 @@ public final class Redactor {
    * original. Null for null.
    */
   public Throwable redactChain(Throwable cause) {
-    return cause == null ? null : copy(cause, new java.util.IdentityHashMap<>());
+    return cause == null ? null : copy(cause, new IdentityHashMap<>());
   }
 
-  private Throwable copy(Throwable original, java.util.Map<Throwable, Throwable> done) {
+  private Throwable copy(Throwable original, Map<Throwable, Throwable> done) {
     Throwable known = done.get(original);
     if (known != null) {
       return known; // a cycle in the chain

@@ -81,11 +81,11 @@ class LedgerEntryTest {
     assertThat(entry.previousDigest("latest")).isEqualTo(OLD);
     assertThat(entry.previousDigest("stable")).isNull();
     assertThat(entry.previousDigest("canary")).isNull();
-    assertThat(entry.before("latest")).isEqualTo(TagBefore.recorded(OLD));
-    assertThat(entry.before("stable")).isEqualTo(new TagBefore(true, null));
-    assertThat(entry.before("stable").existed()).isFalse();
-    assertThat(entry.before("canary")).isEqualTo(TagBefore.unrecorded());
-    assertThat(entry.before("canary").recorded()).isFalse();
+    assertThat(TagBefore.of(entry, "latest")).isEqualTo(TagBefore.recorded(OLD));
+    assertThat(TagBefore.of(entry, "stable")).isEqualTo(new TagBefore(true, null));
+    assertThat(TagBefore.of(entry, "stable").existed()).isFalse();
+    assertThat(TagBefore.of(entry, "canary")).isEqualTo(TagBefore.unrecorded());
+    assertThat(TagBefore.of(entry, "canary").recorded()).isFalse();
   }
 
   @Test
@@ -102,7 +102,7 @@ class LedgerEntryTest {
   void theCommitAndOtherColumns_areKeptAsRead() {
     LedgerEntry entry = row("succeeded", PROMOTED_HISTORY, "[]", "{}", "[]", "[]", "release");
 
-    assertThat(entry.commit()).isEqualTo(new CommitOrder.Commit("abc123", 12L, "ci/shop", List.of("abc122", "abc121")));
+    assertThat(CommitOrder.Commit.of(entry)).isEqualTo(new CommitOrder.Commit("abc123", 12L, "ci/shop", List.of("abc122", "abc121")));
     assertThat(entry.rolloutOutcome()).isEqualTo(Rollout.Outcome.ROLLED_BACK);
     assertThat(entry.backendPid()).isEqualTo(4242);
     assertThat(entry.startedAt()).isEqualTo(STARTED);
@@ -134,7 +134,7 @@ class LedgerEntryTest {
 
     assertThat(entry.appliedMigrations()).isEmpty();
     assertThat(entry.previousDigests()).isEmpty();
-    assertThat(entry.before("latest")).isEqualTo(TagBefore.unrecorded());
+    assertThat(TagBefore.of(entry, "latest")).isEqualTo(TagBefore.unrecorded());
     assertThat(entry.plannedMigrations()).isEmpty();
     assertThat(entry.tagsMoved()).isEmpty();
     assertThat(entry.moved()).as("promoted, whatever tags_moved holds").isTrue();

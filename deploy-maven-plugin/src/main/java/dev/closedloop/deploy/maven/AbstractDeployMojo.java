@@ -380,13 +380,13 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       Release release = configure().load();
       // at the start of a line, before anything else: GitHub reads workflow commands only there.
       // On standard error, which the runner reads for commands too: standard output may be JSON for a pipe
-      GitHubActions.maskSecrets(release.config(), command -> {
+      GitHubActions.maskSecrets(release, command -> {
         System.err.println(command);
         System.err.flush();
       });
       ReleaseResult result = run(release);
       if (result != null) { // null: the goal prints what it read, no step ran
-        summarize(result, release.config().redactor());
+        summarize(result, release.redactor()); // with the secrets the run added, such as ECR's push token
       }
     } catch (DeployException e) {
       // each step's end was logged as it happened; Maven prints the failure itself

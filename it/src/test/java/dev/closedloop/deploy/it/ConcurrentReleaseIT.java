@@ -10,6 +10,7 @@ import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.guard.LedgerStatus;
+import dev.closedloop.deploy.guard.LockMode;
 import dev.closedloop.deploy.internal.Events;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.internal.guard.ReleaseLock;
@@ -52,7 +53,7 @@ class ConcurrentReleaseIT {
 
   @Test
   void supersede_olderWaitingReleasesEndSuperseded_theNewestIsReleased() throws Exception {
-    Race race = race(ReleaseLock.Mode.SUPERSEDE);
+    Race race = race(LockMode.SUPERSEDE);
 
     assertThat(race.outcomes).containsExactly(ReleaseResult.Outcome.SUPERSEDED, ReleaseResult.Outcome.SUPERSEDED,
         ReleaseResult.Outcome.SUPERSEDED, ReleaseResult.Outcome.COMPLETED);
@@ -65,7 +66,7 @@ class ConcurrentReleaseIT {
 
   @Test
   void queue_everyReleaseRuns_oneAtATime_inArrivalOrder() throws Exception {
-    Race race = race(ReleaseLock.Mode.QUEUE);
+    Race race = race(LockMode.QUEUE);
 
     assertThat(race.outcomes).containsOnly(ReleaseResult.Outcome.COMPLETED);
     assertThat(TestServices.registryDigest(race.repository, "latest")).contains(race.digests.get(3));
@@ -161,7 +162,7 @@ class ConcurrentReleaseIT {
   private record Race(String repository, List<String> digests, List<ReleaseResult.Outcome> outcomes,
       List<LedgerEntry> ledger) {}
 
-  private Race race(ReleaseLock.Mode mode) throws Exception {
+  private Race race(LockMode mode) throws Exception {
     String repository = "it/race-" + UUID.randomUUID().toString().substring(0, 8);
     String image = TestServices.registry() + "/" + repository;
     DatabaseTarget target = production.target();

@@ -1,8 +1,8 @@
 package dev.closedloop.deploy.it;
 
+import dev.closedloop.deploy.ReleaseListener;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
-import dev.closedloop.deploy.internal.Events;
 
 /** Remembers where the database it started was, to prove it is gone afterwards. */
 final class RecordingDatabase implements EphemeralDatabase {
@@ -14,7 +14,7 @@ final class RecordingDatabase implements EphemeralDatabase {
   }
 
   @Override
-  public Instance start(Events events) {
+  public Instance start(ReleaseListener events) {
     Instance instance = delegate.start(events);
     target = instance.target();
     return instance;

@@ -13,6 +13,7 @@ import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.guard.LedgerStatus;
+import dev.closedloop.deploy.guard.LockMode;
 import dev.closedloop.deploy.internal.Events;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.internal.guard.ReleaseLock;
@@ -501,7 +502,7 @@ class ReleaseIT {
       LEDGER.ensure(holder);
       long held = LEDGER.enqueue(holder, new ReleaseLedger.Attempt(repository, "a".repeat(40), "main", false, null, null));
       ReleaseLock lock = new ReleaseLock(holder, LEDGER, repository, Events.none());
-      lock.acquire(held, ReleaseLock.Mode.QUEUE, java.time.Duration.ofSeconds(5));
+      lock.acquire(held, LockMode.QUEUE, java.time.Duration.ofSeconds(5));
       LEDGER.advance(holder, held, LedgerStatus.RUNNING, null);
 
       // three releases queue behind it through the pooler; the second dies while it waits

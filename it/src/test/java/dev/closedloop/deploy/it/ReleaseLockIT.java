@@ -8,6 +8,7 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.guard.LedgerStatus;
+import dev.closedloop.deploy.guard.LockMode;
 import dev.closedloop.deploy.internal.Events;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.internal.guard.ReleaseLock;
@@ -43,7 +44,7 @@ class ReleaseLockIT {
   }
 
   /** One release: join the queue, wait, hold the lock for {@code hold}, finish. */
-  private static String release(String service, String sha, ReleaseLock.Mode mode, Duration hold) throws Exception {
+  private static String release(String service, String sha, LockMode mode, Duration hold) throws Exception {
     try (Connection c = production.target().connect()) {
       LEDGER.ensure(c);
       long id = LEDGER.enqueue(c, new ReleaseLedger.Attempt(service, sha, "main", false, null, null));
@@ -61,7 +62,7 @@ class ReleaseLockIT {
     }
   }
 
-  private static List<String> raceFour(String service, ReleaseLock.Mode mode) throws Exception {
+  private static List<String> raceFour(String service, LockMode mode) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
       List<Future<String>> results = new ArrayList<>();
@@ -84,7 +85,7 @@ class ReleaseLockIT {
   void supersede_fourAtOnce_theFirstRuns_olderWaitersAreSuperseded_theNewestWins() throws Exception {
     String service = "shop-supersede";
 
-    List<String> outcomes = raceFour(service, ReleaseLock.Mode.SUPERSEDE);
+    List<String> outcomes = raceFour(service, LockMode.SUPERSEDE);
 
     assertThat(outcomes).containsExactly("sha1:ran", "sha2:superseded", "sha3:superseded", "sha4:ran");
     List<LedgerEntry> rows = ledger(service);
@@ -98,7 +99,7 @@ class ReleaseLockIT {
   void queue_fourAtOnce_allRun_oneAtATime_inArrivalOrder() throws Exception {
     String service = "shop-queue";
 
-    List<String> outcomes = raceFour(service, ReleaseLock.Mode.QUEUE);
+    List<String> outcomes = raceFour(service, LockMode.QUEUE);
 
     assertThat(outcomes).containsExactly("sha1:ran", "sha2:ran", "sha3:ran", "sha4:ran");
     List<LedgerEntry> rows = ledger(service);
@@ -115,10 +116,10 @@ class ReleaseLockIT {
       LEDGER.ensure(holder);
       long first = LEDGER.enqueue(holder, new ReleaseLedger.Attempt(service, "sha1", "main", false, null, null));
       try (ReleaseLock lock = new ReleaseLock(holder, LEDGER, service, Events.none())) {
-        assertThat(lock.acquire(first, ReleaseLock.Mode.FAIL, Duration.ofSeconds(5))).isEqualTo(ReleaseLock.Outcome.ACQUIRED);
+        assertThat(lock.acquire(first, LockMode.FAIL, Duration.ofSeconds(5))).isEqualTo(ReleaseLock.Outcome.ACQUIRED);
         LEDGER.advance(holder, first, LedgerStatus.RUNNING, null);
 
-        assertThatThrownBy(() -> release(service, "sha2", ReleaseLock.Mode.FAIL, Duration.ZERO))
+        assertThatThrownBy(() -> release(service, "sha2", LockMode.FAIL, Duration.ZERO))
             .isInstanceOfSatisfying(DeployException.class, e -> {
               assertThat(e.kind()).isEqualTo(DeployException.Kind.GUARD);
               assertThat(e.getMessage()).isEqualTo("Another release of shop-fail holds the release lock"
@@ -137,12 +138,12 @@ class ReleaseLockIT {
     LEDGER.ensure(dying);
     long dead = LEDGER.enqueue(dying, new ReleaseLedger.Attempt(service, "sha1", "main", false, null, null));
     ReleaseLock lock = new ReleaseLock(dying, LEDGER, service, Events.none());
-    assertThat(lock.acquire(dead, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5))).isEqualTo(ReleaseLock.Outcome.ACQUIRED);
+    assertThat(lock.acquire(dead, LockMode.QUEUE, Duration.ofSeconds(5))).isEqualTo(ReleaseLock.Outcome.ACQUIRED);
     LEDGER.advance(dying, dead, LedgerStatus.of(diedAt), null);
 
     dying.close(); // what kill -9 does to the session: the server ends it and frees its lock
 
-    assertThat(release(service, "sha2", ReleaseLock.Mode.QUEUE, Duration.ZERO)).isEqualTo("sha2:ran");
+    assertThat(release(service, "sha2", LockMode.QUEUE, Duration.ZERO)).isEqualTo("sha2:ran");
     List<LedgerEntry> rows = ledger(service);
     assertThat(rows).extracting((LedgerEntry r) -> r.status().id()).containsExactly("failed", "succeeded");
     assertThat(rows.get(0).error()).isEqualTo("abandoned: its process died");
@@ -155,12 +156,12 @@ class ReleaseLockIT {
       LEDGER.ensure(holder);
       long first = LEDGER.enqueue(holder, new ReleaseLedger.Attempt(service, "sha1", "main", false, null, null));
       try (ReleaseLock lock = new ReleaseLock(holder, LEDGER, service, Events.none())) {
-        lock.acquire(first, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5));
+        lock.acquire(first, LockMode.QUEUE, Duration.ofSeconds(5));
         LEDGER.advance(holder, first, LedgerStatus.RUNNING, null);
         long second = LEDGER.enqueue(waiter, new ReleaseLedger.Attempt(service, "sha2", "main", false, null, null));
 
         assertThatThrownBy(() -> new ReleaseLock(waiter, LEDGER, service, Events.none())
-                .acquire(second, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(1)))
+                .acquire(second, LockMode.QUEUE, Duration.ofSeconds(1)))
             .hasMessage("Gave up waiting 1 s for the release lock of shop-timeout (deploy.lockTimeout):"
                 + " another release still holds it. See which with deploy:plan, and run again when it has finished,"
                 + " or raise deploy.lockTimeout");
@@ -174,7 +175,7 @@ class ReleaseLockIT {
       LEDGER.ensure(a);
       long id = LEDGER.enqueue(a, new ReleaseLedger.Attempt("shop-flyway", "sha1", "main", false, null, null));
       try (ReleaseLock lock = new ReleaseLock(a, LEDGER, "shop-flyway", Events.none())) {
-        lock.acquire(id, ReleaseLock.Mode.FAIL, Duration.ofSeconds(1));
+        lock.acquire(id, LockMode.FAIL, Duration.ofSeconds(1));
         // Flyway takes bigint advisory locks; none of them is blocked by ours
         try (var s = b.createStatement(); var rs = s.executeQuery(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2")) {

@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.internal.database;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseListener;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
@@ -42,7 +43,8 @@ public final class DockerDatabase implements EphemeralDatabase {
   }
 
   @Override
-  public Instance start(Events events) {
+  public Instance start(ReleaseListener listener) {
+    Events events = Events.of(listener);
     DockerEngine engine = DockerEngine.connect(dockerHost);
     Containers containers = new Containers(engine);
     String name = "closedloop-testdb-" + HexFormat.of().formatHex(random(4));

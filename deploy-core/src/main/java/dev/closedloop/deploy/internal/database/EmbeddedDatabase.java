@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.internal.database;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseListener;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.internal.Events;
@@ -50,7 +51,8 @@ public final class EmbeddedDatabase implements EphemeralDatabase {
   }
 
   @Override
-  public Instance start(Events events) {
+  public Instance start(ReleaseListener listener) {
+    Events events = Events.of(listener);
     PostgresBinaries binaries = major == null ? PostgresBinaries.current()
         : PostgresBinaries.forMajor(major).orElseGet(PostgresBinaries::current);
     Path run = createRunDirectory();

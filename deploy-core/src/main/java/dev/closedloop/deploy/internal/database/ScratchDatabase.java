@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.internal.database;
 
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ReleaseListener;
 import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.internal.Events;
@@ -19,7 +20,8 @@ public final class ScratchDatabase implements EphemeralDatabase {
   }
 
   @Override
-  public Instance start(Events events) {
+  public Instance start(ReleaseListener listener) {
+    Events events = Events.of(listener);
     String name = "closedloop_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     execute("CREATE DATABASE " + name);
     DatabaseTarget target = server.withDatabase(name);

@@ -9,6 +9,7 @@ import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrator;
 import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.HashSet;
@@ -164,7 +165,7 @@ public final class DriftCheck {
     events.progress(step, "drift check: production's schema differs from the one its migrations (up to V"
         + result.version() + ") build, in " + count(result.differences().size()));
     for (Drift.Difference difference : result.differences()) {
-      events.warn("drift: " + config.redactor().redact(difference.toString()));
+      events.warn("drift: " + events.redactor().redact(difference.toString()));
     }
     if (config.testMigrate().driftCheck() == CheckLevel.FAIL) {
       throw refusal(result);
@@ -174,7 +175,7 @@ public final class DriftCheck {
   /** The refusal for drift at level fail. */
   public DeployException refusal(Result result) {
     return new DeployException(DeployException.Kind.GUARD, "Production has drifted from its migrations ("
-        + count(result.differences().size()) + ", first: " + config.redactor().redact(result.differences().get(0)
+        + count(result.differences().size()) + ", first: " + events.redactor().redact(result.differences().get(0)
         .toString()) + "), so the release stops before production is touched. Make production what the"
         + " migrations say, or write a migration that makes the change official; deploy:plan lists every difference."
         + " deploy.driftCheck=warn lets releases go on");
@@ -202,7 +203,7 @@ public final class DriftCheck {
   /** What the comparison leaves out: closedloop's ledger, and the migration tool's own history. */
   public Set<String> ignored() {
     Set<String> ignored = new HashSet<>();
-    String ledger = config.production().ledger().table();
+    String ledger = ReleaseLedger.of(config.production()).table();
     ignored.add(ledger);
     if (!ledger.startsWith("public.")) {
       ignored.add(ledger.substring(0, ledger.indexOf('.')) + ".*"); // the ledger's own schema

@@ -26,6 +26,11 @@ public final class CommitOrder {
       ancestry = ancestry == null ? java.util.List.of() : java.util.List.copyOf(ancestry);
     }
 
+    /** The commit as the release of ledger row {@code entry} recorded it. */
+    public static Commit of(dev.closedloop.deploy.guard.LedgerEntry entry) {
+      return new Commit(entry.sha(), entry.runNumber(), entry.runScope(), entry.ancestry());
+    }
+
     boolean descendsFrom(String other) {
       return ancestry.stream().anyMatch(known -> sameCommit(known, other));
     }

@@ -3,6 +3,7 @@ package dev.closedloop.deploy.internal.guard;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.ProductionSettings;
 import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.guard.LedgerStatus;
@@ -86,6 +87,11 @@ public final class ReleaseLedger {
     crc.update(("rows of " + this.table).getBytes(StandardCharsets.UTF_8));
     this.rowLock = (int) crc.getValue();
     this.quoted = '"' + schema + "\".\"" + table + '"';
+  }
+
+  /** The ledger production's guards name ({@code deploy.ledgerSchema}, {@code deploy.ledgerTable}). */
+  public static ReleaseLedger of(ProductionSettings production) {
+    return new ReleaseLedger(production.guards().ledgerSchema(), production.guards().ledgerTable());
   }
 
   public String table() {

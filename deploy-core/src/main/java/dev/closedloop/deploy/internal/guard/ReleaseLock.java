@@ -3,6 +3,7 @@ package dev.closedloop.deploy.internal.guard;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.guard.LedgerEntry;
+import dev.closedloop.deploy.guard.LockMode;
 import dev.closedloop.deploy.internal.Events;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -20,26 +21,10 @@ import java.util.zip.CRC32;
  * of its own, held from before migrate until the release ends, and freed by the server if the
  * process dies. It uses the two-integer key space, which never meets Flyway's own (bigint) lock.
  *
- * <p>While it waits, the release sits in the ledger as queued, and the mode decides:
- * {@code supersede} (like a CI concurrency group: a newer waiting release replaces an older
- * waiting one, which ends as superseded), {@code queue} (first in, first out: every release runs)
- * or {@code fail} (give up at once when the lock is held).
+ * <p>While it waits, the release sits in the ledger as queued, and its {@link LockMode} decides
+ * what happens.
  */
 public final class ReleaseLock implements AutoCloseable {
-
-  /** How a release that finds the lock held behaves. */
-  public enum Mode {
-    SUPERSEDE, QUEUE, FAIL;
-
-    public static Mode parse(String text) {
-      try {
-        return valueOf(text.trim().toUpperCase(Locale.ROOT));
-      } catch (RuntimeException e) {
-        throw new DeployException(DeployException.Kind.CONFIGURATION, "Unknown lock mode '" + text
-            + "' (deploy.lockMode): use supersede, queue or fail");
-      }
-    }
-  }
 
   /** Reads a timeout as people write it: {@code 30m}, {@code 90s}, {@code 1h}, {@code 500ms}, or ISO-8601. */
   public static Duration parseTimeout(String text) {
@@ -108,7 +93,7 @@ public final class ReleaseLock implements AutoCloseable {
    * @return ACQUIRED, or SUPERSEDED when a newer release took this one's place (supersede mode)
    * @throws DeployException of kind GUARD when the lock is held (fail mode) or the wait timed out
    */
-  public Outcome acquire(long id, Mode mode, Duration timeout) {
+  public Outcome acquire(long id, LockMode mode, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     long nextSweep = System.nanoTime();
     Duration pause = FIRST_PAUSE;
@@ -119,20 +104,20 @@ public final class ReleaseLock implements AutoCloseable {
         nextSweep = System.nanoTime() + SWEEP_EVERY.toNanos();
       }
       List<LedgerEntry> waiting = ledger.queuedEntries(connection, name);
-      if (mode == Mode.SUPERSEDE) {
+      if (mode == LockMode.SUPERSEDE) {
         java.util.Optional<String> newer = newerWaiting(id, waiting);
         if (newer.isPresent()) {
           events.progress(step, "superseded by " + newer.get() + ": leaving the queue");
           return Outcome.SUPERSEDED;
         }
       }
-      boolean myTurn = mode != Mode.QUEUE || waiting.isEmpty() || waiting.get(0).id() == id;
+      boolean myTurn = mode != LockMode.QUEUE || waiting.isEmpty() || waiting.get(0).id() == id;
       // Whose turn it is waits on the lock itself, and the server hands it over the moment it is
       // free; only one waiter of a lock name does, the others look again less and less often.
-      if (myTurn && (mode == Mode.FAIL ? tryLock() : waitForLock())) {
+      if (myTurn && (mode == LockMode.FAIL ? tryLock() : waitForLock())) {
         held = true;
         // a newer release may have queued while this one blocked on the lock: it takes the place
-        java.util.Optional<String> newer = mode == Mode.SUPERSEDE
+        java.util.Optional<String> newer = mode == LockMode.SUPERSEDE
             ? newerWaiting(id, ledger.queuedEntries(connection, name)) : java.util.Optional.empty();
         if (newer.isEmpty()) {
           return Outcome.ACQUIRED;
@@ -141,7 +126,7 @@ public final class ReleaseLock implements AutoCloseable {
         events.progress(step, "superseded by " + newer.get() + ": leaving the queue");
         return Outcome.SUPERSEDED;
       }
-      if (mode == Mode.FAIL) {
+      if (mode == LockMode.FAIL) {
         throw new DeployException(DeployException.Kind.GUARD, "Another release of " + name + " holds the"
             + " release lock (deploy.lockMode=fail): try again when it has finished, or use deploy.lockMode=queue");
       }
@@ -240,7 +225,7 @@ public final class ReleaseLock implements AutoCloseable {
       }
       CommitOrder.Comparison comparison = order == null || mine == null
           ? new CommitOrder.Comparison(CommitOrder.Verdict.UNKNOWN, "arrival")
-          : verdicts.computeIfAbsent(other.commit(), commit -> order.compare(mine, commit));
+          : verdicts.computeIfAbsent(CommitOrder.Commit.of(other), commit -> order.compare(mine, commit));
       boolean otherStays = switch (comparison.verdict()) {
         case OLDER -> true;
         case NEWER -> false;

@@ -1,5 +1,6 @@
 package dev.closedloop.deploy.internal.guard;
 
+import dev.closedloop.deploy.guard.LedgerEntry;
 
 /**
  * Where a promote tag pointed before a release moved it, as the ledger knows it: not recorded by
@@ -27,6 +28,11 @@ public record TagBefore(boolean recorded, String digest) {
   /** Recorded: the tag did not exist before the move ({@code digest} null), or named {@code digest}. */
   public static TagBefore recorded(String digest) {
     return digest == null ? ABSENT : new TagBefore(true, digest);
+  }
+
+  /** Where promote tag {@code tag} pointed before ledger row {@code entry} moved it. */
+  public static TagBefore of(LedgerEntry entry, String tag) {
+    return entry.previousDigests().containsKey(tag) ? recorded(entry.previousDigests().get(tag)) : UNRECORDED;
   }
 
   /** True when a row recorded that the tag named an image before its move. */

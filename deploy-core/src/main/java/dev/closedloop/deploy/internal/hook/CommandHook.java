@@ -2,6 +2,7 @@ package dev.closedloop.deploy.internal.hook;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.hook.Hook;
+import dev.closedloop.deploy.hook.HookPoint;
 import dev.closedloop.deploy.internal.Durations;
 import dev.closedloop.deploy.internal.ExitCleanup;
 import java.io.BufferedReader;
@@ -10,6 +11,8 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +36,39 @@ public final class CommandHook implements Hook {
     this.command = command;
     this.directory = directory;
     this.timeout = timeout;
+  }
+
+  /**
+   * Reads {@code deploy.hooks} entries, each {@code <point>=<command>}, e.g.
+   * {@code post-promote=./notify.sh}, into command hooks by point, in the order written; problems
+   * are added to {@code problems}, one line each.
+   */
+  public static Map<HookPoint, List<Hook>> parse(List<String> entries, Duration timeout, Path directory,
+      List<String> problems) {
+    Map<HookPoint, List<Hook>> hooks = new EnumMap<>(HookPoint.class);
+    for (String entry : entries) {
+      if (entry == null || entry.isBlank()) {
+        continue;
+      }
+      int equals = entry.indexOf('=');
+      String setting = "hooks (deploy.hooks)";
+      if (equals < 0) {
+        problems.add(setting + ": '" + entry + "' is not <point>=<command>, e.g. post-promote=./notify.sh");
+        continue;
+      }
+      String command = entry.substring(equals + 1).trim();
+      try {
+        HookPoint point = HookPoint.parse(entry.substring(0, equals), setting);
+        if (command.isEmpty()) {
+          problems.add(setting + ": the " + point + " hook has no command");
+          continue;
+        }
+        hooks.computeIfAbsent(point, p -> new ArrayList<>()).add(new CommandHook(command, directory, timeout));
+      } catch (DeployException e) {
+        problems.add(e.getMessage());
+      }
+    }
+    return hooks;
   }
 
   @Override

@@ -78,6 +78,7 @@ public final class EcrRegistry implements Registry, AutoCloseable {
   }
 
   /** Docker credentials for pushing to this registry (GetAuthorizationToken). */
+  @Override
   public RegistryCredentials pushCredentials() {
     try {
       String token = ecr.getAuthorizationToken(get -> { }).authorizationData().get(0).authorizationToken();

@@ -56,23 +56,23 @@ public final class RunReport {
   }
 
   /**
-   * A run of {@code goal} that ended, with its error when it failed; a report that cannot be
-   * written is passed to {@code warn}.
+   * A run of {@code goal} that ended, with its error when it failed, masked by the run's
+   * {@code redactor}; a report that cannot be written is passed to {@code warn}.
    */
   public static void write(ReleaseConfig config, String goal, ReleaseResult result, String errorKind,
-      String errorMessage, Consumer<String> warn) {
+      String errorMessage, Redactor redactor, Consumer<String> warn) {
     if (config.reportFile() == null) {
       return;
     }
     try {
       StepSummary.append(config.ci().variables(), goal, config.buildRequest().sha(), config.ci().runUrl().orElse(null), result,
-          errorKind, errorMessage, config.redactor());
+          errorKind, errorMessage, redactor);
     } catch (IOException | RuntimeException e) {
       warn.accept("could not append to the job summary (GITHUB_STEP_SUMMARY): " + e.getMessage());
     }
     try {
       ReleaseReport.write(config.reportFile(), ReleaseReport.json(goal, config.buildRequest().sha(), result, errorKind,
-          errorMessage, config.redactor()));
+          errorMessage, redactor));
     } catch (IOException | RuntimeException e) {
       warn.accept("could not write " + config.reportFile() + ": " + e.getMessage());
     }

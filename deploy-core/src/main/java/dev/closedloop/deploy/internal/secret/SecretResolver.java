@@ -2,7 +2,6 @@ package dev.closedloop.deploy.internal.secret;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.aws.AwsSettings;
-import dev.closedloop.deploy.secret.Redactor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,35 +12,35 @@ import java.util.Map;
  * Turns a setting's value into the secret it names: {@code env:NAME} (an environment variable),
  * {@code file:PATH} (a file's content, trimmed, as mounted by CI secret stores),
  * {@code ssm:/path/name} (an AWS SSM parameter, SecureStrings decrypted), or the value itself.
- * Every secret it returns is registered with the {@link Redactor} before anyone sees it. Close it
+ * Every secret it returns is added to the load's {@link Secrets} before anyone sees it. Close it
  * to close the SSM client it opened, if any.
  */
 public final class SecretResolver implements AutoCloseable {
 
   private final Map<String, String> env;
-  private final Redactor redactor;
+  private final Secrets secrets;
   private final AwsSettings aws;
   private SsmParameters ssm;
 
-  public SecretResolver(Map<String, String> env, Redactor redactor) {
-    this(env, redactor, AwsSettings.defaults());
+  public SecretResolver(Map<String, String> env, Secrets secrets) {
+    this(env, secrets, AwsSettings.defaults());
   }
 
   /** @param aws how to reach AWS for {@code ssm:} references; null when those settings are wrong */
-  public SecretResolver(Map<String, String> env, Redactor redactor, AwsSettings aws) {
+  public SecretResolver(Map<String, String> env, Secrets secrets, AwsSettings aws) {
     this.env = Map.copyOf(env);
-    this.redactor = redactor;
+    this.secrets = secrets;
     this.aws = aws;
   }
 
   /**
-   * Resolves a secret and registers its value with the redactor before anyone sees it.
+   * Resolves a secret and adds its value to the secrets masked before anyone sees it.
    *
    * @param setting the setting it came from, for messages (never the value)
    */
   public String resolve(String reference, String setting) {
     String value = read(reference, setting);
-    redactor.register(value);
+    secrets.add(value);
     return value;
   }
 

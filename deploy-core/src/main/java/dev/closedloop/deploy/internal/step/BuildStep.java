@@ -7,6 +7,7 @@ import dev.closedloop.deploy.hook.HookPoint;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.internal.image.ImageBuilder;
+import dev.closedloop.deploy.secret.Redactor;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -74,13 +75,13 @@ public final class BuildStep implements ReleaseStep<BuiltImage> {
    * @param registryProblem why the registry was not asked, redacted (the planner names it among what is not known);
    *     else null
    */
-  static dev.closedloop.deploy.report.PlanImage plan(ReleaseConfig config, String digest, String registryProblem,
-      PlanNotes notes) {
+  static dev.closedloop.deploy.report.PlanImage plan(ReleaseConfig config, Redactor redactor, String digest,
+      String registryProblem, PlanNotes notes) {
     BuildRequest request = config.buildRequest();
     try {
       ImageBuilder.validate(request);
     } catch (DeployException e) {
-      notes.blocker(config.redactor().redact(e.getMessage()));
+      notes.blocker(redactor.redact(e.getMessage()));
     }
     List<String> tags = new ArrayList<>(List.of(request.shaRef().toString()));
     request.extraTags().forEach(tag -> tags.add(request.repository().withTag(tag).toString()));

@@ -5,10 +5,10 @@ import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.ReleaseConfig;
 import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.database.DatabaseTarget;
-import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.internal.Durations;
 import dev.closedloop.deploy.internal.Loopback;
+import dev.closedloop.deploy.internal.database.ImageMigrator;
 import dev.closedloop.deploy.internal.image.ImageRunner;
 import java.util.List;
 import java.util.Optional;
@@ -79,7 +79,7 @@ final class CompatibilityCheck {
       context.events().progress(Step.TEST_MIGRATE, "compatibility check: removed container " + orphan + ", left by"
           + " a release that was killed");
     }
-    List<String> env = Migrations.fillConnection(check.env(), migrated, context.events());
+    List<String> env = ImageMigrator.fill(check.env(), migrated, context.events());
     String database = migrated.host() + ":" + migrated.port() + "/" + migrated.database();
     // a step failing beside this one ends the check now, not after its timeout
     try (RunContext.Registration stopping = context.onStop(() -> runner.stop("compatibility", database))) {

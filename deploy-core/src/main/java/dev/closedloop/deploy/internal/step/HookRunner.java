@@ -35,7 +35,7 @@ final class HookRunner {
     ReleaseConfig config = context.config();
     List<Hook> hooks = config.hooks().at(point);
     for (Hook hook : hooks) {
-      String what = config.redactor().redact(hook.describe());
+      String what = context.redactor().redact(hook.describe());
       context.events().progress(step, point + " hook: " + what);
       long start = System.nanoTime();
       String error = null;
@@ -50,7 +50,7 @@ final class HookRunner {
             : e);
       }
       Duration took = Duration.ofNanos(System.nanoTime() - start);
-      error = error == null ? null : config.redactor().redact(error);
+      error = error == null ? null : context.redactor().redact(error);
       HookRun run = new HookRun(point, what, step.id(), took, error);
       context.state().add(run);
       record(run);

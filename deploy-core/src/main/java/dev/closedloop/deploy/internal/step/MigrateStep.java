@@ -7,8 +7,10 @@ import dev.closedloop.deploy.database.MigrationOutcome;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.hook.HookPoint;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.internal.lint.MigrationLint;
 import dev.closedloop.deploy.lint.Finding;
+import dev.closedloop.deploy.secret.Redactor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -151,7 +153,7 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
         + guards.lockName() + " (" + guards.lockMode().name().toLowerCase(Locale.ROOT) + " mode), apply the set"
         + " test-migrate proved to " + (config.production().database() != null ? config.production().database().describe()
             : "the production database (deploy.databaseUrl, not set)") + ", recorded in the ledger "
-        + config.production().ledger().table();
+        + ReleaseLedger.of(config.production()).table();
   }
 
   @Override
@@ -189,8 +191,8 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
    * @param schema production's, read when migrations are pending there; else null
    * @return null when the set is not known (the plan leaves the section out)
    */
-  static dev.closedloop.deploy.report.PlanLint planLint(ReleaseConfig config, MigrationSet set, List<String> pending,
-      dev.closedloop.deploy.internal.lint.Schema schema, PlanNotes notes) {
+  static dev.closedloop.deploy.report.PlanLint planLint(ReleaseConfig config, Redactor redactor, MigrationSet set,
+      List<String> pending, dev.closedloop.deploy.internal.lint.Schema schema, PlanNotes notes) {
     if (set == null) {
       return null;
     }
@@ -205,11 +207,11 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
       List<Finding> findings = MigrationLint.findings(config, set, pending, schema);
       DeployException refused = MigrationLint.refusal(findings);
       if (refused != null) {
-        notes.blocker(config.redactor().redact(refused.getMessage()));
+        notes.blocker(redactor.redact(refused.getMessage()));
       }
-      return dev.closedloop.deploy.report.PlanLint.of(findings, config.redactor());
+      return dev.closedloop.deploy.report.PlanLint.of(findings, redactor);
     } catch (DeployException e) {
-      notes.blocker(config.redactor().redact(e.getMessage()));
+      notes.blocker(redactor.redact(e.getMessage()));
       return dev.closedloop.deploy.report.PlanLint.NOT_RUN;
     }
   }

@@ -47,7 +47,6 @@ public final class Planner {
 
   private final ReleaseConfig config;
   private final Events events;
-  private final Redactor redactor;
   private final ProductionGate gate;
   private final PlanNotes notes = new PlanNotes();
   private final List<PlanGuard> guards = new ArrayList<>();
@@ -61,7 +60,6 @@ public final class Planner {
   private Planner(ReleaseConfig config, Events events) {
     this.config = config;
     this.events = events;
-    this.redactor = config.redactor();
     this.gate = new ProductionGate(config);
   }
 
@@ -74,9 +72,14 @@ public final class Planner {
     return new Planner(config, events).make(steps);
   }
 
+  /** Masks every secret the plan knows now: its configuration's and those added since. */
+  private Redactor redactor() {
+    return events.redactor();
+  }
+
   private Plan make(List<String> steps) {
     Plan.Ci ci = new Plan.Ci(config.ci().system().orElse(null),
-        config.ci().runUrl().map(redactor::redact).orElse(null));
+        config.ci().runUrl().map(redactor()::redact).orElse(null));
     branchGuard();
     PlanImage image;
     PlanMigrations migrations;
@@ -91,21 +94,21 @@ public final class Planner {
       Migrator.Inspection fromProduction = production(migrator);
       Migrator.Inspection inspection = migrations(migrator, fromProduction);
       migrations = TestMigrateStep.planMigrations(migrator, inspection);
-      lint = MigrateStep.planLint(config, inspection.set(), inspection.pending(), schema, notes);
+      lint = MigrateStep.planLint(config, redactor(), inspection.set(), inspection.pending(), schema, notes);
       drift = drift(migrator, fromProduction);
       tagMoves = PromoteStep.planTagMoves(config, tagsNow(context), image);
-      compatibility = PromoteStep.planCompatibility(config, tagMoves, notes);
+      compatibility = PromoteStep.planCompatibility(config, redactor(), tagMoves, notes);
       rollout = rollout(context);
     }
     List<Plan.StepLine> described = new ArrayList<>();
     for (String line : steps) {
       int colon = line.indexOf(": ");
-      described.add(new Plan.StepLine(line.substring(0, colon), redactor.redact(line.substring(colon + 2))));
+      described.add(new Plan.StepLine(line.substring(0, colon), redactor().redact(line.substring(colon + 2))));
     }
     List<Plan.HookLine> hooks = new ArrayList<>();
     for (HookPoint point : HookPoint.values()) {
       config.hooks().at(point).forEach(hook -> hooks.add(new Plan.HookLine(point.id(),
-          redactor.redact(hook.describe()))));
+          redactor().redact(hook.describe()))));
     }
     config.unresolved().forEach(setting -> notes.unknown("not resolved here: " + setting));
     return new Plan(config.buildRequest().sha(), config.production().guards().lockName(), ci, guards, image, production,
@@ -114,7 +117,7 @@ public final class Planner {
   }
 
   private void guard(Kind kind, Verdict verdict, String detail) {
-    String shown = redactor.redact(detail);
+    String shown = redactor().redact(detail);
     guards.add(new PlanGuard(kind, verdict, shown));
     if (verdict == Verdict.REFUSE) {
       notes.blocker(shown);
@@ -140,10 +143,10 @@ public final class Planner {
     try {
       digest = context.registry().digestOf(config.buildRequest().shaRef()).orElse(null);
     } catch (RuntimeException e) {
-      problem = "registry not reachable: " + redactor.redact(String.valueOf(e.getMessage()));
+      problem = "registry not reachable: " + redactor().redact(String.valueOf(e.getMessage()));
       notes.unknown(problem);
     }
-    return BuildStep.plan(config, digest, problem, notes);
+    return BuildStep.plan(config, redactor(), digest, problem, notes);
   }
 
   /**
@@ -160,7 +163,7 @@ public final class Planner {
       guard(Kind.COMMIT_ORDER, Verdict.UNKNOWN, "production not reachable");
       return null;
     }
-    String described = redactor.redact(database.describe());
+    String described = redactor().redact(database.describe());
     if (!database.exists()) { // a local stand-in not created yet: the plan does not create it
       production = PlanProduction.notRead(described, "it does not exist yet: the first release creates it");
       guard(Kind.COMMIT_ORDER, Verdict.PASS, "no release yet");
@@ -198,14 +201,14 @@ public final class Planner {
       } catch (DeployException e) {
         if (e.kind() == DeployException.Kind.DATABASE) { // lost on the way: not known, not wrong
           notes.unknown("migrations pending on production not read: "
-              + redactor.redact(String.valueOf(e.getMessage())));
+              + redactor().redact(String.valueOf(e.getMessage())));
         } else { // production answered; the migrations are what is wrong
-          notes.blocker(redactor.redact(String.valueOf(e.getMessage())));
+          notes.blocker(redactor().redact(String.valueOf(e.getMessage())));
         }
         return null;
       }
     } catch (SQLException | RuntimeException e) {
-      unreachable(described, redactor.redact(String.valueOf(e.getMessage())));
+      unreachable(described, redactor().redact(String.valueOf(e.getMessage())));
       if (guards.stream().noneMatch(guard -> guard.guard() == Kind.COMMIT_ORDER)) {
         guard(Kind.COMMIT_ORDER, Verdict.UNKNOWN, "production not reachable");
       }
@@ -220,7 +223,7 @@ public final class Planner {
 
   /** Commit order and the lock, from the ledger; a ledger not there yet is a first release. */
   private void ledger(Connection c) {
-    ReleaseLedger ledger = config.production().ledger();
+    ReleaseLedger ledger = ReleaseLedger.of(config.production());
     String service = config.production().guards().lockName();
     if (!ledger.present(c)) {
       guard(Kind.COMMIT_ORDER, Verdict.PASS, "no release yet: " + ledger.table() + " does not exist (the first"
@@ -231,7 +234,7 @@ public final class Planner {
     CommitOrder.Commit mine = new CommitOrder.Commit(config.buildRequest().sha(), config.ci().runNumber().orElse(null),
         config.ci().runScope().orElse(null), config.ci().ancestry(config.buildRequest().sha(), ANCESTRY_DEPTH));
     ledger.latestReleased(c, service, -1).ifPresentOrElse(released -> {
-      CommitOrder.Comparison comparison = new CommitOrder(config.ci()).compare(mine, released.commit());
+      CommitOrder.Comparison comparison = new CommitOrder(config.ci()).compare(mine, CommitOrder.Commit.of(released));
       String against = " release #" + released.id() + " of " + released.sha() + " (" + comparison.basis() + ")";
       switch (comparison.verdict()) {
         case NEWER -> guard(Kind.COMMIT_ORDER, Verdict.PASS, "newer than" + against);
@@ -262,7 +265,7 @@ public final class Planner {
         inspection = withoutProduction(migrator); // Flyway reads its files only with a database at hand
       }
     } catch (DeployException e) {
-      notes.blocker(redactor.redact(e.getMessage()));
+      notes.blocker(redactor().redact(e.getMessage()));
       inspection = new Migrator.Inspection(null, null);
     }
     return inspection;
@@ -318,10 +321,10 @@ public final class Planner {
         production.done();
       }
     } catch (DeployException e) {
-      notes.unknown("drift check: " + redactor.redact(String.valueOf(e.getMessage())));
-      return PlanDrift.notMade("not checked: " + redactor.redact(String.valueOf(e.getMessage())));
+      notes.unknown("drift check: " + redactor().redact(String.valueOf(e.getMessage())));
+      return PlanDrift.notMade("not checked: " + redactor().redact(String.valueOf(e.getMessage())));
     }
-    return TestMigrateStep.planDrift(config, check, result, notes);
+    return TestMigrateStep.planDrift(config, redactor(), check, result, notes);
   }
 
   /** What each promote tag names now; not known when the registry cannot be read (the image section named why). */
@@ -343,9 +346,9 @@ public final class Planner {
     String problem = null;
     if (config.rollout().enabled()) {
       try {
-        check = redactor.redact(context.rollout().check());
+        check = redactor().redact(context.rollout().check());
       } catch (RuntimeException e) {
-        problem = redactor.redact(String.valueOf(e.getMessage()));
+        problem = redactor().redact(String.valueOf(e.getMessage()));
         notes.unknown("rollout target: " + problem);
       }
     }

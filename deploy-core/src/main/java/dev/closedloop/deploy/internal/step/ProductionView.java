@@ -184,7 +184,7 @@ final class ProductionView {
           || d.kind() == DeployException.Kind.CONFIGURATION)) {
         throw d; // production answered: its history disagrees with the files, which migrate refuses too
       }
-      why = config.redactor().redact(String.valueOf(e.getCause() != null ? e.getCause().getMessage()
+      why = events.redactor().redact(String.valueOf(e.getCause() != null ? e.getCause().getMessage()
           : e.getMessage()));
     }
     if (config.testMigrate().driftCheck() == CheckLevel.FAIL) {
@@ -287,7 +287,7 @@ final class ProductionView {
       if (e instanceof DriftCheck.Unchecked d) {
         throw d;
       }
-      String why = config.redactor().redact(String.valueOf(e.getMessage()));
+      String why = events.redactor().redact(String.valueOf(e.getMessage()));
       if (drift != null && config.testMigrate().driftCheck() == CheckLevel.FAIL) {
         throw drift.unchecked("production could not be read: " + why);
       }

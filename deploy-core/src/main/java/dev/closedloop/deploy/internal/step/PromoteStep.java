@@ -200,12 +200,12 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
    * @return null without a compatibility check
    */
   static dev.closedloop.deploy.report.PlanCompatibility planCompatibility(ReleaseConfig config,
-      List<dev.closedloop.deploy.report.PlanTagMove> moves, PlanNotes notes) {
+      dev.closedloop.deploy.secret.Redactor redactor, List<dev.closedloop.deploy.report.PlanTagMove> moves,
+      PlanNotes notes) {
     dev.closedloop.deploy.Compatibility check = config.testMigrate().compatibility();
     if (check == null) {
       return null;
     }
-    dev.closedloop.deploy.secret.Redactor redactor = config.redactor();
     dev.closedloop.deploy.report.PlanTagMove first = moves.isEmpty() ? null : moves.get(0);
     boolean known = first != null && first.known();
     String digest = first == null ? null : first.currentDigest();

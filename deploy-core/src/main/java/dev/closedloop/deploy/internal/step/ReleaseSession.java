@@ -8,6 +8,7 @@ import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.LedgerEntry;
 import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.guard.LedgerStatus;
+import dev.closedloop.deploy.guard.LockMode;
 import dev.closedloop.deploy.internal.Events;
 import dev.closedloop.deploy.internal.guard.BranchGuard;
 import dev.closedloop.deploy.internal.guard.CommitOrder;
@@ -61,7 +62,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
     }
     // a rollback learns what it restores only under the lock
     String digest = context.kind() == LedgerKind.ROLLBACK ? null : context.resolveImage().digest();
-    ReleaseSession session = new ReleaseSession(config.production().ledger(), events, step);
+    ReleaseSession session = new ReleaseSession(ReleaseLedger.of(config.production()), events, step);
     session.branch = branch.branch();
     session.branchGuardOverridden = branch.overridden();
     context.opening(session); // what it decides is known from here on, also when waiting for the lock fails
@@ -70,7 +71,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
       session.join(config, branch, digest, context);
       return session;
     } catch (RuntimeException e) {
-      session.fail(config.redactor().redact(String.valueOf(e.getMessage())));
+      session.fail(context.redactor().redact(String.valueOf(e.getMessage())));
       session.close();
       throw e;
     }
@@ -102,8 +103,8 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
     ReleaseLock.Outcome outcome;
     try {
       // a rollback takes its turn: no release's commit supersedes it, and it supersedes none
-      ReleaseLock.Mode mode = context.kind() == LedgerKind.ROLLBACK && config.production().guards().lockMode() == ReleaseLock.Mode.SUPERSEDE
-          ? ReleaseLock.Mode.QUEUE : config.production().guards().lockMode();
+      LockMode mode = context.kind() == LedgerKind.ROLLBACK && config.production().guards().lockMode() == LockMode.SUPERSEDE
+          ? LockMode.QUEUE : config.production().guards().lockMode();
       outcome = lock.acquire(ledgerId, mode, config.production().guards().lockTimeout());
     } finally {
       lockWait = java.time.Duration.ofNanos(System.nanoTime() - waiting);
@@ -117,7 +118,7 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
     var released = context.kind() == LedgerKind.ROLLBACK ? java.util.Optional.<LedgerEntry>empty()
         : ledger.latestReleased(connection, lockName, ledgerId);
     if (released.isPresent()) {
-      CommitOrder.Comparison comparison = order.compare(mine, released.get().commit());
+      CommitOrder.Comparison comparison = order.compare(mine, CommitOrder.Commit.of(released.get()));
       if (comparison.verdict() == CommitOrder.Verdict.OLDER) {
         String why = "commit " + config.buildRequest().sha() + " is older than " + released.get().sha() + ", which release #"
             + released.get().id() + " already released (" + comparison.basis() + "): an older commit never goes"

@@ -9,6 +9,7 @@ import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
 import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.database.Migrators;
 import dev.closedloop.deploy.internal.image.DockerEngine;
 import dev.closedloop.deploy.internal.image.EcrRegistry;
 import dev.closedloop.deploy.internal.image.ImageRunner;
@@ -16,6 +17,7 @@ import dev.closedloop.deploy.internal.image.OciRegistry;
 import dev.closedloop.deploy.internal.image.Registry;
 import dev.closedloop.deploy.internal.rollout.Rollouts;
 import dev.closedloop.deploy.rollout.Rollout;
+import dev.closedloop.deploy.secret.Redactor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -74,11 +76,12 @@ public final class RunContext implements AutoCloseable {
       BiFunction<RunContext, Step, ProductionSession> production, Function<Step, Migrator> migrators) {
     this.config = config;
     this.events = events;
+    config.redactor().secrets().forEach(events::mask); // a run masks at least what its configuration does
     this.kind = kind;
     this.registry = registry;
     this.production = production;
     this.migrators = migrators != null ? migrators
-        : step -> config.testMigrate().migrations().migrator(events, step, this::imageRunner);
+        : step -> Migrators.of(config.testMigrate().migrations(), events, step, this::imageRunner);
   }
 
   /** The migration tool, for {@code step}'s events; migrations from the image run from this run's image. */
@@ -92,6 +95,11 @@ public final class RunContext implements AutoCloseable {
 
   public Events events() {
     return events;
+  }
+
+  /** Masks every secret the run knows now: its configuration's and those it added (ECR's push token). */
+  public Redactor redactor() {
+    return events.redactor();
   }
 
   public LedgerKind kind() {
@@ -122,9 +130,11 @@ public final class RunContext implements AutoCloseable {
     synchronized (credentialsLock) {
       if (pushCredentials == null) {
         pushCredentials = config.registry().registryCredentials();
-        if (pushCredentials == null && registry() instanceof EcrRegistry ecr) {
-          pushCredentials = ecr.pushCredentials();
-          config.redactor().register(pushCredentials.password());
+        if (pushCredentials == null) {
+          pushCredentials = registry().pushCredentials();
+          if (pushCredentials != null) {
+            events.mask(pushCredentials.password()); // the run's secret: the configuration stays as loaded
+          }
         }
       }
       return pushCredentials;

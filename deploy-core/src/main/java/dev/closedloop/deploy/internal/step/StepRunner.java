@@ -71,7 +71,7 @@ public final class StepRunner {
             hooks.run(HookPoint.POST_RELEASE, done.get(done.size() - 1).step(), "succeeded");
           });
     } catch (DeployException e) {
-      context.heldSession().ifPresent(session -> session.fail(context.config().redactor().redact(e.getMessage())));
+      context.heldSession().ifPresent(session -> session.fail(context.redactor().redact(e.getMessage())));
       hooks.run(HookPoint.ON_FAILURE, failedStep(stages), "failed");
       throw e;
     }

@@ -131,15 +131,14 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
    *
    * @param result null when production could not be read
    */
-  static dev.closedloop.deploy.report.PlanDrift planDrift(ReleaseConfig config, DriftCheck check,
-      DriftCheck.Result result, PlanNotes notes) {
+  static dev.closedloop.deploy.report.PlanDrift planDrift(ReleaseConfig config,
+      dev.closedloop.deploy.secret.Redactor redactor, DriftCheck check, DriftCheck.Result result, PlanNotes notes) {
     if (result == null) {
       return dev.closedloop.deploy.report.PlanDrift.notMade("production could not be read");
     }
     if (result.differences() == null) {
       return dev.closedloop.deploy.report.PlanDrift.notMade("production's catalog could not be read");
     }
-    dev.closedloop.deploy.secret.Redactor redactor = config.redactor();
     List<dev.closedloop.deploy.report.PlanDrift.Difference> differences = result.differences().stream()
         .map(difference -> new dev.closedloop.deploy.report.PlanDrift.Difference(difference.object(),
             redactor.redact(difference.shown(difference.production())),

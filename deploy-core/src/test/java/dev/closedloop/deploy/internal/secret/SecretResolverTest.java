@@ -7,6 +7,8 @@ import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.secret.Redactor;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,9 +17,9 @@ class SecretResolverTest {
 
   @TempDir Path dir;
 
-  private final Redactor redactor = new Redactor();
+  private final Secrets masked = new Secrets();
   private final SecretResolver secrets = new SecretResolver(
-      Map.of("PROD_DB", "postgres://app:hunter2@db.example.com/shop"), redactor);
+      Map.of("PROD_DB", "postgres://app:hunter2@db.example.com/shop"), masked);
 
   @Test
   void resolve_readsEnvAndFileReferences_andRegistersEveryValueForRedaction() throws Exception {
@@ -27,7 +29,7 @@ class SecretResolverTest {
     assertThat(secrets.resolve("file:" + dir.resolve("password"), "databasePassword")).isEqualTo("s3cret-from-file");
     assertThat(secrets.resolve("plain-value", "databaseUser")).isEqualTo("plain-value");
 
-    assertThat(redactor.redact("url postgres://app:hunter2@db.example.com/shop, pw s3cret-from-file"))
+    assertThat(masked.redact("url postgres://app:hunter2@db.example.com/shop, pw s3cret-from-file"))
         .isEqualTo("url ****, pw ****");
   }
 
@@ -48,11 +50,27 @@ class SecretResolverTest {
 
   @Test
   void redact_masksTheLongestSecretFirst_andIgnoresTrivialValues() {
-    redactor.register("hunter2");
-    redactor.register("postgres://app:hunter2@db/shop");
-    redactor.register("ab");
+    Redactor redactor = Redactor.none().with("hunter2").with("postgres://app:hunter2@db/shop").with("ab");
 
     assertThat(redactor.redact("connect postgres://app:hunter2@db/shop or hunter2 as ab"))
         .isEqualTo("connect **** or **** as ab");
+    assertThat(redactor.secrets()).containsExactly("postgres://app:hunter2@db/shop", "hunter2");
+  }
+
+  @Test
+  void secretsAddedLater_makeANewRedactor_andAreToldToTheSubscriber_whileEarlierRedactorsStayAsTheyWere() {
+    Secrets run = new Secrets(Redactor.none().with("hunter2"));
+    Redactor before = run.redactor();
+    List<String> told = new ArrayList<>();
+    run.onAdd(told::add);
+
+    run.add("ecr-push-token");
+    run.add("hunter2");
+    run.add("abc");
+
+    assertThat(told).containsExactly("hunter2", "ecr-push-token");
+    assertThat(run.redact("token ecr-push-token, password hunter2")).isEqualTo("token ****, password ****");
+    assertThat(before.redact("token ecr-push-token")).isEqualTo("token ecr-push-token");
+    assertThatThrownBy(() -> run.redactor().secrets().add("more")).isInstanceOf(UnsupportedOperationException.class);
   }
 }

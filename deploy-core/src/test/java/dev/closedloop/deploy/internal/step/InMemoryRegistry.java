@@ -1,6 +1,7 @@
 package dev.closedloop.deploy.internal.step;
 
 import dev.closedloop.deploy.image.ImageRef;
+import dev.closedloop.deploy.image.RegistryCredentials;
 import dev.closedloop.deploy.internal.image.Manifest;
 import dev.closedloop.deploy.internal.image.Registry;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +18,8 @@ final class InMemoryRegistry implements Registry {
   volatile boolean refusePuts;
   /** How many manifest PUTs fail before they succeed again, as a registry that blips. */
   final java.util.concurrent.atomic.AtomicInteger failingPuts = new java.util.concurrent.atomic.AtomicInteger();
+  /** Push credentials the registry hands out itself, as ECR's token; null for none. */
+  volatile RegistryCredentials handsOut;
 
   /** Stores an image's manifest and returns its digest. */
   String push(String content) {
@@ -53,5 +56,10 @@ final class InMemoryRegistry implements Registry {
     }
     manifests.put(manifest.digest(), manifest);
     tags.put(repository.name() + ":" + tag, manifest.digest());
+  }
+
+  @Override
+  public RegistryCredentials pushCredentials() {
+    return handsOut;
   }
 }

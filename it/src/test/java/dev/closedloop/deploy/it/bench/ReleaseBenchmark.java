@@ -11,6 +11,7 @@ import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.database.ProductionDatabase;
 import dev.closedloop.deploy.guard.LedgerStatus;
+import dev.closedloop.deploy.guard.LockMode;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.internal.Events;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
@@ -178,7 +179,7 @@ class ReleaseBenchmark {
     try (Connection holder = target.connect(); Connection probe = target.connect()) {
       long held = ledger.enqueue(holder, new ReleaseLedger.Attempt(service, "holder", "main", false, null, null));
       ReleaseLock lock = new ReleaseLock(holder, ledger, service, Events.none());
-      lock.acquire(held, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5));
+      lock.acquire(held, LockMode.QUEUE, Duration.ofSeconds(5));
       List<Future<?>> waiting = new ArrayList<>();
       for (int i = 0; i < waiters; i++) {
         String sha = "waiter" + i;
@@ -186,7 +187,7 @@ class ReleaseBenchmark {
           try (Connection c = target.connect()) {
             long id = ledger.enqueue(c, new ReleaseLedger.Attempt(service, sha, "main", false, null, null));
             try (ReleaseLock mine = new ReleaseLock(c, ledger, service, Events.none())) {
-              mine.acquire(id, ReleaseLock.Mode.QUEUE, Duration.ofMinutes(1));
+              mine.acquire(id, LockMode.QUEUE, Duration.ofMinutes(1));
               ledger.advance(c, id, LedgerStatus.SUCCEEDED, null);
             }
           }
@@ -346,11 +347,11 @@ class ReleaseBenchmark {
     try (Connection holder = target.connect(); Connection waiter = target.connect()) {
       long held = ledger.enqueue(holder, new ReleaseLedger.Attempt(service, "a", "main", false, null, null));
       ReleaseLock holding = new ReleaseLock(holder, ledger, service, Events.none());
-      holding.acquire(held, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(5));
+      holding.acquire(held, LockMode.QUEUE, Duration.ofSeconds(5));
       ledger.advance(holder, held, LedgerStatus.RUNNING, null);
       long waiting = ledger.enqueue(waiter, new ReleaseLedger.Attempt(service, "b", "main", false, null, null));
       CompletableFuture<Long> acquired = CompletableFuture.supplyAsync(() -> {
-        new ReleaseLock(waiter, ledger, service, Events.none()).acquire(waiting, ReleaseLock.Mode.QUEUE, Duration.ofSeconds(10));
+        new ReleaseLock(waiter, ledger, service, Events.none()).acquire(waiting, LockMode.QUEUE, Duration.ofSeconds(10));
         return System.nanoTime();
       });
       Thread.sleep(300); // the waiter is polling
