@@ -159,13 +159,13 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
   /** Asks deploy.healthUrl until it serves this release; null once it did, else why not, as one phrase. */
   private static String awaitServed(RunContext context, Instant deadline) {
     RolloutSettings settings = context.config().rollout();
-    String url = context.config().redactor().redact(settings.healthUrl().toString());
+    String url = context.redactor().redact(settings.healthUrl().toString());
     String expect = settings.healthExpect();
     context.events().progress(Step.ROLLOUT, "asking " + url + " until it answers 2xx" + (expect == null ? ""
         : " with '" + expect + "'"));
     String last = LiveCheck.awaitServed(settings.healthUrl(), expect, deadline,
-        answer -> context.events().progress(Step.ROLLOUT, url + " " + context.config().redactor().redact(answer)));
-    return last == null ? null : url + " " + context.config().redactor().redact(last) + " until deploy.rolloutTimeout"
+        answer -> context.events().progress(Step.ROLLOUT, url + " " + context.redactor().redact(answer)));
+    return last == null ? null : url + " " + context.redactor().redact(last) + " until deploy.rolloutTimeout"
         + " ended";
   }
 
