@@ -1,18 +1,14 @@
 package dev.closedloop.deploy.it;
 
-import static dev.closedloop.deploy.it.RolloutFixture.map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.rollout.Rollout;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,14 +17,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Rollouts to App Runner, ECS and ECS Express after a real release (registry, production
- * database, ledger), against {@link FakeAws} scripted per test: success, rollback, failure,
- * never finishing. What a rollback must leave is checked where it lives: the tag in the
- * registry, the row in the ledger.
+ * Rollouts after a real release (registry, production database, ledger) that need no platform
+ * played out: an embedder's own target, and settings refused before any AWS call. The platforms'
+ * deployments are played by simulators: AppRunnerRolloutIT, EcsRolloutIT, EcsExpressRolloutIT.
  */
 class RolloutIT {
-
-  private static final String EXPRESS_ARN = "arn:aws:ecs:us-east-1:123456789012:service/default/shop";
 
   @TempDir Path work;
   private RolloutFixture fixture;
@@ -162,83 +155,5 @@ class RolloutIT {
     assertThat(fixture.rollouts()).hasSize(1);
   }
 
-  // --- ECS Express
-
-  private static Object expressService(String... revisionsAndImages) {
-    List<Object> active = new java.util.ArrayList<>();
-    for (int i = 0; i < revisionsAndImages.length; i += 2) {
-      active.add(map("serviceRevisionArn", revisionsAndImages[i], "createdAt", FakeAws.epochSeconds(Instant.now()
-          .minusSeconds(100 - i)), "primaryContainer", map("image", revisionsAndImages[i + 1], "containerPort", 8080,
-          "environment", List.of(map("name", "MODE", "value", "prod")))));
-    }
-    return map("service", map("serviceArn", EXPRESS_ARN, "serviceName", "shop", "cluster", "default",
-        "status", map("statusCode", "ACTIVE"), "activeConfigurations", active));
-  }
-
-  /** The image UpdateExpressGatewayService was given. */
-  private volatile String expressImage;
-
-  private void expressService(String oldImage, Function<Integer, Object> then) {
-    AtomicInteger described = new AtomicInteger();
-    aws.on("DescribeExpressGatewayService", request -> expressImage != null ? then.apply(described.getAndIncrement())
-        : expressService("rev-1", oldImage));
-    aws.on("UpdateExpressGatewayService", request -> {
-      expressImage = request.get("primaryContainer").get("image").asText();
-      return map("service", map("serviceArn", EXPRESS_ARN, "targetConfiguration", map("serviceRevisionArn", "rev-2",
-          "primaryContainer", request.get("primaryContainer"))));
-    });
-  }
-
-  @Test
-  void ecsExpress_updatesThePrimaryContainersImage_andWaitsForTheOnlyActiveRevision() throws Exception {
-    String previous = firstRelease();
-    String old = TestServices.registry() + "/" + fixture.repository + "@" + previous;
-    expressService(old, call -> switch (call) {
-      case 0 -> expressService("rev-1", old);
-      case 1 -> expressService("rev-1", old, "rev-2", expressImage);
-      default -> expressService("rev-2", expressImage);
-    });
-
-    ReleaseResult result = releaseTo("ecs-express", EXPRESS_ARN, "60s");
-
-    JsonNode update = aws.calls("UpdateExpressGatewayService").get(0).body();
-    assertThat(update.get("serviceArn").asText()).isEqualTo(EXPRESS_ARN);
-    assertThat(update.get("primaryContainer").get("image").asText())
-        .isEqualTo(TestServices.registry() + "/" + fixture.repository + "@" + result.image().orElseThrow().digest());
-    // the rest of the primary container goes back as it was
-    assertThat(update.get("primaryContainer").get("environment").get(0).get("value").asText()).isEqualTo("prod");
-    assertThat(update.get("primaryContainer").get("containerPort").asInt()).isEqualTo(8080);
-    assertThat(fixture.rollouts().get(1)).containsExactly("succeeded", "rev-2", "succeeded", "[]");
-    assertThat(fixture.rolloutLines()).anyMatch(line -> line.contains("active beside 1 older"));
-  }
-
-  @Test
-  void ecsExpress_canaryRollsBack_asItsServiceDeploymentSays_andLatestMovesBack() throws Exception {
-    String previous = firstRelease();
-    String old = TestServices.registry() + "/" + fixture.repository + "@" + previous;
-    String deployment = "arn:aws:ecs:us-east-1:123456789012:service-deployment/default/shop/d-2";
-    // the new revision is never seen among the active ones: only the service deployment tells
-    expressService(old, call -> {
-      Object described = expressService("rev-1", old);
-      ((java.util.Map<String, Object>) ((java.util.Map<?, ?>) described).get("service")).put("currentDeployment",
-          deployment);
-      return described;
-    });
-    AtomicInteger asked = new AtomicInteger();
-    aws.on("DescribeServiceDeployments", request -> map("serviceDeployments", List.of(map(
-        "serviceDeploymentArn", request.get("serviceDeploymentArns").get(0).asText(),
-        "targetServiceRevision", map("arn", "rev-2"),
-        "status", asked.getAndIncrement() == 0 ? "ROLLBACK_IN_PROGRESS" : "ROLLBACK_SUCCESSFUL",
-        "statusReason", "4xx and 5xx responses passed 1 %")), "failures", List.of()));
-
-    assertThatThrownBy(() -> releaseTo("ecs-express", EXPRESS_ARN, "60s"))
-        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
-            .contains("rolled back: ROLLBACK_SUCCESSFUL (4xx and 5xx responses passed 1 %)",
-                "latest names " + previous + " again"));
-    assertThat(aws.calls("DescribeServiceDeployments").get(0).body().get("serviceDeploymentArns").get(0).asText())
-        .isEqualTo(deployment);
-
-    assertThat(fixture.digest("latest")).isEqualTo(previous);
-    assertThat(fixture.rollouts().get(1)).containsExactly("failed", "rev-2", "rolled_back", "[\"latest\"]");
-  }
+  // --- ECS Express (played by EcsExpressSimulator: EcsExpressRolloutIT)
 }

@@ -17,8 +17,9 @@ import software.amazon.awssdk.services.ecs.model.ServiceNotFoundException;
  * An ECS Express Mode service. A tag move deploys nothing there: the service is updated with the
  * promoted digest as its primary container's image, which makes a new service revision, and its
  * canary either makes that revision the only active one or rolls it back. The service deployment
- * the service names as current tells which (SUCCESSFUL, ROLLBACK_SUCCESSFUL…); without one, the
- * active revisions do.
+ * the update started tells which (SUCCESSFUL, ROLLBACK_SUCCESSFUL…), and after a rollback the
+ * revision left active names the image the service went back to; without one, the active
+ * revisions do. Another service deployment taking its place is someone else's: superseded.
  */
 final class EcsExpressRollout implements Rollout {
 
@@ -26,6 +27,8 @@ final class EcsExpressRollout implements Rollout {
   private final String serviceArn;
   private final ImageRef repository;
   private boolean seenActive;
+  /** The service deployment our update started; null when it could not be read. */
+  private String serviceDeployment;
 
   EcsExpressRollout(AwsSettings aws, RolloutSettings settings, ImageRef repository) {
     this.client = aws.client(EcsClient.builder(), settings.serviceRegion());
@@ -66,6 +69,11 @@ final class EcsExpressRollout implements Rollout {
         : response.service().targetConfiguration();
     String revision = target != null && target.serviceRevisionArn() != null ? target.serviceRevisionArn()
         : request.image().toString();
+    try { // the service deployment the update started: another one taking its place later is someone else's
+      serviceDeployment = describe().currentDeployment();
+    } catch (DeployException e) {
+      serviceDeployment = null; // followed by its revisions instead
+    }
     return new Deployment(revision, "service revision " + revision);
   }
 
@@ -75,6 +83,11 @@ final class EcsExpressRollout implements Rollout {
     String status = service.status() == null ? "UNKNOWN" : service.status().statusCodeAsString();
     if (!"ACTIVE".equals(status)) {
       return new Observation(State.FAILED, status, service.status() == null ? null : service.status().statusReason());
+    }
+    if (serviceDeployment != null && service.currentDeployment() != null
+        && !serviceDeployment.equals(service.currentDeployment())) {
+      return new Observation(State.SUPERSEDED, "SUPERSEDED", "the service's current deployment is "
+          + service.currentDeployment() + ", not the one this release started");
     }
     if (service.currentDeployment() != null) { // the ECS service deployment behind the revision says it best
       var followed = call("DescribeServiceDeployments", "ecs:DescribeServiceDeployments",
@@ -87,7 +100,8 @@ final class EcsExpressRollout implements Rollout {
         String detail = d.statusReason();
         return switch (state) {
           case "SUCCESSFUL" -> new Observation(State.SUCCEEDED, state, detail);
-          case "ROLLBACK_SUCCESSFUL" -> new Observation(State.ROLLED_BACK, state, detail);
+          case "ROLLBACK_SUCCESSFUL" -> new Observation(State.ROLLED_BACK, state, detail, restored(service,
+              deployment));
           case "ROLLBACK_FAILED", "STOPPED" -> new Observation(State.FAILED, state, detail);
           default -> new Observation(State.IN_PROGRESS, state, detail);
         };
@@ -108,6 +122,14 @@ final class EcsExpressRollout implements Rollout {
           + active.stream().map(ExpressGatewayServiceConfiguration::serviceRevisionArn).toList() + " serves");
     }
     return new Observation(State.IN_PROGRESS, "PENDING", "the new revision is not active yet");
+  }
+
+  /** The image of the revision still active after a rollback, when there is one and it is of our repository. */
+  private ImageRef restored(ECSExpressGatewayService service, Deployment deployment) {
+    return service.activeConfigurations().stream().filter(c -> !isOurs(c, deployment))
+        .map(ExpressGatewayServiceConfiguration::primaryContainer).filter(java.util.Objects::nonNull)
+        .map(ExpressGatewayContainer::image).filter(image -> Rollouts.ofRepository(image, repository))
+        .reduce((older, newer) -> newer).map(ImageRef::parse).orElse(null);
   }
 
   private static boolean isOurs(ExpressGatewayServiceConfiguration configuration, Deployment deployment) {
