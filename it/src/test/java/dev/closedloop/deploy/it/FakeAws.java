@@ -17,8 +17,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * App Runner and ECS for the SDK, behind {@code deploy.awsEndpoint}: nothing here plays their
- * deployments out, so each test scripts the answers. It speaks their wire protocols as the SDK
+ * The wire of App Runner and ECS for the SDK, behind {@code deploy.awsEndpoint}: the simulators
+ * ({@link AppRunnerSimulator}, {@link EcsSimulator}, {@link EcsExpressSimulator}) register their
+ * operations on it and play the services' state machines. It speaks their protocols as the SDK
  * does: a POST with {@code X-Amz-Target: AppRunner.<Operation>} (AWS JSON 1.0) or
  * {@code AmazonEC2ContainerServiceV20141113.<Operation>} (AWS JSON 1.1), a JSON body, and errors
  * as HTTP 400 with {@code __type}. Requests signed with the access key {@code REJECTED} get the
