@@ -103,10 +103,17 @@ final class ConfigLoader {
     try { // closes the SSM client, if an ssm: reference opened one
       ProductionDatabase production = settings.productionDatabase;
       if (production == null) {
-        String url = settings.databaseUrl != null && !settings.databaseUrl.isBlank() ? settings.databaseUrl
-            : environment.variables().get("DATABASE_URL");
-        String setting = settings.databaseUrl != null && !settings.databaseUrl.isBlank()
-            ? "databaseUrl (deploy.databaseUrl)" : "the DATABASE_URL variable";
+        boolean named = settings.databaseUrl != null && !settings.databaseUrl.isBlank();
+        String variable = environment.variables().get("DATABASE_URL");
+        // outside CI a DATABASE_URL is a laptop's (a .env, a shell left over): production only when named
+        boolean fromVariable = !named && variable != null && !variable.isBlank();
+        if (fromVariable && environment.system().isEmpty()) {
+          warnings.add("DATABASE_URL is set, but outside CI it is not taken as production: set"
+              + " deploy.databaseUrl=env:DATABASE_URL to use it");
+          fromVariable = false;
+        }
+        String url = named ? settings.databaseUrl : fromVariable ? variable : null;
+        String setting = named ? "databaseUrl (deploy.databaseUrl)" : "the DATABASE_URL variable";
         if (url != null && !url.isBlank()) {
           try {
             // a URL written out in the settings without credentials is no secret, so a typo in it stays

@@ -53,10 +53,27 @@ class ReleaseConfigTest {
   }
 
   @Test
+  void aDatabaseUrlVariable_outsideCi_isNoProduction_butNamedItIs() {
+    Map<String, String> laptop = Map.of("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/shop");
+
+    Release stray = Release.configure().buildContext(dir).ciEnvironment(new CiEnvironment(laptop, dir)).load();
+    assertThat(stray.config().production().database()).isNull();
+    assertThat(stray.config().warnings()).containsExactly("DATABASE_URL is set, but outside CI it is not taken as"
+        + " production: set deploy.databaseUrl=env:DATABASE_URL to use it");
+
+    Release named = Release.configure().buildContext(dir).ciEnvironment(new CiEnvironment(laptop, dir))
+        .databaseUrl("env:DATABASE_URL", null, null).load();
+    assertThat(named.config().production().database().describe()).isEqualTo("jdbc:postgresql://127.0.0.1:1/shop as"
+        + " app");
+    assertThat(named.config().warnings()).isEmpty();
+  }
+
+  @Test
   void load_takesTheProductionDatabaseFromDatabaseUrl_andHidesItsPasswordFromEveryEvent() {
     List<ReleaseEvent> events = new java.util.ArrayList<>();
     Release release = Release.configure().buildContext(dir)
-        .ciEnvironment(new CiEnvironment(Map.of("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/shop"), dir))
+        .ciEnvironment(new CiEnvironment(Map.of("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/shop",
+            "GITHUB_ACTIONS", "true"), dir))
         .listener(events::add)
         .load();
 
@@ -184,7 +201,7 @@ class ReleaseConfigTest {
         .ciEnvironment(noCi()).listener(events::add).load();
 
     assertThatThrownBy(release::promote)
-        .hasMessage("databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable) is required by [promote] but not set");
+        .hasMessage("databaseUrl (deploy.databaseUrl, or under CI the DATABASE_URL variable) is required by [promote] but not set");
     assertThat(events).isEmpty();
   }
 

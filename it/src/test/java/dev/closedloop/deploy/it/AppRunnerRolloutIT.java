@@ -173,6 +173,28 @@ class AppRunnerRolloutIT {
   }
 
   @Test
+  void aTagMovedByAnotherRelease_whileOursDeploys_isSuperseded_andTheTagIsLeftToThatRelease() throws Exception {
+    String previous = liveService(true);
+    appRunner.healthTimeout = Duration.ofSeconds(8);
+    nextImage(true, "second");
+
+    DeployException failure = (DeployException) catchThrowable(() -> fixture.release("2", settings -> {
+      toAppRunner("90s").accept(settings);
+      settings.listener(event -> { // another release moves latest back while ours deploys
+        if (event instanceof dev.closedloop.deploy.ReleaseEvent.Progress p && p.step() == dev.closedloop.deploy.Step.ROLLOUT
+            && p.message().contains("following")) {
+          TestServices.moveTag(fixture.repository, "latest", previous);
+        }
+      });
+    }));
+
+    assertThat(failure.getMessage()).contains("was superseded by another deployment", "latest names " + previous
+        + " now", "App Runner deploys that one next");
+    assertThat(fixture.digest("latest")).as("left to the release that moved it").isEqualTo(previous);
+    assertThat(fixture.rollouts().get(1).get(2)).isEqualTo("superseded");
+  }
+
+  @Test
   void withoutAutoDeploy_startDeploymentDeploysIt() throws Exception {
     String previous = liveService(false);
     nextImage(true, "second");

@@ -97,7 +97,7 @@ class PluginIT {
 
     assertOneLineFailure(TestServices.run(project, Map.of("DATABASE_URL", ""), TestServices.mvnw("deploy:promote",
             "-Ddeploy.sha=" + sha).toArray(String[]::new)),
-        "databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable) is required by [promote] but not set");
+        "databaseUrl (deploy.databaseUrl, or under CI the DATABASE_URL variable) is required by [promote] but not set");
     assertOneLineFailure(mvn(project, "deploy:migrate", "-Ddeploy.lockMode=sometimes", "-Ddeploy.lockTimeout=soon"),
         "2 settings are wrong: lockTimeout (deploy.lockTimeout) 'soon' is not a duration: write e.g. 30m, 90s or 1h;"
             + " Unknown lock mode 'sometimes' (deploy.lockMode): use supersede, queue or fail");

@@ -106,6 +106,24 @@ final class TestServices {
     }
   }
 
+  /** Moves {@code tag} to {@code digest} as another release would: the same manifest bytes PUT under the tag. */
+  static void moveTag(String repository, String tag, String digest) {
+    String base = "http://" + registry() + "/v2/" + repository + "/manifests/";
+    try {
+      HttpResponse<byte[]> manifest = HTTP.send(HttpRequest.newBuilder(URI.create(base + digest))
+          .header("Accept", "application/vnd.docker.distribution.manifest.v2+json, "
+              + "application/vnd.oci.image.manifest.v1+json").build(), HttpResponse.BodyHandlers.ofByteArray());
+      String type = manifest.headers().firstValue("Content-Type").orElseThrow();
+      HttpResponse<Void> put = HTTP.send(HttpRequest.newBuilder(URI.create(base + tag)).header("Content-Type", type)
+          .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest.body())).build(), HttpResponse.BodyHandlers.discarding());
+      if (put.statusCode() != 201) {
+        fail("moving " + repository + ":" + tag + " answered HTTP " + put.statusCode());
+      }
+    } catch (IOException | InterruptedException e) {
+      fail("registry at " + registry() + " is unreachable: " + e);
+    }
+  }
+
   /** A registry a test runs itself, with an {@code auth:} block of its own; stop it with {@link #close}. */
   record OwnRegistry(Process process, String address) implements AutoCloseable {
     @Override

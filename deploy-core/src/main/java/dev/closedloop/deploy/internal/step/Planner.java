@@ -157,7 +157,7 @@ public final class Planner {
   private Migrator.Inspection production(Migrator migrator) {
     ProductionDatabase database = config.production().database();
     if (database == null) {
-      String why = config.unresolved().isEmpty() ? "databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)"
+      String why = config.unresolved().isEmpty() ? "databaseUrl (deploy.databaseUrl, or under CI the DATABASE_URL variable)"
           + " is not set" : "a setting it needs is not resolved here (see below)";
       unreachable(null, why);
       guard(Kind.COMMIT_ORDER, Verdict.UNKNOWN, "production not reachable");

@@ -29,7 +29,7 @@ public final class RequiredSettings {
   static List<String> ledger(ReleaseConfig config) {
     List<String> missing = new ArrayList<>();
     if (config.production().database() == null) {
-      missing.add("databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable)");
+      missing.add("databaseUrl (deploy.databaseUrl, or under CI the DATABASE_URL variable)");
     }
     if (config.production().guards().lockName() == null) {
       missing.add("lockName (deploy.lockName, or deploy.image to derive it from)");

@@ -38,7 +38,7 @@ class PlannerTest {
         org.assertj.core.groups.Tuple.tuple(PlanGuard.Kind.COMMIT_ORDER, PlanGuard.Verdict.UNKNOWN));
     assertThat(plan.image().action()).isEqualTo(PlanImage.Action.UNKNOWN);
     assertThat(plan.production()).isEqualTo(PlanProduction.notRead(null,
-        "databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable) is not set"));
+        "databaseUrl (deploy.databaseUrl, or under CI the DATABASE_URL variable) is not set"));
     assertThat(plan.lock().known()).isFalse();
     assertThat(plan.migrations().list()).isNull();
     assertThat(plan.lint()).as("the set is not known: no lint section").isNull();
@@ -54,7 +54,7 @@ class PlannerTest {
     assertThat(plan.unknowns()).hasSize(3);
     assertThat(plan.unknowns().get(0)).startsWith("registry not reachable: Cannot reach the registry 127.0.0.1:1");
     assertThat(plan.unknowns().subList(1, 3)).containsExactly(
-        "production not reachable: databaseUrl (deploy.databaseUrl, or the DATABASE_URL variable) is not set",
+        "production not reachable: databaseUrl (deploy.databaseUrl, or under CI the DATABASE_URL variable) is not set",
         "compatibility check: which image production runs is not known (the registry was not read)");
   }
 }
