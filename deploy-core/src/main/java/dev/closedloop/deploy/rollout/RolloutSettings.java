@@ -175,7 +175,12 @@ public record RolloutSettings(Kind kind, String service, Duration timeout, List<
       if (healthUrl == null || healthUrl.getHost() == null || !("http".equals(healthUrl.getScheme())
           || "https".equals(healthUrl.getScheme()))) {
         problems.add("healthUrl (deploy.healthUrl) must be an http(s) URL such as " + (kind == Kind.LOCAL
-            ? "http://127.0.0.1:18080/health" : "https://shop.example.com/version") + "; got '" + healthUrlText + "'");
+            ? "http://127.0.0.1:18080/health" : "https://shop.example.com/version") + "; got " + (healthUrlText
+            .contains("@") ? "one with an '@'" : "'" + healthUrlText + "'"));
+        healthUrl = null;
+      } else if (healthUrl.getRawUserInfo() != null) { // it would be printed, and Java's client sends it nowhere
+        problems.add("healthUrl (deploy.healthUrl) must not hold a user or password: the address a release is"
+            + " checked at is asked without credentials");
         healthUrl = null;
       }
     }

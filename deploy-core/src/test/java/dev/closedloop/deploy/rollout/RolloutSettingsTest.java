@@ -76,6 +76,9 @@ class RolloutSettingsTest {
     assertRefused(() -> RolloutSettings.parse("apprunner", APP_RUNNER, null, List.of(), Map.of(),
         "https://shop.example.com/health", null, null, true), "ecsWithoutRollback (deploy.ecsWithoutRollback) is for"
         + " deploy.rollout=ecs only");
+    assertRefused(() -> RolloutSettings.parse("apprunner", APP_RUNNER, null, List.of(), Map.of(),
+        "https://ops:s3cret@shop.example.com/version", null, null, false), "healthUrl (deploy.healthUrl) must not hold"
+        + " a user or password: the address a release is checked at is asked without credentials");
     assertRefused(() -> RolloutSettings.parse("apprunner", APP_RUNNER, null, List.of(), Map.of(), "shop.example.com",
         null, null, false), "healthUrl (deploy.healthUrl) must be an http(s) URL such as"
         + " https://shop.example.com/version; got 'shop.example.com'");

@@ -195,6 +195,20 @@ class AppRunnerRolloutIT {
   }
 
   @Test
+  void anOperationListedAfterTheGrace_whileTheServiceSaysOneRuns_isWaitedFor_notDoubledByStartDeployment()
+      throws Exception {
+    liveService(true);
+    appRunner.listingDelay = Duration.ofSeconds(12); // the grace is a third of 30 s: 10 s
+    nextImage(true, "second");
+
+    ReleaseResult result = fixture.release("2", toAppRunner("30s"));
+
+    assertThat(result.rollout().orElseThrow().outcome()).isEqualTo(Rollout.Outcome.SUCCEEDED);
+    assertThat(result.rollout().orElseThrow().deployment()).isEqualTo(appRunner.operations().get(0).id);
+    assertThat(started()).isEmpty();
+  }
+
+  @Test
   void withoutAutoDeploy_startDeploymentDeploysIt() throws Exception {
     String previous = liveService(false);
     nextImage(true, "second");
@@ -272,6 +286,7 @@ class AppRunnerRolloutIT {
   @Test
   void healthExpect_succeedsOnlyOnceThePublicAddressServesThisRelease() throws Exception {
     liveService(true);
+    appRunner.routingDelay = Duration.ofSeconds(4);
     String sha = TestServices.randomSha();
     nextImage(true, sha);
 
@@ -280,7 +295,9 @@ class AppRunnerRolloutIT {
 
     assertThat(result.rollout().orElseThrow().outcome()).isEqualTo(Rollout.Outcome.SUCCEEDED);
     assertThat(fixture.rolloutLines()).anyMatch(line -> line.startsWith("asking " + appRunner.publicUrl()
-        + "/version until it answers 2xx with '" + sha + "'"));
+        + "/version until it answers 2xx with '" + sha + "'"))
+        .as("the old version still answered after SUCCEEDED").anyMatch(line -> line.endsWith("/version answered 200"
+            + " without '" + sha + "'"));
   }
 
   @Test

@@ -98,6 +98,8 @@ final class AppRunnerSimulator implements AutoCloseable {
   volatile Duration listingDelay = Duration.ZERO;
   volatile Duration healthTimeout = Duration.ofSeconds(8);
   volatile String healthPath = "/health";
+  /** How long after SUCCEEDED the public address still routes to the previous instance. */
+  volatile Duration routingDelay = Duration.ZERO;
   /** The digest the tag named when the watcher last looked; a change is a push. */
   private volatile String seen;
   private volatile Serving serving;
@@ -297,11 +299,12 @@ final class AppRunnerSimulator implements AutoCloseable {
     Serving candidate = run(operation.digest);
     if (candidate != null) {
       Serving old = serving;
+      end(operation, "SUCCEEDED");
+      sleep(routingDelay); // SUCCEEDED is said before the last router takes the new instance
       serving = candidate;
       if (old != null) {
         remove(old.container());
       }
-      end(operation, "SUCCEEDED");
       return;
     }
     operation.status = "ROLLBACK_IN_PROGRESS";

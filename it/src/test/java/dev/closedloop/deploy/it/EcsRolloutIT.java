@@ -191,6 +191,21 @@ class EcsRolloutIT {
   }
 
   @Test
+  void withEcsWithoutRollback_aBreakerWithoutRollbackThatTrips_failsAtOnce_andLatestGoesBack() throws Exception {
+    String live = liveService();
+    ecs.breakerRollback = false;
+    nextImage(false);
+
+    DeployException failure = (DeployException) catchThrowable(() -> fixture.release("2", settings -> toEcs("10m")
+        .andThen(s -> s.ecsWithoutRollback(true).healthUrl("http://127.0.0.1:9/health")).accept(settings)));
+
+    assertThat(failure.getMessage()).contains("failed: FAILED", "ECS deployment circuit breaker: tasks failed to start",
+        "latest names " + live + " again");
+    assertThat(fixture.digest("latest")).isEqualTo(live);
+    assertThat(ecs.deployments().get(1).serviceDeploymentStatus).isEqualTo("STOPPED");
+  }
+
+  @Test
   void blueGreen_andClassicLoadBalancers_areRefusedInOneLine() throws Exception {
     liveService();
     ecs.strategy = "BLUE_GREEN";

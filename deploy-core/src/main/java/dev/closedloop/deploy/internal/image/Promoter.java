@@ -86,22 +86,31 @@ public final class Promoter {
     return moves;
   }
 
+  /** What moving a tag back did. */
+  public enum Reverted {
+    /** It named this release's digest and now names the previous one again. */
+    MOVED,
+    /** It named the previous digest already: nothing moved. */
+    ALREADY,
+    /** It names something else: moved by someone else meanwhile, and left as it is. */
+    MOVED_ELSEWHERE
+  }
+
   /**
    * Moves {@code move}'s tag back to its previous digest, only while it still names the digest
    * it was moved to, and reads it back.
    *
-   * @return false when the tag names something else now (moved by someone else meanwhile)
    * @throws DeployException when the registry refused, or the read-back shows another digest
    */
-  public boolean revert(ImageRef repository, TagMove move) {
+  public Reverted revert(ImageRef repository, TagMove move) {
     ImageRef tagged = repository.withTag(move.tag());
     String previous = move.previous().orElseThrow(() -> new IllegalArgumentException(move.tag() + " had no digest"));
     Optional<String> now = registry.digestOf(tagged);
     if (now.isPresent() && now.get().equals(previous)) {
-      return true;
+      return Reverted.ALREADY;
     }
     if (now.isEmpty() || !now.get().equals(move.digest())) {
-      return false;
+      return Reverted.MOVED_ELSEWHERE;
     }
     registry.putManifest(repository, move.tag(), registry.manifest(repository.withDigest(previous)));
     String after = registry.digestOf(tagged).orElse(null);
@@ -110,6 +119,6 @@ public final class Promoter {
           + " but the registry now reports " + after + " for it");
     }
     events.progress(step, tagged + ": " + move.digest() + " -> " + previous + " (moved back)");
-    return true;
+    return Reverted.MOVED;
   }
 }

@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import software.amazon.awssdk.services.apprunner.AppRunnerClient;
 import software.amazon.awssdk.services.apprunner.model.ImageRepository;
+import software.amazon.awssdk.services.apprunner.model.InvalidStateException;
 import software.amazon.awssdk.services.apprunner.model.OperationSummary;
 import software.amazon.awssdk.services.apprunner.model.ResourceNotFoundException;
 import software.amazon.awssdk.services.apprunner.model.Service;
@@ -122,19 +123,41 @@ final class AppRunnerRollout implements Rollout {
 
   @Override
   public Deployment start(Request request) {
-    if (autoDeploy && request.moved(deployedTag)) {
-      Optional<Deployment> moved = startedByTheMove(request, "the deployment moving " + deployedTag + " to "
-          + request.image().digestValue().orElse("") + " started");
+    boolean byTheMove = autoDeploy && request.moved(deployedTag);
+    String what = "the deployment moving " + deployedTag + " to " + request.image().digestValue().orElse("")
+        + " started";
+    if (byTheMove) {
+      Optional<Deployment> moved = startedByTheMove(request, what);
       if (moved.isPresent()) {
         return moved.get();
+      }
+      if (!Instant.now().isBefore(request.deadline())) { // a second deployment now could only race the first
+        throw new DeployException(DeployException.Kind.ROLLOUT, target() + " listed no deployment of the move of "
+            + deployedTag + " before deploy.rolloutTimeout ended");
       }
       events.warn(target() + " started no deployment after the move of " + deployedTag + ", and none is in progress:"
           + " starting one (StartDeployment)");
     }
-    String id = call("StartDeployment", "apprunner:StartDeployment", () -> client.startDeployment(
-        start -> start.serviceArn(serviceArn)).operationId());
+    String id;
+    try {
+      id = call("StartDeployment", "apprunner:StartDeployment", () -> client.startDeployment(
+          start -> start.serviceArn(serviceArn)).operationId());
+    } catch (DeployException e) {
+      if (!byTheMove || !(e.getCause() instanceof InvalidStateException)) {
+        throw e;
+      }
+      // an operation began meanwhile: the move's, listed late
+      return startedByTheMove(request, what).orElseThrow(() -> e);
+    }
     request.image().digestValue().ifPresent(digest -> deploying.put(id, digest));
     return new Deployment(id, "StartDeployment (operation " + id + ")");
+  }
+
+  /** True when the service says an operation runs, listed or not. */
+  private boolean inProgress() {
+    Service service = call("DescribeService", "apprunner:DescribeService", () -> client.describeService(
+        describe -> describe.serviceArn(serviceArn)).service());
+    return "OPERATION_IN_PROGRESS".equals(service.statusAsString());
   }
 
   @Override
@@ -172,7 +195,8 @@ final class AppRunnerRollout implements Rollout {
           request.image().digestValue().ifPresent(digest -> deploying.put(started.get().id(), digest));
           return Optional.of(new Deployment(started.get().id(), what + " (operation " + started.get().id() + ")"));
         }
-        busy = operations.stream().anyMatch(op -> RUNNING.contains(op.statusAsString()));
+        busy = operations.stream().anyMatch(op -> op.statusAsString() != null && RUNNING.contains(op.statusAsString()))
+            || inProgress();
       } catch (DeployException e) {
         if (!Rollouts.waitingHelps(e)) {
           throw e;
@@ -210,7 +234,7 @@ final class AppRunnerRollout implements Rollout {
     if (operation == null) {
       return new Observation(State.IN_PROGRESS, "PENDING", "not listed yet");
     }
-    String status = operation.statusAsString();
+    String status = operation.statusAsString() == null ? "PENDING" : operation.statusAsString();
     return switch (status) {
       case "SUCCEEDED" -> stillOurs(deployment);
       case "ROLLBACK_SUCCEEDED" -> new Observation(State.ROLLED_BACK, status, null);

@@ -27,7 +27,7 @@ final class EcsExpressRollout implements Rollout {
   private final String serviceArn;
   private final ImageRef repository;
   private boolean seenActive;
-  /** The service deployment our update started; null when it could not be read. */
+  /** The service deployment seen deploying our revision; null before it was seen. */
   private String serviceDeployment;
 
   EcsExpressRollout(AwsSettings aws, RolloutSettings settings, ImageRef repository) {
@@ -61,6 +61,10 @@ final class EcsExpressRollout implements Rollout {
   @Override
   public Deployment start(Request request) {
     ExpressGatewayContainer container = primaryContainer(describe());
+    if (container == null) {
+      throw new DeployException(DeployException.Kind.ROLLOUT, target() + " has no active revision with a primary"
+          + " container to give the new image");
+    }
     // the whole primary container goes back with only the image changed: what is left out would be reset
     ExpressGatewayContainer updated = container.toBuilder().image(request.image().toString()).build();
     var response = call("UpdateExpressGatewayService", "ecs:UpdateExpressGatewayService and iam:PassRole",
@@ -69,11 +73,6 @@ final class EcsExpressRollout implements Rollout {
         : response.service().targetConfiguration();
     String revision = target != null && target.serviceRevisionArn() != null ? target.serviceRevisionArn()
         : request.image().toString();
-    try { // the service deployment the update started: another one taking its place later is someone else's
-      serviceDeployment = describe().currentDeployment();
-    } catch (DeployException e) {
-      serviceDeployment = null; // followed by its revisions instead
-    }
     return new Deployment(revision, "service revision " + revision);
   }
 
@@ -84,17 +83,19 @@ final class EcsExpressRollout implements Rollout {
     if (!"ACTIVE".equals(status)) {
       return new Observation(State.FAILED, status, service.status() == null ? null : service.status().statusReason());
     }
-    if (serviceDeployment != null && service.currentDeployment() != null
-        && !serviceDeployment.equals(service.currentDeployment())) {
-      return new Observation(State.SUPERSEDED, "SUPERSEDED", "the service's current deployment is "
-          + service.currentDeployment() + ", not the one this release started");
-    }
     if (service.currentDeployment() != null) { // the ECS service deployment behind the revision says it best
       var followed = call("DescribeServiceDeployments", "ecs:DescribeServiceDeployments",
           () -> client.describeServiceDeployments(describe -> describe.serviceDeploymentArns(
               service.currentDeployment())).serviceDeployments()).stream().findFirst();
-      if (followed.isPresent() && followed.get().targetServiceRevision() != null
-          && deployment.id().equals(followed.get().targetServiceRevision().arn())) {
+      boolean ofOurs = followed.isPresent() && followed.get().targetServiceRevision() != null
+          && deployment.id().equals(followed.get().targetServiceRevision().arn());
+      if (ofOurs) { // the one deploying our revision is ours, whenever it became current
+        serviceDeployment = service.currentDeployment();
+      } else if (serviceDeployment != null && followed.isPresent()) {
+        return new Observation(State.SUPERSEDED, "SUPERSEDED", "the service's current deployment "
+            + service.currentDeployment() + " deploys another revision than this release's");
+      }
+      if (ofOurs) {
         var d = followed.get();
         String state = d.statusAsString() == null ? "PENDING" : d.statusAsString();
         String detail = d.statusReason();

@@ -212,6 +212,9 @@ final class EcsRollout implements Rollout {
       return superseded(primary, null);
     }
     var d = ours.get();
+    if ("FAILED".equals(d.rolloutStateAsString())) { // a circuit breaker without rollback stopped it
+      return new Observation(State.FAILED, "FAILED", join(counts(d), d.rolloutStateReason()));
+    }
     boolean steady = d.runningCount() != null && d.runningCount().equals(d.desiredCount())
         && primary.isPresent() && deployments == 1;
     return steady ? new Observation(State.SUCCEEDED, "STEADY", counts(d))

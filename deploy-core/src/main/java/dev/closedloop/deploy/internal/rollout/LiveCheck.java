@@ -1,7 +1,6 @@
 package dev.closedloop.deploy.internal.rollout;
 
 import dev.closedloop.deploy.DeployException;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,7 +19,7 @@ public final class LiveCheck {
 
   private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
   private static final Duration BETWEEN = Duration.ofSeconds(2);
-  /** Enough of a body to find a SHA or a version in, not a whole page held in memory. */
+  /** Enough of a body to find a SHA or a version in. */
   private static final int BODY_LIMIT = 64 * 1024;
 
   private LiveCheck() {}
@@ -37,7 +36,10 @@ public final class LiveCheck {
         .build();
     String last = null;
     while (true) {
-      String answer = ask(http, url, expect);
+      Duration left = Duration.between(Instant.now(), deadline);
+      Duration within = left.compareTo(ASK_TIMEOUT) < 0 ? left : ASK_TIMEOUT;
+      String answer = ask(http, url, expect, within.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1)
+          : within);
       if (answer == null) {
         return null;
       }
@@ -45,7 +47,7 @@ public final class LiveCheck {
         changed.accept(answer);
       }
       last = answer;
-      Duration left = Duration.between(Instant.now(), deadline);
+      left = Duration.between(Instant.now(), deadline);
       if (left.isNegative() || left.isZero()) {
         return last;
       }
@@ -53,15 +55,17 @@ public final class LiveCheck {
     }
   }
 
-  /** Null when {@code url} serves; else what it answered. */
-  private static String ask(HttpClient http, URI url, String expect) {
+  /**
+   * Null when {@code url} serves; else what it answered. The whole exchange, body included, ends
+   * within {@code timeout}: a server that sends its headers and then stalls holds nothing up.
+   */
+  private static String ask(HttpClient http, URI url, String expect, Duration timeout) {
     try {
-      HttpResponse<java.io.InputStream> response = http.send(HttpRequest.newBuilder(url).timeout(ASK_TIMEOUT).GET()
-          .header("Cache-Control", "no-cache").build(), HttpResponse.BodyHandlers.ofInputStream());
-      String body;
-      try (var in = response.body()) {
-        body = new String(in.readNBytes(BODY_LIMIT), java.nio.charset.StandardCharsets.UTF_8);
-      }
+      HttpResponse<byte[]> response = http.sendAsync(HttpRequest.newBuilder(url).timeout(timeout).GET()
+          .header("Cache-Control", "no-cache").build(), HttpResponse.BodyHandlers.ofByteArray())
+          .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).get();
+      byte[] bytes = response.body();
+      String body = new String(bytes, 0, Math.min(bytes.length, BODY_LIMIT), java.nio.charset.StandardCharsets.UTF_8);
       if (response.statusCode() / 100 != 2) {
         return "answered " + response.statusCode();
       }
@@ -69,11 +73,15 @@ public final class LiveCheck {
         return "answered " + response.statusCode() + " without '" + expect + "'";
       }
       return null;
-    } catch (IOException e) {
-      return "did not answer (" + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")";
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      return cause instanceof java.util.concurrent.TimeoutException
+          ? "did not answer within " + timeout.toSeconds() + "s"
+          : "did not answer (" + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage())
+              + ")";
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new DeployException(DeployException.Kind.ROLLOUT, "Interrupted while asking " + url, e);
+      throw new DeployException(DeployException.Kind.ROLLOUT, "Interrupted while asking deploy.healthUrl", e);
     }
   }
 }

@@ -216,12 +216,19 @@ final class LocalRollout implements Rollout {
     if (settings.healthUrl() != null) {
       URI url = sparePorts ? onSparePort(state) : settings.healthUrl();
       try {
-        HttpResponse<Void> response = http.send(HttpRequest.newBuilder(url).timeout(CHECK_TIMEOUT).GET().build(),
-            HttpResponse.BodyHandlers.discarding());
+        HttpResponse<String> response = http.sendAsync(HttpRequest.newBuilder(url).timeout(CHECK_TIMEOUT).GET()
+            .build(), HttpResponse.BodyHandlers.ofString()).orTimeout(CHECK_TIMEOUT.toMillis(),
+            java.util.concurrent.TimeUnit.MILLISECONDS).get();
         lastProblem = url + " answered " + response.statusCode();
+        String expect = settings.healthExpect();
+        if (response.statusCode() / 100 == 2 && expect != null && !response.body().contains(expect)) {
+          lastProblem = url + " answered " + response.statusCode() + " without '" + expect + "'";
+          return false;
+        }
         return response.statusCode() / 100 == 2;
-      } catch (java.io.IOException e) {
-        lastProblem = url + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+      } catch (java.util.concurrent.ExecutionException e) {
+        Throwable cause = e.getCause() == null ? e : e.getCause();
+        lastProblem = url + ": " + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage());
         return false;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

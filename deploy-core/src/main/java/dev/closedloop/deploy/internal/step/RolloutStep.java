@@ -151,9 +151,9 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
         watch.lost()));
   }
 
-  /** True when the public address has the last word: a local rollout asked it already, unless text is expected. */
+  /** True when the public address has the last word: a local rollout asks it (and for the text) itself. */
   private static boolean asksLive(RolloutSettings rollout) {
-    return rollout.healthUrl() != null && (rollout.kind() != RolloutSettings.Kind.LOCAL || rollout.healthExpect() != null);
+    return rollout.healthUrl() != null && rollout.kind() != RolloutSettings.Kind.LOCAL;
   }
 
   /** Asks deploy.healthUrl until it serves this release; null once it did, else why not, as one phrase. */
@@ -300,7 +300,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
     List<TagMove> moved = new ArrayList<>();
     for (TagMove move : planned) {
       String failed = null;
-      boolean reverted = false;
+      Promoter.Reverted reverted = null;
       for (int attempt = 1; attempt <= REVERT_ATTEMPTS; attempt++) {
         try {
           reverted = promoter.revert(repository, move);
@@ -321,12 +321,14 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
             + " deploy:rollback` puts the previous release back");
         continue;
       }
-      if (!reverted) {
+      if (reverted == Promoter.Reverted.MOVED_ELSEWHERE) {
         left.add(move.tag() + " was moved by someone else meanwhile and is left as it is");
         continue;
       }
       done.add(move.tag() + " names " + move.previousDigest() + " again");
-      moved.add(move);
+      if (reverted == Promoter.Reverted.MOVED) { // only a move deploys anything
+        moved.add(move);
+      }
       try {
         session.recordTagReverted(move.tag());
       } catch (DeployException e) {
@@ -342,22 +344,31 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
 
   /**
    * The digest the platform went back to, when it can be told: what the last observation names
-   * (of this repository, by digest), else the image of the last release whose rollout succeeded.
-   * Null: each tag goes back to its own digest before this run.
+   * (of this repository, by digest); else, after a deployment the platform rolled back, the
+   * image of the newest earlier release that reached production, when its rollout succeeded
+   * (releases that failed or rolled back never served and are passed over; one that timed out,
+   * was superseded or had no rollout leaves it unknown). Null: each tag goes back to its own
+   * digest before this run, as when no deployment started at all.
    */
   private static String restoredDigest(RunContext context, ProductionSession session, PromoteStep.Promotion promotion,
       Rollout.Observation last) {
+    if (last == null) { // nothing started: the platform still runs what it ran
+      return null;
+    }
     String ours = promotion.image().digest();
     ImageRef repository = context.config().buildRequest().repository();
-    if (last != null && last.restored() != null && last.restored().name().equals(repository.name())
+    if (last.restored() != null && last.restored().name().equals(repository.name())
         && last.restored().digestValue().isPresent()) {
       String restored = last.restored().digestValue().get();
       return restored.equals(ours) ? null : restored;
     }
     try {
       return session.promoted().stream()
-          .filter(entry -> entry.id() != session.ledgerId() && entry.rolloutOutcome() == Rollout.Outcome.SUCCEEDED)
-          .findFirst().map(LedgerEntry::imageDigest).filter(digest -> !digest.equals(ours)).orElse(null);
+          .filter(entry -> entry.id() != session.ledgerId() && !entry.imageDigest().equals(ours))
+          .filter(entry -> entry.rolloutOutcome() != Rollout.Outcome.ROLLED_BACK
+              && entry.rolloutOutcome() != Rollout.Outcome.FAILED)
+          .findFirst().filter(entry -> entry.rolloutOutcome() == Rollout.Outcome.SUCCEEDED)
+          .map(LedgerEntry::imageDigest).orElse(null);
     } catch (DeployException e) {
       context.events().warn("could not read the last release whose rollout succeeded (the tags go back to their"
           + " digests before this run): " + e.getMessage());
@@ -483,6 +494,7 @@ public final class RolloutStep implements ReleaseStep<RolloutStep.Ended> {
           + " revisions";
       case LOCAL -> "run the image as container " + rollout.service() + " (" + (rollout.ports().isEmpty() ? "no ports"
           : "ports " + rollout.ports()) + "), checked by " + (rollout.healthUrl() != null ? rollout.healthUrl()
+          + (rollout.healthExpect() == null ? "" : " (answering '" + rollout.healthExpect() + "')")
           : "'" + rollout.healthCommand() + "'") + " on spare ports before it replaces the old one";
       case OWN -> "follow the deployment " + rollout.service() + " starts (a rollout of the embedder's own)";
       case NONE -> "nothing";

@@ -46,6 +46,8 @@ class RolloutStepTest {
     final List<Supplier<Observation>> revertScript = new ArrayList<>();
     private int observed;
     private int revertObserved;
+    /** When set, the target refuses the deployment. */
+    boolean refuseStart;
 
     ScriptedRollout then(Supplier<Observation> next) {
       script.add(next);
@@ -70,6 +72,9 @@ class RolloutStepTest {
     @Override
     public Deployment start(Request request) {
       calls.add("start " + request.image().digestValue().orElseThrow());
+      if (refuseStart) {
+        throw new DeployException(DeployException.Kind.AWS, "StartDeployment of pool 7 failed: InvalidStateException");
+      }
       return new Deployment("d-1", "deployment d-1");
     }
 
@@ -208,13 +213,39 @@ class RolloutStepTest {
     Run run = rollOut(rollout, fixture -> {
       lastGood.set(fixture.registry.push("the last image App Runner deployed"));
       fixture.production.promotedRows.add(InMemoryProduction.rolledOut(6, "c".repeat(40), "sha256:" + "e".repeat(64),
-          "timed_out"));
+          "rolled_back")); // never served: passed over
       fixture.production.promotedRows.add(InMemoryProduction.rolledOut(5, "b".repeat(40), lastGood.get(),
           "succeeded"));
     }, builder -> { });
 
     assertThat(run.latest()).isEqualTo(lastGood.get());
     assertThat(run.fixture().production.journal).contains("reverted latest");
+  }
+
+  @Test
+  void aRollback_afterARelease_whoseEndIsUnknown_movesTheTagsToTheirOwnPreviousDigests() {
+    ScriptedRollout rollout = new ScriptedRollout().then(state(Rollout.State.ROLLED_BACK, "ROLLBACK_SUCCEEDED"));
+
+    Run run = rollOut(rollout, fixture -> {
+      fixture.production.promotedRows.add(InMemoryProduction.rolledOut(6, "c".repeat(40), "sha256:" + "e".repeat(64),
+          "timed_out")); // it may have served, or not: the ledger cannot tell what App Runner went back to
+      fixture.production.promotedRows.add(InMemoryProduction.rolledOut(5, "b".repeat(40),
+          fixture.registry.push("an older image"), "succeeded"));
+    }, builder -> { });
+
+    assertThat(run.latest()).isEqualTo(run.previous());
+  }
+
+  @Test
+  void aDeploymentThatNeverStarted_movesTheTagsToTheirOwnPreviousDigests_whateverTheLedgerSays() {
+    ScriptedRollout rollout = new ScriptedRollout();
+    rollout.refuseStart = true;
+
+    Run run = rollOut(rollout, fixture -> fixture.production.promotedRows.add(InMemoryProduction.rolledOut(5,
+        "b".repeat(40), fixture.registry.push("an older image"), "succeeded")), builder -> { });
+
+    assertThat(run.latest()).isEqualTo(run.previous());
+    assertThat(run.failure().getMessage()).contains("Could not deploy", "latest names " + run.previous() + " again");
   }
 
   @Test
@@ -263,8 +294,9 @@ class RolloutStepTest {
     HttpServer server = version(serving);
     try {
       ScriptedRollout rollout = new ScriptedRollout().then(state(Rollout.State.IN_PROGRESS, "IN_PROGRESS"))
-          .then(() -> {
-            serving.set("version " + StepFixture.SHA); // the platform's success reaches the address a bit later
+          .then(() -> { // the platform's success reaches the public address only a while later
+            java.util.concurrent.CompletableFuture.runAsync(() -> serving.set("version " + StepFixture.SHA),
+                java.util.concurrent.CompletableFuture.delayedExecutor(2500, java.util.concurrent.TimeUnit.MILLISECONDS));
             return new Rollout.Observation(Rollout.State.SUCCEEDED, "SUCCEEDED", null);
           });
 
@@ -272,8 +304,9 @@ class RolloutStepTest {
           .healthExpect(StepFixture.SHA));
 
       assertThat(run.failure()).isNull();
-      assertThat(run.fixture().progress()).contains("[" + Step.ROLLOUT + "] asking " + url(server)
-          + " until it answers 2xx with '" + StepFixture.SHA + "'");
+      assertThat(run.fixture().progress()).containsSubsequence("[" + Step.ROLLOUT + "] asking " + url(server)
+          + " until it answers 2xx with '" + StepFixture.SHA + "'", "[" + Step.ROLLOUT + "] " + url(server)
+          + " answered 200 without '" + StepFixture.SHA + "'");
     } finally {
       server.stop(0);
     }
