@@ -21,9 +21,11 @@ import java.util.List;
  * @param command for {@code image}: the migration tool's command line ({@code deploy.migrationCommand})
  * @param commandEnv for {@code image}: {@code NAME=value} entries with {@code {dsn}}, {@code {url}}… placeholders
  * @param checkCommand for {@code image}: run before and after the command, or null
+ * @param allowMissing for {@code goose}: apply a file older than the newest applied version, as goose's
+ *     {@code -allow-missing} does ({@code deploy.gooseAllowMissing}); otherwise it is refused, as goose refuses it
  */
 public record Migrations(List<String> locations, ClassLoader classLoader, Tool tool, String versionTable,
-    String command, List<String> commandEnv, String checkCommand) {
+    String command, List<String> commandEnv, String checkCommand, boolean allowMissing) {
 
   /** What the migrations are written for, as {@code deploy.migrator} names it. */
   public enum Tool {
@@ -93,7 +95,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
   }
 
   public Migrations(List<String> locations, ClassLoader classLoader) {
-    this(locations, classLoader, Tool.FLYWAY, null, null, null, null);
+    this(locations, classLoader, Tool.FLYWAY, null, null, null, null, false);
   }
 
   /** Flyway migrations at these locations, read through this library's class loader. */
@@ -103,7 +105,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
 
   /** goose SQL files in these directories ({@code filesystem:DIR}), applied versions kept in {@code goose_db_version}. */
   public static Migrations goose(String... locations) {
-    return new Migrations(List.of(locations), null, Tool.GOOSE, null, null, null, null);
+    return new Migrations(List.of(locations), null, Tool.GOOSE, null, null, null, null, false);
   }
 
   /**
@@ -115,7 +117,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
    * @param checkCommand run before and after, e.g. {@code goose -dir /migrations status}; null for none
    */
   public static Migrations image(String command, List<String> env, String checkCommand) {
-    return new Migrations(List.of(), null, Tool.IMAGE, null, command, env, checkCommand);
+    return new Migrations(List.of(), null, Tool.IMAGE, null, command, env, checkCommand, false);
   }
 
   /**
@@ -134,7 +136,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
     if (versionTable == null || versionTable.isBlank()) {
       versionTable = System.getenv("GOOSE_TABLE");
     }
-    return new Migrations(locations, null, tool, versionTable, null, null, null);
+    return new Migrations(locations, null, tool, versionTable, null, null, null, false);
   }
 
   public boolean isGoose() {
@@ -146,9 +148,23 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
     return tool == Tool.IMAGE;
   }
 
+  /**
+   * The same migrations, applying goose files older than the newest applied version too
+   * ({@code deploy.gooseAllowMissing}, goose's {@code -allow-missing}).
+   *
+   * @throws DeployException of kind CONFIGURATION when they are not goose migrations
+   */
+  public Migrations allowingMissing(boolean allow) {
+    if (allow && !isGoose()) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "gooseAllowMissing (deploy.gooseAllowMissing) is"
+          + " for deploy.migrator=goose: Flyway's and an image's tools have settings of their own");
+    }
+    return new Migrations(locations, classLoader, tool, versionTable, command, commandEnv, checkCommand, allow);
+  }
+
   /** The same locations, with classpath locations read through {@code loader}. */
   public Migrations withClassLoader(ClassLoader loader) {
-    return new Migrations(locations, loader, tool, versionTable, command, commandEnv, checkCommand);
+    return new Migrations(locations, loader, tool, versionTable, command, commandEnv, checkCommand, allowMissing);
   }
 
   /** The same locations, with relative {@code filesystem:} paths resolved against {@code base}. */
@@ -166,7 +182,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
         resolved.add(location);
       }
     }
-    return new Migrations(resolved, classLoader, tool, versionTable, command, commandEnv, checkCommand);
+    return new Migrations(resolved, classLoader, tool, versionTable, command, commandEnv, checkCommand, allowMissing);
   }
 
   /**

@@ -115,6 +115,10 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.gooseTable")
   String gooseTable;
 
+  /** goose: apply a file older than the newest applied version, as goose's -allow-missing does. */
+  @Parameter(property = "deploy.gooseAllowMissing", defaultValue = "false")
+  boolean gooseAllowMissing;
+
   /** With {@code deploy.migrator=image}: the command run from the built image, e.g. {@code goose -dir /migrations up}. */
   @Parameter(property = "deploy.migrationCommand")
   String migrationCommand;
@@ -439,6 +443,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .forceBuild(forceBuild)
         .migrations(Migrations.of(migrator, migrations, gooseTable, migrationCommand, migrationEnv,
                 migrationCheckCommand)
+            .allowingMissing(gooseAllowMissing)
             .relativeTo(project.getBasedir().toPath())
             .withClassLoader(projectClassLoader()))
         .databaseUrl(databaseUrl, databaseUser, databasePassword)

@@ -113,11 +113,19 @@ public final class GooseMigrator implements Migrator {
           pending.add(file);
         }
       }
-      if (!applied.isEmpty() && !pending.isEmpty() && pending.get(0).goose.version() < applied.last()) {
-        throw new DeployException(DeployException.Kind.MIGRATION, "goose migration " + pending.get(0).goose.fileName()
+      List<Found> missing = applied.isEmpty() ? List.of() : pending.stream()
+          .filter(file -> file.goose.version() < applied.last()).toList();
+      if (!missing.isEmpty() && !migrations.allowMissing()) {
+        throw new DeployException(DeployException.Kind.MIGRATION, "goose migration " + missing.get(0).goose.fileName()
             + " is older than version " + applied.last() + ", already applied: goose refuses such missing"
             + " migrations (out of order), and so does closedloop. Renumber it after " + applied.last()
-            + ". Nothing was applied");
+            + ", or apply it where it stands with deploy.gooseAllowMissing=true (goose's -allow-missing)."
+            + " Nothing was applied");
+      }
+      if (!missing.isEmpty()) { // goose -allow-missing applies them first, in version order
+        events.progress(step, missing.size() + " missing migration" + (missing.size() == 1 ? "" : "s") + " older than"
+            + " version " + applied.last() + " (deploy.gooseAllowMissing): " + missing.stream()
+            .map(file -> file.goose.fileName()).toList());
       }
       set.requireProven(expectedFingerprint, migrations);
       if (!exists && expectedFingerprint != null) {
