@@ -242,6 +242,31 @@ class PluginIT {
     assertThat(run.output()).doesNotContain("\tat ").doesNotContainPattern("\\w+Exception: ");
   }
 
+  @Test
+  void inAReactor_theServiceModuleIsReleased_withTheLibraryItNeeds_builtFirst() throws Exception {
+    Path reactor = copyProject("reactor");
+    java.nio.file.Files.move(reactor.resolve("busybox"), reactor.resolve("service/busybox"));
+    RolloutFixture fixture = new RolloutFixture(work);
+    String repository = "it/reactor-" + TestServices.randomSha().substring(0, 8);
+    String sha = TestServices.randomSha();
+
+    TestServices.Run run = mvn(reactor, "-pl", "service", "-am", "package", "deploy:release",
+        "-Ddeploy.image=" + TestServices.registry() + "/" + repository, "-Ddeploy.sha=" + sha, "-Ddeploy.branch=main",
+        "-Ddeploy.databaseUrl=postgres://postgres@127.0.0.1:" + fixture.production.port() + "/"
+            + fixture.production.database());
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output()).contains("Skipping deploy:release (deploy.skip)", "--- promote ---", "BUILD SUCCESS");
+    assertThat(run.output().lines().filter(line -> line.contains("--- build ---")).count())
+        .as("only the service was released").isEqualTo(1);
+    String digest = TestServices.registryDigest(repository, sha).orElseThrow();
+    assertThat(TestServices.registryDigest(repository, "latest")).contains(digest);
+    assertThat(fixture.rollouts()).singleElement().satisfies(row -> assertThat(row.get(0)).isEqualTo("succeeded"));
+    // the image holds the jar this run packaged: package ran before release
+    assertThat(TestServices.docker("run", "--rm", "--entrypoint", "/bin/busybox", TestServices.registry() + "/"
+        + repository + "@" + digest, "unzip", "-l", "/app/service.jar").output()).contains("shop/service/Main.class");
+  }
+
   private Path copyProject(String name) throws IOException {
     return TestServices.copyProject(name, work);
   }
