@@ -101,8 +101,8 @@ final class ConfigLoader {
     // with bad AWS settings an ssm: reference is not resolved at all (never against AWS itself)
     SecretResolver secrets = new SecretResolver(environment.variables(), masked, aws);
     try { // closes the SSM client, if an ssm: reference opened one
-      ProductionDatabase production = settings.productionDatabase;
-      if (production == null) {
+      ProductionDatabase production = settings.withoutProduction ? null : settings.productionDatabase;
+      if (production == null && !settings.withoutProduction) {
         boolean named = settings.databaseUrl != null && !settings.databaseUrl.isBlank();
         String variable = environment.variables().get("DATABASE_URL");
         // outside CI a DATABASE_URL is a laptop's (a .env, a shell left over): production only when named
@@ -189,6 +189,9 @@ final class ConfigLoader {
       try {
         keyValues(settings.localEnv, "localEnv (deploy.localEnv)").forEach((name, value) -> {
           String setting = "localEnv (deploy.localEnv) " + name;
+          if (settings.withoutProduction && SecretResolver.isReference(value)) {
+            return; // read only by the goals that roll out
+          }
           try {
             env.put(name, SecretResolver.isReference(value) ? secrets.resolve(value, setting)
                 : secrets.resolveName(value, setting));

@@ -72,6 +72,7 @@ public final class ReleaseBuilder {
   boolean ecsWithoutRollback;
   Path reportFile;
   boolean forPlan;
+  boolean withoutProduction;
   final List<String> hookEntries = new ArrayList<>();
   /** The library's own hooks, by point, in the order given. */
   final Map<HookPoint, List<Hook>> ownHooks = new EnumMap<>(HookPoint.class);
@@ -200,6 +201,17 @@ public final class ReleaseBuilder {
    */
   public ReleaseBuilder forPlan(boolean plan) {
     this.forPlan = plan;
+    return this;
+  }
+
+  /**
+   * For goals that never reach production (build, test-migrate): the production database
+   * ({@code deploy.databaseUrl}, {@code databaseUser}, {@code databasePassword}) and the rollout's
+   * environment are not resolved, so a pull-request build needs none of their secrets, nor the
+   * credentials to read them. test-migrate then compares nothing with production.
+   */
+  public ReleaseBuilder withoutProduction(boolean without) {
+    this.withoutProduction = without;
     return this;
   }
 

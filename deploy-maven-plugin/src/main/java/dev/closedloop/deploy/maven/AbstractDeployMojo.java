@@ -408,6 +408,14 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     return true;
   }
 
+  /**
+   * False for a goal that never reaches production (build, test-migrate): production's settings
+   * are not resolved, so a pull-request build needs none of its secrets.
+   */
+  boolean reachesProduction() {
+    return true;
+  }
+
   /** True for a goal that only plans: secrets it cannot resolve here are named in the plan, not refused. */
   boolean plansOnly() {
     return false;
@@ -482,7 +490,8 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .compatibilityTimeout(compatibilityTimeout)
         .compatibilityEnv(compatibilityEnv)
         .lintRules(lintRules)
-        .forPlan(plansOnly());
+        .forPlan(plansOnly())
+        .withoutProduction(!reachesProduction());
   }
 
   /**

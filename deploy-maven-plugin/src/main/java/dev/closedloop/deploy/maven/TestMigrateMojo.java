@@ -29,4 +29,9 @@ public class TestMigrateMojo extends AbstractDeployMojo {
   ReleaseResult run(Release release) {
     return release.testMigrate();
   }
+
+  @Override
+  boolean reachesProduction() {
+    return false;
+  }
 }

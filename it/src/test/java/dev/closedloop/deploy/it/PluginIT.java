@@ -114,8 +114,8 @@ class PluginIT {
     Files.writeString(migrations.resolve("V1__leak.sql"), "SELECT '" + secret + "'::int;\n");
 
     TestServices.Run run = TestServices.run(project, Map.of("DB_PASS", secret), TestServices.mvnw("-X",
-        "deploy:test-migrate", "-Ddeploy.migrations=filesystem:leaky", "-Ddeploy.databasePassword=env:DB_PASS",
-        "-Ddeploy.databaseUrl=postgres://app@127.0.0.1:1/none").toArray(String[]::new));
+        "deploy:test-migrate", "-Ddeploy.migrations=filesystem:leaky", "-Ddeploy.testDatabasePassword=env:DB_PASS",
+        "-Ddeploy.testDatabaseUrl=" + throwawayServer()).toArray(String[]::new));
 
     assertThat(run.exitCode()).isEqualTo(1);
     assertThat(run.output()).contains("Caused by: ").contains("FlywaySqlScriptException")
@@ -131,8 +131,8 @@ class PluginIT {
     Files.writeString(summary, "earlier step\n");
     TestServices.Run run = TestServices.run(project, Map.of("GITHUB_ACTIONS", "true", "DB_PASS", secret,
             "GITHUB_STEP_SUMMARY", summary.toString(), "GITHUB_REPOSITORY", "acme/shop", "GITHUB_RUN_ID", "42"),
-        TestServices.mvnw("deploy:test-migrate", "-Ddeploy.databasePassword=env:DB_PASS",
-            "-Ddeploy.databaseUrl=postgres://app@127.0.0.1:1/none").toArray(String[]::new));
+        TestServices.mvnw("deploy:test-migrate", "-Ddeploy.testDatabasePassword=env:DB_PASS",
+            "-Ddeploy.testDatabaseUrl=" + throwawayServer()).toArray(String[]::new));
 
     assertThat(run.exitCode()).as(run.output()).isZero();
     List<String> lines = run.output().lines().toList();
@@ -265,6 +265,39 @@ class PluginIT {
     // the image holds the jar this run packaged: package ran before release
     assertThat(TestServices.docker("run", "--rm", "--entrypoint", "/bin/busybox", TestServices.registry() + "/"
         + repository + "@" + digest, "unzip", "-l", "/app/service.jar").output()).contains("shop/service/Main.class");
+  }
+
+  @Test
+  void aPullRequestBuild_needsNoneOfProductionsSecrets_norTheCredentialsToReadThem() throws IOException {
+    Path project = copyProject("consumer");
+    String sha = TestServices.randomSha();
+
+    // no AWS credentials at all, and production's URL in SSM, as the POM of a real service says
+    TestServices.Run run = TestServices.run(project, Map.of("AWS_ACCESS_KEY_ID", "", "AWS_SECRET_ACCESS_KEY", "",
+            "AWS_PROFILE", "", "AWS_CONFIG_FILE", work.resolve("none").toString(), "AWS_SHARED_CREDENTIALS_FILE",
+            work.resolve("none").toString()),
+        TestServices.mvnw("deploy:build", "deploy:test-migrate", "-Ddeploy.sha=" + sha,
+            "-Ddeploy.databaseUrl=ssm:/shop/database-url", "-Ddeploy.databasePassword=ssm:/shop/database-password",
+            "-Ddeploy.awsRegion=us-east-1").toArray(String[]::new));
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output()).contains("9 migrations applied on embedded PostgreSQL").doesNotContain("ssm:",
+        "credentials");
+    assertThat(TestServices.registryDigest("it/consumer", sha)).isPresent();
+
+    // the goals that reach production do read it, and say so
+    TestServices.Run migrate = TestServices.run(project, Map.of("AWS_ACCESS_KEY_ID", "", "AWS_SECRET_ACCESS_KEY", "",
+            "AWS_PROFILE", "", "AWS_CONFIG_FILE", work.resolve("none").toString(), "AWS_SHARED_CREDENTIALS_FILE",
+            work.resolve("none").toString()),
+        TestServices.mvnw("deploy:migrate", "-Ddeploy.sha=" + sha, "-Ddeploy.databaseUrl=ssm:/shop/database-url",
+            "-Ddeploy.awsRegion=us-east-1").toArray(String[]::new));
+    assertThat(migrate.exitCode()).isEqualTo(1);
+    assertThat(migrate.output()).contains("databaseUrl (deploy.databaseUrl)", "found no AWS credentials");
+  }
+
+  /** A PostgreSQL that trusts any password, as a throwaway database server. */
+  private static String throwawayServer() {
+    return "postgres://postgres@127.0.0.1:" + RolloutFixture.sharedServer().target().port() + "/postgres";
   }
 
   private Path copyProject(String name) throws IOException {
