@@ -52,6 +52,7 @@ class ApiSurfaceTest {
       "dev.closedloop.deploy.CheckLevel",
       "dev.closedloop.deploy.aws.AwsSettings",
       "dev.closedloop.deploy.database.Migrations",
+      "dev.closedloop.deploy.database.FlywaySettings",
       "dev.closedloop.deploy.database.Migrator",
       "dev.closedloop.deploy.database.EphemeralDatabase",
       "dev.closedloop.deploy.database.DatabaseTarget",

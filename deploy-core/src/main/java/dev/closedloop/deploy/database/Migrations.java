@@ -23,9 +23,10 @@ import java.util.List;
  * @param checkCommand for {@code image}: run before and after the command, or null
  * @param allowMissing for {@code goose}: apply a file older than the newest applied version, as goose's
  *     {@code -allow-missing} does ({@code deploy.gooseAllowMissing}); otherwise it is refused, as goose refuses it
+ * @param flyway for {@code flyway}: the team's Flyway settings (placeholders, schemas, table, baseline)
  */
 public record Migrations(List<String> locations, ClassLoader classLoader, Tool tool, String versionTable,
-    String command, List<String> commandEnv, String checkCommand, boolean allowMissing) {
+    String command, List<String> commandEnv, String checkCommand, boolean allowMissing, FlywaySettings flyway) {
 
   /** What the migrations are written for, as {@code deploy.migrator} names it. */
   public enum Tool {
@@ -92,10 +93,11 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
       throw new DeployException(DeployException.Kind.CONFIGURATION, refusal);
     }
     checkCommand = checkCommand == null || checkCommand.isBlank() ? null : checkCommand.trim();
+    flyway = flyway == null ? FlywaySettings.defaults() : flyway;
   }
 
   public Migrations(List<String> locations, ClassLoader classLoader) {
-    this(locations, classLoader, Tool.FLYWAY, null, null, null, null, false);
+    this(locations, classLoader, Tool.FLYWAY, null, null, null, null, false, null);
   }
 
   /** Flyway migrations at these locations, read through this library's class loader. */
@@ -105,7 +107,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
 
   /** goose SQL files in these directories ({@code filesystem:DIR}), applied versions kept in {@code goose_db_version}. */
   public static Migrations goose(String... locations) {
-    return new Migrations(List.of(locations), null, Tool.GOOSE, null, null, null, null, false);
+    return new Migrations(List.of(locations), null, Tool.GOOSE, null, null, null, null, false, null);
   }
 
   /**
@@ -117,7 +119,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
    * @param checkCommand run before and after, e.g. {@code goose -dir /migrations status}; null for none
    */
   public static Migrations image(String command, List<String> env, String checkCommand) {
-    return new Migrations(List.of(), null, Tool.IMAGE, null, command, env, checkCommand, false);
+    return new Migrations(List.of(), null, Tool.IMAGE, null, command, env, checkCommand, false, null);
   }
 
   /**
@@ -136,7 +138,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
     if (versionTable == null || versionTable.isBlank()) {
       versionTable = System.getenv("GOOSE_TABLE");
     }
-    return new Migrations(locations, null, tool, versionTable, null, null, null, false);
+    return new Migrations(locations, null, tool, versionTable, null, null, null, false, null);
   }
 
   public boolean isGoose() {
@@ -159,12 +161,27 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
       throw new DeployException(DeployException.Kind.CONFIGURATION, "gooseAllowMissing (deploy.gooseAllowMissing) is"
           + " for deploy.migrator=goose: Flyway's and an image's tools have settings of their own");
     }
-    return new Migrations(locations, classLoader, tool, versionTable, command, commandEnv, checkCommand, allow);
+    return new Migrations(locations, classLoader, tool, versionTable, command, commandEnv, checkCommand, allow, flyway);
+  }
+
+  /**
+   * The same migrations, with the team's Flyway settings.
+   *
+   * @throws DeployException of kind CONFIGURATION when settings other than the defaults are given to goose or an
+   *     image's tool
+   */
+  public Migrations withFlyway(FlywaySettings settings) {
+    if (settings != null && !settings.equals(FlywaySettings.defaults()) && tool != Tool.FLYWAY) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "placeholders (deploy.placeholders) and the"
+          + " flyway.* settings are for deploy.migrator=flyway; " + tool.id() + " does not read them");
+    }
+    return new Migrations(locations, classLoader, tool, versionTable, command, commandEnv, checkCommand, allowMissing,
+        settings);
   }
 
   /** The same locations, with classpath locations read through {@code loader}. */
   public Migrations withClassLoader(ClassLoader loader) {
-    return new Migrations(locations, loader, tool, versionTable, command, commandEnv, checkCommand, allowMissing);
+    return new Migrations(locations, loader, tool, versionTable, command, commandEnv, checkCommand, allowMissing, flyway);
   }
 
   /** The same locations, with relative {@code filesystem:} paths resolved against {@code base}. */
@@ -182,7 +199,7 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
         resolved.add(location);
       }
     }
-    return new Migrations(resolved, classLoader, tool, versionTable, command, commandEnv, checkCommand, allowMissing);
+    return new Migrations(resolved, classLoader, tool, versionTable, command, commandEnv, checkCommand, allowMissing, flyway);
   }
 
   /**

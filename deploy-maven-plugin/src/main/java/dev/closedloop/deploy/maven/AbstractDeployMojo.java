@@ -5,6 +5,7 @@ import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseBuilder;
 import dev.closedloop.deploy.ReleaseResult;
 import dev.closedloop.deploy.StepResult;
+import dev.closedloop.deploy.database.FlywaySettings;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
@@ -16,11 +17,13 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.maven.artifact.DependencyResolutionRequiredException;
 import org.apache.maven.plugin.AbstractMojo;
 import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugin.MojoFailureException;
 import org.apache.maven.plugins.annotations.Parameter;
+import org.apache.maven.execution.MavenSession;
 import org.apache.maven.project.MavenProject;
 import org.apache.maven.settings.Server;
 import org.apache.maven.settings.Settings;
@@ -118,6 +121,15 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   /** goose: apply a file older than the newest applied version, as goose's -allow-missing does. */
   @Parameter(property = "deploy.gooseAllowMissing", defaultValue = "false")
   boolean gooseAllowMissing;
+
+  /**
+   * Flyway placeholders, {@code NAME=value}: {@code ${NAME}} in a migration becomes the value, on
+   * the throwaway database and on production alike. The Flyway Maven plugin's
+   * {@code flyway.placeholders.*}, {@code flyway.schemas}, {@code flyway.table},
+   * {@code flyway.baselineOnMigrate} and {@code flyway.baselineVersion} properties are read too.
+   */
+  @Parameter(property = "deploy.placeholders")
+  List<String> placeholders = List.of();
 
   /** With {@code deploy.migrator=image}: the command run from the built image, e.g. {@code goose -dir /migrations up}. */
   @Parameter(property = "deploy.migrationCommand")
@@ -353,6 +365,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(defaultValue = "${project}", readonly = true, required = true)
   MavenProject project;
 
+  @Parameter(defaultValue = "${session}", readonly = true, required = true)
+  MavenSession session;
+
   @Parameter(defaultValue = "${settings}", readonly = true, required = true)
   Settings settings;
 
@@ -398,6 +413,16 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       System.err.flush();
       throwForMaven(e);
     }
+  }
+
+  /** The Flyway Maven plugin's {@code flyway.*} properties, as the POM sets them and the command line overrides them. */
+  private Map<String, String> flywayProperties() {
+    Map<String, String> flyway = new java.util.TreeMap<>();
+    for (java.util.Properties properties : List.of(project.getProperties(), session.getUserProperties())) {
+      properties.stringPropertyNames().stream().filter(name -> name.startsWith("flyway."))
+          .forEach(name -> flyway.put(name, properties.getProperty(name)));
+    }
+    return flyway;
   }
 
   /** The goal's name, for messages. */
@@ -452,6 +477,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .migrations(Migrations.of(migrator, migrations, gooseTable, migrationCommand, migrationEnv,
                 migrationCheckCommand)
             .allowingMissing(gooseAllowMissing)
+            .withFlyway(FlywaySettings.parse(placeholders, flywayProperties()))
             .relativeTo(project.getBasedir().toPath())
             .withClassLoader(projectClassLoader()))
         .databaseUrl(databaseUrl, databaseUser, databasePassword)

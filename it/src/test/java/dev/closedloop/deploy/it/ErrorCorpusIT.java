@@ -142,6 +142,8 @@ class ErrorCorpusIT {
             "filesystem:"),
         Case.of("image-migrator-without-command", "test-migrate", "deploy.migrator=image",
             "migrationCommand (deploy.migrationCommand)"),
+        Case.of("flyway-out-of-order", "test-migrate", "flyway.outOfOrder=true", "flyway.outOfOrder is refused",
+            "in the order test-migrate proved"),
         Case.of("migration-env-unknown-placeholder", "test-migrate", "deploy.migrator=image ;;"
             + " deploy.migrationCommand=goose -dir /migrations up ;; deploy.migrationEnv=GOOSE_DBSTRING={passwd}",
             "migrationEnv (deploy.migrationEnv): {passwd} in GOOSE_DBSTRING is no placeholder",

@@ -212,10 +212,15 @@ public final class DriftCheck {
     return ignored;
   }
 
+  /** True when the history table is Flyway's (ordered by installed_rank), not goose's. */
+  public boolean flywayHistory() {
+    return !config.testMigrate().migrations().isGoose();
+  }
+
   /** The migration tool's history table, qualified; {@code *.} for Flyway's, in whichever schema the role uses. */
   public String historyTable() {
     if (!config.testMigrate().migrations().isGoose()) {
-      return "*.flyway_schema_history";
+      return config.testMigrate().migrations().flyway().historyTable();
     }
     String history = config.testMigrate().migrations().versionTable();
     return history.contains(".") ? history : "public." + history;

@@ -206,12 +206,22 @@ public final class FlywayMigrator implements Migrator {
         .locations(migrations.locations().toArray(String[]::new))
         .validateMigrationNaming(true)
         .cleanDisabled(true)
+        // the team's own Flyway settings, the same on the throwaway database and on production
+        .placeholders(migrations.flyway().placeholders())
+        .table(migrations.flyway().table())
+        .baselineOnMigrate(migrations.flyway().baselineOnMigrate())
         .callbacks(new AbortWhenClientDies())
         .loggers(FlywayLogBridge.class.getName());
     // Flyway's default lock lives in an open transaction, which CREATE INDEX CONCURRENTLY (and
     // every non-transactional migration) waits on forever. Releases are already one at a time
     // under the release lock, so Flyway's lock can be a session lock.
     configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false);
+    if (!migrations.flyway().schemas().isEmpty()) {
+      configuration.schemas(migrations.flyway().schemas().toArray(String[]::new));
+    }
+    if (migrations.flyway().baselineOnMigrate()) {
+      configuration.baselineVersion(migrations.flyway().baselineVersion());
+    }
     return configuration;
   }
 

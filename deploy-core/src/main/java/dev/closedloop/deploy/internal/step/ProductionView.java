@@ -259,7 +259,7 @@ final class ProductionView {
             if (awaitGo(go)) {
               read = readCatalog(c, drift);
               // history and catalog of one moment: the history is read again after the catalog
-              if (!applied.historyMark().equals(historyMark(c, drift.historyTable()))) {
+              if (!applied.historyMark().equals(historyMark(c, drift))) {
                 throw new DeployException(DeployException.Kind.DATABASE, "production was migrated while its"
                     + " catalog was read");
               }
@@ -315,9 +315,9 @@ final class ProductionView {
   /** The migrations production has applied, with an unchanged history before and after: none applied meanwhile. */
   private static Inspected inspect(Connection c, Migrator migrator, DatabaseTarget reading, DriftCheck drift) {
     for (int attempt = 1; ; attempt++) {
-      String before = historyMark(c, drift.historyTable());
+      String before = historyMark(c, drift);
       Migrator.Inspection inspection = migrator.inspect(reading);
-      if (before.equals(historyMark(c, drift.historyTable()))) {
+      if (before.equals(historyMark(c, drift))) {
         return new Inspected(inspection, before);
       }
       if (attempt == 3) {
@@ -369,12 +369,14 @@ final class ProductionView {
   }
 
   /** How many rows the history table has and its newest: "none" without one. */
-  private static String historyMark(Connection c, String table) {
+  private static String historyMark(Connection c, DriftCheck drift) {
+    String table = drift.historyTable();
+    boolean goose = !drift.flywayHistory();
     String[] name = table.split("\\.", 2);
     // Flyway's table is in the role's first schema, as Flyway finds it
     String from = name[0].equals("*") ? "\"" + name[1] + "\"" : "\"" + name[0] + "\".\"" + name[1] + "\"";
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) || '/' || coalesce(max("
-        + (table.endsWith("flyway_schema_history") ? "installed_rank" : "id") + "), 0) FROM " + from)) {
+        + (goose ? "id" : "installed_rank") + "), 0) FROM " + from)) {
       rs.next();
       return rs.getString(1);
     } catch (SQLException e) {
