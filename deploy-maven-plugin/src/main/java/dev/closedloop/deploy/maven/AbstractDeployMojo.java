@@ -395,6 +395,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     if (System.getProperty(EMBEDDED_POSTGRES_LOG_LEVEL) == null) {
       System.setProperty(EMBEDDED_POSTGRES_LOG_LEVEL, "warn");
     }
+    if (buildsImage()) {
+      StaleBuild.warning(project, goal()).ifPresent(getLog()::warn);
+    }
     try {
       Release release = configure().load();
       // at the start of a line, before anything else: GitHub reads workflow commands only there.
@@ -431,6 +434,11 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   /** False for a goal that only reads: it neither writes release.json nor removes the last goal's. */
   boolean writesReport() {
     return true;
+  }
+
+  /** True for a goal that builds the image (build, release), from the project as this build left it. */
+  boolean buildsImage() {
+    return false;
   }
 
   /**

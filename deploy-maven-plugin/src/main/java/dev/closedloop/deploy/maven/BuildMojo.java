@@ -34,4 +34,9 @@ public class BuildMojo extends AbstractDeployMojo {
   boolean reachesProduction() {
     return false;
   }
+
+  @Override
+  boolean buildsImage() {
+    return true;
+  }
 }

@@ -28,4 +28,9 @@ public class ReleaseMojo extends AbstractDeployMojo {
   ReleaseResult run(Release release) {
     return release.release();
   }
+
+  @Override
+  boolean buildsImage() {
+    return true;
+  }
 }

@@ -295,6 +295,37 @@ class PluginIT {
     assertThat(migrate.output()).contains("databaseUrl (deploy.databaseUrl)", "found no AWS credentials");
   }
 
+  @Test
+  void build_withoutPackage_onATargetOlderThanTheSources_warns_andWithPackageItDoesNot() throws Exception {
+    Path project = copyProject("consumer");
+    Path source = Files.createDirectories(project.resolve("src/main/java/shop")).resolve("Shop.java");
+    Files.writeString(source, "package shop;\n\npublic final class Shop {}\n");
+    TestServices.Run packaged = mvn(project, "package");
+    assertThat(packaged.exitCode()).as(packaged.output()).isZero();
+    Files.setLastModifiedTime(source, java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(60)));
+
+    TestServices.Run stale = mvn(project, "deploy:build", "-Ddeploy.sha=" + TestServices.randomSha());
+    TestServices.Run fresh = mvn(project, "package", "deploy:build", "-Ddeploy.sha=" + TestServices.randomSha());
+
+    assertThat(stale.exitCode()).as(stale.output()).isZero();
+    assertThat(stale.output()).contains("[WARNING] deploy:build builds the image from the project as it is, and"
+        + " package did not run in this build: target/consumer-1.0.0.jar is older than the sources. Run mvn package"
+        + " deploy:build");
+    assertThat(fresh.exitCode()).as(fresh.output()).isZero();
+    assertThat(fresh.output()).doesNotContain("package did not run in this build");
+  }
+
+  @Test
+  void noGoalThatReachesProduction_isBoundToAPhase_soAPlainDeployMigratesNothing() throws IOException {
+    String descriptor = Files.readString(TestServices.root().resolve(
+        "deploy-maven-plugin/target/classes/META-INF/maven/plugin.xml"));
+    for (String goal : List.of("migrate", "promote", "release", "rollback")) {
+      String mojo = descriptor.substring(descriptor.indexOf("<goal>" + goal + "</goal>"));
+      mojo = mojo.substring(0, mojo.indexOf("</mojo>"));
+      assertThat(mojo).as(goal).doesNotContain("<phase>");
+    }
+  }
+
   /** A PostgreSQL that trusts any password, as a throwaway database server. */
   private static String throwawayServer() {
     return "postgres://postgres@127.0.0.1:" + RolloutFixture.sharedServer().target().port() + "/postgres";
