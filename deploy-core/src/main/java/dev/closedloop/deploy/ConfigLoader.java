@@ -98,6 +98,15 @@ final class ConfigLoader {
       masked.add(credentials.password());
     }
     AwsSettings aws = parse(problems, () -> AwsSettings.of(settings.awsEndpoint, settings.awsRegion));
+    String migratorSwitch = null;
+    if (settings.migratorSwitch != null && !settings.migratorSwitch.isBlank()) {
+      try {
+        migratorSwitch = dev.closedloop.deploy.database.Migrations.Tool.of(settings.migratorSwitch).id();
+      } catch (DeployException e) {
+        problems.add("migratorSwitch (deploy.migratorSwitch) names the migrator production switches to: flyway,"
+            + " goose or image; got '" + settings.migratorSwitch.trim() + "'");
+      }
+    }
     // with bad AWS settings an ssm: reference is not resolved at all (never against AWS itself)
     SecretResolver secrets = new SecretResolver(environment.variables(), masked, aws);
     try { // closes the SSM client, if an ssm: reference opened one
@@ -252,7 +261,7 @@ final class ConfigLoader {
         TestMigrateSettings testMigrate = new TestMigrateSettings(settings.migrations, throwaway, drift,
             settings.driftIgnore, compatibility, lint);
         Guards guards = new Guards(settings.branch, settings.allowedBranches, guardOn, mode, timeout, resolvedLockName,
-            settings.ledgerSchema, settings.ledgerTable, settings.failWhenSuperseded);
+            settings.ledgerSchema, settings.ledgerTable, settings.failWhenSuperseded, migratorSwitch);
         ProductionSettings productionSettings = new ProductionSettings(production, settings.requireTls, guards);
         RegistrySettings registry = new RegistrySettings(settings.dockerHost, credentials, settings.promoteTags, aws);
         return new Release(new ReleaseConfig(build, testMigrate, productionSettings, registry, rolloutSettings, hooks,

@@ -73,6 +73,7 @@ public final class ReleaseBuilder {
   Path reportFile;
   boolean forPlan;
   boolean withoutProduction;
+  String migratorSwitch;
   final List<String> hookEntries = new ArrayList<>();
   /** The library's own hooks, by point, in the order given. */
   final Map<HookPoint, List<Hook>> ownHooks = new EnumMap<>(HookPoint.class);
@@ -212,6 +213,16 @@ public final class ReleaseBuilder {
    */
   public ReleaseBuilder withoutProduction(boolean without) {
     this.withoutProduction = without;
+    return this;
+  }
+
+  /**
+   * Confirms that production, whose history another migration tool wrote, is migrated with
+   * {@code deploy.migrator} from now on, by naming it ({@code flyway}, {@code goose} or {@code image}).
+   * Without it such a switch is refused before anything is applied.
+   */
+  public ReleaseBuilder migratorSwitch(String migrator) {
+    this.migratorSwitch = migrator;
     return this;
   }
 

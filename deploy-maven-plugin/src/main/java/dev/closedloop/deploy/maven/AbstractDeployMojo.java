@@ -123,6 +123,13 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   boolean gooseAllowMissing;
 
   /**
+   * Confirms a switch of migration tool on a production whose history another tool wrote, by
+   * naming the new one (flyway, goose or image); without it such a switch is refused.
+   */
+  @Parameter(property = "deploy.migratorSwitch")
+  String migratorSwitch;
+
+  /**
    * Flyway placeholders, {@code NAME=value}: {@code ${NAME}} in a migration becomes the value, on
    * the throwaway database and on production alike. The Flyway Maven plugin's
    * {@code flyway.placeholders.*}, {@code flyway.schemas}, {@code flyway.table},
@@ -524,6 +531,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .compatibilityTimeout(compatibilityTimeout)
         .compatibilityEnv(compatibilityEnv)
         .lintRules(lintRules)
+        .migratorSwitch(migratorSwitch)
         .forPlan(plansOnly())
         .withoutProduction(!reachesProduction());
   }

@@ -191,6 +191,42 @@ class GooseIT {
   }
 
   @Test
+  void switchingFromFlyway_onAProductionFlywayMigrated_isRefused_untilConfirmed() throws Exception {
+    // Flyway's V1 in schema app, recorded in the ledger as a flyway migrate
+    fixture.release("0", settings -> settings.migrations(Migrations.flyway("filesystem:" + fixture.migrations())
+        .withFlyway(dev.closedloop.deploy.database.FlywaySettings.parse(java.util.List.of(),
+            java.util.Map.of("flyway.schemas", "app")))));
+
+    assertThatThrownBy(() -> release("1")).isInstanceOfSatisfying(DeployException.class, e -> {
+      assertThat(e.kind()).isEqualTo(DeployException.Kind.GUARD);
+      assertThat(e.getMessage()).isEqualTo("Refusing to migrate production with deploy.migrator=goose: the ledger"
+          + " closedloop.release_ledger records its last migrate as done with flyway, and goose does not read"
+          + " flyway's history, so it may apply nothing and report success, or apply everything again. If it carries"
+          + " on that history, confirm the switch with deploy.migratorSwitch=goose; else set deploy.migrator back to"
+          + " flyway. Nothing was applied");
+    });
+    assertThat(ReleaseIT.strings(fixture.production, "SELECT count(*)::text FROM pg_tables WHERE tablename IN"
+        + " ('goose_db_version', 'customers')")).containsExactly("0");
+
+    fixture.release("2", settings -> settings.migrations(Migrations.goose("filesystem:" + goose))
+        .migratorSwitch("goose"));
+
+    assertThat(ReleaseIT.strings(fixture.production, "SELECT count(*)::text FROM goose_db_version WHERE version_id"
+        + " > 0")).containsExactly("4");
+    assertThat(fixture.warnings()).anyMatch(w -> w.startsWith("production's migrator switches from flyway to goose"));
+    release("3"); // the ledger now says goose: no confirmation needed any more
+  }
+
+  @Test
+  void aProductionWhoseTablesShowFlywaysHistory_andNoLedgerSaysSo_isRefusedToo() throws Exception {
+    ReleaseIT.execute(fixture.production, "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY,"
+        + " version varchar(50)); INSERT INTO flyway_schema_history VALUES (1, '1'), (2, '7')");
+
+    assertThatThrownBy(() -> release("1")).hasMessageContaining("its history is flyway's (flyway_schema_history: 2"
+        + " rows, the newest version 7)").hasMessageContaining("deploy.migratorSwitch=goose");
+  }
+
+  @Test
   void gooseAllowMissing_isForGooseOnly() {
     assertThatThrownBy(() -> Migrations.flyway("classpath:db/migration").allowingMissing(true))
         .hasMessage("gooseAllowMissing (deploy.gooseAllowMissing) is for deploy.migrator=goose: Flyway's and an"

@@ -81,7 +81,8 @@ final class LedgerTable {
       {"tags_reverted", "jsonb NOT NULL DEFAULT '[]'"},
       {"hooks", "jsonb NOT NULL DEFAULT '[]'"},
       {"kind", "text NOT NULL DEFAULT 'release'"},
-      {"rollout_revert", "jsonb"}};
+      {"rollout_revert", "jsonb"},
+      {"migrator", "text"}};
 
   static boolean exists(Connection c, String sql, String... values) {
     try (PreparedStatement s = c.prepareStatement(sql)) {

@@ -174,6 +174,30 @@ public final class ReleaseLedger {
     update(c, id, "rollout_deployment = ?, rollout_outcome = ?", "record the rollout", deployment, outcome);
   }
 
+  /** Records the migration tool ({@code deploy.migrator}) this run migrates production with. */
+  public void recordMigrator(Connection c, long id, String migrator) {
+    update(c, id, "migrator = ?", "record the migrator", migrator);
+  }
+
+  /**
+   * The migration tool of {@code service}'s newest row that migrated production; empty when no
+   * row says (none migrated, or all before the ledger recorded it).
+   */
+  public java.util.Optional<String> lastMigrator(Connection c, String service) {
+    String sql = "SELECT to_jsonb(" + quoted + ".*) ->> 'migrator' FROM " + quoted + " WHERE service = ? AND "
+        + reached(LedgerStatus.MIGRATED) + " AND to_jsonb(" + quoted + ".*) ->> 'migrator' IS NOT NULL"
+        + " ORDER BY id DESC LIMIT 1";
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      s.setString(1, service);
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next() ? java.util.Optional.of(rs.getString(1)) : java.util.Optional.empty();
+      }
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the release ledger " + table + ": "
+          + e.getMessage(), e);
+    }
+  }
+
   /** Records a hook that ran: {@code {hook, command, step, durationMillis, error}}. */
   public void recordHook(Connection c, long id, Map<String, Object> run) {
     update(c, id, "hooks = hooks || jsonb_build_array(?::jsonb)", "record a hook", json(run));

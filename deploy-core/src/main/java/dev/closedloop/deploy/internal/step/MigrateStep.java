@@ -83,6 +83,8 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
       return null;
     }
     session.verifyLock();
+    MigratorSwitch.check(context, session);
+    MigratorSwitch.record(context, session); // the fact first: the next release checks against it
     AtomicReference<List<Finding>> linted = new AtomicReference<>();
     MigrationOutcome outcome;
     try {

@@ -66,6 +66,12 @@ public interface ProductionSession {
   /** Records the image this run puts live, when it is not the one the row was written with. */
   void recordImageDigest(String digest);
 
+  /** Records the migration tool this run migrates production with. */
+  void recordMigrator(String migrator);
+
+  /** The migration tool of this service's newest release that migrated production, when the ledger says. */
+  Optional<String> lastMigrator();
+
   /** Records a hook that ran. */
   void recordHook(Map<String, Object> run);
 

@@ -251,6 +251,16 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
   }
 
   @Override
+  public void recordMigrator(String migrator) {
+    ledger.recordMigrator(connection, ledgerId, migrator);
+  }
+
+  @Override
+  public java.util.Optional<String> lastMigrator() {
+    return ledger.lastMigrator(connection, lockName);
+  }
+
+  @Override
   public void recordHook(java.util.Map<String, Object> run) {
     ledger.recordHook(connection, ledgerId, run);
   }

@@ -122,6 +122,19 @@ final class InMemoryProduction implements ProductionSession {
     journal.add("image " + digest);
   }
 
+  /** What {@link #lastMigrator()} answers: production was migrated with Flyway, as the steps' fixture is. */
+  String lastMigrator = "flyway";
+
+  @Override
+  public void recordMigrator(String migrator) {
+    journal.add("migrator " + migrator);
+  }
+
+  @Override
+  public Optional<String> lastMigrator() {
+    return Optional.ofNullable(lastMigrator);
+  }
+
   @Override
   public void recordHook(Map<String, Object> run) {
     journal.add("hook " + run.get("hook"));
