@@ -193,6 +193,13 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.databasePassword")
   String databasePassword;
 
+  /**
+   * The settings.xml {@code <server>} whose username and (decryptable) password are production's,
+   * when {@code deploy.databaseUser} / {@code deploy.databasePassword} are not set.
+   */
+  @Parameter(property = "deploy.databaseServerId")
+  String databaseServerId;
+
   /** Refuse a remote production database whose connection may fall back to plain text. */
   @Parameter(property = "deploy.requireTls", defaultValue = "false")
   boolean requireTls;
@@ -495,7 +502,8 @@ abstract class AbstractDeployMojo extends AbstractMojo {
             .withFlyway(FlywaySettings.parse(placeholders, flywayProperties()))
             .relativeTo(project.getBasedir().toPath())
             .withClassLoader(projectClassLoader()))
-        .databaseUrl(databaseUrl, databaseUser, databasePassword)
+        .databaseUrl(databaseUrl, databaseCredential(databaseUser, Server::getUsername),
+            databaseCredential(databasePassword, Server::getPassword))
         .requireTls(requireTls)
         .promoteTags(promoteTags)
         .branch(branch)
@@ -573,6 +581,26 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   }
 
   /** Credentials from the settings.xml {@code <server>} whose id is the registry host. */
+  /**
+   * {@code value} when set; else, with {@code deploy.databaseServerId}, that settings.xml
+   * {@code <server>}'s (its password decrypted), as Flyway's plugin reads them.
+   */
+  private String databaseCredential(String value, java.util.function.Function<Server, String> part) {
+    if ((value != null && !value.isBlank()) || databaseServerId == null || databaseServerId.isBlank()) {
+      return value;
+    }
+    Server server = settings == null ? null : settings.getServer(databaseServerId.trim());
+    if (server == null) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseServerId (deploy.databaseServerId):"
+          + " settings.xml has no <server> with the id '" + databaseServerId.trim() + "'");
+    }
+    SettingsDecryptionResult decrypted = decrypter.decrypt(new DefaultSettingsDecryptionRequest(server));
+    for (SettingsProblem problem : decrypted.getProblems()) {
+      getLog().warn("settings.xml <server> " + databaseServerId.trim() + ": " + problem.getMessage());
+    }
+    return part.apply(decrypted.getServer() != null ? decrypted.getServer() : server);
+  }
+
   private RegistryCredentials registryCredentials() {
     if (image == null || settings == null) {
       return null;

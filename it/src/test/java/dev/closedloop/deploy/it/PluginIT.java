@@ -326,6 +326,27 @@ class PluginIT {
     }
   }
 
+  @Test
+  void productionsCredentials_fromASettingsXmlServer_connect_andTheyAreNeverPrinted() throws Exception {
+    Path project = copyProject("consumer");
+    String url = System.getenv("CLOSEDLOOP_PRODUCTION_URL");
+    String password = Files.readString(Path.of(System.getenv("CLOSEDLOOP_PRODUCTION_PASSWORD_FILE"))).strip();
+    Path settings = work.resolve("settings.xml");
+    Files.writeString(settings, "<settings><servers><server><id>prod-db</id><username>postgres</username><password>"
+        + password + "</password></server></servers></settings>\n");
+
+    TestServices.Run history = mvn(project, "-s", settings.toString(), "deploy:history", "-Ddeploy.databaseUrl=" + url,
+        "-Ddeploy.databaseServerId=prod-db", "-Ddeploy.lockName=it/server-id");
+    TestServices.Run unknown = mvn(project, "-s", settings.toString(), "deploy:history", "-Ddeploy.databaseUrl=" + url,
+        "-Ddeploy.databaseServerId=prod", "-Ddeploy.lockName=it/server-id");
+
+    assertThat(history.exitCode()).as(history.output()).isZero();
+    assertThat(history.output()).doesNotContain(password);
+    assertThat(unknown.exitCode()).isEqualTo(1);
+    assertThat(unknown.output()).contains("databaseServerId (deploy.databaseServerId): settings.xml has no <server>"
+        + " with the id 'prod'");
+  }
+
   /** A PostgreSQL that trusts any password, as a throwaway database server. */
   private static String throwawayServer() {
     return "postgres://postgres@127.0.0.1:" + RolloutFixture.sharedServer().target().port() + "/postgres";
