@@ -339,7 +339,11 @@ class PluginIT {
         "-Ddeploy.databaseServerId=prod-db", "-Ddeploy.lockName=it/server-id");
     TestServices.Run unknown = mvn(project, "-s", settings.toString(), "deploy:history", "-Ddeploy.databaseUrl=" + url,
         "-Ddeploy.databaseServerId=prod", "-Ddeploy.lockName=it/server-id");
+    TestServices.Run without = mvn(project, "-s", settings.toString(), "deploy:history", "-Ddeploy.databaseUrl=" + url,
+        "-Ddeploy.lockName=it/server-id");
 
+    assertThat(without.exitCode()).as("this PostgreSQL wants the password").isEqualTo(1);
+    assertThat(without.output()).contains("password");
     assertThat(history.exitCode()).as(history.output()).isZero();
     assertThat(history.output()).doesNotContain(password);
     assertThat(unknown.exitCode()).isEqualTo(1);
