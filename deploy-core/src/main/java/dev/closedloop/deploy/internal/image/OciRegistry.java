@@ -243,7 +243,39 @@ public final class OciRegistry implements Registry {
     }
   }
 
+  /** How often a request the registry answered 429 or 5xx is sent, in all. */
+  private static final int ATTEMPTS = 4;
+  /** The longest wait between two, whatever Retry-After asks. */
+  private static final Duration LONGEST_WAIT = Duration.ofSeconds(10);
+
+  /**
+   * One request, sent again after a pause when the registry says it is busy (429) or failed
+   * (5xx): a registry behind a load balancer blips, and each request here is idempotent (a
+   * manifest read, or the same bytes put under the same tag).
+   */
   private <T> HttpResponse<T> exchange(ImageRef image, HttpRequest request, HttpResponse.BodyHandler<T> body) {
+    for (int attempt = 1; ; attempt++) {
+      HttpResponse<T> response = exchangeOnce(image, request, body);
+      int status = response.statusCode();
+      if ((status != 429 && status < 500) || attempt == ATTEMPTS) {
+        return response;
+      }
+      Duration wait = response.headers().firstValue("Retry-After").filter(value -> value.matches("\\d{1,4}"))
+          .map(value -> Duration.ofSeconds(Long.parseLong(value))).orElse(Duration.ofMillis(500L << attempt));
+      sleep(image, wait.compareTo(LONGEST_WAIT) > 0 ? LONGEST_WAIT : wait);
+    }
+  }
+
+  private static void sleep(ImageRef image, Duration wait) {
+    try {
+      Thread.sleep(wait.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw failure(image, "interrupted");
+    }
+  }
+
+  private <T> HttpResponse<T> exchangeOnce(ImageRef image, HttpRequest request, HttpResponse.BodyHandler<T> body) {
     try {
       return within(http.sendAsync(request, body)); // the whole answer, body included, in time
     } catch (java.net.http.HttpTimeoutException e) {

@@ -48,6 +48,58 @@ class OciRegistryTest {
   }
 
   @Test
+  void aRegistryThatBlips_429Then503_isAskedAgain_andItsAnswerCounts() throws Exception {
+    HttpServer registry = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    AtomicInteger asked = new AtomicInteger();
+    String digest = "sha256:" + "a".repeat(64);
+    registry.createContext("/", exchange -> {
+      switch (asked.incrementAndGet()) {
+        case 1 -> {
+          exchange.getResponseHeaders().add("Retry-After", "1");
+          exchange.sendResponseHeaders(429, -1);
+        }
+        case 2 -> exchange.sendResponseHeaders(503, -1);
+        default -> {
+          exchange.getResponseHeaders().add("Docker-Content-Digest", digest);
+          exchange.sendResponseHeaders(200, -1);
+        }
+      }
+      exchange.close();
+    });
+    registry.start();
+    try {
+      ImageRef image = ImageRef.parse("127.0.0.1:" + registry.getAddress().getPort() + "/team/app:latest");
+
+      assertThat(new OciRegistry(null).digestOf(image)).contains(digest);
+      assertThat(asked).hasValue(3);
+    } finally {
+      registry.stop(0);
+    }
+  }
+
+  @Test
+  void aRegistryThatKeepsFailing_isAskedFourTimes_thenItsAnswerIsTheError() throws Exception {
+    HttpServer registry = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    AtomicInteger asked = new AtomicInteger();
+    registry.createContext("/", exchange -> {
+      asked.incrementAndGet();
+      exchange.getResponseHeaders().add("Retry-After", "0");
+      exchange.sendResponseHeaders(502, -1);
+      exchange.close();
+    });
+    registry.start();
+    try {
+      ImageRef image = ImageRef.parse("127.0.0.1:" + registry.getAddress().getPort() + "/team/app:latest");
+
+      assertThatThrownBy(() -> new OciRegistry(null).digestOf(image)).isInstanceOf(DeployException.class)
+          .hasMessageContaining("502");
+      assertThat(asked).hasValue(4);
+    } finally {
+      registry.stop(0);
+    }
+  }
+
+  @Test
   void aRegistryThatNeverAnswers_failsWithinTheReadTimeout_namingIt() throws Exception {
     List<Socket> held = new ArrayList<>();
     try (ServerSocket stalled = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
