@@ -71,11 +71,14 @@ final class ConfigLoader {
     List<String> warnings = new ArrayList<>();
     CiEnvironment environment = settings.ci != null ? settings.ci : CiEnvironment.current(settings.buildContext);
     String resolvedSha = settings.sha;
+    String uncommitted = null;
     if (resolvedSha == null || resolvedSha.isBlank()) {
       resolvedSha = environment.sha().orElse(null);
-      if (resolvedSha != null && environment.uncommittedChanges()) {
-        warnings.add("The working tree has uncommitted changes: an image built now holds them, but is"
-            + " tagged with commit " + resolvedSha + ". Commit first, or set deploy.sha");
+      uncommitted = resolvedSha == null ? null : environment.uncommittedDiff().orElse(null);
+      if (uncommitted != null) {
+        warnings.add("The working tree has uncommitted changes: an image built now is tagged " + resolvedSha
+            + "-dirty-" + uncommitted + ", never as commit " + resolvedSha + (environment.system().isPresent()
+            ? ", and under CI migrate and promote refuse it" : "") + ". Commit first");
       }
     }
     String resolvedSource = settings.sourceUrl != null ? settings.sourceUrl : environment.sourceUrl().orElse(null);
@@ -257,7 +260,7 @@ final class ConfigLoader {
         }
         labels.putAll(settings.labels);
         BuildRequest build = new BuildRequest(imageRef, resolvedSha, context, file, settings.buildArgs,
-            settings.buildTarget, labels, settings.tags, settings.forceBuild);
+            settings.buildTarget, labels, settings.tags, settings.forceBuild, uncommitted);
         TestMigrateSettings testMigrate = new TestMigrateSettings(settings.migrations, throwaway, drift,
             settings.driftIgnore, compatibility, lint);
         Guards guards = new Guards(settings.branch, settings.allowedBranches, guardOn, mode, timeout, resolvedLockName,

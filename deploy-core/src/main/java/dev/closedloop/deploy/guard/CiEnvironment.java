@@ -56,12 +56,21 @@ public final class CiEnvironment {
   }
 
   /**
-   * True when the SHA comes from git and tracked files differ from that commit: an image built
-   * now would not be what the SHA names.
+   * When tracked files differ from the commit checked out (under CI too: a build step that
+   * rewrote one), a short hash of that difference, which names a build of it apart from the
+   * commit's own; empty for a clean tree or outside a git repository.
    */
-  public boolean uncommittedChanges() {
-    return shaFromCi().isEmpty()
-        && git("status", "--porcelain", "--untracked-files=no").isPresent();
+  public Optional<String> uncommittedDiff() {
+    if (git("status", "--porcelain", "--untracked-files=no").isEmpty()) {
+      return Optional.empty();
+    }
+    String diff = git("diff", "HEAD", "--binary").orElse("");
+    try {
+      byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(diff.getBytes(StandardCharsets.UTF_8));
+      return Optional.of(java.util.HexFormat.of().formatHex(hash).substring(0, 12));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /**

@@ -7,6 +7,9 @@ import java.util.Map;
 /**
  * What to build: the Dockerfile and its context, and the image repository to tag and push it to
  * as {@code <repository>:<sha>} (plus {@code extraTags}).
+ *
+ * @param uncommitted for a working tree whose tracked files differ from the commit, a hash of the difference: the
+ *     build is tagged {@code <sha>-dirty-<hash>}, never as the commit's own; null for a clean tree
  */
 public record BuildRequest(
     ImageRef repository,
@@ -17,7 +20,8 @@ public record BuildRequest(
     String target,
     Map<String, String> labels,
     List<String> extraTags,
-    boolean force) {
+    boolean force,
+    String uncommitted) {
 
   public BuildRequest {
     buildArgs = Map.copyOf(buildArgs);
@@ -25,9 +29,9 @@ public record BuildRequest(
     extraTags = List.copyOf(extraTags);
   }
 
-  /** The reference the build is keyed by. */
+  /** The reference the build is keyed by: the commit's, or for uncommitted changes one of their own. */
   public ImageRef shaRef() {
-    return repository.withTag(sha);
+    return repository.withTag(uncommitted == null ? sha : sha + "-dirty-" + uncommitted);
   }
 
   /** Names the build arguments without their values, which may be secrets (tokens for a private index). */

@@ -57,17 +57,21 @@ class CiEnvironmentTest {
   }
 
   @org.junit.jupiter.api.Test
-  void uncommittedChanges_areSeenOnlyWhenTheShaComesFromGit() throws Exception {
+  void uncommittedChanges_areNamedByAHashOfTheDifference_underCiToo() throws Exception {
     TestGit.initWithOneCommit(dir, "main");
     CiEnvironment local = new CiEnvironment(Map.of(), dir);
     assertThat(local.sha()).hasValueSatisfying(sha -> assertThat(sha).matches("[0-9a-f]{40}"));
-    assertThat(local.uncommittedChanges()).isFalse();
+    assertThat(local.uncommittedDiff()).isEmpty();
 
     java.nio.file.Files.writeString(dir.resolve("a.txt"), "two");
+    String first = local.uncommittedDiff().orElseThrow();
+    java.nio.file.Files.writeString(dir.resolve("a.txt"), "three");
 
-    assertThat(local.uncommittedChanges()).isTrue();
-    assertThat(new CiEnvironment(Map.of("GITHUB_SHA", "abc1234"), dir).uncommittedChanges())
-        .as("CI names the commit it checked out").isFalse();
+    assertThat(first).matches("[0-9a-f]{12}");
+    assertThat(local.uncommittedDiff()).as("another difference, another name").isPresent().get()
+        .isNotEqualTo(first);
+    assertThat(new CiEnvironment(Map.of("GITHUB_SHA", "abc1234"), dir).uncommittedDiff())
+        .as("a build step that rewrote a tracked file, under CI").isPresent();
   }
 
   @org.junit.jupiter.api.Test

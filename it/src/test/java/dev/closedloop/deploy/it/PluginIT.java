@@ -351,6 +351,35 @@ class PluginIT {
         + " with the id 'prod'");
   }
 
+  @Test
+  void aBuildOfUncommittedChanges_isNeverPushedAsTheCommit_andUnderCiNeverGoesLive() throws Exception {
+    Path project = copyProject("consumer");
+    for (String[] git : List.of(new String[] {"init", "-q", "-b", "main"}, new String[] {"add", "-A"},
+        new String[] {"-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-q", "-m", "one"})) {
+      List<String> command = new java.util.ArrayList<>(List.of("git"));
+      command.addAll(List.of(git));
+      assertThat(TestServices.run(project, command.toArray(String[]::new)).exitCode()).isZero();
+    }
+    String sha = TestServices.run(project, "git", "rev-parse", "HEAD").output().strip();
+    Files.writeString(project.resolve("Dockerfile"), Files.readString(project.resolve("Dockerfile"))
+        + "LABEL changed=uncommitted\n");
+
+    TestServices.Run build = mvn(project, "deploy:build");
+    TestServices.Run release = TestServices.run(project, Map.of("GITHUB_ACTIONS", "true", "GITHUB_REF",
+        "refs/heads/main"), TestServices.mvnw("deploy:release", "-Ddeploy.databaseUrl=postgres://postgres@127.0.0.1:1"
+        + "/none").toArray(String[]::new));
+
+    assertThat(build.exitCode()).as(build.output()).isZero();
+    String tag = build.output().lines().filter(line -> line.contains("pushed ")).findFirst().orElseThrow()
+        .replaceAll(".*/it/consumer:(\\S+) .*", "$1");
+    assertThat(tag).matches(sha + "-dirty-[0-9a-f]{12}");
+    assertThat(TestServices.registryDigest("it/consumer", sha)).as("never as the commit").isEmpty();
+    assertThat(release.exitCode()).isEqualTo(1);
+    assertThat(release.output()).contains("Refusing to put " + TestServices.registry() + "/it/consumer:" + sha
+        + "-dirty-", "under CI (GitHub Actions) the working tree differs from commit " + sha);
+    assertThat(release.output()).doesNotContain("--- build ---");
+  }
+
   /** A PostgreSQL that trusts any password, as a throwaway database server. */
   private static String throwawayServer() {
     return "postgres://postgres@127.0.0.1:" + RolloutFixture.sharedServer().target().port() + "/postgres";

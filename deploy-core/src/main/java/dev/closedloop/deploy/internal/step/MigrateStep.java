@@ -73,6 +73,12 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
     return true;
   }
 
+  /** A build of uncommitted changes does not reach production under CI: refused before anything runs. */
+  @Override
+  public void preflight(RunContext context) {
+    new ProductionGate(context.config()).refuseUncommittedUnderCi();
+  }
+
   @Override
   public Migration run(RunContext context) {
     MigrationSet proven = context.state().get(TestMigrateStep.PROVEN).map(outcome -> outcome.set()).orElseThrow(() ->

@@ -109,4 +109,19 @@ public final class ProductionGate {
   private static DeployException refusal(String problem) {
     return new DeployException(DeployException.Kind.CONFIGURATION, "databaseUrl (deploy.databaseUrl): " + problem);
   }
+
+  /**
+   * Under CI, a build of uncommitted changes never goes live: its image holds what no commit
+   * does. Outside CI it is the developer's own (tagged {@code <sha>-dirty-<hash>}).
+   *
+   * @throws DeployException of kind GUARD under CI when the working tree differs from the commit
+   */
+  public void refuseUncommittedUnderCi() {
+    var build = config.buildRequest();
+    if (build.uncommitted() != null && config.ci().system().isPresent()) {
+      throw new DeployException(DeployException.Kind.GUARD, "Refusing to put " + build.shaRef() + " live: under CI ("
+          + config.ci().system().get() + ") the working tree differs from commit " + build.sha() + " in tracked"
+          + " files, so the image holds what no commit does. Find the step that changes them, or commit the change");
+    }
+  }
 }

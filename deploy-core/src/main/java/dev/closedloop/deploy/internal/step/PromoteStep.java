@@ -79,6 +79,12 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
     return true;
   }
 
+  /** A build of uncommitted changes does not reach production under CI: refused before anything runs. */
+  @Override
+  public void preflight(RunContext context) {
+    new ProductionGate(context.config()).refuseUncommittedUnderCi();
+  }
+
   @Override
   public Promotion run(RunContext context) {
     ReleaseConfig config = context.config();

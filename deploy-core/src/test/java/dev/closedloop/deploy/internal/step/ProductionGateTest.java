@@ -34,6 +34,31 @@ class ProductionGateTest {
   }
 
   @Test
+  void aBuildOfUncommittedChanges_isTaggedAsSuch_andUnderCiNeverGoesLive() throws Exception {
+    dev.closedloop.deploy.internal.guard.TestGit.initWithOneCommit(dir, "main");
+    java.nio.file.Files.writeString(dir.resolve("a.txt"), "changed, not committed");
+    Map<String, String> ci = Map.of("GITHUB_ACTIONS", "true", "GITHUB_REF", "refs/heads/main");
+
+    ReleaseConfig laptop = Release.configure().image("registry.example.com/shop").buildContext(dir)
+        .ciEnvironment(new CiEnvironment(Map.of(), dir)).load().config();
+    String sha = laptop.buildRequest().sha();
+    assertThat(laptop.buildRequest().shaRef().tagValue()).hasValueSatisfying(tag -> assertThat(tag)
+        .matches(sha + "-dirty-[0-9a-f]{12}"));
+    assertThat(laptop.warnings()).anyMatch(w -> w.startsWith("The working tree has uncommitted changes: an image"
+        + " built now is tagged " + sha + "-dirty-"));
+    new ProductionGate(laptop).refuseUncommittedUnderCi(); // a developer's own: not refused
+
+    ReleaseConfig underCi = Release.configure().image("registry.example.com/shop").buildContext(dir)
+        .ciEnvironment(new CiEnvironment(ci, dir)).load().config();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ProductionGate(underCi).refuseUncommittedUnderCi())
+        .isInstanceOfSatisfying(dev.closedloop.deploy.DeployException.class, e -> {
+          assertThat(e.kind()).isEqualTo(dev.closedloop.deploy.DeployException.Kind.GUARD);
+          assertThat(e.getMessage()).startsWith("Refusing to put registry.example.com/shop:" + sha + "-dirty-")
+              .contains("under CI (GitHub Actions) the working tree differs from commit " + sha);
+        });
+  }
+
+  @Test
   void branch_onMainUnderCi_passes() {
     ProductionGate.BranchVerdict verdict = gate(Map.of("GITHUB_ACTIONS", "true", "GITHUB_REF", "refs/heads/main"),
         settings -> settings).branch();
