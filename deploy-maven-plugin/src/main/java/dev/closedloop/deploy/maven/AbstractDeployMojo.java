@@ -499,7 +499,8 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .migrations(Migrations.of(migrator, migrations, gooseTable, migrationCommand, migrationEnv,
                 migrationCheckCommand)
             .allowingMissing(gooseAllowMissing)
-            .withFlyway(FlywaySettings.parse(placeholders, flywayProperties()))
+            .withFlyway(Migrations.Tool.of(migrator) == Migrations.Tool.FLYWAY
+                ? FlywaySettings.parse(placeholders, flywayProperties()) : null)
             .relativeTo(project.getBasedir().toPath())
             .withClassLoader(projectClassLoader()))
         .databaseUrl(databaseUrl, databaseCredential(databaseUser, Server::getUsername),
@@ -586,7 +587,8 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * {@code <server>}'s (its password decrypted), as Flyway's plugin reads them.
    */
   private String databaseCredential(String value, java.util.function.Function<Server, String> part) {
-    if ((value != null && !value.isBlank()) || databaseServerId == null || databaseServerId.isBlank()) {
+    if ((value != null && !value.isBlank()) || databaseServerId == null || databaseServerId.isBlank()
+        || !reachesProduction()) { // a goal that never reaches production reads none of its credentials
       return value;
     }
     Server server = settings == null ? null : settings.getServer(databaseServerId.trim());

@@ -42,10 +42,11 @@ final class MigratorSwitch {
     Optional<String> recorded = session.lastMigrator();
     String from;
     String shows;
-    if (recorded.isPresent()) {
-      if (recorded.get().equals(now)) {
-        return;
-      }
+    if (recorded.isPresent() && recorded.get().equals(now)) {
+      return;
+    }
+    // "image" names no history of its own: which tool's it carried on, the history tables tell
+    if (recorded.isPresent() && !recorded.get().equals(Migrations.Tool.IMAGE.id())) {
       from = recorded.get();
       shows = "the ledger " + session.ledgerTable() + " records its last migrate as done with " + from;
     } else {
