@@ -14,11 +14,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,25 +26,13 @@ import org.junit.jupiter.api.io.TempDir;
  * path, rollbacks, and the deployment a tag moved back starts. What a release must leave is
  * checked where it lives: the tag in the registry, the rows in the ledger, what the service serves.
  */
+@ExtendWith(TestAwsCredentials.class)
 class AppRunnerRolloutIT {
 
   @TempDir Path work;
   private RolloutFixture fixture;
   private FakeAws aws;
   private AppRunnerSimulator appRunner;
-
-  @BeforeAll
-  static void credentials() {
-    System.setProperty("aws.accessKeyId", "testing");
-    System.setProperty("aws.secretAccessKey", "testing");
-    System.setProperty("aws.disableEc2Metadata", "true");
-  }
-
-  @AfterAll
-  static void clearCredentials() {
-    System.clearProperty("aws.accessKeyId");
-    System.clearProperty("aws.secretAccessKey");
-  }
 
   @BeforeEach
   void setUp() throws Exception {

@@ -339,13 +339,7 @@ final class AppRunnerSimulator implements AutoCloseable {
     closed = true;
     watcher.interrupt();
     proxy.stop(0);
-    for (Thread worker : workers) { // a deployment starting a container now must be done before the sweep
-      try {
-        worker.join(30_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    SimulatedInstances.join(workers);
     instances.close();
   }
 }

@@ -13,11 +13,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -25,25 +24,13 @@ import org.junit.jupiter.api.io.TempDir;
  * canary running for real beside the old one, success and rollback, checked in the registry, the
  * ledger and the revisions left active.
  */
+@ExtendWith(TestAwsCredentials.class)
 class EcsExpressRolloutIT {
 
   @TempDir Path work;
   private RolloutFixture fixture;
   private FakeAws aws;
   private EcsExpressSimulator express;
-
-  @BeforeAll
-  static void credentials() {
-    System.setProperty("aws.accessKeyId", "testing");
-    System.setProperty("aws.secretAccessKey", "testing");
-    System.setProperty("aws.disableEc2Metadata", "true");
-  }
-
-  @AfterAll
-  static void clearCredentials() {
-    System.clearProperty("aws.accessKeyId");
-    System.clearProperty("aws.secretAccessKey");
-  }
 
   @BeforeEach
   void setUp() throws Exception {

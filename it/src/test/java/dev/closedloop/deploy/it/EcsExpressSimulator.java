@@ -198,13 +198,7 @@ final class EcsExpressSimulator implements AutoCloseable {
 
   @Override
   public void close() {
-    for (Thread worker : workers) {
-      try {
-        worker.join(30_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    SimulatedInstances.join(workers);
     instances.close();
   }
 }

@@ -18,11 +18,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,25 +30,13 @@ import org.junit.jupiter.api.io.TempDir;
  * must leave is checked where it lives: the tag in the registry, the row in the ledger, what the
  * service runs.
  */
+@ExtendWith(TestAwsCredentials.class)
 class EcsRolloutIT {
 
   @TempDir Path work;
   private RolloutFixture fixture;
   private FakeAws aws;
   private EcsSimulator ecs;
-
-  @BeforeAll
-  static void credentials() {
-    System.setProperty("aws.accessKeyId", "testing");
-    System.setProperty("aws.secretAccessKey", "testing");
-    System.setProperty("aws.disableEc2Metadata", "true");
-  }
-
-  @AfterAll
-  static void clearCredentials() {
-    System.clearProperty("aws.accessKeyId");
-    System.clearProperty("aws.secretAccessKey");
-  }
 
   @BeforeEach
   void setUp() throws Exception {

@@ -441,13 +441,7 @@ final class EcsSimulator implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    for (Thread worker : workers) {
-      try {
-        worker.join(30_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    SimulatedInstances.join(workers);
     instances.close();
   }
 

@@ -9,11 +9,10 @@ import dev.closedloop.deploy.rollout.Rollout;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -21,25 +20,12 @@ import org.junit.jupiter.api.io.TempDir;
  * played out: an embedder's own target, and settings refused before any AWS call. The platforms'
  * deployments are played by simulators: AppRunnerRolloutIT, EcsRolloutIT, EcsExpressRolloutIT.
  */
+@ExtendWith(TestAwsCredentials.class)
 class RolloutIT {
 
   @TempDir Path work;
   private RolloutFixture fixture;
   private FakeAws aws;
-
-  @BeforeAll
-  static void start() {
-    // the SDK's chain reads these first; nothing here may ask the EC2 metadata address
-    System.setProperty("aws.accessKeyId", "testing");
-    System.setProperty("aws.secretAccessKey", "testing");
-    System.setProperty("aws.disableEc2Metadata", "true");
-  }
-
-  @AfterAll
-  static void stop() {
-    System.clearProperty("aws.accessKeyId");
-    System.clearProperty("aws.secretAccessKey");
-  }
 
   @BeforeEach
   void setUp() throws Exception {

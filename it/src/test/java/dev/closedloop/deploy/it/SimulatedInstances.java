@@ -125,6 +125,17 @@ final class SimulatedInstances implements AutoCloseable {
     }
   }
 
+  /** Waits for a platform's own threads to end (a deployment may be starting a container). */
+  static void join(List<Thread> threads) {
+    for (Thread thread : threads) {
+      try {
+        thread.join(30_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   /** Stops starting, and removes every container: call it once the platform's own threads ended. */
   @Override
   public void close() {
