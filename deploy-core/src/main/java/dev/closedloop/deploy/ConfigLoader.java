@@ -39,6 +39,8 @@ final class ConfigLoader {
 
   private static final Pattern SHA = Pattern.compile("[0-9a-f]{7,64}");
   /** A tag as the distribution spec defines it. */
+  /** A registry as an image names it: a host name or address, maybe a port; no scheme, no path. */
+  private static final Pattern INSECURE_REGISTRY = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?");
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
 
   private final ReleaseBuilder settings;
@@ -197,6 +199,19 @@ final class ConfigLoader {
           }
         }
       }
+      List<String> insecure = new ArrayList<>();
+      for (String entry : settings.insecureRegistries) {
+        String registry = entry == null ? "" : entry.trim();
+        if (registry.isEmpty()) {
+          continue;
+        }
+        if (!INSECURE_REGISTRY.matcher(registry).matches()) {
+          problems.add("insecureRegistries (deploy.insecureRegistries): '" + registry + "' is not a registry: name"
+              + " it as host or host:port, as in the image name, without http:// or a path");
+          continue;
+        }
+        insecure.add(registry);
+      }
       Map<String, String> env = new LinkedHashMap<>();
       try {
         keyValues(settings.localEnv, "localEnv (deploy.localEnv)").forEach((name, value) -> {
@@ -266,7 +281,8 @@ final class ConfigLoader {
         Guards guards = new Guards(settings.branch, settings.allowedBranches, guardOn, mode, timeout, resolvedLockName,
             settings.ledgerSchema, settings.ledgerTable, settings.failWhenSuperseded, migratorSwitch);
         ProductionSettings productionSettings = new ProductionSettings(production, settings.requireTls, guards);
-        RegistrySettings registry = new RegistrySettings(settings.dockerHost, credentials, settings.promoteTags, aws);
+        RegistrySettings registry = new RegistrySettings(settings.dockerHost, credentials, settings.promoteTags, aws,
+            insecure);
         return new Release(new ReleaseConfig(build, testMigrate, productionSettings, registry, rolloutSettings, hooks,
             environment, masked.redactor(), settings.listeners, warnings, unresolved, settings.reportFile));
       }

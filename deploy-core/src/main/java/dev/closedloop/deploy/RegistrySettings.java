@@ -7,20 +7,27 @@ import java.util.List;
 /**
  * Where images are built and kept: the Docker engine ({@code dockerHost}, null for DOCKER_HOST or
  * the platform's socket), the registry's credentials (null for none), the tags promote moves to a
- * tested digest (the first is the one releases go live by) and AWS, for ECR and the other services
- * called. These are what a run opens its engine, registry and rollout target from, for several
+ * tested digest (the first is the one releases go live by), AWS, for ECR and the other services
+ * called, and the registries off loopback spoken to over plain HTTP ({@code host[:port]}). These are what a run opens its engine, registry and rollout target from, for several
  * steps: none of them belongs to one step alone.
  */
 public record RegistrySettings(
-    String dockerHost, RegistryCredentials registryCredentials, List<String> promoteTags, AwsSettings aws) {
+    String dockerHost, RegistryCredentials registryCredentials, List<String> promoteTags, AwsSettings aws,
+    List<String> insecureRegistries) {
 
   public RegistrySettings {
     promoteTags = List.copyOf(promoteTags);
+    insecureRegistries = List.copyOf(insecureRegistries);
+  }
+
+  public RegistrySettings(String dockerHost, RegistryCredentials registryCredentials, List<String> promoteTags,
+      AwsSettings aws) {
+    this(dockerHost, registryCredentials, promoteTags, aws, List.of());
   }
 
   @Override
   public String toString() {
     return "RegistrySettings[dockerHost=" + dockerHost + ", registryCredentials="
-        + (registryCredentials != null ? "****" : null) + ", promoteTags=" + promoteTags + ", aws=" + aws + "]";
+        + (registryCredentials != null ? "****" : null) + ", promoteTags=" + promoteTags + ", aws=" + aws + ", insecureRegistries=" + insecureRegistries + "]";
   }
 }

@@ -45,6 +45,7 @@ public final class ReleaseBuilder {
   String databasePassword;
   boolean requireTls;
   final List<String> promoteTags = new ArrayList<>(List.of("latest"));
+  final List<String> insecureRegistries = new ArrayList<>();
   String branch;
   final List<String> allowedBranches = new ArrayList<>();
   String branchGuard = "on";
@@ -357,6 +358,17 @@ public final class ReleaseBuilder {
   public ReleaseBuilder promoteTags(List<String> tags) {
     this.promoteTags.clear();
     this.promoteTags.addAll(tags);
+    return this;
+  }
+
+  /**
+   * Registries off loopback ({@code host[:port]}) to speak plain HTTP to; every other one is
+   * spoken to over HTTPS, and one that answers plain HTTP is refused. Loopback registries always
+   * speak plain HTTP.
+   */
+  public ReleaseBuilder insecureRegistries(List<String> registries) {
+    this.insecureRegistries.clear();
+    this.insecureRegistries.addAll(registries);
     return this;
   }
 

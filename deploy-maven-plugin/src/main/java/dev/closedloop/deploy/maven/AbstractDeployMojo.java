@@ -208,6 +208,13 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.promoteTags", defaultValue = "latest")
   List<String> promoteTags;
 
+  /**
+   * Registries off loopback ({@code host[:port]}) spoken to over plain HTTP; any other one that
+   * answers plain HTTP is refused.
+   */
+  @Parameter(property = "deploy.insecureRegistries")
+  List<String> insecureRegistries;
+
   /** The branch being released; default: from the CI variables, else git. */
   @Parameter(property = "deploy.branch")
   String branch;
@@ -507,6 +514,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
             databaseCredential(databasePassword, Server::getPassword))
         .requireTls(requireTls)
         .promoteTags(promoteTags)
+        .insecureRegistries(insecureRegistries != null ? insecureRegistries : List.of())
         .branch(branch)
         .allowedBranches(allowedBranches)
         .branchGuard(branchGuard)

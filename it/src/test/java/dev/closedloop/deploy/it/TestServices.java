@@ -163,6 +163,51 @@ final class TestServices {
     return fail("the registry did not start: " + Files.readString(state.resolve("registry.log")));
   }
 
+  /**
+   * Starts docker-registry without authentication on a free port of every interface, with data
+   * under {@code state}, and waits until it answers on loopback; {@code address()} is the loopback one.
+   */
+  static OwnRegistry startOpenRegistry(Path state) throws IOException, InterruptedException {
+    int port;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    String address = "127.0.0.1:" + port;
+    Files.writeString(state.resolve("config.yml"), "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+        + "    rootdirectory: " + state.resolve("data") + "\nhttp:\n  addr: 0.0.0.0:" + port + "\n");
+    Process process = new ProcessBuilder("docker-registry", "serve", state.resolve("config.yml").toString())
+        .redirectErrorStream(true).redirectOutput(state.resolve("registry.log").toFile()).start();
+    for (int attempt = 0; attempt < 100; attempt++) { // 10 s at most
+      try {
+        HttpResponse<Void> v2 = HTTP.send(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/")).build(),
+            HttpResponse.BodyHandlers.discarding());
+        if (v2.statusCode() == 200) {
+          return new OwnRegistry(process, address);
+        }
+      } catch (IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(100);
+    }
+    process.destroy();
+    return fail("the registry did not start: " + Files.readString(state.resolve("registry.log")));
+  }
+
+  /** An IPv4 address of this machine that is not loopback: how another machine would reach it. */
+  static String outsideAddress() throws IOException {
+    for (java.net.NetworkInterface nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+      if (!nic.isUp() || nic.isLoopback()) {
+        continue;
+      }
+      for (java.net.InetAddress address : java.util.Collections.list(nic.getInetAddresses())) {
+        if (address instanceof java.net.Inet4Address && !address.isLoopbackAddress() && !address.isLinkLocalAddress()) {
+          return address.getHostAddress();
+        }
+      }
+    }
+    return fail("this machine has no IPv4 address off loopback to test a remote registry with");
+  }
+
   /** moto, serving ECR, SSM and STS for the AWS SDK on one loopback port; stop it with {@link #close}. */
   record Moto(Process process, String endpoint) implements AutoCloseable {
     @Override

@@ -43,6 +43,8 @@ class TokenRegistryIT {
   private static final String PASSWORD = "token-test-password";
   private static final String SERVICE = "closedloop-test-registry";
   private static final String ISSUER = "closedloop-test-issuer";
+  /** An identity token, as Azure Container Registry's login leaves in config.json: a refresh token. */
+  private static final String IDENTITY_TOKEN = "identity-refresh-token-for-tests";
 
   @TempDir static Path state;
   private static HttpServer tokenService;
@@ -50,6 +52,8 @@ class TokenRegistryIT {
   private static String address;
   private static PrivateKey key;
   private static String certificate;
+  /** Every token asked for: "GET <scopes>" or "POST <grant> <scopes>", in order. */
+  private static final List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @TempDir Path context;
 
@@ -72,6 +76,25 @@ class TokenRegistryIT {
 
     tokenService = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     tokenService.createContext("/token", exchange -> {
+      if (exchange.getRequestMethod().equals("POST")) { // OAuth2, as for an identity token
+        String form = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        String grant = parameter(form, "grant_type");
+        asked.add("POST " + grant + " " + parameter(form, "scope"));
+        if (!"refresh_token".equals(grant) || !IDENTITY_TOKEN.equals(parameter(form, "refresh_token"))) {
+          exchange.sendResponseHeaders(401, -1);
+          exchange.close();
+          return;
+        }
+        byte[] body = ("{\"access_token\":\"" + jwt(scopes(form)) + "\",\"expires_in\":300}")
+            .getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(200, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+          out.write(body);
+        }
+        return;
+      }
+      asked.add("GET " + parameter(exchange.getRequestURI().getRawQuery(), "scope"));
       String authorization = exchange.getRequestHeaders().getFirst("Authorization");
       String expected = "Basic " + Base64.getEncoder().encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8));
       String query = exchange.getRequestURI().getRawQuery();
@@ -109,20 +132,33 @@ class TokenRegistryIT {
     }
   }
 
-  /** The access claims for scope=repository:NAME:ACTIONS parameters. */
+  /** The access claims for scope=repository:NAME:ACTIONS parameters (several, or space-separated in one). */
   private static String scopes(String query) {
     StringBuilder access = new StringBuilder();
     for (String pair : query == null ? new String[0] : query.split("&")) {
       if (pair.startsWith("scope=")) {
-        String[] scope = URLDecoder.decode(pair.substring(6), StandardCharsets.UTF_8).split(":");
-        if (access.length() > 0) {
-          access.append(',');
+        for (String one : URLDecoder.decode(pair.substring(6), StandardCharsets.UTF_8).split(" ")) {
+          String[] scope = one.split(":");
+          if (access.length() > 0) {
+            access.append(',');
+          }
+          access.append("{\"type\":\"").append(scope[0]).append("\",\"name\":\"").append(scope[1])
+              .append("\",\"actions\":[\"").append(scope[2].replace(",", "\",\"")).append("\"]}");
         }
-        access.append("{\"type\":\"").append(scope[0]).append("\",\"name\":\"").append(scope[1])
-            .append("\",\"actions\":[\"").append(scope[2].replace(",", "\",\"")).append("\"]}");
       }
     }
     return "[" + access + "]";
+  }
+
+  /** The scopes, or another parameter, of a query or form, decoded and joined by a space. */
+  private static String parameter(String query, String name) {
+    List<String> values = new java.util.ArrayList<>();
+    for (String pair : query == null ? new String[0] : query.split("&")) {
+      if (pair.startsWith(name + "=")) {
+        values.add(URLDecoder.decode(pair.substring(name.length() + 1), StandardCharsets.UTF_8));
+      }
+    }
+    return String.join(" ", values);
   }
 
   private static String jwt(String access) {
@@ -162,5 +198,63 @@ class TokenRegistryIT {
     assertThatThrownBy(() -> new OciRegistry(new RegistryCredentials(USER, "wrong")).digestOf(repository.withTag("latest")))
         .hasMessage("The registry " + address + " refused the credentials for " + address + "/token/app: check the"
             + " <server> with id '" + address + "' in settings.xml");
+  }
+
+  @Test
+  void reads_askForPullOnly_andOnlyAMoveAsksForPush() throws IOException {
+    BuiltImage built = buildAs(new RegistryCredentials(USER, PASSWORD), "token/scoped");
+    ImageRef repository = ImageRef.parse(address + "/token/scoped");
+    RegistryCredentials credentials = new RegistryCredentials(USER, PASSWORD);
+
+    asked.clear();
+    OciRegistry reader = new OciRegistry(credentials);
+    assertThat(reader.digestOf(repository.withTag(built.image().tagValue().orElseThrow()))).contains(built.digest());
+    reader.manifest(repository.withDigest(built.digest()));
+    assertThat(asked).as("what a read-only goal asks the token service for").containsExactly(
+        "GET repository:token/scoped:pull");
+
+    asked.clear();
+    new Promoter(new OciRegistry(credentials), Events.none()).promote(repository, built.digest(), List.of("latest"));
+    assertThat(asked).containsExactly("GET repository:token/scoped:pull", "GET repository:token/scoped:pull,push");
+    assertThat(new OciRegistry(credentials).digestOf(repository.withTag("latest"))).contains(built.digest());
+  }
+
+  @Test
+  void anIdentityToken_fromDockerConfig_buildsPushesAndPromotes_asAnOAuthRefreshToken_neverPrinted() throws IOException {
+    Path docker = Files.createDirectories(context.resolve("docker"));
+    // what `az acr login` leaves: a placeholder user with no password, and the identity token
+    Files.writeString(docker.resolve("config.json"), """
+        {"auths": {"%s": {"auth": "%s", "identitytoken": "%s"}}}
+        """.formatted(address, Base64.getEncoder().encodeToString(
+            "00000000-0000-0000-0000-000000000000:".getBytes(StandardCharsets.UTF_8)), IDENTITY_TOKEN));
+    Files.copy(TestServices.busybox(), context.resolve("busybox"));
+    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\n");
+    String sha = TestServices.randomSha();
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+
+    asked.clear();
+    BuiltImage built = Release.configure().image(address + "/token/identity").sha(sha).buildContext(context)
+        .ciEnvironment(new dev.closedloop.deploy.guard.CiEnvironment(java.util.Map.of("DOCKER_CONFIG", docker.toString()), context))
+        .listener(event -> printed.writeBytes((event + "\n").getBytes(StandardCharsets.UTF_8)))
+        .dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow();
+
+    // the engine pushed with the identity token too: every token came from the refresh grant
+    assertThat(asked).isNotEmpty().allSatisfy(request -> assertThat(request).startsWith("POST refresh_token "));
+    RegistryCredentials identity = RegistryCredentials.identityToken(IDENTITY_TOKEN);
+    ImageRef repository = ImageRef.parse(address + "/token/identity");
+    new Promoter(new OciRegistry(identity), Events.none()).promote(repository, built.digest(), List.of("latest"));
+    assertThat(new OciRegistry(new RegistryCredentials(USER, PASSWORD)).digestOf(repository.withTag("latest")))
+        .contains(built.digest());
+    assertThat(printed.toString(StandardCharsets.UTF_8)).isNotBlank().doesNotContain(IDENTITY_TOKEN);
+    assertThatThrownBy(() -> new OciRegistry(RegistryCredentials.identityToken("revoked")).digestOf(repository.withTag("latest")))
+        .hasMessage("The registry " + address + " refused the credentials for " + address + "/token/identity: check the"
+            + " <server> with id '" + address + "' in settings.xml");
+  }
+
+  private BuiltImage buildAs(RegistryCredentials credentials, String repository) throws IOException {
+    Files.copy(TestServices.busybox(), context.resolve("busybox"));
+    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\n");
+    return Release.configure().image(address + "/" + repository).sha(TestServices.randomSha()).buildContext(context)
+        .registryCredentials(credentials).dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow();
   }
 }

@@ -64,11 +64,7 @@ public final class Containers {
     } catch (RuntimeException e) {
       throw failure("inspect image " + image, e);
     }
-    AuthConfig auth = new AuthConfig().withRegistryAddress(image.apiHost());
-    RegistryCredentials known = credentials.get();
-    if (known != null) {
-      auth.withUsername(known.username()).withPassword(known.password());
-    }
+    AuthConfig auth = DockerEngine.authConfig(image.apiHost(), credentials.get());
     try {
       QuietPull pull = client.pullImageCmd(image.toString()).withAuthConfig(auth).exec(new QuietPull());
       if (!pull.awaitCompletion(30, TimeUnit.MINUTES)) {

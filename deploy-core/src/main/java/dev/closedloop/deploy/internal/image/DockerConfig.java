@@ -83,6 +83,9 @@ public final class DockerConfig {
   }
 
   private Optional<RegistryCredentials> inline(JsonNode auth, String key) {
+    if (auth.hasNonNull("identitytoken") && !auth.get("identitytoken").asText().isEmpty()) {
+      return Optional.of(RegistryCredentials.identityToken(auth.get("identitytoken").asText())); // ACR's login
+    }
     if (auth.hasNonNull("auth")) {
       String decoded;
       try {
@@ -137,6 +140,7 @@ public final class DockerConfig {
             + " (exit " + process.exitValue() + "): " + said);
       }
       JsonNode json = new ObjectMapper().readTree(text);
+      // a helper answers the user name "<token>" for an identity token: RegistryCredentials reads it so
       return Optional.of(new RegistryCredentials(json.path("Username").asText(), json.path("Secret").asText()));
     } catch (IOException e) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, file + " names the credential helper " + helper

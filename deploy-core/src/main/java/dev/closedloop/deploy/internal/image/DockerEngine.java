@@ -6,7 +6,9 @@ import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.transport.DockerHttpClient;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import com.github.dockerjava.api.model.AuthConfig;
 import dev.closedloop.deploy.DeployException;
+import dev.closedloop.deploy.image.RegistryCredentials;
 import java.io.IOException;
 import java.time.Duration;
 
@@ -22,6 +24,20 @@ public final class DockerEngine implements AutoCloseable {
   private DockerEngine(String host, DockerClient client) {
     this.host = host;
     this.client = client;
+  }
+
+  /**
+   * What the engine sends a registry at {@code address} (host[:port], or Docker Hub's index
+   * address): nothing but the address without credentials; an identity token as such, which the
+   * engine exchanges at the registry's token service.
+   */
+  public static AuthConfig authConfig(String address, RegistryCredentials credentials) {
+    AuthConfig auth = new AuthConfig().withRegistryAddress(address);
+    if (credentials == null) {
+      return auth;
+    }
+    return credentials.isIdentityToken() ? auth.withIdentityToken(credentials.password())
+        : auth.withUsername(credentials.username()).withPassword(credentials.password());
   }
 
   /**

@@ -223,17 +223,17 @@ public final class ImageBuilder {
     if (callback.error != null) {
       throw new DeployException(DeployException.Kind.REGISTRY, "docker push of " + tag + " failed: "
           + callback.error + (callback.error.contains("auth") || callback.error.contains("denied")
-              ? " (check the <server> with id '" + tag.registry() + "' in settings.xml)" : ""));
+              ? " (check the <server> with id '" + tag.registry() + "' in settings.xml)"
+              : callback.error.contains("HTTP response to HTTPS client")
+                  ? " (the Docker engine speaks HTTPS to registries off loopback: list " + tag.registry()
+                      + " in insecure-registries of the engine's daemon.json, or serve the registry over HTTPS)"
+                  : ""));
     }
     return callback.digest;
   }
 
   private AuthConfig authConfig(ImageRef tag) {
-    AuthConfig auth = new AuthConfig().withRegistryAddress(tag.apiHost());
-    if (credentials != null) {
-      auth.withUsername(credentials.username()).withPassword(credentials.password());
-    }
-    return auth;
+    return DockerEngine.authConfig(tag.apiHost(), credentials);
   }
 
   private void closeIfAborted(Closeable callback) {

@@ -21,13 +21,17 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * A registry spoken to through the OCI distribution API over {@code java.net.http}: anonymous,
- * basic, or bearer-token auth answered from the {@code WWW-Authenticate} challenge.
+ * basic, or bearer-token auth answered from the {@code WWW-Authenticate} challenge. A read asks
+ * the token service for {@code pull} only, a tag move for {@code pull,push}, so a read-only role
+ * serves every goal that only reads. Plain HTTP is spoken only to a registry on loopback or one
+ * named insecure ({@code deploy.insecureRegistries}).
  */
 public final class OciRegistry implements Registry {
 
@@ -38,6 +42,9 @@ public final class OciRegistry implements Registry {
       "application/vnd.oci.image.manifest.v1+json",
       "application/vnd.docker.distribution.manifest.v2+json");
 
+  /** The token scopes' actions: a read needs no more than pull. */
+  private static final String PULL = "pull";
+  private static final String PUSH = "pull,push";
   private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
   private static final ObjectMapper JSON = new ObjectMapper();
   /** How long a registry may take to answer one call. */
@@ -47,16 +54,23 @@ public final class OciRegistry implements Registry {
 
   private final HttpClient http;
   private final RegistryCredentials credentials;
+  /** Registries (host[:port]) spoken to over plain HTTP though they are not on loopback. */
+  private final Set<String> insecure;
   /** The Authorization header that answered the registry's challenge, by scope. */
   private final Map<String, String> authorizations = new ConcurrentHashMap<>();
 
   public OciRegistry(RegistryCredentials credentials) {
-    this(credentials, READ_TIMEOUT);
+    this(credentials, Set.of());
   }
 
-  OciRegistry(RegistryCredentials credentials, Duration readTimeout) {
+  public OciRegistry(RegistryCredentials credentials, Set<String> insecureRegistries) {
+    this(credentials, insecureRegistries, READ_TIMEOUT);
+  }
+
+  OciRegistry(RegistryCredentials credentials, Set<String> insecureRegistries, Duration readTimeout) {
     this.readTimeout = readTimeout;
     this.credentials = credentials;
+    this.insecure = Set.copyOf(insecureRegistries);
     this.http = HttpClient.newBuilder()
         .connectTimeout(Duration.ofSeconds(10))
         .followRedirects(HttpClient.Redirect.NORMAL)
@@ -69,7 +83,7 @@ public final class OciRegistry implements Registry {
 
   @Override
   public Optional<String> digestOf(ImageRef image) {
-    HttpResponse<Void> response = send(image, HttpRequest.newBuilder(manifestUri(image, reference(image)))
+    HttpResponse<Void> response = send(image, PULL, HttpRequest.newBuilder(manifestUri(image, reference(image)))
         .method("HEAD", HttpRequest.BodyPublishers.noBody())
         .header("Accept", MANIFEST_TYPES), HttpResponse.BodyHandlers.discarding());
     if (response.statusCode() == 404) {
@@ -84,7 +98,7 @@ public final class OciRegistry implements Registry {
 
   @Override
   public Manifest manifest(ImageRef image) {
-    HttpResponse<byte[]> response = send(image, HttpRequest.newBuilder(manifestUri(image, reference(image)))
+    HttpResponse<byte[]> response = send(image, PULL, HttpRequest.newBuilder(manifestUri(image, reference(image)))
         .GET().header("Accept", MANIFEST_TYPES), HttpResponse.BodyHandlers.ofByteArray());
     if (response.statusCode() == 404) {
       throw new DeployException(DeployException.Kind.REGISTRY, image + " is not in the registry: build and push it"
@@ -105,7 +119,7 @@ public final class OciRegistry implements Registry {
   @Override
   public void putManifest(ImageRef repository, String tag, Manifest manifest) {
     ImageRef tagged = repository.withTag(tag);
-    HttpResponse<Void> response = send(tagged, HttpRequest.newBuilder(manifestUri(tagged, tag))
+    HttpResponse<Void> response = send(tagged, PUSH, HttpRequest.newBuilder(manifestUri(tagged, tag))
         .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest.content()))
         .header("Content-Type", manifest.mediaType()), HttpResponse.BodyHandlers.discarding());
     if (response.statusCode() != 201 && response.statusCode() != 200) {
@@ -127,9 +141,10 @@ public final class OciRegistry implements Registry {
     }
   }
 
-  private <T> HttpResponse<T> send(ImageRef image, HttpRequest.Builder request, HttpResponse.BodyHandler<T> body) {
+  private <T> HttpResponse<T> send(ImageRef image, String actions, HttpRequest.Builder request,
+      HttpResponse.BodyHandler<T> body) {
     request.timeout(readTimeout); // a stalled registry must not hang a release that holds the lock
-    String scope = "repository:" + image.repository() + ":pull,push";
+    String scope = "repository:" + image.repository() + ":" + actions;
     String known = authorizations.get(scope);
     if (known != null) {
       request.header("Authorization", known);
@@ -154,6 +169,11 @@ public final class OciRegistry implements Registry {
       if (credentials == null) {
         throw noCredentials(image);
       }
+      if (credentials.isIdentityToken()) {
+        throw new DeployException(DeployException.Kind.REGISTRY, "The registry " + image.registry() + " asks for a"
+            + " user name and password, but its credentials are an identity token, which only a token service"
+            + " takes: log in with a user name and password (docker login " + image.registry() + ")");
+      }
       return credentials.basicHeader();
     }
     if (!challenge.regionMatches(true, 0, "Bearer", 0, 6)) {
@@ -169,19 +189,34 @@ public final class OciRegistry implements Registry {
       throw failure(image, "the authentication challenge names no realm");
     }
     URI realmUri = URI.create(realm);
-    if (credentials != null && !"https".equalsIgnoreCase(realmUri.getScheme()) && !Loopback.isLoopback(realmUri.getHost())) {
+    if (credentials != null && !"https".equalsIgnoreCase(realmUri.getScheme()) && !Loopback.isLoopback(realmUri.getHost())
+        && !namedInsecure(realmUri.getHost())) {
       throw new DeployException(DeployException.Kind.REGISTRY, "The registry " + image.registry() + " sends"
           + " clients to the token service " + realm + " over plain HTTP: refusing to send credentials there."
           + " Configure the registry's token realm as https://");
     }
-    StringBuilder url = new StringBuilder(realm).append(realm.contains("?") ? "&" : "?")
-        .append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
-    if (params.containsKey("service")) {
-      url.append("&service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8));
-    }
-    HttpRequest.Builder tokenRequest = HttpRequest.newBuilder(URI.create(url.toString())).GET().timeout(readTimeout);
-    if (credentials != null) {
-      tokenRequest.header("Authorization", credentials.basicHeader());
+    HttpRequest.Builder tokenRequest;
+    if (credentials != null && credentials.isIdentityToken()) {
+      // an identity token (ACR's, or a helper's "<token>") is an OAuth2 refresh token: posted, never in a URL
+      StringBuilder form = new StringBuilder("grant_type=refresh_token&client_id=closedloop")
+          .append("&refresh_token=").append(URLEncoder.encode(credentials.password(), StandardCharsets.UTF_8))
+          .append("&scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
+      if (params.containsKey("service")) {
+        form.append("&service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8));
+      }
+      tokenRequest = HttpRequest.newBuilder(realmUri).timeout(readTimeout)
+          .header("Content-Type", "application/x-www-form-urlencoded")
+          .POST(HttpRequest.BodyPublishers.ofString(form.toString()));
+    } else {
+      StringBuilder url = new StringBuilder(realm).append(realm.contains("?") ? "&" : "?")
+          .append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
+      if (params.containsKey("service")) {
+        url.append("&service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8));
+      }
+      tokenRequest = HttpRequest.newBuilder(URI.create(url.toString())).GET().timeout(readTimeout);
+      if (credentials != null) {
+        tokenRequest.header("Authorization", credentials.basicHeader());
+      }
     }
     try {
       HttpResponse<String> response = within(http.sendAsync(tokenRequest.build(), HttpResponse.BodyHandlers.ofString()));
@@ -283,6 +318,12 @@ public final class OciRegistry implements Registry {
           + " within " + readTimeout.toMillis() + " ms for " + image.name() + ": check that it runs and is not"
           + " overloaded, then run again", e);
     } catch (IOException e) {
+      if (speaksPlainHttp(e)) {
+        throw new DeployException(DeployException.Kind.REGISTRY, "The registry " + image.registry() + " answers"
+            + " plain HTTP, not HTTPS: closedloop speaks plain HTTP only to a registry on loopback, since"
+            + " credentials and digests would cross the network unprotected. Serve it over HTTPS, or name it in"
+            + " deploy.insecureRegistries if this network is trusted", e);
+      }
       throw new DeployException(DeployException.Kind.REGISTRY,
           "Cannot reach the registry " + image.registry() + " for " + image.name() + " ("
               + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName())
@@ -293,8 +334,25 @@ public final class OciRegistry implements Registry {
     }
   }
 
-  private static URI manifestUri(ImageRef image, String reference) {
-    String scheme = image.isLoopback() ? "http" : "https";
+  /** A TLS handshake answered with plain HTTP: the JDK's words for it. */
+  private static boolean speaksPlainHttp(Throwable e) {
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof javax.net.ssl.SSLException && cause.getMessage() != null
+          && (cause.getMessage().contains("Unsupported or unrecognized SSL message")
+              || cause.getMessage().contains("plaintext connection"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A token service on the host of a registry named insecure may speak plain HTTP too. */
+  private boolean namedInsecure(String host) {
+    return insecure.stream().anyMatch(registry -> registry.equals(host) || registry.startsWith(host + ":"));
+  }
+
+  private URI manifestUri(ImageRef image, String reference) {
+    String scheme = image.isLoopback() || insecure.contains(image.registry()) ? "http" : "https";
     return URI.create(scheme + "://" + image.apiHost() + "/v2/" + image.repository() + "/manifests/" + reference);
   }
 

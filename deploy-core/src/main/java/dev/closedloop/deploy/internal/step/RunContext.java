@@ -116,7 +116,7 @@ public final class RunContext implements AutoCloseable {
     if (registry == null) {
       ImageRef image = config.buildRequest().repository();
       registry = image != null && image.isEcr() ? own(EcrRegistry.of(image, config.registry().aws()))
-          : new OciRegistry(config.registry().registryCredentials());
+          : new OciRegistry(config.registry().registryCredentials(), java.util.Set.copyOf(config.registry().insecureRegistries()));
     }
     return registry;
   }

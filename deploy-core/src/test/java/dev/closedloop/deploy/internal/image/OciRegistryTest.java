@@ -116,7 +116,7 @@ class OciRegistryTest {
       accept.start();
       ImageRef image = ImageRef.parse("127.0.0.1:" + stalled.getLocalPort() + "/team/app:latest");
 
-      assertThatThrownBy(() -> new OciRegistry(null, Duration.ofMillis(500)).digestOf(image))
+      assertThatThrownBy(() -> new OciRegistry(null, java.util.Set.of(), Duration.ofMillis(500)).digestOf(image))
           .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
               .startsWith("The registry 127.0.0.1:" + stalled.getLocalPort() + " did not answer within 500 ms for 127.0.0.1:" + stalled.getLocalPort() + "/team/app"));
     } finally {
