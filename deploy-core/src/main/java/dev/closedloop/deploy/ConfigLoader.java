@@ -102,6 +102,7 @@ final class ConfigLoader {
     if (credentials != null) {
       masked.add(credentials.password());
     }
+    settings.pullCredentials.values().forEach(other -> masked.add(other.password()));
     AwsSettings aws = parse(problems, () -> AwsSettings.of(settings.awsEndpoint, settings.awsRegion));
     String migratorSwitch = null;
     if (settings.migratorSwitch != null && !settings.migratorSwitch.isBlank()) {
@@ -282,7 +283,7 @@ final class ConfigLoader {
             settings.ledgerSchema, settings.ledgerTable, settings.failWhenSuperseded, migratorSwitch);
         ProductionSettings productionSettings = new ProductionSettings(production, settings.requireTls, guards);
         RegistrySettings registry = new RegistrySettings(settings.dockerHost, credentials, settings.promoteTags, aws,
-            insecure);
+            insecure, settings.pullCredentials);
         return new Release(new ReleaseConfig(build, testMigrate, productionSettings, registry, rolloutSettings, hooks,
             environment, masked.redactor(), settings.listeners, warnings, unresolved, settings.reportFile));
       }

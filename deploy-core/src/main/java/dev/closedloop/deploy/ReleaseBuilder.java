@@ -46,6 +46,7 @@ public final class ReleaseBuilder {
   boolean requireTls;
   final List<String> promoteTags = new ArrayList<>(List.of("latest"));
   final List<String> insecureRegistries = new ArrayList<>();
+  final Map<String, RegistryCredentials> pullCredentials = new LinkedHashMap<>();
   String branch;
   final List<String> allowedBranches = new ArrayList<>();
   String branchGuard = "on";
@@ -527,6 +528,26 @@ public final class ReleaseBuilder {
    */
   public ReleaseBuilder registryCredentials(RegistryCredentials credentials) {
     this.registryCredentials = credentials;
+    return this;
+  }
+
+  /**
+   * Credentials for another registry ({@code host[:port]} as an image names it, {@code docker.io}
+   * for Docker Hub) that the build pulls a base image from. Without them, the docker CLI's
+   * configuration is asked, and for ECR, GetAuthorizationToken.
+   */
+  public ReleaseBuilder registryCredentials(String registry, RegistryCredentials credentials) {
+    if (credentials == null) {
+      this.pullCredentials.remove(registry);
+    } else {
+      this.pullCredentials.put(registry, credentials);
+    }
+    return this;
+  }
+
+  /** {@link #registryCredentials(String, RegistryCredentials)} for each registry of {@code credentials}. */
+  public ReleaseBuilder pullCredentials(Map<String, RegistryCredentials> credentials) {
+    credentials.forEach(this::registryCredentials);
     return this;
   }
 

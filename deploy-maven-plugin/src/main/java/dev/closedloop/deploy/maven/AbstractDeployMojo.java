@@ -494,6 +494,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .sha(sha)
         .dockerHost(dockerHost)
         .registryCredentials(registryCredentials())
+        .pullCredentials(baseImageCredentials())
         .listener(new MavenLogListener(getLog(), ci, RAW_OUT, System.err))
         .buildContext(buildContext.toPath())
         .dockerfile(dockerfile != null ? dockerfile.toPath() : null)
@@ -622,16 +623,51 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       return null; // load() reports the bad reference with the other settings
     }
     Server server = settings.getServer(registry);
-    if (server == null) {
-      return null;
+    return server == null ? null : serverCredentials(server, "pushing anonymously");
+  }
+
+  /**
+   * For a goal that builds: the settings.xml {@code <server>}s named as registries ({@code
+   * host.domain}, {@code host:port}, {@code localhost}) other than the image's, for base images
+   * the Dockerfile pulls from them.
+   */
+  private java.util.Map<String, RegistryCredentials> baseImageCredentials() {
+    java.util.Map<String, RegistryCredentials> found = new java.util.LinkedHashMap<>();
+    if (!buildsImage() || settings == null) {
+      return found;
     }
+    String own;
+    try {
+      own = image == null ? null : ImageRef.parse(image).registry();
+    } catch (DeployException e) {
+      own = null;
+    }
+    for (Server server : settings.getServers()) {
+      String id = server.getId();
+      if (id != null && !id.equals(own) && id.matches("[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+(:\\d+)?|[A-Za-z0-9.-]+:\\d+|localhost")) {
+        RegistryCredentials credentials = serverCredentials(server, null); // a Maven repository's server, maybe
+        if (credentials != null) {
+          found.put(id, credentials);
+        }
+      }
+    }
+    return found;
+  }
+
+  /**
+   * A {@code <server>}'s username and decrypted password, or null when it has not both: with a
+   * warning that ends with {@code otherwise}, unless that is null.
+   */
+  private RegistryCredentials serverCredentials(Server server, String otherwise) {
     SettingsDecryptionResult decrypted = decrypter.decrypt(new DefaultSettingsDecryptionRequest(server));
     for (SettingsProblem problem : decrypted.getProblems()) {
-      getLog().warn("settings.xml <server> " + registry + ": " + problem.getMessage());
+      getLog().warn("settings.xml <server> " + server.getId() + ": " + problem.getMessage());
     }
     Server plain = decrypted.getServer() != null ? decrypted.getServer() : server;
     if (plain.getUsername() == null || plain.getPassword() == null) {
-      getLog().warn("settings.xml <server> " + registry + " has no username or password; pushing anonymously");
+      if (otherwise != null) {
+        getLog().warn("settings.xml <server> " + server.getId() + " has no username or password; " + otherwise);
+      }
       return null;
     }
     return new RegistryCredentials(plain.getUsername(), plain.getPassword());

@@ -213,6 +213,63 @@ class AuthenticatedRegistryIT {
             + " 127.0.0.1:1");
   }
 
+  @Test
+  void aPrivateBaseImage_pullsWithItsRegistrysCredentials_fromTheApiAndSettingsXml_orFailsInOneLineNamingIt()
+      throws IOException {
+    writeContext(context);
+    String baseSha = TestServices.randomSha();
+    String base = address + "/auth/base:" + baseSha;
+    Release.configure().image(address + "/auth/base").sha(baseSha).buildContext(context)
+        .registryCredentials(new RegistryCredentials(USER, PASSWORD)).dockerHost(TestServices.dockerHost())
+        .load().build();
+    Path app = Files.createDirectories(context.resolve("app"));
+    Files.writeString(app.resolve("marker"), "on a private base\n");
+    Files.writeString(app.resolve("Dockerfile"), "ARG BASE=" + base + "\nFROM ${BASE}\nCOPY marker /marker\n");
+    String image = TestServices.registry() + "/it/private-base";
+
+    // the engine has it no more: the build must pull it, with credentials for its registry
+    TestServices.docker("rmi", base);
+    String refusedSha = TestServices.randomSha();
+    assertThatThrownBy(() -> Release.configure().image(image).sha(refusedSha).buildContext(app)
+        .dockerHost(TestServices.dockerHost()).load().build())
+        .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage())
+            .startsWith("docker build of " + app.resolve("Dockerfile") + " failed: ")
+            .endsWith("(no credentials were found for " + address + ", where the Dockerfile pulls from: add a"
+                + " settings.xml <server> with the registry as its id, or docker login to it)")
+            .doesNotContain("\n"));
+    assertThat(TestServices.registryDigest("it/private-base", refusedSha)).isEmpty();
+
+    String sha = TestServices.randomSha();
+    BuiltImage built = Release.configure().image(image).sha(sha).buildContext(app)
+        .registryCredentials(address, new RegistryCredentials(USER, PASSWORD))
+        .dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow();
+    assertThat(TestServices.registryDigest("it/private-base", sha)).contains(built.digest());
+
+    // through Maven, from the settings.xml <server> whose id is the base's registry
+    TestServices.docker("rmi", base);
+    Path project = Files.createDirectories(context.resolve("project"));
+    Files.copy(app.resolve("Dockerfile"), project.resolve("Dockerfile"));
+    Files.copy(app.resolve("marker"), project.resolve("marker"));
+    Files.copy(TestServices.root().resolve("it/src/test/projects/consumer/pom.xml"), project.resolve("pom.xml"));
+    Path settings = context.resolve("settings.xml");
+    Files.writeString(settings, """
+        <settings>
+          <servers>
+            <server><id>maven-central-mirror</id><username>someone</username><password>other</password></server>
+            <server><id>%s</id><username>%s</username><password>%s</password></server>
+          </servers>
+        </settings>
+        """.formatted(address, USER, PASSWORD));
+    String mavenSha = TestServices.randomSha();
+    TestServices.Run run = TestServices.run(project, TestServices.root().resolve("mvnw").toString(), "-B", "-ntp",
+        "-s", settings.toString(), "-Dclosedloop.version=" + TestServices.version(),
+        "-Ddeploy.image=" + image, "-Ddeploy.sha=" + mavenSha, "deploy:build");
+
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(TestServices.registryDigest("it/private-base", mavenSha)).isPresent();
+    assertThat(run.output()).doesNotContain(PASSWORD);
+  }
+
   private static void helper(Path bin, String name, String script) throws IOException {
     Path helper = bin.resolve("docker-credential-" + name);
     Files.writeString(helper, script);

@@ -4,6 +4,7 @@ import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.BuildImageCmd;
 import com.github.dockerjava.api.command.BuildImageResultCallback;
 import com.github.dockerjava.api.model.AuthConfig;
+import com.github.dockerjava.api.model.AuthConfigurations;
 import com.github.dockerjava.api.model.BuildResponseItem;
 import com.github.dockerjava.api.model.PushResponseItem;
 import dev.closedloop.deploy.DeployException;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Builds an image with the Docker engine, tags it {@code <repository>:<sha>} (and any extra
@@ -39,15 +41,19 @@ public final class ImageBuilder {
   private final DockerEngine engine;
   private final Registry registry;
   private final RegistryCredentials credentials;
+  /** Credentials by registry for the registries a Dockerfile's base images come from, asked only to build. */
+  private final Function<Set<String>, Map<String, RegistryCredentials>> pullCredentials;
   private final Events events;
   /** The build or push stream in flight; closing it makes the engine cancel that work. */
   private volatile Closeable inFlight;
   private volatile boolean aborted;
 
-  public ImageBuilder(DockerEngine engine, Registry registry, RegistryCredentials credentials, Events events) {
+  public ImageBuilder(DockerEngine engine, Registry registry, RegistryCredentials credentials,
+      Function<Set<String>, Map<String, RegistryCredentials>> pullCredentials, Events events) {
     this.engine = engine;
     this.registry = registry;
     this.credentials = credentials;
+    this.pullCredentials = pullCredentials;
     this.events = events;
   }
 
@@ -151,6 +157,8 @@ public final class ImageBuilder {
     labels.put("org.opencontainers.image.created", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
     labels.putAll(request.labels());
 
+    Set<String> bases = BaseImages.registries(request.dockerfile(), request.buildArgs());
+    Map<String, RegistryCredentials> pulling = pullCredentials.apply(bases);
     events.progress(Step.BUILD, "building " + request.shaRef() + " from " + request.dockerfile()
         + " on " + engine.host());
     try {
@@ -160,6 +168,13 @@ public final class ImageBuilder {
           .withTags(tagNames)
           .withLabels(labels)
           .withPull(false);
+      if (!pulling.isEmpty()) {
+        AuthConfigurations auths = new AuthConfigurations();
+        // the engine looks Docker Hub up under the docker CLI's old index address
+        pulling.forEach((address, known) -> auths.addConfig(DockerEngine.authConfig(
+            address.equals(ImageRef.DOCKER_HUB) ? DockerConfig.HUB_SERVER : address, known)));
+        cmd.withBuildAuthConfigs(auths);
+      }
       request.buildArgs().forEach(cmd::withBuildArg);
       if (request.target() != null && !request.target().isBlank()) {
         cmd.withTarget(request.target());
@@ -192,8 +207,15 @@ public final class ImageBuilder {
       return callback.awaitImageId();
     } catch (RuntimeException | IOException e) {
       checkNotAborted("the build of " + request.shaRef() + " finished");
-      throw new DeployException(DeployException.Kind.DOCKER,
-          "docker build of " + request.dockerfile() + " failed: " + DockerEngine.rootMessage(e), e);
+      String why = DockerEngine.rootMessage(e);
+      Set<String> anonymous = new LinkedHashSet<>(bases);
+      anonymous.removeAll(pulling.keySet());
+      boolean refused = why.contains("unauthorized") || why.contains("authentication required")
+          || why.contains("pull access denied") || why.contains("no basic auth credentials") || why.contains("denied");
+      throw new DeployException(DeployException.Kind.DOCKER, "docker build of " + request.dockerfile() + " failed: "
+          + why + (refused && !anonymous.isEmpty() ? " (no credentials were found for " + String.join(", ", anonymous)
+              + ", where the Dockerfile pulls from: add a settings.xml <server> with the registry as its id, or"
+              + " docker login to it)" : ""), e);
     }
   }
 

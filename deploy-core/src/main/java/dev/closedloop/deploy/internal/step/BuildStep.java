@@ -47,7 +47,7 @@ public final class BuildStep implements ReleaseStep<BuiltImage> {
     ReleaseConfig config = context.config();
     ImageBuilder.validate(config.buildRequest());
     ImageBuilder builder = new ImageBuilder(context.docker(), context.registry(), context.registryCredentials(),
-        context.events());
+        context::pullCredentials, context.events());
     try (RunContext.Registration stopping = context.onStop(builder::abort)) {
       return builder.build(config.buildRequest());
     }

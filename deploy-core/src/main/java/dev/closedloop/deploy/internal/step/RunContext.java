@@ -22,6 +22,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -139,6 +140,53 @@ public final class RunContext implements AutoCloseable {
       }
       return pushCredentials;
     }
+  }
+
+  /**
+   * Credentials for each registry the build pulls a base image from: the image's own; for another,
+   * the configured ones (settings.xml's {@code <server>} by host), else the docker CLI's
+   * configuration, else for ECR a token from GetAuthorizationToken. A registry none of them knows is
+   * left out (pulled anonymously), and one whose credentials cannot be read is warned about, since
+   * a public base image needs none. Each secret is masked for the run.
+   */
+  public Map<String, RegistryCredentials> pullCredentials(java.util.Set<String> registries) {
+    Map<String, RegistryCredentials> found = new java.util.LinkedHashMap<>();
+    ImageRef own = config.buildRequest().repository();
+    for (String registry : registries) {
+      RegistryCredentials credentials;
+      try {
+        credentials = own != null && registry.equals(own.registry()) ? registryCredentials()
+            : otherRegistry(registry);
+      } catch (RuntimeException e) {
+        events.warn("No credentials for " + registry + ", where the Dockerfile pulls from: " + e.getMessage()
+            + "; pulling anonymously");
+        continue;
+      }
+      if (credentials != null) {
+        events.mask(credentials.password());
+        found.put(registry, credentials);
+      }
+    }
+    return found;
+  }
+
+  private RegistryCredentials otherRegistry(String registry) {
+    RegistryCredentials configured = config.registry().pullCredentials().get(registry);
+    if (configured != null) {
+      return configured;
+    }
+    java.util.Optional<RegistryCredentials> docker = dev.closedloop.deploy.internal.image.DockerConfig
+        .current(config.ci().variables()).credentials(registry);
+    if (docker.isPresent()) {
+      return docker.get();
+    }
+    ImageRef base = ImageRef.parse(registry + "/base");
+    if (base.isEcr()) {
+      try (EcrRegistry ecr = EcrRegistry.of(base, config.registry().aws())) {
+        return ecr.pushCredentials();
+      }
+    }
+    return null;
   }
 
   /** The built image by digest, to run commands from (migrations run from the image). */
