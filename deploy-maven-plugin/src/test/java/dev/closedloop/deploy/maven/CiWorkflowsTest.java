@@ -11,8 +11,9 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * The CI workflows in docs/ci, read as YAML: the classic build, test, deploy pipeline, with
- * build and test-migrate on every branch and pull request, the release on main only, the whole
- * history checked out, and AWS reached through OIDC. Only goals that exist are called.
+ * test-migrate on every pull request (on GitHub without any secret or role, so forks work), the
+ * release on main only, in the production environment, with a timeout, the whole history checked
+ * out, AWS reached through OIDC, and one pipeline per change. Only goals that exist are called.
  */
 class CiWorkflowsTest {
 
@@ -46,24 +47,32 @@ class CiWorkflowsTest {
   }
 
   @Test
-  void gitHubActions_buildsAndTestMigratesEverywhere_releasesOnMainOnly_throughOidc() throws Exception {
+  void gitHubActions_provesEveryPullRequestWithoutSecrets_releasesOnMainOnly_throughOidcInThatJobAlone()
+      throws Exception {
     Map<String, Object> workflow = read("github-actions.yml");
     // YAML 1.1 reads the key "on" as true
     Map<String, Object> on = map(workflow.containsKey("on") ? workflow.get("on") : workflow.get(true));
     assertThat(on).containsKeys("push", "pull_request");
-    assertThat(map(workflow.get("permissions"))).containsEntry("id-token", "write");
+    // a push to a branch with a pull request open would otherwise run the workflow twice
+    assertThat(list(map(on.get("push")).get("branches"))).containsExactly("main");
+    assertThat(map(workflow.get("permissions"))).containsEntry("contents", "read").doesNotContainKey("id-token");
     Map<String, Object> jobs = map(workflow.get("jobs"));
 
-    Map<String, Object> build = map(jobs.get("build-and-test-migrate"));
-    assertThat(build).doesNotContainKey("if");
-    assertThat(goals(run(build))).containsExactly("build", "test-migrate");
-    checksOutEverything(build);
-    assumesARole(build);
+    Map<String, Object> test = map(jobs.get("test-migrate"));
+    assertThat(test).doesNotContainKey("if").doesNotContainKey("permissions").containsKey("timeout-minutes");
+    assertThat(goals(run(test))).containsExactly("test-migrate");
+    checksOutEverything(test);
+    assertThat(list(test.get("steps"))).as("a fork's pull request has no role to assume")
+        .noneMatch(step -> String.valueOf(map(step).get("uses")).startsWith("aws-actions/"));
 
     Map<String, Object> release = map(jobs.get("release"));
-    assertThat(release.get("needs")).isEqualTo("build-and-test-migrate");
+    assertThat(release.get("needs")).isEqualTo("test-migrate");
     assertThat((String) release.get("if")).contains("github.ref == 'refs/heads/main'")
         .contains("github.event_name == 'push'");
+    assertThat(release.get("environment")).isEqualTo("production");
+    assertThat((Integer) release.get("timeout-minutes")).as("past lockTimeout and rolloutTimeout, 30m each")
+        .isGreaterThan(60);
+    assertThat(map(release.get("permissions"))).containsEntry("id-token", "write");
     assertThat(goals(run(release))).containsExactly("release");
     checksOutEverything(release);
     assumesARole(release);
@@ -92,6 +101,16 @@ class CiWorkflowsTest {
   void gitLabCi_buildsAndTestMigratesEverywhere_releasesOnTheDefaultBranchOnly_throughOidc() throws Exception {
     Map<String, Object> pipeline = read("gitlab-ci.yml");
     assertThat(list(pipeline.get("stages"))).containsExactly("build", "release");
+    // a merge request's pipeline, or the branch's: never both for one push
+    List<Object> workflowRules = list(map(pipeline.get("workflow")).get("rules"));
+    assertThat(workflowRules).extracting(rule -> map(rule).get("if")).containsExactly(
+        "$CI_PIPELINE_SOURCE == \"merge_request_event\"", "$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS",
+        "$CI_COMMIT_BRANCH");
+    assertThat(map(workflowRules.get(1)).get("when")).isEqualTo("never");
+    Map<String, Object> cache = map(map(pipeline.get("default")).get("cache"));
+    assertThat(list(cache.get("paths"))).containsExactly(".m2/repository");
+    assertThat(String.valueOf(map(pipeline.get("variables")).get("MAVEN_OPTS")))
+        .contains("-Dmaven.repo.local=$CI_PROJECT_DIR/.m2/repository");
     Map<String, Object> variables = map(pipeline.get("variables"));
     assertThat(variables).containsEntry("GIT_DEPTH", "0").containsKey("AWS_WEB_IDENTITY_TOKEN_FILE");
     assertThat(map(map(pipeline.get("default")).get("id_tokens"))).containsKey("AWS_ID_TOKEN");
@@ -100,8 +119,6 @@ class CiWorkflowsTest {
     assertThat(build.get("stage")).isEqualTo("build");
     assertThat(goals(String.join("\n", list(build.get("script")).stream().map(String::valueOf).toList())))
         .containsExactly("build", "test-migrate");
-    assertThat(list(build.get("rules"))).extracting(rule -> map(rule).get("if"))
-        .contains("$CI_PIPELINE_SOURCE == \"merge_request_event\"", "$CI_COMMIT_BRANCH");
     assertThat(map(build.get("variables")).get("AWS_ROLE_ARN").toString()).startsWith("arn:aws:iam::");
 
     Map<String, Object> release = map(pipeline.get("release"));
@@ -111,5 +128,6 @@ class CiWorkflowsTest {
     assertThat(list(release.get("rules"))).singleElement().satisfies(rule -> assertThat(map(rule).get("if"))
         .asString().contains("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"));
     assertThat(map(release.get("artifacts")).get("when")).isEqualTo("always");
+    assertThat(release).containsEntry("environment", "production").containsKey("timeout");
   }
 }
