@@ -82,6 +82,9 @@ public record AwsSettings(URI endpoint, String region) {
     }
   }
 
+  /** How often each AWS call is sent at most, unless AWS_RETRY_MODE or AWS_MAX_ATTEMPTS say otherwise. */
+  private static final int ATTEMPTS = 5;
+
   /** A client of one service, built the way every closedloop client is. */
   public <B extends AwsClientBuilder<B, C>, C> C client(B builder, String preferredRegion) {
     Region region = regionFor(preferredRegion);
@@ -92,6 +95,13 @@ public record AwsSettings(URI endpoint, String region) {
     }
     if (builder instanceof software.amazon.awssdk.awscore.client.builder.AwsSyncClientBuilder<?, ?> sync) {
       sync.httpClient(UrlConnectionHttpClient.create());
+    }
+    if (System.getenv("AWS_RETRY_MODE") == null && System.getenv("AWS_MAX_ATTEMPTS") == null) {
+      // SDK versions differ in their default (legacy: 4 attempts, standard: 3): a throttled or failed
+      // call is asked up to five times, with the standard backoff, whichever SDK a build resolves
+      builder.overrideConfiguration(override -> override.retryStrategy(
+          software.amazon.awssdk.awscore.retry.AwsRetryStrategy.standardRetryStrategy().toBuilder()
+              .maxAttempts(ATTEMPTS).build()));
     }
     return builder.build();
   }
