@@ -41,6 +41,8 @@ final class ConfigLoader {
   /** A tag as the distribution spec defines it. */
   /** A registry as an image names it: a host name or address, maybe a port; no scheme, no path. */
   private static final Pattern INSECURE_REGISTRY = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?");
+  private static final Pattern SECRET_ID = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+  private static final Pattern PLATFORM = Pattern.compile("[a-z0-9]+/[a-z0-9_]+(/v[0-9]+)?");
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
 
   private final ReleaseBuilder settings;
@@ -200,6 +202,39 @@ final class ConfigLoader {
           }
         }
       }
+      Map<String, String> buildSecrets = new LinkedHashMap<>();
+      for (String entry : settings.buildSecrets) {
+        String trimmed = entry == null ? "" : entry.trim();
+        int eq = trimmed.indexOf('=');
+        String id = eq < 0 ? "" : trimmed.substring(0, eq).trim();
+        String reference = eq < 0 ? "" : trimmed.substring(eq + 1).trim();
+        if (trimmed.isEmpty()) {
+          continue;
+        }
+        if (!SECRET_ID.matcher(id).matches() || !SecretResolver.isReference(reference)) {
+          // the value is never echoed: it may be the secret itself, written where a reference belongs
+          problems.add("buildSecrets (deploy.buildSecrets): an entry" + (SECRET_ID.matcher(id).matches() ? " for '" + id
+              + "'" : "") + " is not id=env:NAME, id=file:PATH or id=ssm:/path (the value is a reference to the"
+              + " secret, never the secret itself)");
+          continue;
+        }
+        if (buildSecrets.put(id, reference) != null) {
+          problems.add("buildSecrets (deploy.buildSecrets): the id '" + id + "' is given twice");
+        }
+      }
+      List<String> platforms = new ArrayList<>();
+      for (String platform : settings.platforms) {
+        String trimmed = platform == null ? "" : platform.trim();
+        if (trimmed.isEmpty()) {
+          continue;
+        }
+        if (!PLATFORM.matcher(trimmed).matches()) {
+          problems.add("platforms (deploy.platforms): '" + trimmed + "' is not a platform: os/arch[/variant], e.g."
+              + " linux/amd64 or linux/arm64");
+          continue;
+        }
+        platforms.add(trimmed);
+      }
       List<String> insecure = new ArrayList<>();
       for (String entry : settings.insecureRegistries) {
         String registry = entry == null ? "" : entry.trim();
@@ -276,14 +311,14 @@ final class ConfigLoader {
         }
         labels.putAll(settings.labels);
         BuildRequest build = new BuildRequest(imageRef, resolvedSha, context, file, settings.buildArgs,
-            settings.buildTarget, labels, settings.tags, settings.forceBuild, uncommitted);
+            settings.buildTarget, labels, settings.tags, settings.forceBuild, uncommitted, buildSecrets, platforms);
         TestMigrateSettings testMigrate = new TestMigrateSettings(settings.migrations, throwaway, drift,
             settings.driftIgnore, compatibility, lint);
         Guards guards = new Guards(settings.branch, settings.allowedBranches, guardOn, mode, timeout, resolvedLockName,
             settings.ledgerSchema, settings.ledgerTable, settings.failWhenSuperseded, migratorSwitch);
         ProductionSettings productionSettings = new ProductionSettings(production, settings.requireTls, guards);
         RegistrySettings registry = new RegistrySettings(settings.dockerHost, credentials, settings.promoteTags, aws,
-            insecure, settings.pullCredentials);
+            insecure, settings.pullCredentials, settings.dockerCli);
         return new Release(new ReleaseConfig(build, testMigrate, productionSettings, registry, rolloutSettings, hooks,
             environment, masked.redactor(), settings.listeners, warnings, unresolved, settings.reportFile));
       }

@@ -10,12 +10,13 @@ import java.util.Map;
  * the platform's socket), the registry's credentials (null for none), the tags promote moves to a
  * tested digest (the first is the one releases go live by), AWS, for ECR and the other services
  * called, the registries off loopback spoken to over plain HTTP ({@code host[:port]}), and
- * credentials for other registries the build pulls base images from, by host. These are what a run opens its engine, registry and rollout target from, for several
+ * credentials for other registries the build pulls base images from, by host, and the docker CLI
+ * that builds with BuildKit (null for {@code docker} on the PATH). These are what a run opens its engine, registry and rollout target from, for several
  * steps: none of them belongs to one step alone.
  */
 public record RegistrySettings(
     String dockerHost, RegistryCredentials registryCredentials, List<String> promoteTags, AwsSettings aws,
-    List<String> insecureRegistries, Map<String, RegistryCredentials> pullCredentials) {
+    List<String> insecureRegistries, Map<String, RegistryCredentials> pullCredentials, String dockerCli) {
 
   public RegistrySettings {
     promoteTags = List.copyOf(promoteTags);
@@ -25,12 +26,12 @@ public record RegistrySettings(
 
   public RegistrySettings(String dockerHost, RegistryCredentials registryCredentials, List<String> promoteTags,
       AwsSettings aws) {
-    this(dockerHost, registryCredentials, promoteTags, aws, List.of(), Map.of());
+    this(dockerHost, registryCredentials, promoteTags, aws, List.of(), Map.of(), null);
   }
 
   @Override
   public String toString() {
     return "RegistrySettings[dockerHost=" + dockerHost + ", registryCredentials="
-        + (registryCredentials != null ? "****" : null) + ", promoteTags=" + promoteTags + ", aws=" + aws + ", insecureRegistries=" + insecureRegistries + ", pullCredentials=" + pullCredentials.keySet() + "]";
+        + (registryCredentials != null ? "****" : null) + ", promoteTags=" + promoteTags + ", aws=" + aws + ", insecureRegistries=" + insecureRegistries + ", pullCredentials=" + pullCredentials.keySet() + ", dockerCli=" + dockerCli + "]";
   }
 }

@@ -28,6 +28,9 @@ public final class ReleaseBuilder {
   Path buildContext = Path.of(".");
   Path dockerfile;
   final Map<String, String> buildArgs = new LinkedHashMap<>();
+  final List<String> buildSecrets = new ArrayList<>();
+  final List<String> platforms = new ArrayList<>();
+  String dockerCli;
   String buildTarget;
   final Map<String, String> labels = new LinkedHashMap<>();
   String sourceUrl;
@@ -474,6 +477,37 @@ public final class ReleaseBuilder {
   /** Build arguments written as {@code NAME=value}, as they come from the command line. */
   public ReleaseBuilder buildArgs(List<String> entries) {
     this.buildArgs.putAll(ConfigLoader.keyValues(entries, "buildArgs (deploy.buildArgs)"));
+    return this;
+  }
+
+  /**
+   * BuildKit build secrets as {@code id=env:NAME}, {@code id=file:PATH} or {@code id=ssm:/path}:
+   * a Dockerfile reads one with {@code RUN --mount=type=secret,id=<id>}. Resolved only when the
+   * image is built, never printed, and kept in no layer.
+   */
+  public ReleaseBuilder buildSecrets(List<String> secrets) {
+    this.buildSecrets.clear();
+    this.buildSecrets.addAll(secrets);
+    return this;
+  }
+
+  /**
+   * The platforms to build for, e.g. {@code linux/amd64} and {@code linux/arm64}: several need
+   * {@code docker buildx} with a builder that can, and the index they make is what is promoted.
+   */
+  public ReleaseBuilder platforms(List<String> platforms) {
+    this.platforms.clear();
+    this.platforms.addAll(platforms);
+    return this;
+  }
+
+  /**
+   * The docker CLI that builds with BuildKit; default {@code docker} on the PATH. Without one that
+   * can ({@code buildx}, or a client older than 23 with {@code DOCKER_BUILDKIT=1}), the engine's
+   * API builds.
+   */
+  public ReleaseBuilder dockerCli(String path) {
+    this.dockerCli = path;
     return this;
   }
 

@@ -39,43 +39,70 @@ import org.apache.maven.settings.crypto.SettingsDecryptionResult;
 abstract class AbstractDeployMojo extends AbstractMojo {
 
   /** The image repository, without tag: e.g. {@code 123456789012.dkr.ecr.us-west-2.amazonaws.com/app}. */
+  @Goals("all")
   @Parameter(property = "deploy.image")
   String image;
 
   /** The commit being released; default: the CI system's commit variable, else git's HEAD. */
+  @Goals({"build", "test-migrate", "migrate", "promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.sha")
   String sha;
 
   /** The Docker engine; default {@code DOCKER_HOST}, else the platform's socket. */
+  @Goals("all")
   @Parameter(property = "deploy.dockerHost")
   String dockerHost;
 
   /** Skips the goal. */
+  @Goals("all")
   @Parameter(property = "deploy.skip", defaultValue = "false")
   boolean skip;
 
   // --- build
 
   /** The directory sent to the Docker engine as the build context. */
+  @Goals({"build", "release", "plan"})
   @Parameter(property = "deploy.buildContext", defaultValue = "${project.basedir}")
   File buildContext;
 
   /** The Dockerfile, inside the build context; default {@code Dockerfile} there. */
+  @Goals({"build", "release", "plan"})
   @Parameter(property = "deploy.dockerfile")
   File dockerfile;
 
   /** Build arguments ({@code --build-arg}) as {@code NAME=value}, comma-separated with -D. */
+  @Goals({"build", "release", "plan"})
   @Parameter(property = "deploy.buildArgs")
   List<String> buildArgs = List.of();
 
   /** The Dockerfile stage to build ({@code --target}). */
+  @Goals({"build", "release", "plan"})
   @Parameter(property = "deploy.buildTarget")
   String buildTarget;
+
+  /**
+   * BuildKit build secrets, {@code id=env:NAME}, {@code id=file:PATH} or {@code id=ssm:/path}, for
+   * {@code RUN --mount=type=secret,id=<id>}; never printed, kept in no layer.
+   */
+  @Goals({"build", "release", "plan"})
+  @Parameter(property = "deploy.buildSecrets")
+  List<String> buildSecrets = List.of();
+
+  /** The platforms to build, e.g. {@code linux/amd64,linux/arm64}; several need docker buildx. */
+  @Goals({"build", "release", "plan"})
+  @Parameter(property = "deploy.platforms")
+  List<String> platforms = List.of();
+
+  /** The docker CLI that builds with BuildKit; default {@code docker} on the PATH. */
+  @Goals({"build", "release", "plan"})
+  @Parameter(property = "deploy.dockerCli")
+  String dockerCli;
 
   /**
    * Labels added to the image as {@code name=value}, comma-separated with -D, besides the OCI
    * revision, creation and source labels.
    */
+  @Goals({"build", "release", "plan"})
   @Parameter(property = "deploy.labels")
   List<String> labels = List.of();
 
@@ -83,14 +110,17 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * The source repository's web address, for the {@code org.opencontainers.image.source} label;
    * default: the POM's {@code <scm><url>}, else the CI system's repository URL.
    */
+  @Goals({"build", "release", "plan"})
   @Parameter(property = "deploy.sourceUrl", defaultValue = "${project.scm.url}")
   String sourceUrl;
 
   /** Tags pushed besides {@code <sha>}, comma-separated with -D. Never {@code latest}. */
+  @Goals({"build", "release", "plan"})
   @Parameter(property = "deploy.tags")
   List<String> tags = List.of();
 
   /** Rebuilds and pushes even when {@code <image>:<sha>} is already in the registry. */
+  @Goals({"build", "release", "plan"})
   @Parameter(property = "deploy.forceBuild", defaultValue = "false")
   boolean forceBuild;
 
@@ -101,18 +131,22 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * project's runtime classpath, its dependencies included) or {@code filesystem:} (relative to
    * the project directory).
    */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.migrations", defaultValue = "classpath:db/migration")
   List<String> migrations;
 
   /** {@code flyway} (default), {@code goose} (SQL files read as goose reads them) or {@code image} (a command run from the image). */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.migrator", defaultValue = "flyway")
   String migrator;
 
   /** goose's version table; default: the {@code GOOSE_TABLE} variable, else {@code goose_db_version}. */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.gooseTable")
   String gooseTable;
 
   /** goose: apply a file older than the newest applied version, as goose's -allow-missing does. */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.gooseAllowMissing", defaultValue = "false")
   boolean gooseAllowMissing;
 
@@ -120,6 +154,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * Confirms a switch of migration tool on a production whose history another tool wrote, by
    * naming the new one (flyway, goose or image); without it such a switch is refused.
    */
+  @Goals({"migrate", "release", "plan"})
   @Parameter(property = "deploy.migratorSwitch")
   String migratorSwitch;
 
@@ -129,18 +164,22 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * {@code flyway.placeholders.*}, {@code flyway.schemas}, {@code flyway.table},
    * {@code flyway.baselineOnMigrate} and {@code flyway.baselineVersion} properties are read too.
    */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.placeholders")
   List<String> placeholders = List.of();
 
   /** With {@code deploy.migrator=image}: the command run from the built image, e.g. {@code goose -dir /migrations up}. */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.migrationCommand")
   String migrationCommand;
 
   /** With {@code deploy.migrator=image}: its environment, {@code NAME=value} with {@code {dsn}}, {@code {url}}… */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.migrationEnv")
   List<String> migrationEnv = List.of();
 
   /** With {@code deploy.migrator=image}: a command run before and after, e.g. {@code goose -dir /migrations status}. */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.migrationCheckCommand")
   String migrationCheckCommand;
 
@@ -149,6 +188,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * {@code supabase/postgres:15.8.1.060}: a container of it per run on the Docker engine,
    * removed afterwards. Started as the official {@code postgres} image is.
    */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.testDatabaseImage")
   String testDatabaseImage;
 
@@ -158,14 +198,17 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * ({@code postgres://user:password@host:5432/db}) or a key=value string, or a reference to one
    * ({@code env:NAME}, {@code file:PATH}).
    */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.testDatabaseUrl")
   String testDatabaseUrl;
 
   /** The user for {@code testDatabaseUrl} (or {@code env:NAME}, {@code file:PATH}). */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.testDatabaseUser")
   String testDatabaseUser;
 
   /** The password for {@code testDatabaseUrl} (or {@code env:NAME}, {@code file:PATH}). */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.testDatabasePassword")
   String testDatabasePassword;
 
@@ -176,14 +219,17 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * ({@code env:NAME}, {@code file:PATH}, {@code ssm:/path/name}), or {@code embedded:DIR} for a
    * local stand-in kept in DIR. Default: the {@code DATABASE_URL} variable.
    */
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
   @Parameter(property = "deploy.databaseUrl")
   String databaseUrl;
 
   /** The production database user (or {@code env:NAME}, {@code file:PATH}, {@code ssm:/path/name}). */
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
   @Parameter(property = "deploy.databaseUser")
   String databaseUser;
 
   /** The production database password (or {@code env:NAME}, {@code file:PATH}, {@code ssm:/path/name}). */
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
   @Parameter(property = "deploy.databasePassword")
   String databasePassword;
 
@@ -191,14 +237,17 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * The settings.xml {@code <server>} whose username and (decryptable) password are production's,
    * when {@code deploy.databaseUser} / {@code deploy.databasePassword} are not set.
    */
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
   @Parameter(property = "deploy.databaseServerId")
   String databaseServerId;
 
   /** Refuse a remote production database whose connection may fall back to plain text. */
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
   @Parameter(property = "deploy.requireTls", defaultValue = "false")
   boolean requireTls;
 
   /** Tags moved to the tested image's digest at promote, comma-separated with -D. */
+  @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.promoteTags", defaultValue = "latest")
   List<String> promoteTags;
 
@@ -206,42 +255,52 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * Registries off loopback ({@code host[:port]}) spoken to over plain HTTP; any other one that
    * answers plain HTTP is refused.
    */
+  @Goals("all")
   @Parameter(property = "deploy.insecureRegistries")
   List<String> insecureRegistries;
 
   /** The branch being released; default: from the CI variables, else git. */
+  @Goals({"migrate", "promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.branch")
   String branch;
 
   /** Branch patterns allowed to release ({@code *} within a segment, {@code **} across). */
+  @Goals({"migrate", "promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.allowedBranches", defaultValue = "main,master")
   List<String> allowedBranches;
 
   /** {@code off} lets any branch release, loudly, and records it in the ledger. */
+  @Goals({"migrate", "promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.branchGuard", defaultValue = "on")
   String branchGuard;
 
   /** {@code supersede} (a newer waiting release replaces an older one), {@code queue} or {@code fail}. */
+  @Goals({"migrate", "promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.lockMode", defaultValue = "supersede")
   String lockMode;
 
   /** How long a release waits for the lock: {@code 30m}, {@code 90s}, {@code 1h}. */
+  @Goals({"migrate", "promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.lockTimeout", defaultValue = "30m")
   String lockTimeout;
 
   /** What releases queue on; default: the image repository's path. */
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
   @Parameter(property = "deploy.lockName")
   String lockName;
 
   /** The ledger's schema in the production database. */
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
   @Parameter(property = "deploy.ledgerSchema", defaultValue = "closedloop")
   String ledgerSchema;
 
   /** The ledger's table. */
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
   @Parameter(property = "deploy.ledgerTable", defaultValue = "release_ledger")
   String ledgerTable;
 
   /** Make a superseded release fail the build instead of ending cleanly. */
+  @Goals({"migrate", "promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.failWhenSuperseded", defaultValue = "false")
   boolean failWhenSuperseded;
 
@@ -251,16 +310,19 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * One endpoint for every AWS service closedloop calls (SSM, ECR), e.g. {@code http://127.0.0.1:4566}
    * for LocalStack or moto. Default: AWS itself.
    */
+  @Goals("all")
   @Parameter(property = "deploy.awsEndpoint")
   String awsEndpoint;
 
   /** The AWS region; default: an ECR host's own region, else the SDK's chain ({@code AWS_REGION}, the profile). */
+  @Goals("all")
   @Parameter(property = "deploy.awsRegion")
   String awsRegion;
 
   // --- rollout (after promote, in release and promote)
 
   /** Where the promoted image goes live: none, local, apprunner, ecs or ecs-express. */
+  @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.rollout", defaultValue = "none")
   String rollout;
 
@@ -268,18 +330,22 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * The rollout's target: the App Runner service ARN; {@code cluster/service} or the service ARN for
    * ECS; the Express service ARN; the container name for {@code local}.
    */
+  @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.rolloutService")
   String rolloutService;
 
   /** How long the rollout may take before the release fails as timed out: {@code 15m}, {@code 1h}. */
+  @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.rolloutTimeout", defaultValue = "30m")
   String rolloutTimeout;
 
   /** Local rollout: ports to publish, {@code HOSTPORT:CONTAINERPORT}, comma-separated with -D. */
+  @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.localPorts")
   List<String> localPorts = List.of();
 
   /** Local rollout: the container's environment, {@code NAME=value}; a value may be env:, file: or ssm: (masked). */
+  @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.localEnv")
   List<String> localEnv = List.of();
 
@@ -287,18 +353,22 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * A URL answering 2xx when the release is live: for a local rollout on a host port of localPorts;
    * for App Runner and ECS the service's public address, asked after the platform says it succeeded.
    */
+  @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.healthUrl")
   String healthUrl;
 
   /** Text healthUrl's answer must contain (e.g. the commit SHA a version endpoint returns). */
+  @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.healthExpect")
   String healthExpect;
 
   /** ECS: follow a service without the circuit breaker's rollback to steady state, judged by healthUrl. */
+  @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.ecsWithoutRollback", defaultValue = "false")
   boolean ecsWithoutRollback;
 
   /** Local rollout: a command run in the new container ({@code sh -c}) that exits 0 when it is healthy. */
+  @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.healthCommand")
   String healthCommand;
 
@@ -307,10 +377,12 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * {@code pre-migrate}, {@code post-migrate}, {@code post-promote}, {@code post-release},
    * {@code on-failure}. Run with {@code sh -c} in the project's directory.
    */
+  @Goals({"build", "test-migrate", "migrate", "promote", "release", "rollback"})
   @Parameter(property = "deploy.hooks")
   List<String> hooks = List.of();
 
   /** How long each hook may run before it is killed and counts as failed. */
+  @Goals({"build", "test-migrate", "migrate", "promote", "release", "rollback"})
   @Parameter(property = "deploy.hookTimeout", defaultValue = "5m")
   String hookTimeout;
 
@@ -318,6 +390,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * How the migration lint treats what it finds in the migrations pending on production:
    * {@code warn} reports each, {@code fail} refuses to migrate, {@code off} does not look.
    */
+  @Goals("all")
   @Parameter(property = "deploy.lint", defaultValue = "warn")
   String lint;
 
@@ -325,6 +398,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * One rule's level, as {@code <rule-id>=<off|warn|fail>}, e.g.
    * {@code require-concurrent-index-creation=fail}; it takes precedence over {@code deploy.lint}.
    */
+  @Goals("all")
   @Parameter(property = "deploy.lintRules")
   List<String> lintRules = List.of();
 
@@ -333,6 +407,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * production has applied build: {@code warn} reports each difference, {@code fail} stops the
    * release before production is touched, {@code off} does not look.
    */
+  @Goals("all")
   @Parameter(property = "deploy.driftCheck", defaultValue = "warn")
   String driftCheck;
 
@@ -340,6 +415,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * What the drift check leaves out: globs over the objects it names ({@code *} for any text), e.g.
    * {@code extension pg_stat_statements}, {@code * auth.*} for a provider's schema.
    */
+  @Goals("all")
   @Parameter(property = "deploy.driftIgnore")
   List<String> driftIgnore = List.of();
 
@@ -348,6 +424,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * runs now (the digest the first promote tag names) against the migrated throwaway database,
    * e.g. {@code /app/smoke-test}. A non-zero exit stops the release before production is touched.
    */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.compatibilityCommand")
   String compatibilityCommand;
 
@@ -358,10 +435,12 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * the release goes on. With {@code deploy.compatibilityCommand} as well, the command runs once
    * it is healthy.
    */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.compatibilityHealthUrl")
   String compatibilityHealthUrl;
 
   /** How long the compatibility command may run, and the service may take to answer its health URL; default 10m. */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.compatibilityTimeout")
   String compatibilityTimeout;
 
@@ -370,10 +449,12 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * {@code {dsn}}, {@code {jdbc}}, {@code {host}}, {@code {port}}, {@code {user}},
    * {@code {password}}, {@code {database}} filled in for the migrated throwaway database.
    */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.compatibilityEnv")
   List<String> compatibilityEnv = List.of();
 
   /** Where each goal writes what it did (also when it failed): steps, image, migrations, guards, tags, rollout. */
+  @Goals({"build", "test-migrate", "migrate", "promote", "release", "rollback"})
   @Parameter(property = "deploy.reportFile", defaultValue = "${project.build.directory}/deploy/release.json")
   File reportFile;
 
@@ -399,6 +480,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * The version of the embedded PostgreSQL's binaries artifact to resolve for this machine; its
    * major version is the throwaway database's.
    */
+  @Goals({"test-migrate", "migrate", "release", "plan"})
   @Parameter(property = "deploy.embeddedPostgresVersion")
   String embeddedPostgresVersion;
 
@@ -525,6 +607,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .dockerfile(dockerfile != null ? dockerfile.toPath() : null)
         .buildArgs(buildArgs)
         .buildTarget(buildTarget)
+        .buildSecrets(buildSecrets != null ? buildSecrets : List.of())
+        .platforms(platforms != null ? platforms : List.of())
+        .dockerCli(dockerCli)
         .labels(labels)
         .sourceUrl(sourceUrl)
         .tags(tags)

@@ -18,10 +18,12 @@ import org.apache.maven.settings.crypto.SettingsDecrypter;
 public class HistoryMojo extends AbstractDeployMojo {
 
   /** How many releases to show, newest first. */
+  @Goals("history")
   @Parameter(property = "deploy.historyLimit", defaultValue = "20")
   int historyLimit;
 
   /** {@code text} for a terminal, {@code json} (printed alone on standard output) for tools. */
+  @Goals("history")
   @Parameter(property = "deploy.historyFormat", defaultValue = "text")
   String historyFormat;
 

@@ -28,4 +28,9 @@ public class MigrateMojo extends AbstractDeployMojo {
   ReleaseResult run(Release release) {
     return release.migrate();
   }
+
+  @Override
+  boolean usesThrowawayDatabase() {
+    return true; // migrate proves the migrations first
+  }
 }

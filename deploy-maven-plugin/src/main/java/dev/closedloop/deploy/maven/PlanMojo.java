@@ -18,6 +18,7 @@ import org.apache.maven.settings.crypto.SettingsDecrypter;
 public class PlanMojo extends AbstractDeployMojo {
 
   /** {@code text} for a terminal, {@code json} (printed alone on standard output) for tools. */
+  @Goals("plan")
   @Parameter(property = "deploy.planFormat", defaultValue = "text")
   String planFormat;
 

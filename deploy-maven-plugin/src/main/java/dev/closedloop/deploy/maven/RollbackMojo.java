@@ -17,6 +17,7 @@ import org.apache.maven.settings.crypto.SettingsDecrypter;
 public class RollbackMojo extends AbstractDeployMojo {
 
   /** The release to go back to: its commit SHA or its image digest; default what the live release replaced. */
+  @Goals("rollback")
   @Parameter(property = "deploy.to")
   String to;
 

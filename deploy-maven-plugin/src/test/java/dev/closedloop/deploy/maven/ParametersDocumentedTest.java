@@ -44,7 +44,7 @@ class ParametersDocumentedTest {
     Matcher row = ROW.matcher(Files.readString(Path.of("../docs/configuration.md")));
     while (row.find()) {
       for (String name : row.group(1).split(", ")) {
-        documented.put(name.replace("`", ""), new String[] {row.group(3), row.group(4)});
+        documented.put(name.replace("`", ""), new String[] {row.group(3), row.group(4), row.group(2).trim()});
       }
     }
 
@@ -55,5 +55,32 @@ class ParametersDocumentedTest {
     assertThat(defaults).as("literal defaults").hasSizeGreaterThan(15);
     defaults.forEach((name, literal) -> assertThat(documented.get(name)[0]).as("default of " + name)
         .contains("`" + literal + "`"));
+
+    // the goals column says what @Goals says, in the same order; deploy:help lists them by it
+    Map<String, String> propertyOf = new TreeMap<>();
+    Matcher configured = Pattern.compile("<([A-Za-z]+) implementation=\"[^\"]*\"[^>]*>\\$\\{(deploy\\.[A-Za-z]+)}")
+        .matcher(descriptor);
+    while (configured.find()) {
+      propertyOf.put(configured.group(1), configured.group(2));
+    }
+    Map<String, String> declared = new TreeMap<>();
+    for (Class<?> mojo : java.util.List.of(AbstractDeployMojo.class, HistoryMojo.class, PlanMojo.class,
+        RollbackMojo.class, BuildMojo.class, TestMigrateMojo.class, MigrateMojo.class, PromoteMojo.class,
+        ReleaseMojo.class)) {
+      for (java.lang.reflect.Field field : mojo.getDeclaredFields()) {
+        Goals goals = field.getAnnotation(Goals.class);
+        if (goals == null) {
+          continue;
+        }
+        String name = propertyOf.get(field.getName());
+        assertThat(name).as("the property of the @Goals field " + field.getName()).isNotNull();
+        java.util.List<String> named = java.util.Arrays.asList(goals.value());
+        assertThat(named).as("goals of " + name + ", in the reference's order").isEqualTo(
+            named.equals(java.util.List.of("all")) ? named : Goals.ALL.stream().filter(named::contains).toList());
+        declared.put(name, String.join(", ", named));
+      }
+    }
+    assertThat(declared.keySet()).containsExactlyInAnyOrderElementsOf(properties);
+    declared.forEach((name, goals) -> assertThat(documented.get(name)[2]).as("goals of " + name).isEqualTo(goals));
   }
 }

@@ -245,8 +245,22 @@ class AuthenticatedRegistryIT {
         .dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow();
     assertThat(TestServices.registryDigest("it/private-base", sha)).contains(built.digest());
 
-    // through Maven, from the settings.xml <server> whose id is the base's registry
+    // the same through the docker CLI with BuildKit: the credentials reach it in a private config.json
     TestServices.docker("rmi", base);
+    String cliSha = TestServices.randomSha();
+    java.util.List<String> printed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    BuiltImage viaCli = Release.configure().image(image).sha(cliSha).buildContext(app).dockerCli("/usr/bin/docker")
+        .registryCredentials(address, new RegistryCredentials(USER, PASSWORD)).listener(e -> printed.add(e.toString()))
+        .dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow();
+    assertThat(TestServices.registryDigest("it/private-base", cliSha)).contains(viaCli.digest());
+    assertThat(printed).anyMatch(line -> line.contains("with DOCKER_BUILDKIT=1 /usr/bin/docker build"));
+    assertThat(String.join("\n", printed)).doesNotContain(PASSWORD);
+
+    // through Maven, from the settings.xml <server> whose id is the base's registry; BuildKit kept the base
+    // in its own cache, so the engine may have no tag to remove
+    TestServices.run(context, "docker", "-H", TestServices.dockerHost(), "rmi", base);
+    assertThat(TestServices.run(context, "docker", "-H", TestServices.dockerHost(), "image", "inspect", base).exitCode())
+        .isNotZero();
     Path project = Files.createDirectories(context.resolve("project"));
     Files.copy(app.resolve("Dockerfile"), project.resolve("Dockerfile"));
     Files.copy(app.resolve("marker"), project.resolve("marker"));

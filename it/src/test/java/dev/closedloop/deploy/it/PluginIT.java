@@ -90,11 +90,22 @@ class PluginIT {
   }
 
   @Test
-  void help_listsTheGoals() throws IOException {
-    TestServices.Run run = mvn(copyProject("consumer"), "deploy:help");
+  void help_listsTheGoals_eachWithTheParametersItReads() throws IOException {
+    Path project = copyProject("consumer");
+    TestServices.Run run = mvn(project, "deploy:help");
 
     assertThat(run.exitCode()).as(run.output()).isZero();
-    assertThat(run.output()).contains("deploy:build", "deploy:test-migrate");
+    assertThat(run.output()).contains("deploy:build", "deploy:test-migrate", "deploy:history", "-Ddeploy.historyLimit");
+
+    TestServices.Run build = mvn(project, "deploy:help", "-Dgoal=build", "-Ddetail");
+    assertThat(build.exitCode()).as(build.output()).isZero();
+    assertThat(build.output()).contains("[INFO] deploy:build", "-Ddeploy.dockerfile", "-Ddeploy.insecureRegistries",
+            "-Ddeploy.forceBuild (default: false)")
+        .doesNotContain("deploy:test-migrate", "-Ddeploy.databaseUrl", "-Ddeploy.historyLimit", "-Ddeploy.lockMode");
+
+    TestServices.Run unknown = mvn(project, "deploy:help", "-Dgoal=deploy:ship");
+    assertOneLineFailure(unknown, "deploy:help: there is no goal 'deploy:ship'; the goals are build, test-migrate,"
+        + " migrate, promote, release, rollback, history, plan");
   }
 
   @Test

@@ -10,7 +10,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /** Copying and deleting directory trees. */
-final class Trees {
+public final class Trees {
 
   /** Deletes in the background, so no release waits for it; the JVM's exit waits for it (a while). */
   private static final java.util.concurrent.ExecutorService DELETER =
@@ -77,7 +77,7 @@ final class Trees {
   }
 
   /** Deletes {@code dir} and everything in it; what cannot be deleted is left (never worth failing for). */
-  static void delete(Path dir) {
+  public static void delete(Path dir) {
     if (dir == null || !Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;
     }

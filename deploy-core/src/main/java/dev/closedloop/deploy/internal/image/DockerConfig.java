@@ -35,6 +35,11 @@ public final class DockerConfig {
     this.file = configDirectory.resolve("config.json");
   }
 
+  /** The directory the configuration is in. */
+  public Path directory() {
+    return file.getParent();
+  }
+
   /** The docker CLI's configuration of this user: {@code DOCKER_CONFIG}, else {@code ~/.docker}. */
   public static DockerConfig current(Map<String, String> env) {
     String dir = env.get("DOCKER_CONFIG");

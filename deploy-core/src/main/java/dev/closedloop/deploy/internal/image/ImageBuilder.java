@@ -27,6 +27,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+import java.nio.file.Path;
 
 /**
  * Builds an image with the Docker engine, tags it {@code <repository>:<sha>} (and any extra
@@ -43,17 +46,27 @@ public final class ImageBuilder {
   private final RegistryCredentials credentials;
   /** Credentials by registry for the registries a Dockerfile's base images come from, asked only to build. */
   private final Function<Set<String>, Map<String, RegistryCredentials>> pullCredentials;
+  /** The docker CLI that builds with BuildKit, found when a build needs it; empty for the engine's API. */
+  private final Supplier<Optional<BuildKit>> buildKit;
+  /** A build secret's value from its reference, masked for the run. */
+  private final UnaryOperator<String> secrets;
+  /** The docker CLI's configuration directory of this user, whose helpers and builders the CLI keeps. */
+  private final Path dockerConfig;
   private final Events events;
   /** The build or push stream in flight; closing it makes the engine cancel that work. */
   private volatile Closeable inFlight;
   private volatile boolean aborted;
 
   public ImageBuilder(DockerEngine engine, Registry registry, RegistryCredentials credentials,
-      Function<Set<String>, Map<String, RegistryCredentials>> pullCredentials, Events events) {
+      Function<Set<String>, Map<String, RegistryCredentials>> pullCredentials, Supplier<Optional<BuildKit>> buildKit,
+      UnaryOperator<String> secrets, Path dockerConfig, Events events) {
     this.engine = engine;
     this.registry = registry;
     this.credentials = credentials;
     this.pullCredentials = pullCredentials;
+    this.buildKit = buildKit;
+    this.secrets = secrets;
+    this.dockerConfig = dockerConfig;
     this.events = events;
   }
 
@@ -129,7 +142,14 @@ public final class ImageBuilder {
     }
 
     checkNotAborted("building " + shaRef);
-    String imageId = buildImage(request, tags);
+    Optional<BuildKit> kit = buildKit.get();
+    if (kit.isEmpty()) {
+      refuseWhatNeedsBuildKit(request);
+    }
+    if (kit.isPresent() && request.platforms().size() > 1) {
+      return pushedByBuildx(kit.get(), request, tags);
+    }
+    String imageId = kit.isPresent() ? buildWithCli(kit.get(), request, tags, false) : buildImage(request, tags);
     events.debug("built image " + imageId);
     String digest = null;
     for (ImageRef tag : tags) {
@@ -149,13 +169,101 @@ public final class ImageBuilder {
     return new BuiltImage(shaRef, registered, tags, false);
   }
 
-  private String buildImage(BuildRequest request, List<ImageRef> tags) {
-    Set<String> tagNames = new LinkedHashSet<>();
-    tags.forEach(t -> tagNames.add(t.toString()));
+  /** Without BuildKit: what cannot be built is refused in one line before the engine is asked. */
+  private void refuseWhatNeedsBuildKit(BuildRequest request) {
+    String missing = "; no docker CLI here builds with BuildKit (docker buildx, or a docker CLI older than 23;"
+        + " deploy.dockerCli names one), and the Docker engine's API builds without it";
+    if (request.platforms().size() > 1) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "deploy.platforms names "
+          + String.join(", ", request.platforms()) + ": several platforms need docker buildx" + missing);
+    }
+    if (!request.secrets().isEmpty()) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "deploy.buildSecrets ("
+          + String.join(", ", request.secrets().keySet()) + ") are passed only by BuildKit" + missing);
+    }
+    BuildKit.neededBy(request.dockerfile()).ifPresent(what -> {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "The Dockerfile " + request.dockerfile()
+          + " needs BuildKit: " + what + missing);
+    });
+  }
+
+  /** Several platforms: buildx pushes the index itself, the {@code <sha>} tag last. */
+  private BuiltImage pushedByBuildx(BuildKit kit, BuildRequest request, List<ImageRef> tags) {
+    if (kit.mode() != BuildKit.Mode.BUILDX) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "deploy.platforms names "
+          + String.join(", ", request.platforms()) + ": several platforms need docker buildx, and " + kit
+          + " has none. Install buildx, or name one platform");
+    }
+    ImageRef shaRef = request.shaRef();
+    List<ImageRef> first = tags.size() > 1 ? tags.subList(0, tags.size() - 1) : tags;
+    buildWithCli(kit, request, first, true);
+    if (tags.size() > 1) { // the same index under <sha>, last: its presence means every tag is there
+      checkNotAborted("tagging " + shaRef);
+      registry.putManifest(request.repository(), shaRef.tagValue().orElseThrow(), registry.manifest(first.get(0)));
+    }
+    String registered = registry.digestOf(shaRef).orElseThrow(() -> new DeployException(
+        DeployException.Kind.REGISTRY, "The registry lost " + shaRef + " right after buildx pushed it"));
+    events.progress(Step.BUILD, "pushed " + shaRef + " for " + String.join(", ", request.platforms()));
+    return new BuiltImage(shaRef, registered, tags, false);
+  }
+
+  /**
+   * Builds through the docker CLI with BuildKit: loaded into the engine (then pushed as any
+   * build), or for several platforms pushed by buildx.
+   */
+  private String buildWithCli(BuildKit kit, BuildRequest request, List<ImageRef> tags, boolean push) {
+    Set<String> bases = BaseImages.registries(request.dockerfile(), request.buildArgs());
+    Map<String, RegistryCredentials> auths = new LinkedHashMap<>(pullCredentials.apply(bases));
+    if (credentials != null && request.repository() != null) {
+      auths.put(request.repository().registry(), credentials); // buildx pushes with it
+    }
+    Path dir = null;
+    try {
+      dir = BuildKit.privateDirectory();
+      BuildKit.writeConfig(dir, dockerConfig, auths);
+      Map<String, Path> secretFiles = new LinkedHashMap<>();
+      for (Map.Entry<String, String> secret : request.secrets().entrySet()) {
+        Path file = Files.createFile(dir.resolve("secret-" + secretFiles.size()),
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(file, secrets.apply(secret.getValue()), java.nio.charset.StandardCharsets.UTF_8);
+        secretFiles.put(secret.getKey(), file);
+      }
+      Map<String, String> env = new LinkedHashMap<>(request.buildArgs());
+      env.put("DOCKER_HOST", engine.host());
+      env.put("DOCKER_CONFIG", dir.toString());
+      events.progress(Step.BUILD, "building " + request.shaRef() + " from " + request.dockerfile() + " with " + kit
+          + " on " + engine.host() + (request.secrets().isEmpty() ? "" : " (secrets: "
+              + String.join(", ", request.secrets().keySet()) + ")"));
+      kit.run(kit.commandLine(request, tags, labels(request), secretFiles, push), env,
+          line -> events.progress(Step.BUILD, line), events::debug, process -> {
+            inFlight = process::destroy;
+            if (aborted) {
+              process.destroy();
+            }
+          });
+      checkNotAborted("the build of " + request.shaRef() + " finished");
+      return push ? null : engine.client().inspectImageCmd(tags.get(tags.size() - 1).toString()).exec().getId();
+    } catch (IOException e) {
+      throw new DeployException(DeployException.Kind.DOCKER, "Cannot prepare the BuildKit build of "
+          + request.shaRef() + ": " + e.getMessage(), e);
+    } finally {
+      dev.closedloop.deploy.internal.database.Trees.delete(dir);
+    }
+  }
+
+  private static Map<String, String> labels(BuildRequest request) {
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put("org.opencontainers.image.revision", request.sha());
     labels.put("org.opencontainers.image.created", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
     labels.putAll(request.labels());
+    return labels;
+  }
+
+  private String buildImage(BuildRequest request, List<ImageRef> tags) {
+    Set<String> tagNames = new LinkedHashSet<>();
+    tags.forEach(t -> tagNames.add(t.toString()));
+    Map<String, String> labels = labels(request);
 
     Set<String> bases = BaseImages.registries(request.dockerfile(), request.buildArgs());
     Map<String, RegistryCredentials> pulling = pullCredentials.apply(bases);

@@ -6,6 +6,7 @@ import dev.closedloop.deploy.Step;
 import dev.closedloop.deploy.hook.HookPoint;
 import dev.closedloop.deploy.image.BuildRequest;
 import dev.closedloop.deploy.image.BuiltImage;
+import dev.closedloop.deploy.internal.image.DockerConfig;
 import dev.closedloop.deploy.internal.image.ImageBuilder;
 import dev.closedloop.deploy.secret.Redactor;
 import java.util.ArrayList;
@@ -47,7 +48,8 @@ public final class BuildStep implements ReleaseStep<BuiltImage> {
     ReleaseConfig config = context.config();
     ImageBuilder.validate(config.buildRequest());
     ImageBuilder builder = new ImageBuilder(context.docker(), context.registry(), context.registryCredentials(),
-        context::pullCredentials, context.events());
+        context::pullCredentials, context::buildKit, context::buildSecret,
+        DockerConfig.current(config.ci().variables()).directory(), context.events());
     try (RunContext.Registration stopping = context.onStop(builder::abort)) {
       return builder.build(config.buildRequest());
     }

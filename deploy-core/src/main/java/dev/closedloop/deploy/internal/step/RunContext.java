@@ -170,6 +170,24 @@ public final class RunContext implements AutoCloseable {
     return found;
   }
 
+  /** The docker CLI that builds with BuildKit ({@code deploy.dockerCli}, else {@code docker} on the PATH), if one can. */
+  public java.util.Optional<dev.closedloop.deploy.internal.image.BuildKit> buildKit() {
+    return dev.closedloop.deploy.internal.image.BuildKit.find(config.registry().dockerCli(), config.ci().variables(),
+        why -> events.debug("no BuildKit: " + why));
+  }
+
+  /** A build secret's value, read from its reference when the image is built, and masked from then on. */
+  public String buildSecret(String reference) {
+    dev.closedloop.deploy.internal.secret.Secrets found = new dev.closedloop.deploy.internal.secret.Secrets();
+    found.onAdd(events::mask);
+    try (dev.closedloop.deploy.internal.secret.SecretResolver resolver =
+        new dev.closedloop.deploy.internal.secret.SecretResolver(config.ci().variables(), found, config.registry().aws())) {
+      String value = resolver.resolve(reference, "buildSecrets (deploy.buildSecrets)");
+      events.mask(value);
+      return value;
+    }
+  }
+
   private RegistryCredentials otherRegistry(String registry) {
     RegistryCredentials configured = config.registry().pullCredentials().get(registry);
     if (configured != null) {
