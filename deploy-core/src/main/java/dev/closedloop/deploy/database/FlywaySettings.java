@@ -103,4 +103,20 @@ public record FlywaySettings(Map<String, String> placeholders, List<String> sche
     return new FlywaySettings(values, schemas, table == null ? null : table.trim(), !baseline ? null
         : baselineVersion == null || baselineVersion.isBlank() ? "1" : baselineVersion.trim());
   }
+
+  /** The flyway.* properties {@link #parse} reads; every other one is named by {@link #unread}. */
+  private static final java.util.Set<String> READ = java.util.Set.of("flyway.schemas", "flyway.table",
+      "flyway.baselineOnMigrate", "flyway.baselineVersion", "flyway.outOfOrder");
+
+  /**
+   * The {@code flyway.*} properties set that closedloop does not apply (such as
+   * {@code flyway.defaultSchema}, {@code flyway.createSchemas}, or {@code flyway.url}: production is
+   * {@code deploy.databaseUrl}), sorted, for a warning: a setting silently dropped would make
+   * test-migrate prove something other than what the team's Flyway runs.
+   */
+  public static List<String> unread(Map<String, String> flywayProperties) {
+    return flywayProperties.keySet().stream()
+        .filter(name -> name.startsWith("flyway.") && !READ.contains(name) && !name.startsWith("flyway.placeholders."))
+        .sorted().toList();
+  }
 }

@@ -49,4 +49,13 @@ class FlywaySettingsTest {
             + " deploy.migrator=flyway; goose does not read them");
     assertThat(Migrations.goose("filesystem:db").withFlyway(FlywaySettings.defaults()).isGoose()).isTrue();
   }
+
+  @Test
+  void whatClosedloopDoesNotApply_isNamed_forAWarning() {
+    assertThat(FlywaySettings.unread(java.util.Map.of("flyway.placeholders.owner", "shop", "flyway.schemas", "app",
+        "flyway.table", "history", "flyway.defaultSchema", "app", "flyway.url", "jdbc:postgresql://db/shop",
+        "flyway.createSchemas", "false", "flyway.outOfOrder", "false")))
+        .containsExactly("flyway.createSchemas", "flyway.defaultSchema", "flyway.url");
+    assertThat(FlywaySettings.unread(java.util.Map.of())).isEmpty();
+  }
 }

@@ -541,6 +541,12 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       properties.stringPropertyNames().stream().filter(name -> name.startsWith("flyway."))
           .forEach(name -> flyway.put(name, properties.getProperty(name)));
     }
+    List<String> unread = FlywaySettings.unread(flyway);
+    if (!unread.isEmpty()) {
+      getLog().warn("closedloop does not apply " + String.join(", ", unread) + ": it reads flyway.placeholders.*,"
+          + " flyway.schemas, flyway.table, flyway.baselineOnMigrate and flyway.baselineVersion (production is"
+          + " deploy.databaseUrl)");
+    }
     return flyway;
   }
 
