@@ -85,6 +85,25 @@ public record AwsSettings(URI endpoint, String region) {
   /** How often each AWS call is sent at most, unless AWS_RETRY_MODE or AWS_MAX_ATTEMPTS say otherwise. */
   private static final int ATTEMPTS = 5;
 
+  /**
+   * Whether the team set the SDK's retries itself: AWS_RETRY_MODE or AWS_MAX_ATTEMPTS, the
+   * aws.retryMode or aws.maxAttempts properties, or retry_mode or max_attempts in the profile used.
+   */
+  private static boolean retriesConfigured() {
+    if (System.getenv("AWS_RETRY_MODE") != null || System.getenv("AWS_MAX_ATTEMPTS") != null
+        || System.getProperty("aws.retryMode") != null || System.getProperty("aws.maxAttempts") != null) {
+      return true;
+    }
+    try {
+      String name = software.amazon.awssdk.profiles.ProfileFileSystemSetting.AWS_PROFILE.getStringValueOrThrow();
+      return software.amazon.awssdk.profiles.ProfileFile.defaultProfileFile().profile(name)
+          .map(profile -> profile.property("retry_mode").isPresent() || profile.property("max_attempts").isPresent())
+          .orElse(false);
+    } catch (RuntimeException e) {
+      return false; // no readable profile file: nothing set there
+    }
+  }
+
   /** A client of one service, built the way every closedloop client is. */
   public <B extends AwsClientBuilder<B, C>, C> C client(B builder, String preferredRegion) {
     Region region = regionFor(preferredRegion);
@@ -94,9 +113,12 @@ public record AwsSettings(URI endpoint, String region) {
       webIdentity(endpoint, region).ifPresent(builder::credentialsProvider);
     }
     if (builder instanceof software.amazon.awssdk.awscore.client.builder.AwsSyncClientBuilder<?, ?> sync) {
-      sync.httpClient(UrlConnectionHttpClient.create());
+      // HTTPS_PROXY and NO_PROXY as well as Java's proxy properties (which the Maven plugin sets from settings.xml)
+      sync.httpClient(UrlConnectionHttpClient.builder().proxyConfiguration(
+          software.amazon.awssdk.http.urlconnection.ProxyConfiguration.builder()
+              .useSystemPropertyValues(true).useEnvironmentVariablesValues(true).build()).build());
     }
-    if (System.getenv("AWS_RETRY_MODE") == null && System.getenv("AWS_MAX_ATTEMPTS") == null) {
+    if (!retriesConfigured()) {
       // SDK versions differ in their default (legacy: 4 attempts, standard: 3): a throttled or failed
       // call is asked up to five times, with the standard backoff, whichever SDK a build resolves
       builder.overrideConfiguration(override -> override.retryStrategy(

@@ -480,7 +480,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * The version of the embedded PostgreSQL's binaries artifact to resolve for this machine; its
    * major version is the throwaway database's.
    */
-  @Goals({"test-migrate", "migrate", "release", "plan"})
+  @Goals({"test-migrate", "migrate", "promote", "release", "rollback", "history", "plan"})
   @Parameter(property = "deploy.embeddedPostgresVersion")
   String embeddedPostgresVersion;
 
@@ -505,6 +505,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       getLog().info("Skipping " + goal() + " (deploy.skip)");
       return;
     }
+    useMavensProxy();
     if (startsEmbeddedPostgres()) {
       EmbeddedPostgresBinaries.addIfMissing(repositorySystem, repositorySession,
           project.getRemotePluginRepositories(), plugin.getClassRealm(),
@@ -532,6 +533,33 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       System.err.flush();
       throwForMaven(e);
     }
+  }
+
+  /**
+   * settings.xml's active proxy as Java's proxy properties, which the registry client and the AWS
+   * SDK read, unless the JVM was given its own; HTTPS_PROXY and the like are read by them as well.
+   */
+  private void useMavensProxy() {
+    org.apache.maven.settings.Proxy proxy = settings == null ? null : settings.getActiveProxy();
+    if (proxy == null || proxy.getHost() == null || proxy.getHost().isBlank()) {
+      return;
+    }
+    String scheme = proxy.getProtocol() == null ? "http" : proxy.getProtocol().toLowerCase(java.util.Locale.ROOT);
+    for (String prefix : List.of("https", "http")) {
+      if (System.getProperty(prefix + ".proxyHost") == null) {
+        System.setProperty(prefix + ".proxyHost", proxy.getHost());
+        System.setProperty(prefix + ".proxyPort", String.valueOf(proxy.getPort()));
+      }
+    }
+    if (System.getProperty("http.nonProxyHosts") == null && proxy.getNonProxyHosts() != null
+        && !proxy.getNonProxyHosts().isBlank()) {
+      System.setProperty("http.nonProxyHosts", proxy.getNonProxyHosts().replace(',', '|'));
+    }
+    if (proxy.getUsername() != null && !proxy.getUsername().isBlank()) {
+      getLog().warn("settings.xml proxy " + proxy.getId() + " has a username: closedloop's registry client does not"
+          + " authenticate to proxies, so ask for an unauthenticated one (or NO_PROXY the registry)");
+    }
+    getLog().debug("proxy from settings.xml: " + scheme + "://" + proxy.getHost() + ":" + proxy.getPort());
   }
 
   /** The Flyway Maven plugin's {@code flyway.*} properties, as the POM sets them and the command line overrides them. */
@@ -571,16 +599,13 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     return true;
   }
 
-  /** True for a goal that tests migrations on a throwaway database (test-migrate, release, plan's drift check). */
-  boolean usesThrowawayDatabase() {
-    return false;
-  }
-
-  /** Whether this goal may start the embedded PostgreSQL: for its throwaway database, or an embedded: production. */
+  /**
+   * Whether this goal may start the embedded PostgreSQL: every goal but build may (the throwaway
+   * database, or production given as embedded:, maybe through a variable or reference), so the
+   * binaries are resolved when they are missing; cached, that costs nothing.
+   */
   private boolean startsEmbeddedPostgres() {
-    boolean throwaway = usesThrowawayDatabase() && (testDatabaseUrl == null || testDatabaseUrl.isBlank())
-        && (testDatabaseImage == null || testDatabaseImage.isBlank());
-    return throwaway || (reachesProduction() && databaseUrl != null && databaseUrl.trim().startsWith("embedded:"));
+    return !(buildsImage() && !reachesProduction());
   }
 
   /** True for a goal that only plans: secrets it cannot resolve here are named in the plan, not refused. */

@@ -28,9 +28,4 @@ public class MigrateMojo extends AbstractDeployMojo {
   ReleaseResult run(Release release) {
     return release.migrate();
   }
-
-  @Override
-  boolean usesThrowawayDatabase() {
-    return true; // migrate proves the migrations first
-  }
 }

@@ -48,9 +48,4 @@ public class PlanMojo extends AbstractDeployMojo {
     print(release.plan().render(format), format);
     return null;
   }
-
-  @Override
-  boolean usesThrowawayDatabase() {
-    return true;
-  }
 }

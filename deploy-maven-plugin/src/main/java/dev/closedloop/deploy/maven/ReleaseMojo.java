@@ -33,9 +33,4 @@ public class ReleaseMojo extends AbstractDeployMojo {
   boolean buildsImage() {
     return true;
   }
-
-  @Override
-  boolean usesThrowawayDatabase() {
-    return true;
-  }
 }

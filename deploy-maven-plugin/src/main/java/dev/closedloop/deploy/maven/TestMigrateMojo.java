@@ -34,9 +34,4 @@ public class TestMigrateMojo extends AbstractDeployMojo {
   boolean reachesProduction() {
     return false;
   }
-
-  @Override
-  boolean usesThrowawayDatabase() {
-    return true;
-  }
 }

@@ -47,6 +47,7 @@ class BuildKitIT {
     dockerfile();
     String sha = TestServices.randomSha();
     List<String> printed = new CopyOnWriteArrayList<>();
+    List<Path> before = privateDirectories();
 
     BuiltImage built = Release.configure().image(TestServices.registry() + "/it/buildkit").sha(sha).buildContext(context)
         .dockerHost(TestServices.dockerHost()).dockerCli(CLI).buildSecrets(List.of("npm=env:NPM_TOKEN"))
@@ -55,6 +56,8 @@ class BuildKitIT {
         .load().build().image().orElseThrow();
 
     assertThat(TestServices.registryDigest("it/buildkit", sha)).contains(built.digest());
+    assertThat(privateDirectories()).as("the directory that held the secret and the credentials is gone")
+        .isEqualTo(before);
     assertThat(printed).anyMatch(line -> line.contains("with DOCKER_BUILDKIT=1 " + CLI + " build")
         && line.contains("(secrets: npm)"));
     assertThat(printed).as("one progress line per Dockerfile step").filteredOn(line -> line.startsWith("Progress["))
@@ -97,5 +100,11 @@ class BuildKitIT {
         .hasMessage("deploy.platforms names linux/amd64, linux/arm64: several platforms need docker buildx, and"
             + " DOCKER_BUILDKIT=1 " + CLI + " build has none. Install buildx, or name one platform");
     assertThat(TestServices.registryDigest("it/buildkit", sha)).isEmpty();
+  }
+
+  private static List<Path> privateDirectories() throws IOException {
+    try (var entries = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+      return entries.filter(p -> p.getFileName().toString().startsWith("closedloop-buildkit-")).sorted().toList();
+    }
   }
 }

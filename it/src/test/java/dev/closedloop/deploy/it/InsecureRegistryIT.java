@@ -89,4 +89,71 @@ class InsecureRegistryIT {
             + " insecureRegistries (deploy.insecureRegistries): '" + remote + "/lab' is not a registry: name it as"
             + " host or host:port, as in the image name, without http:// or a path");
   }
+
+  @Test
+  void theRegistryIsReachedThroughHttpProxy_asTheVariableSays_andNoProxyBypassesIt() throws Exception {
+    Files.copy(TestServices.busybox(), context.resolve("busybox"));
+    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\n");
+    String sha = TestServices.randomSha();
+    BuiltImage pushed = Release.configure().image(registry.address() + "/lab/proxied").sha(sha).buildContext(context)
+        .dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow();
+    java.util.List<String> forwarded = new java.util.concurrent.CopyOnWriteArrayList<>();
+    // a forward proxy: it gets absolute-form requests (GET http://host/path) and passes them on
+    com.sun.net.httpserver.HttpServer proxy = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+    java.net.http.HttpClient direct = java.net.http.HttpClient.newHttpClient();
+    proxy.createContext("/", exchange -> {
+      forwarded.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
+      java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(exchange.getRequestURI())
+          .method(exchange.getRequestMethod(), java.net.http.HttpRequest.BodyPublishers.ofByteArray(
+              exchange.getRequestBody().readAllBytes()));
+      for (String header : List.of("Accept", "Content-Type", "Authorization")) {
+        String value = exchange.getRequestHeaders().getFirst(header);
+        if (value != null) {
+          request.header(header, value);
+        }
+      }
+      try {
+        java.net.http.HttpResponse<byte[]> answer = direct.send(request.build(),
+            java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        answer.headers().map().forEach((name, values) -> {
+          if (!name.equalsIgnoreCase("content-length") && !name.equalsIgnoreCase("transfer-encoding")) {
+            exchange.getResponseHeaders().put(name, values);
+          }
+        });
+        boolean head = exchange.getRequestMethod().equals("HEAD");
+        exchange.sendResponseHeaders(answer.statusCode(), head || answer.body().length == 0 ? -1 : answer.body().length);
+        if (!head && answer.body().length > 0) {
+          exchange.getResponseBody().write(answer.body());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        exchange.sendResponseHeaders(502, -1);
+      }
+      exchange.close();
+    });
+    proxy.start();
+    try {
+      String proxyUrl = "http://127.0.0.1:" + proxy.getAddress().getPort();
+      BuiltImage found = Release.configure().image(remote + "/lab/proxied").sha(sha).buildContext(context)
+          .insecureRegistries(List.of(remote)).dockerHost(TestServices.dockerHost())
+          .ciEnvironment(new dev.closedloop.deploy.guard.CiEnvironment(java.util.Map.of("HTTP_PROXY", proxyUrl), context))
+          .load().build().image().orElseThrow();
+
+      assertThat(found.reused()).isTrue();
+      assertThat(found.digest()).isEqualTo(pushed.digest());
+      assertThat(forwarded).contains("HEAD http://" + remote + "/v2/lab/proxied/manifests/" + sha);
+
+      forwarded.clear();
+      String host = remote.substring(0, remote.indexOf(':'));
+      Release.configure().image(remote + "/lab/proxied").sha(sha).buildContext(context)
+          .insecureRegistries(List.of(remote)).dockerHost(TestServices.dockerHost())
+          .ciEnvironment(new dev.closedloop.deploy.guard.CiEnvironment(
+              java.util.Map.of("HTTP_PROXY", proxyUrl, "NO_PROXY", host), context))
+          .load().build();
+      assertThat(forwarded).isEmpty();
+    } finally {
+      proxy.stop(0);
+    }
+  }
 }

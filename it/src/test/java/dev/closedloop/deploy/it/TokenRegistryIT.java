@@ -247,8 +247,8 @@ class TokenRegistryIT {
         .contains(built.digest());
     assertThat(printed.toString(StandardCharsets.UTF_8)).isNotBlank().doesNotContain(IDENTITY_TOKEN);
     assertThatThrownBy(() -> new OciRegistry(RegistryCredentials.identityToken("revoked")).digestOf(repository.withTag("latest")))
-        .hasMessage("The registry " + address + " refused the credentials for " + address + "/token/identity: check the"
-            + " <server> with id '" + address + "' in settings.xml");
+        .hasMessage("The registry " + address + " refused the identity token for " + address + "/token/identity: it"
+            + " may have expired; log in again (az acr login, or docker login " + address + ")");
   }
 
   private BuiltImage buildAs(RegistryCredentials credentials, String repository) throws IOException {

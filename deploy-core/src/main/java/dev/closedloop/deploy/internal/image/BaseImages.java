@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  */
 public final class BaseImages {
 
-  private static final Pattern VARIABLE = Pattern.compile("\\$(?:\\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?}|([A-Za-z_][A-Za-z0-9_]*))");
+  private static final Pattern VARIABLE =
+      Pattern.compile("\\$(?:\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?}|([A-Za-z_][A-Za-z0-9_]*))");
 
   private BaseImages() {}
 
@@ -102,13 +103,21 @@ public final class BaseImages {
     return instructions;
   }
 
-  /** {@code reference} with {@code $NAME} and {@code ${NAME}} filled in; null when one is unknown. */
+  /**
+   * {@code reference} with {@code $NAME}, {@code ${NAME}}, {@code ${NAME:-default}} and
+   * {@code ${NAME:+alternative}} filled in as the Dockerfile does; null when one is unknown.
+   */
   private static String substitute(String reference, Map<String, String> values) {
     Matcher m = VARIABLE.matcher(reference);
     StringBuilder out = new StringBuilder();
     while (m.find()) {
-      String name = m.group(1) != null ? m.group(1) : m.group(2);
+      String name = m.group(1) != null ? m.group(1) : m.group(4);
       String value = values.get(name);
+      String modifier = m.group(2);
+      if (modifier != null) {
+        boolean set = value != null && (!modifier.startsWith(":") || !value.isEmpty());
+        value = modifier.endsWith("-") ? (set ? value : m.group(3)) : (set ? m.group(3) : "");
+      }
       if (value == null) {
         return null;
       }

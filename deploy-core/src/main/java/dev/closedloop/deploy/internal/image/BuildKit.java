@@ -126,16 +126,29 @@ public final class BuildKit {
   }
 
   private static String output(Path cli, String... args) {
+    Path out = null;
     try {
-      Process process = new ProcessBuilder(command(cli, args)).redirectErrorStream(true).start();
-      String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      process.waitFor(30, TimeUnit.SECONDS);
-      return out;
+      out = Files.createTempFile("closedloop-docker-version-", ".txt"); // drained by the OS: a hung CLI cannot hang us
+      Process process = new ProcessBuilder(command(cli, args)).redirectErrorStream(true)
+          .redirectOutput(out.toFile()).start();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        return "";
+      }
+      return Files.readString(out, StandardCharsets.UTF_8);
     } catch (IOException e) {
       return "";
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return "";
+    } finally {
+      if (out != null) {
+        try {
+          Files.deleteIfExists(out);
+        } catch (IOException ignored) {
+          // a temporary file
+        }
+      }
     }
   }
 
@@ -174,17 +187,34 @@ public final class BuildKit {
     return Optional.empty();
   }
 
+  /** Stops a build: the CLI and what it started (buildx runs as a plugin process of its own). */
+  static void stop(Process process) {
+    process.descendants().forEach(ProcessHandle::destroy);
+    process.destroy();
+  }
+
+  /**
+   * Names a build argument may not have when it is passed through the CLI's environment: they
+   * would change which engine, configuration or programs the CLI uses.
+   */
+  static final Set<String> RESERVED = Set.of("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_BUILDKIT",
+      "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_CONTEXT", "BUILDX_BUILDER", "HTTP_PROXY", "HTTPS_PROXY",
+      "NO_PROXY");
+
   /**
    * The command line of a build: its tags, labels, build arguments, target, secrets (by file in
-   * {@code secretsDir}) and platforms; several platforms are pushed ({@code push}), one is loaded
-   * into the engine.
+   * {@code secretsDir}) and platforms; several platforms are pushed ({@code push}, the digest
+   * pushed written to {@code metadata}), one is loaded into the engine.
    */
   List<String> commandLine(BuildRequest request, List<ImageRef> tags, Map<String, String> labels,
-      Map<String, Path> secretFiles, boolean push) {
+      Map<String, Path> secretFiles, boolean push, Path metadata) {
     List<String> command = new ArrayList<>(List.of(cli.toString()));
     if (mode == Mode.BUILDX) {
       command.addAll(List.of("buildx", "build"));
       command.add(push ? "--push" : "--load");
+      if (push && metadata != null) {
+        command.addAll(List.of("--metadata-file", metadata.toString()));
+      }
     } else {
       command.add("build");
     }
@@ -206,7 +236,7 @@ public final class BuildKit {
     return command;
   }
 
-  /** A private directory (0700) for the CLI's configuration and the secrets' files; removed by {@link #discard}. */
+  /** A private directory (0700) for the CLI's configuration and the secrets' files. */
   static Path privateDirectory() throws IOException {
     return Files.createTempDirectory("closedloop-buildkit-", PosixFilePermissions.asFileAttribute(
         PosixFilePermissions.fromString("rwx------")));
@@ -219,8 +249,14 @@ public final class BuildKit {
   static void writeConfig(Path dir, Path userConfigDir, Map<String, RegistryCredentials> credentials) throws IOException {
     com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
     Path userConfig = userConfigDir.resolve("config.json");
-    com.fasterxml.jackson.databind.node.ObjectNode config = Files.isRegularFile(userConfig)
-        ? (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(userConfig.toFile()) : json.createObjectNode();
+    com.fasterxml.jackson.databind.JsonNode read = Files.isRegularFile(userConfig) ? json.readTree(userConfig.toFile())
+        : json.createObjectNode();
+    if (!(read instanceof com.fasterxml.jackson.databind.node.ObjectNode config)
+        || config.has("auths") && !config.get("auths").isObject()
+        || config.has("credHelpers") && !config.get("credHelpers").isObject()) {
+      throw new IOException(userConfig + " is not a docker configuration (a JSON object with auths and credHelpers"
+          + " objects): fix it, or point DOCKER_CONFIG elsewhere");
+    }
     com.fasterxml.jackson.databind.node.ObjectNode auths = config.with("auths");
     com.fasterxml.jackson.databind.node.ObjectNode helpers = config.has("credHelpers")
         ? (com.fasterxml.jackson.databind.node.ObjectNode) config.get("credHelpers") : null;
@@ -242,9 +278,13 @@ public final class BuildKit {
     }
     Path file = dir.resolve("config.json");
     Files.writeString(file, json.writeValueAsString(config), StandardCharsets.UTF_8);
-    Path builders = userConfigDir.resolve("buildx");
-    if (Files.isDirectory(builders)) {
-      Files.createSymbolicLink(dir.resolve("buildx"), builders);
+    // what else the CLI keeps there stays the user's: buildx's builders, per-user plugins (buildx itself,
+    // often), contexts, and the default TLS certificates of a tcp:// engine
+    for (String kept : List.of("buildx", "cli-plugins", "contexts", "ca.pem", "cert.pem", "key.pem")) {
+      Path theirs = userConfigDir.resolve(kept);
+      if (Files.exists(theirs)) {
+        Files.createSymbolicLink(dir.resolve(kept), theirs.toAbsolutePath());
+      }
     }
   }
 
@@ -253,7 +293,7 @@ public final class BuildKit {
    * {@code detail}; a failure is one line: BuildKit's own "failed to solve" (or last error).
    */
   void run(List<String> command, Map<String, String> env, Consumer<String> progress, Consumer<String> detail,
-      Consumer<Process> started) {
+      Consumer<Process> started, java.util.function.BooleanSupplier aborted) {
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().putAll(env);
     if (mode == Mode.DOCKER_BUILDKIT) {
@@ -284,6 +324,9 @@ public final class BuildKit {
         }
       }
       int exit = process.waitFor();
+      if (exit != 0 && aborted.getAsBoolean()) {
+        throw new DeployException(DeployException.Kind.DOCKER, "Stopped while building with " + this);
+      }
       if (exit != 0) {
         throw new DeployException(DeployException.Kind.DOCKER, "BuildKit (" + this + ") failed, exit " + exit + ": "
             + (failure != null ? failure : last.isEmpty() ? "no output" : last.peekLast()));

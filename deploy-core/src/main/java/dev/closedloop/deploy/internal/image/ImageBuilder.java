@@ -14,6 +14,8 @@ import dev.closedloop.deploy.image.BuiltImage;
 import dev.closedloop.deploy.image.ImageRef;
 import dev.closedloop.deploy.image.RegistryCredentials;
 import dev.closedloop.deploy.internal.Events;
+import dev.closedloop.deploy.internal.ExitCleanup;
+import dev.closedloop.deploy.internal.database.Trees;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -196,30 +198,47 @@ public final class ImageBuilder {
     }
     ImageRef shaRef = request.shaRef();
     List<ImageRef> first = tags.size() > 1 ? tags.subList(0, tags.size() - 1) : tags;
-    buildWithCli(kit, request, first, true);
-    if (tags.size() > 1) { // the same index under <sha>, last: its presence means every tag is there
+    String digest = buildWithCli(kit, request, first, true);
+    if (tags.size() > 1) { // the index buildx pushed, by its digest (a tag may move meanwhile), under <sha> last
       checkNotAborted("tagging " + shaRef);
-      registry.putManifest(request.repository(), shaRef.tagValue().orElseThrow(), registry.manifest(first.get(0)));
+      registry.putManifest(request.repository(), shaRef.tagValue().orElseThrow(),
+          registry.manifest(request.repository().withDigest(digest)));
     }
     String registered = registry.digestOf(shaRef).orElseThrow(() -> new DeployException(
         DeployException.Kind.REGISTRY, "The registry lost " + shaRef + " right after buildx pushed it"));
+    if (!registered.equals(digest)) {
+      throw new DeployException(DeployException.Kind.REGISTRY, "The registry reports " + registered + " for " + shaRef
+          + " but buildx pushed " + digest + ": another build pushed the same tag");
+    }
     events.progress(Step.BUILD, "pushed " + shaRef + " for " + String.join(", ", request.platforms()));
     return new BuiltImage(shaRef, registered, tags, false);
   }
 
   /**
    * Builds through the docker CLI with BuildKit: loaded into the engine (then pushed as any
-   * build), or for several platforms pushed by buildx.
+   * build; the image id is returned), or for several platforms pushed by buildx (the index's
+   * digest is returned).
    */
   private String buildWithCli(BuildKit kit, BuildRequest request, List<ImageRef> tags, boolean push) {
+    List<String> reserved = request.buildArgs().keySet().stream().filter(BuildKit.RESERVED::contains).sorted().toList();
+    if (!reserved.isEmpty()) {
+      throw new DeployException(DeployException.Kind.CONFIGURATION, "buildArgs (deploy.buildArgs): "
+          + String.join(", ", reserved) + " cannot be a build argument when the docker CLI builds (build arguments"
+          + " reach it through its environment, where that name decides how the CLI itself works): rename it");
+    }
     Set<String> bases = BaseImages.registries(request.dockerfile(), request.buildArgs());
-    Map<String, RegistryCredentials> auths = new LinkedHashMap<>(pullCredentials.apply(bases));
+    Map<String, RegistryCredentials> found = pullCredentials.apply(bases);
+    Map<String, RegistryCredentials> auths = new LinkedHashMap<>(found);
     if (credentials != null && request.repository() != null) {
       auths.put(request.repository().registry(), credentials); // buildx pushes with it
     }
     Path dir = null;
+    ExitCleanup.Handle cleanup = null;
     try {
       dir = BuildKit.privateDirectory();
+      Path made = dir;
+      // credentials and secrets sit there while the CLI runs: gone also when the JVM is stopped
+      cleanup = ExitCleanup.register("removing the BuildKit build's private directory", () -> Trees.delete(made));
       BuildKit.writeConfig(dir, dockerConfig, auths);
       Map<String, Path> secretFiles = new LinkedHashMap<>();
       for (Map.Entry<String, String> secret : request.secrets().entrySet()) {
@@ -232,24 +251,62 @@ public final class ImageBuilder {
       Map<String, String> env = new LinkedHashMap<>(request.buildArgs());
       env.put("DOCKER_HOST", engine.host());
       env.put("DOCKER_CONFIG", dir.toString());
+      if (System.getenv("DOCKER_CERT_PATH") == null) {
+        env.put("DOCKER_CERT_PATH", dockerConfig.toString()); // the certificates' default place stays theirs
+      }
+      Path metadata = dir.resolve("metadata.json");
       events.progress(Step.BUILD, "building " + request.shaRef() + " from " + request.dockerfile() + " with " + kit
           + " on " + engine.host() + (request.secrets().isEmpty() ? "" : " (secrets: "
               + String.join(", ", request.secrets().keySet()) + ")"));
-      kit.run(kit.commandLine(request, tags, labels(request), secretFiles, push), env,
-          line -> events.progress(Step.BUILD, line), events::debug, process -> {
-            inFlight = process::destroy;
-            if (aborted) {
-              process.destroy();
-            }
-          });
+      try {
+        kit.run(kit.commandLine(request, tags, labels(request), secretFiles, push, metadata), env,
+            line -> events.progress(Step.BUILD, line), events::debug, process -> {
+              inFlight = () -> BuildKit.stop(process);
+              if (aborted) {
+                BuildKit.stop(process);
+              }
+            }, () -> aborted);
+      } catch (DeployException e) {
+        Set<String> anonymous = new LinkedHashSet<>(bases);
+        anonymous.removeAll(found.keySet());
+        throw anonymous.isEmpty() || !refusedPull(e.getMessage()) ? e : new DeployException(e.kind(), e.getMessage()
+            + " (" + noCredentialsFor(anonymous) + ")", e);
+      }
       checkNotAborted("the build of " + request.shaRef() + " finished");
-      return push ? null : engine.client().inspectImageCmd(tags.get(tags.size() - 1).toString()).exec().getId();
+      if (push) {
+        String digest = new com.fasterxml.jackson.databind.ObjectMapper().readTree(metadata.toFile())
+            .path("containerimage.digest").asText("");
+        if (!digest.startsWith("sha256:")) {
+          throw new DeployException(DeployException.Kind.DOCKER, "buildx pushed " + request.shaRef()
+              + " but wrote no containerimage.digest to its metadata file: upgrade buildx");
+        }
+        return digest;
+      }
+      return engine.client().inspectImageCmd(tags.get(tags.size() - 1).toString()).exec().getId();
     } catch (IOException e) {
       throw new DeployException(DeployException.Kind.DOCKER, "Cannot prepare the BuildKit build of "
           + request.shaRef() + ": " + e.getMessage(), e);
     } finally {
-      dev.closedloop.deploy.internal.database.Trees.delete(dir);
+      if (cleanup != null) {
+        cleanup.close();
+      }
+      Trees.delete(dir);
+      if (dir != null && Files.exists(dir)) {
+        events.warn("Could not remove " + dir + ", which holds this build's registry credentials and secrets:"
+            + " remove it by hand");
+      }
     }
+  }
+
+  /** An engine's or BuildKit's words for a pull the registry refused. */
+  private static boolean refusedPull(String why) {
+    return why.contains("unauthorized") || why.contains("authentication required") || why.contains("pull access denied")
+        || why.contains("no basic auth credentials") || why.contains("denied");
+  }
+
+  private static String noCredentialsFor(Set<String> registries) {
+    return "no credentials were found for " + String.join(", ", registries) + ", where the Dockerfile pulls from: add"
+        + " a settings.xml <server> with the registry as its id, or docker login to it";
   }
 
   private static Map<String, String> labels(BuildRequest request) {
@@ -318,12 +375,8 @@ public final class ImageBuilder {
       String why = DockerEngine.rootMessage(e);
       Set<String> anonymous = new LinkedHashSet<>(bases);
       anonymous.removeAll(pulling.keySet());
-      boolean refused = why.contains("unauthorized") || why.contains("authentication required")
-          || why.contains("pull access denied") || why.contains("no basic auth credentials") || why.contains("denied");
       throw new DeployException(DeployException.Kind.DOCKER, "docker build of " + request.dockerfile() + " failed: "
-          + why + (refused && !anonymous.isEmpty() ? " (no credentials were found for " + String.join(", ", anonymous)
-              + ", where the Dockerfile pulls from: add a settings.xml <server> with the registry as its id, or"
-              + " docker login to it)" : ""), e);
+          + why + (refusedPull(why) && !anonymous.isEmpty() ? " (" + noCredentialsFor(anonymous) + ")" : ""), e);
     }
   }
 

@@ -64,17 +64,30 @@ public final class OciRegistry implements Registry {
   }
 
   public OciRegistry(RegistryCredentials credentials, Set<String> insecureRegistries) {
-    this(credentials, insecureRegistries, READ_TIMEOUT);
+    this(credentials, insecureRegistries, java.net.ProxySelector.getDefault(), READ_TIMEOUT);
+  }
+
+  /** Through {@code proxies} ({@link dev.closedloop.deploy.internal.Proxies}: HTTPS_PROXY and the like). */
+  public OciRegistry(RegistryCredentials credentials, Set<String> insecureRegistries, java.net.ProxySelector proxies) {
+    this(credentials, insecureRegistries, proxies, READ_TIMEOUT);
   }
 
   OciRegistry(RegistryCredentials credentials, Set<String> insecureRegistries, Duration readTimeout) {
+    this(credentials, insecureRegistries, java.net.ProxySelector.getDefault(), readTimeout);
+  }
+
+  private OciRegistry(RegistryCredentials credentials, Set<String> insecureRegistries, java.net.ProxySelector proxies,
+      Duration readTimeout) {
     this.readTimeout = readTimeout;
     this.credentials = credentials;
     this.insecure = Set.copyOf(insecureRegistries);
-    this.http = HttpClient.newBuilder()
+    HttpClient.Builder http = HttpClient.newBuilder()
         .connectTimeout(Duration.ofSeconds(10))
-        .followRedirects(HttpClient.Redirect.NORMAL)
-        .build();
+        .followRedirects(HttpClient.Redirect.NORMAL);
+    if (proxies != null) {
+      http.proxy(proxies);
+    }
+    this.http = http.build();
   }
 
   public static OciRegistry anonymous() {
@@ -157,8 +170,7 @@ public final class OciRegistry implements Registry {
       response = exchange(image, request.setHeader("Authorization", authorization).build(), body);
       if (response.statusCode() == 401 || response.statusCode() == 403) {
         throw new DeployException(DeployException.Kind.REGISTRY,
-            "The registry " + image.registry() + " refused the credentials for " + image.name()
-                + ": check the <server> with id '" + image.registry() + "' in settings.xml");
+            refusedMessage(image));
       }
     }
     return response;
@@ -222,8 +234,7 @@ public final class OciRegistry implements Registry {
       HttpResponse<String> response = within(http.sendAsync(tokenRequest.build(), HttpResponse.BodyHandlers.ofString()));
       if (response.statusCode() == 401 || response.statusCode() == 403) {
         throw credentials == null ? noCredentials(image) : new DeployException(DeployException.Kind.REGISTRY,
-            "The registry " + image.registry() + " refused the credentials for " + image.name()
-                + ": check the <server> with id '" + image.registry() + "' in settings.xml");
+            refusedMessage(image));
       }
       String token = response.statusCode() == 200 ? token(response.body()) : null;
       if (token == null) {
@@ -354,6 +365,14 @@ public final class OciRegistry implements Registry {
   private URI manifestUri(ImageRef image, String reference) {
     String scheme = image.isLoopback() || insecure.contains(image.registry()) ? "http" : "https";
     return URI.create(scheme + "://" + image.apiHost() + "/v2/" + image.repository() + "/manifests/" + reference);
+  }
+
+  private String refusedMessage(ImageRef image) {
+    return credentials != null && credentials.isIdentityToken()
+        ? "The registry " + image.registry() + " refused the identity token for " + image.name() + ": it may have"
+            + " expired; log in again (az acr login, or docker login " + image.registry() + ")"
+        : "The registry " + image.registry() + " refused the credentials for " + image.name()
+            + ": check the <server> with id '" + image.registry() + "' in settings.xml";
   }
 
   private static DeployException noCredentials(ImageRef image) {

@@ -117,7 +117,8 @@ public final class RunContext implements AutoCloseable {
     if (registry == null) {
       ImageRef image = config.buildRequest().repository();
       registry = image != null && image.isEcr() ? own(EcrRegistry.of(image, config.registry().aws()))
-          : new OciRegistry(config.registry().registryCredentials(), java.util.Set.copyOf(config.registry().insecureRegistries()));
+          : new OciRegistry(config.registry().registryCredentials(), java.util.Set.copyOf(config.registry().insecureRegistries()),
+              dev.closedloop.deploy.internal.Proxies.of(config.ci().variables()));
     }
     return registry;
   }
@@ -172,8 +173,14 @@ public final class RunContext implements AutoCloseable {
 
   /** The docker CLI that builds with BuildKit ({@code deploy.dockerCli}, else {@code docker} on the PATH), if one can. */
   public java.util.Optional<dev.closedloop.deploy.internal.image.BuildKit> buildKit() {
-    return dev.closedloop.deploy.internal.image.BuildKit.find(config.registry().dockerCli(), config.ci().variables(),
-        why -> events.debug("no BuildKit: " + why));
+    String named = config.registry().dockerCli();
+    return dev.closedloop.deploy.internal.image.BuildKit.find(named, config.ci().variables(), why -> {
+      if (named != null && !named.isBlank()) {
+        events.warn("deploy.dockerCli: " + why + "; the engine's API builds instead, without BuildKit");
+      } else {
+        events.debug("no BuildKit: " + why);
+      }
+    });
   }
 
   /** A build secret's value, read from its reference when the image is built, and masked from then on. */

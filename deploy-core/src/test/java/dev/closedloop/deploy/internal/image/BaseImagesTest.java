@@ -47,5 +47,8 @@ class BaseImagesTest {
     assertThat(BaseImages.registries(dockerfile, Map.of("REGISTRY", "127.0.0.1:5000")))
         .containsExactly("127.0.0.1:5000");
     assertThat(BaseImages.registries(dockerfile, Map.of())).containsExactly("docker.io");
+    Files.writeString(dockerfile, "ARG MIRROR\nFROM ${MIRROR:-mirror.example.com}/library/alpine:3\n");
+    assertThat(BaseImages.registries(dockerfile, Map.of())).containsExactly("mirror.example.com");
+    assertThat(BaseImages.registries(dockerfile, Map.of("MIRROR", "127.0.0.1:5000"))).containsExactly("127.0.0.1:5000");
   }
 }

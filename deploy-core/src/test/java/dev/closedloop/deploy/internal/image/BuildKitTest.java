@@ -62,10 +62,11 @@ class BuildKitTest {
         Map.of("npm", "env:NPM_TOKEN"), List.of("linux/amd64", "linux/arm64"));
 
     List<String> command = kit.commandLine(request, List.of(repository.withTag("3f2a9c1")),
-        Map.of("team", "shop"), Map.of("npm", dir.resolve("secret-0")), true);
+        Map.of("team", "shop"), Map.of("npm", dir.resolve("secret-0")), true, dir.resolve("metadata.json"));
 
     assertThat(String.join(" ", command)).doesNotContain("s3cr3t");
-    assertThat(command).containsSubsequence("buildx", "build", "--push", "--progress=plain")
+    assertThat(command).containsSubsequence("buildx", "build", "--push", "--metadata-file",
+            dir.resolve("metadata.json").toString(), "--progress=plain")
         .containsSubsequence("--platform", "linux/amd64,linux/arm64")
         .containsSubsequence("--tag", "registry.example.com/shop:3f2a9c1")
         .containsSubsequence("--label", "team=shop")
@@ -95,6 +96,7 @@ class BuildKitTest {
         {"credHelpers": {"ghcr.io": "gh", "registry.example.com": "old"}, "credsStore": "desktop", "proxies": {"default": {}}}
         """);
     Files.createDirectories(user.resolve("buildx"));
+    Files.createDirectories(user.resolve("cli-plugins"));
     Path own = Files.createDirectories(dir.resolve("own"));
 
     BuildKit.writeConfig(own, user, Map.of("registry.example.com", new RegistryCredentials("ci", "pw"),
@@ -109,6 +111,9 @@ class BuildKitTest {
     assertThat(config.path("auths").path("https://index.docker.io/v1/").path("identitytoken").asText())
         .isEqualTo("refresh");
     assertThat(Files.readSymbolicLink(own.resolve("buildx"))).isEqualTo(user.resolve("buildx"));
+    assertThat(Files.readSymbolicLink(own.resolve("cli-plugins"))).as("a buildx installed for this user")
+        .isEqualTo(user.resolve("cli-plugins"));
+    assertThat(own.resolve("contexts")).doesNotExist();
     Path secrets = BuildKit.privateDirectory();
     try {
       assertThat(Optional.of(Files.getPosixFilePermissions(secrets))).contains(PosixFilePermissions.fromString("rwx------"));
