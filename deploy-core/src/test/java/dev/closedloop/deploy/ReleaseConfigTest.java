@@ -145,13 +145,20 @@ class ReleaseConfigTest {
                 "X={passwd}"), null)).load())
         .isInstanceOfSatisfying(DeployException.class, e -> assertThat(e.getMessage()).isEqualTo("migrationEnv"
             + " (deploy.migrationEnv): {passwd} in X is no placeholder; the placeholders are {dsn}, {url}, {jdbc},"
-            + " {host}, {port}, {user}, {password}, {database}"));
+            + " {host}, {port}, {user}, {password}, {database} ({{passwd}} passes {passwd} on as it is)"));
     assertThatThrownBy(() -> Release.configure().buildContext(dir).ciEnvironment(noCi())
             .compatibilityCommand("/smoke").compatibilityEnv(List.of("URL={url}", "TOKEN={tokn}")).load())
         .hasMessageContaining("compatibilityEnv (deploy.compatibilityEnv): {tokn} in TOKEN is no placeholder");
     // JSON is not a placeholder
     assertThat(dev.closedloop.deploy.database.Migrations.image("tool", List.of("CONFIG={\"a\": 1}"), null)
         .commandEnv()).containsExactly("CONFIG={\"a\": 1}");
+    // doubled braces are the text itself, refused by no check and filled by no value
+    Release.configure().buildContext(dir).ciEnvironment(noCi()).migrations(dev.closedloop.deploy.database.Migrations
+        .image("tool", List.of("TEMPLATE=prefix-{{user}}-{{tenant}}", "URL={url}"), null)).load();
+    assertThat(dev.closedloop.deploy.internal.database.ImageMigrator.fill(List.of("TEMPLATE=prefix-{{user}}-{{tenant}}",
+        "WHO={user}"), dev.closedloop.deploy.database.DatabaseTarget.parse("postgres://app@db.example.com/shop", null,
+        null, "test"), dev.closedloop.deploy.internal.Events.none()))
+        .containsExactly("TEMPLATE=prefix-{user}-{tenant}", "WHO=app");
   }
 
   @Test

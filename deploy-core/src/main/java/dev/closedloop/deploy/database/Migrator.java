@@ -63,7 +63,25 @@ public interface Migrator {
    * @return the whole set and every migration applied, in order
    */
   default MigrationOutcome migrateThrough(DatabaseTarget target, String version, AtVersion atVersion) {
-    MigrationOutcome upTo = migrateUpTo(target, version);
+    return migrateThrough(target, version, java.util.Set.of(), atVersion);
+  }
+
+  /**
+   * {@link #migrateUpTo(DatabaseTarget, String)}, leaving out the versions in {@code skipped}: those
+   * up to {@code version} that production has not applied (goose's missing migrations, which
+   * {@code -allow-missing} applies later), so the schema read is the one production has.
+   */
+  default MigrationOutcome migrateUpTo(DatabaseTarget target, String version, java.util.Set<String> skipped) {
+    if (!skipped.isEmpty()) {
+      throw new UnsupportedOperationException(describe() + " cannot leave out versions below " + version);
+    }
+    return migrateUpTo(target, version);
+  }
+
+  /** {@link #migrateThrough(DatabaseTarget, String, AtVersion)} with the versions in {@code skipped} applied after the read. */
+  default MigrationOutcome migrateThrough(DatabaseTarget target, String version, java.util.Set<String> skipped,
+      AtVersion atVersion) {
+    MigrationOutcome upTo = migrateUpTo(target, version, skipped);
     try (java.sql.Connection c = target.connect()) {
       atVersion.read(c);
     } catch (java.sql.SQLException e) {

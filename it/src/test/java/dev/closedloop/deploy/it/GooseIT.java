@@ -179,11 +179,14 @@ class GooseIT {
         INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true), (3, true);
         """);
 
+    // the drift check compares production with 1 and 3 alone: 2, which production lacks, is no drift
     fixture.release("1", settings -> settings.migrations(Migrations.goose("filesystem:" + goose)
-        .allowingMissing(true)));
+        .allowingMissing(true)).driftCheck("fail"));
 
     assertThat(ReleaseIT.strings(fixture.production, "SELECT version_id::text FROM goose_db_version ORDER BY id"))
         .containsExactly("0", "1", "3", "2", "20261125093000");
+    assertThat(fixture.warnings()).noneMatch(w -> w.contains("drift"));
+    assertThat(fixture.progress()).anyMatch(line -> line.contains("drift check: the throwaway database at V3"));
     assertThat(ReleaseIT.strings(fixture.production, "SELECT tgname::text FROM pg_trigger WHERE tgname ="
         + " 'customers_touch'")).containsExactly("customers_touch");
     assertThat(fixture.progress()).anyMatch(line -> line.contains("1 missing migration older than version 3"

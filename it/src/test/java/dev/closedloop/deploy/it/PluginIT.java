@@ -32,6 +32,7 @@ class PluginIT {
         .contains("applied V1 create customers")
         .contains("test-migrate done in ")
         .contains("9 migrations applied on embedded PostgreSQL")
+        .contains("drift check: not run, no production database here")
         .contains("BUILD SUCCESS")
         .doesNotContain("postmaster");
     String digest = TestServices.registryDigest("it/consumer", sha).orElseThrow();

@@ -155,7 +155,8 @@ public final class ImageMigrator implements Migrator {
       java.util.regex.Matcher m = PLACEHOLDER.matcher(entry);
       StringBuilder filled = new StringBuilder();
       while (m.find()) {
-        m.appendReplacement(filled, java.util.regex.Matcher.quoteReplacement(values.get(m.group(1))));
+        m.appendReplacement(filled, java.util.regex.Matcher.quoteReplacement(m.group(1) != null
+            ? "{" + m.group(1) + "}" : values.get(m.group(2))));
       }
       m.appendTail(filled);
       env.add(filled.toString());
@@ -163,10 +164,12 @@ public final class ImageMigrator implements Migrator {
     return env;
   }
 
-  private static final java.util.regex.Pattern PLACEHOLDER =
-      java.util.regex.Pattern.compile("\\{(dsn|url|jdbc|host|port|user|password|database)}");
-  /** What reads as a placeholder: a lowercase word in braces (JSON's {"a": 1} does not). */
-  private static final java.util.regex.Pattern ANY_PLACEHOLDER = java.util.regex.Pattern.compile("\\{([a-z_]+)}");
+  /** A placeholder, or {@code {{word}}}: the text {@code {word}} itself, as a tool may need it. */
+  private static final java.util.regex.Pattern PLACEHOLDER = java.util.regex.Pattern.compile(
+      "\\{\\{([a-z_]+)}}|\\{(dsn|url|jdbc|host|port|user|password|database)}");
+  /** What reads as a placeholder: a lowercase word in braces (JSON's {"a": 1} does not); doubled braces escape it. */
+  private static final java.util.regex.Pattern ANY_PLACEHOLDER =
+      java.util.regex.Pattern.compile("\\{\\{[a-z_]+}}|\\{([a-z_]+)}");
 
   /**
    * Why {@code entries} cannot be filled in, naming the setting: an entry that is not
@@ -180,9 +183,10 @@ public final class ImageMigrator implements Migrator {
       }
       java.util.regex.Matcher m = ANY_PLACEHOLDER.matcher(entry);
       while (m.find()) {
-        if (!PLACEHOLDER.matcher(m.group()).matches()) {
+        if (m.group(1) != null && !PLACEHOLDER.matcher(m.group()).matches()) {
           return setting + ": " + m.group() + " in " + entry.substring(0, entry.indexOf('=')) + " is no placeholder;"
-              + " the placeholders are {dsn}, {url}, {jdbc}, {host}, {port}, {user}, {password}, {database}";
+              + " the placeholders are {dsn}, {url}, {jdbc}, {host}, {port}, {user}, {password}, {database}"
+              + " ({{" + m.group(1) + "}} passes " + m.group() + " on as it is)";
         }
       }
     }

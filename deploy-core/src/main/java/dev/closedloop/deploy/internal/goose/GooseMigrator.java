@@ -85,11 +85,23 @@ public final class GooseMigrator implements Migrator {
 
   @Override
   public MigrationOutcome migrateUpTo(DatabaseTarget target, String version) {
-    return migrate(target, null, pending -> { }, Long.parseLong(version));
+    return migrate(target, null, pending -> { }, Long.parseLong(version), java.util.Set.of());
+  }
+
+  @Override
+  public MigrationOutcome migrateUpTo(DatabaseTarget target, String version, java.util.Set<String> skipped) {
+    java.util.Set<Long> left = new java.util.HashSet<>();
+    skipped.forEach(skip -> left.add(Long.parseLong(skip)));
+    return migrate(target, null, pending -> { }, Long.parseLong(version), left);
   }
 
   private MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
       Consumer<List<String>> beforeApplying, long upTo) {
+    return migrate(target, expectedFingerprint, beforeApplying, upTo, java.util.Set.of());
+  }
+
+  private MigrationOutcome migrate(DatabaseTarget target, String expectedFingerprint,
+      Consumer<List<String>> beforeApplying, long upTo, java.util.Set<Long> skipped) {
     List<Found> files = files();
     MigrationSet set = MigrationSet.of(files.stream().map(file -> file.migration).toList());
     try (Connection c = target.connect()) {
@@ -109,7 +121,8 @@ public final class GooseMigrator implements Migrator {
       }
       List<Found> pending = new ArrayList<>();
       for (Found file : files) {
-        if (!applied.contains(file.goose.version()) && file.goose.version() <= upTo) {
+        if (!applied.contains(file.goose.version()) && file.goose.version() <= upTo
+            && !skipped.contains(file.goose.version())) {
           pending.add(file);
         }
       }

@@ -57,6 +57,11 @@ public final class TestMigrateStep implements ReleaseStep<MigrationOutcome> {
     Migrator migrator = context.migrator(Step.TEST_MIGRATE);
     migrator.validate();
     DriftCheck drift = new DriftCheck(config, context.events(), Step.TEST_MIGRATE);
+    if (config.testMigrate().driftCheck() != dev.closedloop.deploy.CheckLevel.OFF && config.production().database() == null) {
+      // never silent: a team that set deploy.driftCheck=fail must see why nothing was compared
+      context.events().progress(Step.TEST_MIGRATE, "drift check: not run, no production database here (deploy.databaseUrl;"
+          + " deploy:test-migrate alone resolves none of production's settings): deploy:plan and deploy:release compare");
+    }
     ProductionView production = ProductionView.read(config, context.events(), Step.TEST_MIGRATE, migrator,
         drift.notPossible() == null ? drift : null);
     try {
