@@ -97,44 +97,10 @@ class InsecureRegistryIT {
     String sha = TestServices.randomSha();
     BuiltImage pushed = Release.configure().image(registry.address() + "/lab/proxied").sha(sha).buildContext(context)
         .dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow();
-    java.util.List<String> forwarded = new java.util.concurrent.CopyOnWriteArrayList<>();
-    // a forward proxy: it gets absolute-form requests (GET http://host/path) and passes them on
-    com.sun.net.httpserver.HttpServer proxy = com.sun.net.httpserver.HttpServer.create(
-        new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
-    java.net.http.HttpClient direct = java.net.http.HttpClient.newHttpClient();
-    proxy.createContext("/", exchange -> {
-      forwarded.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
-      java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(exchange.getRequestURI())
-          .method(exchange.getRequestMethod(), java.net.http.HttpRequest.BodyPublishers.ofByteArray(
-              exchange.getRequestBody().readAllBytes()));
-      for (String header : List.of("Accept", "Content-Type", "Authorization")) {
-        String value = exchange.getRequestHeaders().getFirst(header);
-        if (value != null) {
-          request.header(header, value);
-        }
-      }
-      try {
-        java.net.http.HttpResponse<byte[]> answer = direct.send(request.build(),
-            java.net.http.HttpResponse.BodyHandlers.ofByteArray());
-        answer.headers().map().forEach((name, values) -> {
-          if (!name.equalsIgnoreCase("content-length") && !name.equalsIgnoreCase("transfer-encoding")) {
-            exchange.getResponseHeaders().put(name, values);
-          }
-        });
-        boolean head = exchange.getRequestMethod().equals("HEAD");
-        exchange.sendResponseHeaders(answer.statusCode(), head || answer.body().length == 0 ? -1 : answer.body().length);
-        if (!head && answer.body().length > 0) {
-          exchange.getResponseBody().write(answer.body());
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        exchange.sendResponseHeaders(502, -1);
-      }
-      exchange.close();
-    });
-    proxy.start();
+    TestServices.ForwardProxy proxy = TestServices.startForwardProxy();
+    java.util.List<String> forwarded = proxy.forwarded();
     try {
-      String proxyUrl = "http://127.0.0.1:" + proxy.getAddress().getPort();
+      String proxyUrl = "http://127.0.0.1:" + proxy.port();
       BuiltImage found = Release.configure().image(remote + "/lab/proxied").sha(sha).buildContext(context)
           .insecureRegistries(List.of(remote)).dockerHost(TestServices.dockerHost())
           .ciEnvironment(new dev.closedloop.deploy.guard.CiEnvironment(java.util.Map.of("HTTP_PROXY", proxyUrl), context))
@@ -153,7 +119,39 @@ class InsecureRegistryIT {
           .load().build();
       assertThat(forwarded).isEmpty();
     } finally {
-      proxy.stop(0);
+      proxy.close();
+    }
+  }
+
+  @Test
+  void mavensActiveProxy_fromSettingsXml_carriesTheRegistrysRequests() throws Exception {
+    Path project = Files.createDirectories(context.resolve("project"));
+    Files.copy(TestServices.busybox(), project.resolve("busybox"));
+    Files.writeString(project.resolve("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\n");
+    Files.copy(TestServices.root().resolve("it/src/test/projects/consumer/pom.xml"), project.resolve("pom.xml"));
+    String sha = TestServices.randomSha();
+    BuiltImage pushed = Release.configure().image(registry.address() + "/lab/maven").sha(sha).buildContext(project)
+        .dockerHost(TestServices.dockerHost()).load().build().image().orElseThrow();
+    try (TestServices.ForwardProxy proxy = TestServices.startForwardProxy()) {
+      Path settings = context.resolve("settings.xml");
+      Files.writeString(settings, """
+          <settings>
+            <proxies>
+              <proxy><id>corporate</id><active>true</active><protocol>http</protocol>
+                <host>127.0.0.1</host><port>%d</port></proxy>
+            </proxies>
+          </settings>
+          """.formatted(proxy.port()));
+
+      // offline: Maven's own downloads never reach this proxy, only the plugin's registry calls do
+      TestServices.Run run = TestServices.run(project, TestServices.root().resolve("mvnw").toString(), "-B", "-ntp",
+          "-o", "-s", settings.toString(), "-Dclosedloop.version=" + TestServices.version(),
+          "-Ddeploy.image=" + remote + "/lab/maven", "-Ddeploy.sha=" + sha, "-Ddeploy.insecureRegistries=" + remote,
+          "deploy:build");
+
+      assertThat(run.exitCode()).as(run.output()).isZero();
+      assertThat(run.output()).contains("reused " + remote + "/lab/maven:" + sha + " (" + pushed.digest() + ")");
+      assertThat(proxy.forwarded()).contains("HEAD http://" + remote + "/v2/lab/maven/manifests/" + sha);
     }
   }
 }

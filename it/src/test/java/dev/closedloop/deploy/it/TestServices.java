@@ -193,6 +193,59 @@ final class TestServices {
     return fail("the registry did not start: " + Files.readString(state.resolve("registry.log")));
   }
 
+  /** A forward HTTP proxy on loopback that records each request it passes on ("METHOD absolute-URI"). */
+  record ForwardProxy(com.sun.net.httpserver.HttpServer server, java.util.List<String> forwarded) implements AutoCloseable {
+    int port() {
+      return server.getAddress().getPort();
+    }
+
+    @Override
+    public void close() {
+      server.stop(0);
+    }
+  }
+
+  /** Starts a {@link ForwardProxy}: absolute-form requests (GET http://host/path) are sent on as they came. */
+  static ForwardProxy startForwardProxy() throws IOException {
+    java.util.List<String> forwarded = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer proxy = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+    HttpClient direct = HttpClient.newHttpClient();
+    proxy.createContext("/", exchange -> {
+      forwarded.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
+      HttpRequest.Builder request = HttpRequest.newBuilder(exchange.getRequestURI())
+          .method(exchange.getRequestMethod(), HttpRequest.BodyPublishers.ofByteArray(
+              exchange.getRequestBody().readAllBytes()));
+      for (String header : java.util.List.of("Accept", "Content-Type", "Authorization")) {
+        String value = exchange.getRequestHeaders().getFirst(header);
+        if (value != null) {
+          request.header(header, value);
+        }
+      }
+      try {
+        HttpResponse<byte[]> answer = direct.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        answer.headers().map().forEach((name, values) -> {
+          if (!name.equalsIgnoreCase("content-length") && !name.equalsIgnoreCase("transfer-encoding")) {
+            exchange.getResponseHeaders().put(name, values);
+          }
+        });
+        boolean head = exchange.getRequestMethod().equals("HEAD");
+        exchange.sendResponseHeaders(answer.statusCode(), head || answer.body().length == 0 ? -1 : answer.body().length);
+        if (!head && answer.body().length > 0) {
+          exchange.getResponseBody().write(answer.body());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        exchange.sendResponseHeaders(502, -1);
+      } catch (IOException e) {
+        exchange.sendResponseHeaders(502, -1);
+      }
+      exchange.close();
+    });
+    proxy.start();
+    return new ForwardProxy(proxy, forwarded);
+  }
+
   /** An IPv4 address of this machine that is not loopback: how another machine would reach it. */
   static String outsideAddress() throws IOException {
     for (java.net.NetworkInterface nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
