@@ -58,6 +58,28 @@ class LintIT {
   }
 
   @Test
+  void copyDataAndParentheses_areReadAsPostgresqlReadsThem_onARealMigrationThatFlywayApplies() throws Exception {
+    RolloutFixture fixture = new RolloutFixture(work);
+    fixture.release("1", settings -> { });
+    ReleaseIT.execute(fixture.production, "INSERT INTO notes SELECT generate_series(1, 50)");
+    // the data holds a quote and a semicolon, which a reader taking it for SQL would choke on
+    Files.writeString(fixture.migrations().resolve("V2__seed_and_index.sql"), "SET lock_timeout = '5s';\n"
+        + "CREATE TABLE seeds (id int, note text);\n"
+        + "COPY seeds (id, note) FROM stdin;\n"
+        + "1\tit's; seeded\n"
+        + "\\.\n"
+        + "CREATE RULE seeds_log AS ON INSERT TO seeds DO ALSO (SELECT 1; SELECT 2);\n"
+        + "CREATE INDEX notes_id_desc ON notes (id DESC);\n");
+
+    ReleaseResult result = fixture.release("2", settings -> settings.lint("fail").lintRules(
+        java.util.List.of("require-concurrent-index-creation=warn")));
+
+    assertThat(result.lint().orElseThrow()).extracting(f -> f.rule().id() + "@" + f.migration() + ":" + f.line())
+        .containsExactly("require-concurrent-index-creation@V2 seed and index:7");
+    assertThat(ReleaseIT.strings(fixture.production, "SELECT note FROM seeds")).containsExactly("it's; seeded");
+  }
+
+  @Test
   void aFindingAtLevelFail_refusesBeforeProductionChanges() throws Exception {
     RolloutFixture fixture = new RolloutFixture(work);
     ReleaseResult first = fixture.release("1", settings -> { });

@@ -59,8 +59,8 @@ public final class Linter {
    * What the rules find in {@code scripts}, run in this order against a database with {@code schema}.
    * Rules at level off are not reported, nor statements that allow them.
    *
-   * @throws IllegalArgumentException naming the migration and line of SQL that cannot be read
-   *     (an unclosed string or comment)
+   * SQL it cannot read (an unclosed string or comment) is one {@code unreadable-sql} finding, at
+   * most a warning, and the lint goes on with the next migration.
    */
   public static List<Finding> lint(List<Script> scripts, Schema schema, LintSettings settings) {
     Linter linter = new Linter(schema, settings);
@@ -107,8 +107,13 @@ public final class Linter {
     List<Statement> statements;
     try {
       statements = SqlScript.statements(sql, firstLine);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(script.label() + ": " + e.getMessage(), e);
+    } catch (SqlScript.Unreadable e) {
+      // the lint is advice: what it cannot read is a warning at most, and PostgreSQL judges the SQL
+      CheckLevel level = settings.level(Rule.UNREADABLE_SQL);
+      if (level != CheckLevel.OFF) {
+        findings.add(new Finding(Rule.UNREADABLE_SQL, CheckLevel.WARN, script.label(), e.line, e.getMessage()));
+      }
+      return;
     }
     if (!script.goose() && statements.stream().anyMatch(Linter::runsOutsideTransaction)) {
       transaction = false; // Flyway runs such a file outside a transaction, or refuses to mix

@@ -12,8 +12,9 @@ import java.util.regex.Pattern;
  * A migration's SQL read as PostgreSQL's lexer reads it: words folded to lower case, quoted
  * names kept as written, strings ({@code '…'}, {@code E'…'}, {@code $tag$…$tag$}) and comments
  * ({@code --}, nested {@code /* *\/}) never mistaken for code, and statements split at the
- * semicolons that end them, not those inside a string, a dollar-quoted body or a
- * {@code BEGIN ATOMIC … END} function body.
+ * semicolons that end them, not those inside a string, a dollar-quoted body, parentheses
+ * ({@code CREATE RULE … DO (a; b)}) or a {@code BEGIN ATOMIC … END} function body; the data
+ * lines of {@code COPY … FROM stdin}, up to {@code \.}, are no statements.
  */
 public final class SqlScript {
 
@@ -52,6 +53,16 @@ public final class SqlScript {
       Pattern.CASE_INSENSITIVE);
   private static final Pattern DOLLAR_TAG = Pattern.compile("\\$([A-Za-z_\\x80-\\uffff][A-Za-z0-9_\\x80-\\uffff]*)?\\$");
 
+  /** SQL the lexer cannot read (an unclosed string, name, comment or COPY data), at {@code line} of the file. */
+  static final class Unreadable extends IllegalArgumentException {
+    final int line;
+
+    Unreadable(String message, int line) {
+      super(message);
+      this.line = line;
+    }
+  }
+
   private SqlScript() { }
 
   /**
@@ -68,6 +79,7 @@ public final class SqlScript {
     int line = firstLine;
     int statementStart = -1;
     int atomicDepth = 0; // inside BEGIN ATOMIC … END, where semicolons do not end the statement
+    int parenDepth = 0; // inside parentheses, as psql counts them: CREATE RULE … DO (a; b)
     int lastEndLine = -1;
     int i = 0;
     int n = sql.length();
@@ -113,11 +125,12 @@ public final class SqlScript {
           }
         }
         if (depth != 0) {
-          throw new IllegalArgumentException("a /* comment opened on line " + startLine + " is not closed");
+          throw new Unreadable("a /* comment opened on line " + startLine + " is not closed", startLine);
         }
         allowed.addAll(allowed(sql.substring(i, j)));
         i = j;
-      } else if (c == ';' && atomicDepth == 0) {
+      } else if (c == ';' && atomicDepth == 0 && parenDepth == 0) {
+        boolean copyData = fromStdin(tokens);
         if (!tokens.isEmpty()) {
           statements.add(new Statement(tokens, tokens.get(0).line(), allowed, sql.substring(statementStart, i).strip()));
         }
@@ -126,6 +139,31 @@ public final class SqlScript {
         statementStart = -1;
         lastEndLine = line;
         i++;
+        if (copyData) { // its data follows, from the next line up to a line that is \. alone
+          int copyLine = line;
+          int next = sql.indexOf('\n', i);
+          int at = next < 0 ? n : next + 1;
+          if (next >= 0) {
+            line++;
+          }
+          while (true) {
+            if (at >= n) {
+              throw new Unreadable("the data of COPY … FROM stdin on line " + copyLine + " has no \\. line ending it",
+                  copyLine);
+            }
+            int end = sql.indexOf('\n', at);
+            String dataLine = sql.substring(at, end < 0 ? n : end);
+            at = end < 0 ? n : end + 1;
+            if (end >= 0) {
+              line++;
+            }
+            if (dataLine.strip().equals("\\.")) {
+              break;
+            }
+          }
+          i = at;
+          lastEndLine = -1;
+        }
       } else {
         if (statementStart < 0) {
           statementStart = i;
@@ -138,7 +176,7 @@ public final class SqlScript {
           StringBuilder text = new StringBuilder();
           while (true) {
             if (j >= n) {
-              throw new IllegalArgumentException("a string opened on line " + startLine + " is not closed");
+              throw new Unreadable("a string opened on line " + startLine + " is not closed", startLine);
             }
             char d = sql.charAt(j);
             if (d == '\n') {
@@ -165,7 +203,7 @@ public final class SqlScript {
           StringBuilder text = new StringBuilder();
           while (true) {
             if (j >= n) {
-              throw new IllegalArgumentException("a quoted name opened on line " + startLine + " is not closed");
+              throw new Unreadable("a quoted name opened on line " + startLine + " is not closed", startLine);
             }
             char d = sql.charAt(j);
             if (d == '"' && j + 1 < n && sql.charAt(j + 1) == '"') {
@@ -188,7 +226,7 @@ public final class SqlScript {
           String tag = dollarTag(sql, i);
           int close = sql.indexOf(tag, i + tag.length());
           if (close < 0) {
-            throw new IllegalArgumentException("a " + tag + " string opened on line " + startLine + " is not closed");
+            throw new Unreadable("a " + tag + " string opened on line " + startLine + " is not closed", startLine);
           }
           String body = sql.substring(i + tag.length(), close);
           line += (int) body.chars().filter(ch -> ch == '\n').count();
@@ -217,6 +255,11 @@ public final class SqlScript {
           i++;
         }
         atomicDepth += atomicChange(tokens, token, atomicDepth);
+        if (token.isSymbol("(")) {
+          parenDepth++;
+        } else if (token.isSymbol(")") && parenDepth > 0) {
+          parenDepth--;
+        }
         tokens.add(token);
       }
     }
@@ -224,6 +267,19 @@ public final class SqlScript {
       statements.add(new Statement(tokens, tokens.get(0).line(), allowed, sql.substring(statementStart).strip()));
     }
     return statements;
+  }
+
+  /** {@code COPY … FROM stdin}: data lines follow the statement. */
+  private static boolean fromStdin(List<Token> tokens) {
+    if (tokens.isEmpty() || !tokens.get(0).is("copy")) {
+      return false;
+    }
+    for (int k = 1; k + 1 < tokens.size(); k++) {
+      if (tokens.get(k).is("from") && tokens.get(k + 1).is("stdin")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** How a token changes the nesting of a SQL-standard function body ({@code BEGIN ATOMIC … END}). */

@@ -1,5 +1,7 @@
 package dev.closedloop.deploy.internal.lint;
 
+import dev.closedloop.deploy.CheckLevel;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -268,9 +270,45 @@ class LinterTest {
   }
 
   @Test
-  void unreadableSqlNamesTheMigration() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ids("SELECT 'open;\n"));
-    assertTrue(e.getMessage().startsWith("V9 change: a string opened on line 1"), e.getMessage());
+  void unreadableSql_isOneWarningNamingTheMigrationAndLine_evenAtFail_andTheNextMigrationIsStillRead() {
+    LintSettings fail = new LintSettings(CheckLevel.FAIL, Map.of());
+    List<dev.closedloop.deploy.lint.Finding> findings = Linter.lint(List.of(
+        new Linter.Script("V9 change", "SET lock_timeout = '5s';\nSELECT 1;\nSELECT 'open;\n", false),
+        new Linter.Script("V10 next", "SET lock_timeout = '5s';\nDROP TABLE customers;\n", false)), PRODUCTION, fail);
+
+    assertEquals(2, findings.size(), findings.toString());
+    assertEquals(Rule.UNREADABLE_SQL, findings.get(0).rule());
+    assertEquals(CheckLevel.WARN, findings.get(0).level());
+    assertEquals("V9 change", findings.get(0).migration());
+    assertEquals(3, findings.get(0).line());
+    assertEquals("a string opened on line 3 is not closed", findings.get(0).statement());
+    assertEquals(Rule.BAN_DROP_TABLE, findings.get(1).rule());
+    assertEquals(CheckLevel.FAIL, findings.get(1).level());
+    assertEquals(List.of(), Linter.lint(List.of(new Linter.Script("V9 change", "SELECT 'open;", false)), PRODUCTION,
+        new LintSettings(CheckLevel.WARN, Map.of(Rule.UNREADABLE_SQL, CheckLevel.OFF))));
+  }
+
+  @Test
+  void statementsSplitAsPostgresqlDoes_parenthesesCopyDataAndAtomicBodies() {
+    List<SqlScript.Statement> rule = SqlScript.statements("CREATE RULE log AS ON INSERT TO customers DO ALSO (\n"
+        + "  INSERT INTO audit VALUES (1); INSERT INTO audit VALUES (2)\n);\nDROP TABLE customers;\n", 1);
+    assertEquals(2, rule.size(), rule.toString());
+    assertEquals(4, rule.get(1).line());
+
+    List<SqlScript.Statement> copy = SqlScript.statements("COPY customers (id, email) FROM stdin;\n"
+        + "1\tsemi;colon@example.com\n2\t'quote@example.com\n\\.\nDROP TABLE customers;\n", 1);
+    assertEquals(2, copy.size(), copy.toString());
+    assertTrue(copy.get(1).tokens().get(0).is("drop"));
+    assertEquals(5, copy.get(1).line());
+
+    List<SqlScript.Statement> atomic = SqlScript.statements("CREATE FUNCTION f() RETURNS int LANGUAGE sql\n"
+        + "BEGIN ATOMIC\n  SELECT 1;\n  SELECT CASE WHEN true THEN 2 END;\nEND;\nSELECT 3;\n", 1);
+    assertEquals(2, atomic.size(), atomic.toString());
+    assertEquals(6, atomic.get(1).line());
+
+    SqlScript.Unreadable open = assertThrows(SqlScript.Unreadable.class, () -> SqlScript.statements(
+        "SELECT 1;\nCOPY customers FROM stdin;\n1\n", 1));
+    assertEquals(2, open.line);
   }
 
   @Test
