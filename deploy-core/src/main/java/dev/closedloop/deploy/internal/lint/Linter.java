@@ -77,6 +77,8 @@ public final class Linter {
     boolean lockTimeout;
     boolean timeoutReported;
     final Set<String> notValid = new HashSet<>();
+    /** The statement of a BEGIN this migration opened itself and has not committed yet. */
+    Statement openedBy;
 
     Migration(String label, boolean fileTransaction) {
       this.label = label;
@@ -122,6 +124,10 @@ public final class Linter {
     for (Statement statement : statements) {
       statement(migration, statement);
     }
+    if (migration.openedBy != null) {
+      report(migration, migration.openedBy, Rule.BAN_UNCOMMITTED_TRANSACTION, "BEGIN with no COMMIT after it in this"
+          + " migration");
+    }
   }
 
   /** Where line {@code number} (from 1) of {@code text} starts; its length when there are fewer lines. */
@@ -152,10 +158,40 @@ public final class Linter {
   private void statement(Migration m, Statement s) {
     Cursor c = new Cursor(s.tokens(), schema.defaultSchema());
     if (c.accept("begin") || c.accept("start", "transaction")) {
+      if (m.fileTransaction) {
+        report(m, s, Rule.TRANSACTION_NESTING, "BEGIN inside the transaction the migration tool runs this file in");
+      } else {
+        m.openedBy = s;
+      }
       m.inTransaction = true;
     } else if (c.accept("commit") || c.accept("end") || c.accept("rollback") || c.accept("abort")) {
+      if (m.fileTransaction) {
+        report(m, s, Rule.TRANSACTION_NESTING, s.tokens().get(0).text().toUpperCase(java.util.Locale.ROOT)
+            + " inside the transaction the migration tool runs this file in");
+      }
+      m.openedBy = null;
       m.inTransaction = m.fileTransaction;
       m.notValid.clear();
+    } else if (c.accept("truncate")) {
+      if (s.tokens().get(s.tokens().size() - 1).is("cascade")) {
+        report(m, s, Rule.BAN_TRUNCATE_CASCADE, "TRUNCATE … CASCADE");
+      }
+    } else if (c.accept("reindex")) {
+      if (c.accept("(")) {
+        while (!c.accept(")") && c.peekWord() != null) {
+          c.accept(c.peekWord());
+        }
+      }
+      String kind = c.peekWord();
+      if (kind != null && List.of("index", "table", "schema", "database", "system").contains(kind)) {
+        c.accept(kind);
+        if (!c.accept("concurrently")) {
+          report(m, s, Rule.REQUIRE_CONCURRENT_REINDEX, "REINDEX " + kind.toUpperCase(java.util.Locale.ROOT)
+              + " without CONCURRENTLY");
+        } else if (m.inTransaction) {
+          report(m, s, Rule.BAN_CONCURRENT_INDEX_CREATION_IN_TRANSACTION, "REINDEX … CONCURRENTLY in a transaction");
+        }
+      }
     } else if (c.accept("set")) {
       c.accept("session");
       c.accept("local");
@@ -315,6 +351,17 @@ public final class Linter {
             report(m, s, Rule.ADDING_NOT_NULLABLE_FIELD, "SET NOT NULL on " + table + "." + column + ", "
                 + (size.rows() >= 0 ? "about " + size.rows() + " rows" : size.bytes() / (1 << 20) + " MB") + " in production");
           }
+        }
+      } else if (action.accept("detach", "partition")) {
+        String partition = action.name();
+        if (action.accept("concurrently")) {
+          if (m.inTransaction) {
+            report(m, s, Rule.BAN_CONCURRENT_INDEX_CREATION_IN_TRANSACTION, "DETACH PARTITION " + partition
+                + " CONCURRENTLY in a transaction");
+          }
+        } else if (!action.accept("finalize")) {
+          report(m, s, Rule.REQUIRE_CONCURRENT_PARTITION_DETACH, "DETACH PARTITION " + partition + " from " + table
+              + " without CONCURRENTLY");
         }
       } else if (action.accept("validate", "constraint")) {
         String constraint = action.identifier();

@@ -312,6 +312,53 @@ class LinterTest {
   }
 
   @Test
+  void truncateCascade_fires_plainTruncateStaysQuiet() {
+    assertEquals(List.of("ban-truncate-cascade"), rules("TRUNCATE orders CASCADE;"));
+    assertEquals(List.of("ban-truncate-cascade"), rules("TRUNCATE TABLE ONLY orders, customers RESTART IDENTITY CASCADE;"));
+    assertEquals(List.of(), rules("TRUNCATE orders;"));
+    assertEquals(List.of(), rules("TRUNCATE orders RESTRICT;"));
+  }
+
+  @Test
+  void reindexWithoutConcurrently_fires_concurrentlyOutsideATransactionStaysQuiet() {
+    assertEquals(List.of("require-concurrent-reindex"), rules("REINDEX INDEX orders_customer_idx;"));
+    assertEquals(List.of("require-concurrent-reindex"), rules("REINDEX (VERBOSE) TABLE orders;"));
+    // Flyway runs a file with REINDEX CONCURRENTLY outside a transaction: nothing to say
+    assertEquals(List.of(), rules("REINDEX TABLE CONCURRENTLY orders;"));
+    assertEquals(List.of("ban-concurrent-index-creation-in-transaction"),
+        goose("-- +goose Up\nREINDEX INDEX CONCURRENTLY orders_customer_idx;\n"));
+  }
+
+  @Test
+  void detachPartitionWithoutConcurrently_fires_concurrentlyOrFinalizeStaysQuiet() {
+    assertEquals(List.of("require-concurrent-partition-detach"),
+        rules("ALTER TABLE events DETACH PARTITION events_2024;"));
+    assertEquals(List.of(), goose("-- +goose NO TRANSACTION\n-- +goose Up\n"
+        + "ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY;\n"));
+    assertEquals(List.of("ban-concurrent-index-creation-in-transaction"),
+        goose("-- +goose Up\nALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY;\n"));
+    assertEquals(List.of(), goose("-- +goose NO TRANSACTION\n-- +goose Up\n"
+        + "ALTER TABLE events DETACH PARTITION events_2024 FINALIZE;\n"));
+  }
+
+  @Test
+  void beginOrCommit_insideTheToolsTransaction_isNesting_andABeginLeftOpenIsUncommitted() {
+    // Flyway and goose run these files in a transaction of their own
+    assertEquals(List.of("transaction-nesting", "transaction-nesting"),
+        rules("BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n"));
+    assertEquals(List.of("transaction-nesting"), goose("-- +goose Up\nCREATE TABLE t (id int);\nCOMMIT;\n"));
+    // outside one, a file may run its own, but must end it
+    assertEquals(List.of(), goose("-- +goose NO TRANSACTION\n-- +goose Up\nBEGIN;\nCREATE TABLE t (id int);\n"
+        + "COMMIT;\n"));
+    List<dev.closedloop.deploy.lint.Finding> open = Linter.lint(List.of(new Linter.Script("1 open",
+        "-- +goose NO TRANSACTION\n-- +goose Up\nSET lock_timeout = '5s';\nBEGIN;\nCREATE TABLE t (id int);\n", true)),
+        PRODUCTION, LintSettings.DEFAULT);
+    assertEquals(1, open.size(), open.toString());
+    assertEquals(Rule.BAN_UNCOMMITTED_TRANSACTION, open.get(0).rule());
+    assertEquals(4, open.get(0).line());
+  }
+
+  @Test
   void everyRuleHasAnIdExplanationAndAlternative() {
     for (Rule rule : Rule.values()) {
       assertTrue(rule.id().matches("[a-z]+(-[a-z]+)+"), rule.id());
