@@ -47,6 +47,14 @@ public final class Linter {
   private final Map<String, Schema.Table> existing;
   private final Set<String> indexes;
   private final List<Finding> findings = new ArrayList<>();
+  /** Functions the pending migrations create, by name: true when volatile (PostgreSQL's default). */
+  private final Map<String, Boolean> created = new HashMap<>();
+  /** Words followed by a parenthesis that are SQL syntax, not function calls. */
+  private static final Set<String> SYNTAX = Set.of("coalesce", "nullif", "greatest", "least", "cast", "array", "row",
+      "exists", "extract", "overlay", "position", "substring", "trim", "values", "in", "any", "all", "some", "and",
+      "or", "not", "case", "when", "then", "else", "interval", "filter", "over", "within", "treat", "xmlelement",
+      "xmlforest", "xmlconcat", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "normalize", "merge_action",
+      "collation", "is", "as", "default");
 
   private Linter(Schema schema, LintSettings settings) {
     this.schema = schema;
@@ -231,6 +239,15 @@ public final class Linter {
 
   private void create(Migration m, Statement s, Cursor c) {
     c.accept("or", "replace");
+    if (c.accept("function")) {
+      String function = c.name();
+      if (function != null) {
+        // PostgreSQL's default is VOLATILE: only IMMUTABLE or STABLE, written out, make it otherwise
+        created.put(function.substring(function.indexOf('.') + 1),
+            !(s.tokens().stream().anyMatch(t -> t.is("immutable") || t.is("stable"))));
+      }
+      return;
+    }
     boolean unique = c.accept("unique");
     if (c.accept("index")) {
       boolean concurrently = c.accept("concurrently");
@@ -421,12 +438,24 @@ public final class Linter {
     }
   }
 
-  /** The first function the expression calls that the database calls volatile, or null. */
+  /**
+   * The first function the expression calls that counts as volatile, or null: one the database
+   * calls volatile, one a pending migration creates without IMMUTABLE or STABLE, or one neither
+   * the database (when its functions were read) nor the migrations know, which cannot be
+   * shown to be safe.
+   */
   private String volatileCall(List<Token> expression) {
     for (int i = 0; i + 1 < expression.size(); i++) {
       Token token = expression.get(i);
-      if (token.isName() && expression.get(i + 1).isSymbol("(") && schema.volatileFunctions().contains(token.text())) {
-        return token.text();
+      if (!token.isName() || !expression.get(i + 1).isSymbol("(") || (i > 0 && expression.get(i - 1).isSymbol("::"))
+          || (token.type() == SqlScript.Type.WORD && SYNTAX.contains(token.text()))) {
+        continue; // syntax, or a type's modifier ('1'::numeric(10, 2))
+      }
+      String name = token.text();
+      Boolean createdVolatile = created.get(name);
+      if (createdVolatile != null ? createdVolatile : schema.volatileFunctions().contains(name)
+          || (!schema.functions().isEmpty() && !schema.functions().contains(name))) {
+        return name;
       }
     }
     return null;

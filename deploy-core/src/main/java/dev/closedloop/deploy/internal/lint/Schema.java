@@ -19,9 +19,11 @@ import java.util.Set;
  * @param indexes qualified index names
  * @param volatileFunctions names of functions whose result changes per row (a default calling one rewrites the table)
  * @param defaultSchema where an unqualified name is looked for: the migration role's {@code current_schema()}
+ * @param functions the names of every function the database has (built-in ones too); empty when not read, and
+ *     then a function not in {@code volatileFunctions} is taken as not volatile
  */
 public record Schema(Map<String, Table> tables, Set<String> indexes, Set<String> volatileFunctions,
-    String defaultSchema) {
+    String defaultSchema, Set<String> functions) {
 
   /**
    * How big a table is: the planner's row estimate ({@code -1} when it was never analysed) and
@@ -43,6 +45,11 @@ public record Schema(Map<String, Table> tables, Set<String> indexes, Set<String>
     tables = Map.copyOf(tables);
     indexes = Set.copyOf(indexes);
     volatileFunctions = Set.copyOf(volatileFunctions);
+    functions = Set.copyOf(functions);
+  }
+
+  public Schema(Map<String, Table> tables, Set<String> indexes, Set<String> volatileFunctions, String defaultSchema) {
+    this(tables, indexes, volatileFunctions, defaultSchema, Set.of());
   }
 
   /** A database without tables: every table the migrations touch is new. */
@@ -55,6 +62,7 @@ public record Schema(Map<String, Table> tables, Set<String> indexes, Set<String>
     Map<String, Table> tables = new HashMap<>();
     Set<String> indexes = new HashSet<>();
     Set<String> volatileFunctions = new HashSet<>(KNOWN_VOLATILE);
+    Set<String> functions = new HashSet<>();
     try (Statement statement = connection.createStatement()) {
       statement.execute("SET lock_timeout = '5s'"); // it reads under the release lock: never wait long
       statement.execute("SET statement_timeout = '60s'");
@@ -73,10 +81,13 @@ public record Schema(Map<String, Table> tables, Set<String> indexes, Set<String>
           }
         }
       }
-      try (ResultSet rs = statement.executeQuery("SELECT DISTINCT proname FROM pg_catalog.pg_proc"
-          + " WHERE provolatile = 'v'")) {
+      try (ResultSet rs = statement.executeQuery("SELECT proname, bool_or(provolatile = 'v')"
+          + " FROM pg_catalog.pg_proc GROUP BY proname")) {
         while (rs.next()) {
-          volatileFunctions.add(rs.getString(1));
+          functions.add(rs.getString(1));
+          if (rs.getBoolean(2)) {
+            volatileFunctions.add(rs.getString(1));
+          }
         }
       }
     }
@@ -87,6 +98,6 @@ public record Schema(Map<String, Table> tables, Set<String> indexes, Set<String>
         defaultSchema = rs.getString(1);
       }
     }
-    return new Schema(tables, indexes, volatileFunctions, defaultSchema);
+    return new Schema(tables, indexes, volatileFunctions, defaultSchema, functions);
   }
 }

@@ -359,6 +359,37 @@ class LinterTest {
   }
 
   @Test
+  void aDefaultCallingAFunction_theMigrationCreates_isVolatileUnlessItSaysImmutableOrStable() {
+    assertEquals(List.of("adding-field-with-default"), rules("CREATE FUNCTION next_code() RETURNS text"
+        + " LANGUAGE sql AS $$ SELECT md5(random()::text) $$;\nALTER TABLE orders ADD COLUMN code text DEFAULT"
+        + " next_code();"));
+    assertEquals(List.of(), rules("CREATE OR REPLACE FUNCTION app.region() RETURNS text LANGUAGE sql IMMUTABLE"
+        + " AS $$ SELECT 'eu' $$;\nALTER TABLE orders ADD COLUMN region text DEFAULT app.region();"));
+    assertEquals(List.of(), rules("CREATE FUNCTION tenant() RETURNS text STABLE LANGUAGE sql AS $$ SELECT"
+        + " current_setting('app.tenant') $$;\nALTER TABLE orders ADD COLUMN tenant text DEFAULT tenant();"));
+  }
+
+  @Test
+  void aDefaultCallingAFunctionNeitherProductionNorTheMigrationsKnow_isVolatile() {
+    Schema read = new Schema(PRODUCTION.tables(), PRODUCTION.indexes(), PRODUCTION.volatileFunctions(), "public",
+        Set.of("now", "lower", "numeric", "timezone", "random"));
+    assertEquals(List.of("adding-field-with-default"), ruleIds("ALTER TABLE orders ADD COLUMN code text DEFAULT"
+        + " mystery_code();", read));
+    assertEquals(List.of(), ruleIds("ALTER TABLE orders ADD COLUMN at timestamptz DEFAULT timezone('utc', now());",
+        read));
+    assertEquals(List.of(), ruleIds("ALTER TABLE orders ADD COLUMN n numeric DEFAULT coalesce(NULL, '1'::numeric(10,"
+        + " 2));", read));
+    // without production's function list (no catalog read), only the known volatile ones count
+    assertEquals(List.of(), rules("ALTER TABLE orders ADD COLUMN code text DEFAULT mystery_code();"));
+  }
+
+  private static List<String> ruleIds(String sql, Schema schema) {
+    List<String> ids = new ArrayList<>(ids(sql, schema));
+    ids.remove(Rule.REQUIRE_TIMEOUT_SETTINGS.id());
+    return ids;
+  }
+
+  @Test
   void everyRuleHasAnIdExplanationAndAlternative() {
     for (Rule rule : Rule.values()) {
       assertTrue(rule.id().matches("[a-z]+(-[a-z]+)+"), rule.id());
