@@ -61,8 +61,10 @@ public enum Rule {
           + " until it commits",
       "add the value in a migration of its own (goose: -- +goose NO TRANSACTION) and use it in a later one"),
   REQUIRE_TIMEOUT_SETTINGS("require-timeout-settings",
-      "without lock_timeout, a statement waiting for its lock queues every query on the table behind it",
-      "SET lock_timeout = '5s' (and a statement_timeout) at the top of the migration, and retry when it times out"),
+      "without lock_timeout, a statement waiting for its lock queues every query on the table behind it; without"
+          + " statement_timeout, one holding it keeps everyone waiting for as long as it runs",
+      "SET lock_timeout = '5s' and SET statement_timeout = '5min' at the top of the migration, and retry when one"
+          + " times out"),
   BAN_TRUNCATE_CASCADE("ban-truncate-cascade",
       "TRUNCATE … CASCADE empties every table with a foreign key to it, recursively, which the statement does not name",
       "TRUNCATE the tables by name, each one you mean, without CASCADE"),

@@ -63,7 +63,7 @@ class LintIT {
     fixture.release("1", settings -> { });
     ReleaseIT.execute(fixture.production, "INSERT INTO notes SELECT generate_series(1, 50)");
     // the data holds a quote and a semicolon, which a reader taking it for SQL would choke on
-    Files.writeString(fixture.migrations().resolve("V2__seed_and_index.sql"), "SET lock_timeout = '5s';\n"
+    Files.writeString(fixture.migrations().resolve("V2__seed_and_index.sql"), "SET lock_timeout = '5s'; SET statement_timeout = '5min';\n"
         + "CREATE TABLE seeds (id int, note text);\n"
         + "COPY seeds (id, note) FROM stdin;\n"
         + "1\tit's; seeded\n"
@@ -85,7 +85,7 @@ class LintIT {
     ReleaseResult first = fixture.release("1", settings -> { });
     ReleaseIT.execute(fixture.production, "INSERT INTO notes SELECT generate_series(1, 50)");
     // proven on the empty throwaway database; on production, with rows, it would fail half-way
-    Files.writeString(fixture.migrations().resolve("V2__require_body.sql"), "SET lock_timeout = '5s';\n"
+    Files.writeString(fixture.migrations().resolve("V2__require_body.sql"), "SET lock_timeout = '5s'; SET statement_timeout = '5min';\n"
         + "ALTER TABLE notes ADD COLUMN body text NOT NULL;\n");
 
     DeployException refused = catchThrowableOfType(() -> fixture.release("2", settings -> settings
@@ -108,7 +108,7 @@ class LintIT {
         .isEqualTo("fail");
 
     // the team decides: this statement is allowed, with its reason beside it; the default fill makes it safe
-    Files.writeString(fixture.migrations().resolve("V2__require_body.sql"), "SET lock_timeout = '5s';\n"
+    Files.writeString(fixture.migrations().resolve("V2__require_body.sql"), "SET lock_timeout = '5s'; SET statement_timeout = '5min';\n"
         + "-- closedloop:allow adding-required-field: the default below fills every row\n"
         + "ALTER TABLE notes ADD COLUMN body text NOT NULL DEFAULT '';\n");
     ReleaseResult allowed = fixture.release("3", settings -> settings.lint("fail"));

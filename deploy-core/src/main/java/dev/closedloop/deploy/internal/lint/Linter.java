@@ -83,6 +83,7 @@ public final class Linter {
     boolean inTransaction;
     final boolean fileTransaction;
     boolean lockTimeout;
+    boolean statementTimeout;
     boolean timeoutReported;
     final Set<String> notValid = new HashSet<>();
     /** The statement of a BEGIN this migration opened itself and has not committed yet. */
@@ -205,9 +206,12 @@ public final class Linter {
       c.accept("local");
       if (c.accept("lock_timeout")) {
         m.lockTimeout = true;
+      } else if (c.accept("statement_timeout")) {
+        m.statementTimeout = true;
       }
-    } else if (c.peek("select") && setsLockTimeout(s)) {
-      m.lockTimeout = true;
+    } else if (c.peek("select") && (sets(s, "lock_timeout") || sets(s, "statement_timeout"))) {
+      m.lockTimeout |= sets(s, "lock_timeout");
+      m.statementTimeout |= sets(s, "statement_timeout");
     } else if (c.accept("create")) {
       create(m, s, c);
     } else if (c.accept("drop")) {
@@ -226,11 +230,12 @@ public final class Linter {
     }
   }
 
-  private static boolean setsLockTimeout(Statement s) {
+  /** {@code SELECT set_config('<setting>', …)}. */
+  private static boolean sets(Statement s, String setting) {
     List<Token> t = s.tokens();
     for (int i = 0; i + 2 < t.size(); i++) {
       if (t.get(i).is("set_config") && t.get(i + 1).isSymbol("(") && t.get(i + 2).type() == SqlScript.Type.STRING
-          && t.get(i + 2).text().equals("lock_timeout")) {
+          && t.get(i + 2).text().equals(setting)) {
         return true;
       }
     }
@@ -461,11 +466,17 @@ public final class Linter {
     return null;
   }
 
-  /** A statement that waits for a lock on a table production has: without lock_timeout it may queue everyone. */
+  /**
+   * A statement that waits for a lock on a table production has: without lock_timeout it may
+   * queue everyone behind it, and without statement_timeout, once it holds the lock, hold it for
+   * as long as it runs.
+   */
   private void locks(Migration m, Statement s, String what) {
-    if (!m.lockTimeout && !m.timeoutReported) {
+    if ((!m.lockTimeout || !m.statementTimeout) && !m.timeoutReported) {
       m.timeoutReported = true;
-      report(m, s, Rule.REQUIRE_TIMEOUT_SETTINGS, what + " with no lock_timeout set before it in this migration");
+      String missing = !m.lockTimeout && !m.statementTimeout ? "neither lock_timeout nor statement_timeout"
+          : !m.lockTimeout ? "no lock_timeout" : "no statement_timeout";
+      report(m, s, Rule.REQUIRE_TIMEOUT_SETTINGS, what + " with " + missing + " set before it in this migration");
     }
   }
 

@@ -39,7 +39,7 @@ class LinterTest {
     return ids;
   }
 
-  private static final String TIMEOUT = "SET lock_timeout = '5s';\n";
+  private static final String TIMEOUT = "SET lock_timeout = '5s'; SET statement_timeout = '5min';\n";
 
   @Test
   void dropTableOfProductionsTableOnly() {
@@ -193,7 +193,16 @@ class LinterTest {
   void timeoutSettings() {
     assertEquals(List.of("require-timeout-settings"), ids("ALTER TABLE customers ADD COLUMN nickname text;"));
     assertEquals(List.of(), ids(TIMEOUT + "ALTER TABLE customers ADD COLUMN nickname text;"));
-    assertEquals(List.of(), ids("SELECT set_config('lock_timeout', '5s', true);\n"
+    assertEquals(List.of(), ids("SELECT set_config('lock_timeout', '5s', true), set_config('statement_timeout',"
+        + " '5min', true);\nALTER TABLE customers ADD COLUMN nickname text;"));
+    // a lock_timeout alone is not enough: once the statement holds its lock, nothing bounds how long
+    List<dev.closedloop.deploy.lint.Finding> onlyLock = Linter.lint(List.of(new Linter.Script("V9 change",
+        "SET lock_timeout = '5s';\nALTER TABLE customers ADD COLUMN nickname text;", false)), PRODUCTION,
+        LintSettings.DEFAULT);
+    assertEquals(1, onlyLock.size());
+    assertEquals("ALTER TABLE public.customers with no statement_timeout set before it in this migration",
+        onlyLock.get(0).statement());
+    assertEquals(List.of("require-timeout-settings"), ids("SET statement_timeout = '5min';\n"
         + "ALTER TABLE customers ADD COLUMN nickname text;"));
     assertEquals(List.of(), ids("CREATE TABLE t (a int); ALTER TABLE t ADD COLUMN b int;"));
     // once per migration, at the first statement that waits for a lock
@@ -273,8 +282,8 @@ class LinterTest {
   void unreadableSql_isOneWarningNamingTheMigrationAndLine_evenAtFail_andTheNextMigrationIsStillRead() {
     LintSettings fail = new LintSettings(CheckLevel.FAIL, Map.of());
     List<dev.closedloop.deploy.lint.Finding> findings = Linter.lint(List.of(
-        new Linter.Script("V9 change", "SET lock_timeout = '5s';\nSELECT 1;\nSELECT 'open;\n", false),
-        new Linter.Script("V10 next", "SET lock_timeout = '5s';\nDROP TABLE customers;\n", false)), PRODUCTION, fail);
+        new Linter.Script("V9 change", TIMEOUT + "SELECT 1;\nSELECT 'open;\n", false),
+        new Linter.Script("V10 next", TIMEOUT + "DROP TABLE customers;\n", false)), PRODUCTION, fail);
 
     assertEquals(2, findings.size(), findings.toString());
     assertEquals(Rule.UNREADABLE_SQL, findings.get(0).rule());
