@@ -120,6 +120,13 @@ public final class ReleaseLock implements AutoCloseable {
         java.util.Optional<String> newer = mode == LockMode.SUPERSEDE
             ? newerWaiting(id, ledger.queuedEntries(connection, name)) : java.util.Optional.empty();
         if (newer.isEmpty()) {
+          // a dead waiter this one skipped since its last sweep is marked now: the last one through the
+          // queue must not leave it queued for ever
+          try {
+            ledger.abandonDead(connection, name);
+          } catch (DeployException e) {
+            events.debug("marking abandoned releases: " + e.getMessage());
+          }
           return Outcome.ACQUIRED;
         }
         close();
