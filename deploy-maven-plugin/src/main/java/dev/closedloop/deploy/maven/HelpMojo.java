@@ -31,6 +31,10 @@ public class HelpMojo extends AbstractMojo {
   @Parameter(property = "detail", defaultValue = "false")
   boolean detail;
 
+  /** Where the goals' parameters are declared: the shared base and each goal's own. */
+  static final List<Class<?>> PARAMETERS_IN = List.of(AbstractDeployMojo.class, BuildMojo.class, TestMigrateMojo.class,
+      MigrateMojo.class, PromoteMojo.class, ReleaseMojo.class, RollbackMojo.class, HistoryMojo.class, PlanMojo.class);
+
   /** A goal's place in the plugin descriptor: its description and its parameters by name. */
   private record Described(String description, Map<String, String[]> parameters) {}
 
@@ -72,9 +76,7 @@ public class HelpMojo extends AbstractMojo {
   /** Each parameter field, in declaration order, with the goals that read it. */
   private static Map<String, List<String>> readBy() {
     Map<String, List<String>> readBy = new LinkedHashMap<>();
-    List<Class<?>> classes = new ArrayList<>(List.of(AbstractDeployMojo.class, BuildMojo.class, TestMigrateMojo.class,
-        MigrateMojo.class, PromoteMojo.class, ReleaseMojo.class, RollbackMojo.class, HistoryMojo.class, PlanMojo.class));
-    for (Class<?> type : classes) {
+    for (Class<?> type : PARAMETERS_IN) {
       for (Field field : type.getDeclaredFields()) {
         Goals goals = field.getAnnotation(Goals.class);
         if (goals != null) {

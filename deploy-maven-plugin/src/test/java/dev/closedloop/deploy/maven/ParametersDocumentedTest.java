@@ -64,9 +64,7 @@ class ParametersDocumentedTest {
       propertyOf.put(configured.group(1), configured.group(2));
     }
     Map<String, String> declared = new TreeMap<>();
-    for (Class<?> mojo : java.util.List.of(AbstractDeployMojo.class, HistoryMojo.class, PlanMojo.class,
-        RollbackMojo.class, BuildMojo.class, TestMigrateMojo.class, MigrateMojo.class, PromoteMojo.class,
-        ReleaseMojo.class)) {
+    for (Class<?> mojo : HelpMojo.PARAMETERS_IN) {
       for (java.lang.reflect.Field field : mojo.getDeclaredFields()) {
         Goals goals = field.getAnnotation(Goals.class);
         if (goals == null) {

@@ -138,29 +138,7 @@ final class TestServices {
    * YAML {@code auth:} block (indented by two spaces), and waits until it challenges for credentials.
    */
   static OwnRegistry startRegistry(Path state, String authBlock) throws IOException, InterruptedException {
-    int port;
-    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
-    String address = "127.0.0.1:" + port;
-    Files.writeString(state.resolve("config.yml"), "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
-        + "    rootdirectory: " + state.resolve("data") + "\nauth:\n" + authBlock + "http:\n  addr: " + address + "\n");
-    Process process = new ProcessBuilder("docker-registry", "serve", state.resolve("config.yml").toString())
-        .redirectErrorStream(true).redirectOutput(state.resolve("registry.log").toFile()).start();
-    for (int attempt = 0; attempt < 100; attempt++) { // 10 s at most
-      try {
-        HttpResponse<Void> v2 = HTTP.send(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/")).build(),
-            HttpResponse.BodyHandlers.discarding());
-        if (v2.statusCode() != 401) {
-          fail("the registry at " + address + " does not ask for credentials (HTTP " + v2.statusCode() + ")");
-        }
-        return new OwnRegistry(process, address);
-      } catch (IOException e) {
-        Thread.sleep(100);
-      }
-    }
-    process.destroy();
-    return fail("the registry did not start: " + Files.readString(state.resolve("registry.log")));
+    return serveRegistry(state, "auth:\n" + authBlock, "127.0.0.1", 401);
   }
 
   /**
@@ -168,26 +146,32 @@ final class TestServices {
    * under {@code state}, and waits until it answers on loopback; {@code address()} is the loopback one.
    */
   static OwnRegistry startOpenRegistry(Path state) throws IOException, InterruptedException {
+    return serveRegistry(state, "", "0.0.0.0", 200);
+  }
+
+  /** docker-registry with {@code config} (YAML), listening on {@code bind}, once /v2/ answers {@code status} on loopback. */
+  private static OwnRegistry serveRegistry(Path state, String config, String bind, int status)
+      throws IOException, InterruptedException {
     int port;
     try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
       port = socket.getLocalPort();
     }
     String address = "127.0.0.1:" + port;
     Files.writeString(state.resolve("config.yml"), "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
-        + "    rootdirectory: " + state.resolve("data") + "\nhttp:\n  addr: 0.0.0.0:" + port + "\n");
+        + "    rootdirectory: " + state.resolve("data") + "\n" + config + "http:\n  addr: " + bind + ":" + port + "\n");
     Process process = new ProcessBuilder("docker-registry", "serve", state.resolve("config.yml").toString())
         .redirectErrorStream(true).redirectOutput(state.resolve("registry.log").toFile()).start();
     for (int attempt = 0; attempt < 100; attempt++) { // 10 s at most
       try {
         HttpResponse<Void> v2 = HTTP.send(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/")).build(),
             HttpResponse.BodyHandlers.discarding());
-        if (v2.statusCode() == 200) {
-          return new OwnRegistry(process, address);
+        if (v2.statusCode() != status) {
+          fail("the registry at " + address + " answers /v2/ with HTTP " + v2.statusCode() + ", not " + status);
         }
+        return new OwnRegistry(process, address);
       } catch (IOException e) {
-        // not listening yet
+        Thread.sleep(100);
       }
-      Thread.sleep(100);
     }
     process.destroy();
     return fail("the registry did not start: " + Files.readString(state.resolve("registry.log")));
