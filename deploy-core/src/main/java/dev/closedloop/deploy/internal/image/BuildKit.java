@@ -194,12 +194,16 @@ public final class BuildKit {
   }
 
   /**
-   * Names a build argument may not have when it is passed through the CLI's environment: they
-   * would change which engine, configuration or programs the CLI uses.
+   * Whether a build argument's name would steer the CLI itself when passed through its
+   * environment: which engine, configuration, programs or proxy it uses (in any letter case, as
+   * Go's proxy variables are read in both).
    */
-  static final Set<String> RESERVED = Set.of("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_BUILDKIT",
-      "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_CONTEXT", "BUILDX_BUILDER", "HTTP_PROXY", "HTTPS_PROXY",
-      "NO_PROXY");
+  static boolean steersTheCli(String name) {
+    String upper = name.toUpperCase(java.util.Locale.ROOT);
+    return Set.of("PATH", "HOME", "SSL_CERT_FILE", "SSL_CERT_DIR").contains(upper) || upper.endsWith("_PROXY")
+        || upper.startsWith("DOCKER_") || upper.startsWith("BUILDX_") || upper.startsWith("BUILDKIT_")
+        || upper.startsWith("LD_");
+  }
 
   /**
    * The command line of a build: its tags, labels, build arguments, target, secrets (by file in
@@ -236,10 +240,44 @@ public final class BuildKit {
     return command;
   }
 
-  /** A private directory (0700) for the CLI's configuration and the secrets' files. */
+  private static final String PRIVATE_PREFIX = "closedloop-buildkit-";
+  /** Who made a private directory: this JVM's pid and start, so a later build knows when it is dead. */
+  private static final String OWNER = "owner";
+
+  /**
+   * A private directory (0700) for the CLI's configuration and the secrets' files. Those a killed
+   * build left (no exit hook runs on SIGKILL) are removed first: credentials and secrets must not
+   * outlive the build that needed them.
+   */
   static Path privateDirectory() throws IOException {
-    return Files.createTempDirectory("closedloop-buildkit-", PosixFilePermissions.asFileAttribute(
+    removeOrphans(Path.of(System.getProperty("java.io.tmpdir")));
+    Path dir = Files.createTempDirectory(PRIVATE_PREFIX, PosixFilePermissions.asFileAttribute(
         PosixFilePermissions.fromString("rwx------")));
+    Files.writeString(dir.resolve(OWNER), owner(ProcessHandle.current()), StandardCharsets.UTF_8);
+    return dir;
+  }
+
+  private static String owner(ProcessHandle process) {
+    return process.pid() + " " + process.info().startInstant().map(Object::toString).orElse("");
+  }
+
+  /** Removes the private directories in {@code tmp} whose owner no longer runs; others' are left alone. */
+  static void removeOrphans(Path tmp) {
+    try (java.util.stream.Stream<Path> entries = Files.list(tmp)) {
+      for (Path dir : (Iterable<Path>) entries::iterator) {
+        if (!dir.getFileName().toString().startsWith(PRIVATE_PREFIX) || !Files.isReadable(dir.resolve(OWNER))) {
+          continue; // not ours, or another user's
+        }
+        String[] owner = Files.readString(dir.resolve(OWNER), StandardCharsets.UTF_8).split(" ", 2);
+        boolean alive = ProcessHandle.of(Long.parseLong(owner[0])).map(BuildKit::owner)
+            .filter(now -> now.equals(String.join(" ", owner))).isPresent();
+        if (!alive) {
+          dev.closedloop.deploy.internal.database.Trees.delete(dir);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // a directory that cannot be read or removed is left as it is; this build goes on
+    }
   }
 
   /**

@@ -55,6 +55,8 @@ public final class ImageBuilder {
   /** The docker CLI's configuration directory of this user, whose helpers and builders the CLI keeps. */
   private final Path dockerConfig;
   private final Events events;
+  /** The exit hook that stops a CLI build in flight, while there is one. */
+  private volatile ExitCleanup.Handle cliStop;
   /** The build or push stream in flight; closing it makes the engine cancel that work. */
   private volatile Closeable inFlight;
   private volatile boolean aborted;
@@ -220,7 +222,7 @@ public final class ImageBuilder {
    * digest is returned).
    */
   private String buildWithCli(BuildKit kit, BuildRequest request, List<ImageRef> tags, boolean push) {
-    List<String> reserved = request.buildArgs().keySet().stream().filter(BuildKit.RESERVED::contains).sorted().toList();
+    List<String> reserved = request.buildArgs().keySet().stream().filter(BuildKit::steersTheCli).sorted().toList();
     if (!reserved.isEmpty()) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "buildArgs (deploy.buildArgs): "
           + String.join(", ", reserved) + " cannot be a build argument when the docker CLI builds (build arguments"
@@ -262,6 +264,8 @@ public final class ImageBuilder {
         kit.run(kit.commandLine(request, tags, labels(request), secretFiles, push, metadata), env,
             line -> events.progress(Step.BUILD, line), events::debug, process -> {
               inFlight = () -> BuildKit.stop(process);
+              // a JVM told to stop stops the build too: it would go on pushing a cancelled release's tags
+              cliStop = ExitCleanup.register("stopping the BuildKit build", () -> BuildKit.stop(process));
               if (aborted) {
                 BuildKit.stop(process);
               }
@@ -287,6 +291,9 @@ public final class ImageBuilder {
       throw new DeployException(DeployException.Kind.DOCKER, "Cannot prepare the BuildKit build of "
           + request.shaRef() + ": " + e.getMessage(), e);
     } finally {
+      if (cliStop != null) {
+        cliStop.close();
+      }
       if (cleanup != null) {
         cleanup.close();
       }

@@ -118,7 +118,35 @@ class BuildKitTest {
     try {
       assertThat(Optional.of(Files.getPosixFilePermissions(secrets))).contains(PosixFilePermissions.fromString("rwx------"));
     } finally {
-      Files.delete(secrets);
+      dev.closedloop.deploy.internal.database.Trees.delete(secrets);
+    }
+  }
+
+  @Test
+  void privateDirectories_aKilledBuildLeft_areRemoved_andALiveBuildsAreNot() throws IOException {
+    Path dead = Files.createDirectories(dir.resolve("closedloop-buildkit-1"));
+    Files.writeString(dead.resolve("owner"), "2147483646 2020-01-01T00:00:00Z");
+    Files.writeString(dead.resolve("secret-0"), "left by a SIGKILL");
+    Path alive = Files.createDirectories(dir.resolve("closedloop-buildkit-2"));
+    ProcessHandle me = ProcessHandle.current();
+    Files.writeString(alive.resolve("owner"), me.pid() + " " + me.info().startInstant().map(Object::toString).orElse(""));
+    Path other = Files.createDirectories(dir.resolve("something-else"));
+
+    BuildKit.removeOrphans(dir);
+
+    assertThat(dead).doesNotExist();
+    assertThat(alive).exists();
+    assertThat(other).exists();
+  }
+
+  @Test
+  void buildArgumentsThatWouldSteerTheCli_inAnyCase() {
+    for (String name : List.of("PATH", "DOCKER_HOST", "docker_config", "http_proxy", "HTTPS_PROXY", "BUILDKIT_PROGRESS",
+        "BUILDX_BUILDER", "LD_PRELOAD", "SSL_CERT_FILE")) {
+      assertThat(BuildKit.steersTheCli(name)).as(name).isTrue();
+    }
+    for (String name : List.of("NPM_TOKEN", "JAVA_VERSION", "PROXY_HOST", "BUILD_ID")) {
+      assertThat(BuildKit.steersTheCli(name)).as(name).isFalse();
     }
   }
 }
