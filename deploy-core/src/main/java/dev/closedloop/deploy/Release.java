@@ -3,6 +3,7 @@ package dev.closedloop.deploy;
 import dev.closedloop.deploy.guard.LedgerKind;
 import dev.closedloop.deploy.internal.Events;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
+import dev.closedloop.deploy.internal.lint.PullRequestLint;
 import dev.closedloop.deploy.internal.report.RunReport;
 import dev.closedloop.deploy.internal.secret.Secrets;
 import dev.closedloop.deploy.internal.step.BuildStep;
@@ -21,6 +22,7 @@ import dev.closedloop.deploy.internal.step.StepRunner.Stage;
 import dev.closedloop.deploy.internal.step.StepRunner;
 import dev.closedloop.deploy.internal.step.TestMigrateStep;
 import dev.closedloop.deploy.report.History;
+import dev.closedloop.deploy.report.LintReport;
 import dev.closedloop.deploy.report.Plan;
 import dev.closedloop.deploy.secret.Redactor;
 import java.util.ArrayList;
@@ -212,6 +214,23 @@ public final class Release {
     try {
       RequiredSettings.check(config, List.of(BUILD, TEST_MIGRATE));
       return Planner.plan(config, events, described());
+    } catch (DeployException e) {
+      throw e.withPartialResult(ReleaseResult.empty(), redactor());
+    }
+  }
+
+  /**
+   * The migration lint at pull-request time ({@code deploy:lint}): the migrations new against
+   * {@code base} read against the schema a throwaway database has after the base's migrations,
+   * or, when production can be read, those pending there against its catalog. Changes nothing.
+   * Findings at level fail are in the report ({@link LintReport#refusal()}), not thrown.
+   *
+   * @param base a git ref ({@code deploy.lintBase}); null for the merge base with the default
+   *     branch, and production first when it can be read
+   */
+  public LintReport lint(String base) {
+    try {
+      return PullRequestLint.run(config, events, base);
     } catch (DeployException e) {
       throw e.withPartialResult(ReleaseResult.empty(), redactor());
     }

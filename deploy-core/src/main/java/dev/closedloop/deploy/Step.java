@@ -7,7 +7,9 @@ public enum Step {
   MIGRATE("migrate"),
   PROMOTE("promote"),
   ROLLOUT("rollout"),
-  ROLLBACK("rollback");
+  ROLLBACK("rollback"),
+  /** Not a step of a release: {@code deploy:lint}'s own work, for its progress lines. */
+  LINT("lint");
 
   private final String id;
 

@@ -84,6 +84,7 @@ class ApiSurfaceTest {
       "dev.closedloop.deploy.report.History",
       "dev.closedloop.deploy.report.Plan",
       "dev.closedloop.deploy.report.LintFinding",
+      "dev.closedloop.deploy.report.LintReport",
       "dev.closedloop.deploy.report.PlanCompatibility",
       "dev.closedloop.deploy.report.PlanDrift",
       "dev.closedloop.deploy.report.PlanGuard",

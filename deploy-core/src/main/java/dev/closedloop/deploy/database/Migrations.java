@@ -184,6 +184,12 @@ public record Migrations(List<String> locations, ClassLoader classLoader, Tool t
     return new Migrations(locations, loader, tool, versionTable, command, commandEnv, checkCommand, allowMissing, flyway);
   }
 
+  /** The same tool and settings, reading other locations (a git commit's copy of the files, for the lint). */
+  public Migrations at(List<String> otherLocations) {
+    return new Migrations(otherLocations, classLoader, tool, versionTable, command, commandEnv, checkCommand,
+        allowMissing, flyway);
+  }
+
   /** The same locations, with relative {@code filesystem:} paths resolved against {@code base}. */
   public Migrations relativeTo(java.nio.file.Path base) {
     List<String> resolved = new java.util.ArrayList<>();

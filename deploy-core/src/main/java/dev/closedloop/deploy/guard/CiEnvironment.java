@@ -40,6 +40,11 @@ public final class CiEnvironment {
     return new CiEnvironment(System.getenv(), workDir);
   }
 
+  /** The directory git is asked about: the build context, in the project. */
+  public Path workDir() {
+    return workDir;
+  }
+
   /** The commit SHA from the CI variables, else from {@code git rev-parse HEAD}. */
   public Optional<String> sha() {
     return shaFromCi().or(() -> git("rev-parse", "HEAD"));

@@ -9,22 +9,25 @@ import java.util.stream.Collectors;
 
 /**
  * How seriously each rule is taken: {@code deploy.lint} for all of them (default {@code warn}),
- * {@code deploy.lintRules} ({@code <rule-id>=<off|warn|fail>}) for one.
+ * {@code deploy.lintRules} ({@code <rule-id>=<off|warn|fail>}) for one. A rule off by default
+ * ({@link Rule#onByDefault()}: {@code prefer-robust-stmts}) stays off at any {@code deploy.lint}
+ * until {@code deploy.lintRules} names it.
  */
 public record LintSettings(CheckLevel level, Map<Rule, CheckLevel> levels) {
 
-  /** Every rule warns. */
+  /** Every rule warns, but those off by default. */
   public static final LintSettings DEFAULT = new LintSettings(CheckLevel.WARN, Map.of());
 
   public LintSettings {
     levels = Map.copyOf(levels);
   }
 
+  /** The level {@code deploy.lintRules} names for {@code rule}; else {@code level}, or off for one off by default. */
   public CheckLevel level(Rule rule) {
-    return levels.getOrDefault(rule, level);
+    return levels.getOrDefault(rule, rule.onByDefault() ? level : CheckLevel.OFF);
   }
 
-  /** True when no rule is looked for. */
+  /** True when no rule is looked for (a rule off by default counts only when named). */
   public boolean off() {
     return Arrays.stream(Rule.values()).allMatch(rule -> level(rule) == CheckLevel.OFF);
   }

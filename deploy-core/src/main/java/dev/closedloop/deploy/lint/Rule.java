@@ -7,7 +7,9 @@ import java.util.Optional;
 /**
  * What the migration lint looks for: operations that lock a table a running service uses, or
  * break the image still running while (and after) production migrates. The ids are squawk's
- * where squawk has the rule; strong_migrations' checks are the other reference.
+ * where squawk has the rule; strong_migrations' checks are the other reference. Every rule takes
+ * {@code deploy.lint}'s level unless {@code deploy.lintRules} names it, except
+ * {@link #PREFER_ROBUST_STMTS}, which is off unless named.
  */
 public enum Rule {
   BAN_DROP_TABLE("ban-drop-table",
@@ -45,11 +47,22 @@ public enum Rule {
       "a column with a volatile default (or a stored generated one) rewrites the table under an ACCESS EXCLUSIVE lock",
       "add the column without the default, set the default, then backfill in batches"),
   CONSTRAINT_MISSING_NOT_VALID("constraint-missing-not-valid",
-      "adding a CHECK or FOREIGN KEY constraint scans the table while holding a lock that blocks writes",
+      "adding a CHECK constraint, or validating any constraint in the transaction that added it NOT VALID, scans the"
+          + " table while holding a lock that blocks writes",
       "ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT in a separate migration (transaction)"),
+  ADDING_FOREIGN_KEY_CONSTRAINT("adding-foreign-key-constraint",
+      "adding a FOREIGN KEY locks both the table and the one it references (SHARE ROW EXCLUSIVE at least), blocking"
+          + " writes to both while it scans the table to validate every row",
+      "ADD CONSTRAINT … FOREIGN KEY … NOT VALID (for a new column, after ADD COLUMN without REFERENCES), then"
+          + " VALIDATE CONSTRAINT in a later migration"),
   DISALLOWED_UNIQUE_CONSTRAINT("disallowed-unique-constraint",
-      "adding a UNIQUE or PRIMARY KEY constraint builds its index under an ACCESS EXCLUSIVE lock",
-      "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … USING INDEX"),
+      "adding a UNIQUE constraint builds its index under an ACCESS EXCLUSIVE lock",
+      "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … UNIQUE USING INDEX"),
+  ADDING_SERIAL_PRIMARY_KEY_FIELD("adding-serial-primary-key-field",
+      "adding a PRIMARY KEY builds its unique index under an ACCESS EXCLUSIVE lock, blocking reads and writes (after"
+          + " rewriting the table, for a new serial or identity column)",
+      "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … PRIMARY KEY USING INDEX; a new key column: add it"
+          + " plain and nullable, and backfill it in batches first"),
   BAN_VACUUM_FULL("ban-vacuum-full",
       "VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock, blocking reads and writes",
       "plain VACUUM, or pg_repack outside the release"),
@@ -84,16 +97,31 @@ public enum Rule {
   UNREADABLE_SQL("unreadable-sql",
       "the lint cannot read this SQL, so no rule looked at this migration from here on (never more than a warning:"
           + " test-migrate runs it on PostgreSQL, which decides)",
-      "close what is open there; the rest of the release is not held up by the lint");
+      "close what is open there; the rest of the release is not held up by the lint"),
+  /**
+   * Off unless {@code deploy.lintRules} names it ({@code prefer-robust-stmts=warn} or {@code =fail}):
+   * {@code deploy.lint} sets every other rule's level, never this one's.
+   */
+  PREFER_ROBUST_STMTS("prefer-robust-stmts",
+      "outside a transaction, a migration that fails halfway keeps the statements it ran, and running it again fails"
+          + " on the first of them",
+      "IF NOT EXISTS on CREATE and ADD COLUMN, IF EXISTS on DROP, DROP CONSTRAINT IF EXISTS before ADD CONSTRAINT (and"
+          + " drop the INVALID index a failed CONCURRENTLY leaves)", false);
 
   private final String id;
   private final String explanation;
   private final String alternative;
+  private final boolean onByDefault;
 
   Rule(String id, String explanation, String alternative) {
+    this(id, explanation, alternative, true);
+  }
+
+  Rule(String id, String explanation, String alternative, boolean onByDefault) {
     this.id = id;
     this.explanation = explanation;
     this.alternative = alternative;
+    this.onByDefault = onByDefault;
   }
 
   /** The id used in {@code deploy.lintRules} and {@code -- closedloop:allow}. */
@@ -109,6 +137,14 @@ public enum Rule {
   /** One line: the safe way to do it. */
   public String alternative() {
     return alternative;
+  }
+
+  /**
+   * False for a rule that is off unless {@code deploy.lintRules} names it ({@code prefer-robust-stmts}):
+   * {@code deploy.lint} (warn by default, or fail) does not turn it on.
+   */
+  public boolean onByDefault() {
+    return onByDefault;
   }
 
   /** The rule with this id, in any letter case. */

@@ -23,6 +23,13 @@ public final class GitHubActions {
     release.onSecret(secret -> maskCommands(secret).forEach(out));
   }
 
+  /** Under GitHub Actions, has {@code out} print the lint's findings as annotations on their files and lines. */
+  public static void annotate(Release release, LintReport report, Consumer<String> out) {
+    if ("true".equals(release.config().ci().variables().get("GITHUB_ACTIONS"))) {
+      report.githubAnnotations().forEach(out);
+    }
+  }
+
   /** One command per line of {@code secret}, escaped as the runner unescapes command data. */
   static List<String> maskCommands(String secret) {
     List<String> commands = new ArrayList<>();

@@ -131,22 +131,22 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * project's runtime classpath, its dependencies included) or {@code filesystem:} (relative to
    * the project directory).
    */
-  @Goals({"test-migrate", "migrate", "release", "plan"})
+  @Goals({"test-migrate", "migrate", "release", "plan", "lint"})
   @Parameter(property = "deploy.migrations", defaultValue = "classpath:db/migration")
   List<String> migrations;
 
   /** {@code flyway} (default), {@code goose} (SQL files read as goose reads them) or {@code image} (a command run from the image). */
-  @Goals({"test-migrate", "migrate", "release", "plan"})
+  @Goals({"test-migrate", "migrate", "release", "plan", "lint"})
   @Parameter(property = "deploy.migrator", defaultValue = "flyway")
   String migrator;
 
   /** goose's version table; default: the {@code GOOSE_TABLE} variable, else {@code goose_db_version}. */
-  @Goals({"test-migrate", "migrate", "release", "plan"})
+  @Goals({"test-migrate", "migrate", "release", "plan", "lint"})
   @Parameter(property = "deploy.gooseTable")
   String gooseTable;
 
   /** goose: apply a file older than the newest applied version, as goose's -allow-missing does. */
-  @Goals({"test-migrate", "migrate", "release", "plan"})
+  @Goals({"test-migrate", "migrate", "release", "plan", "lint"})
   @Parameter(property = "deploy.gooseAllowMissing", defaultValue = "false")
   boolean gooseAllowMissing;
 
@@ -164,7 +164,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * {@code flyway.placeholders.*}, {@code flyway.schemas}, {@code flyway.table},
    * {@code flyway.baselineOnMigrate} and {@code flyway.baselineVersion} properties are read too.
    */
-  @Goals({"test-migrate", "migrate", "release", "plan"})
+  @Goals({"test-migrate", "migrate", "release", "plan", "lint"})
   @Parameter(property = "deploy.placeholders")
   List<String> placeholders = List.of();
 
@@ -188,7 +188,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * {@code supabase/postgres:15.8.1.060}: a container of it per run on the Docker engine,
    * removed afterwards. Started as the official {@code postgres} image is.
    */
-  @Goals({"test-migrate", "migrate", "release", "plan"})
+  @Goals({"test-migrate", "migrate", "release", "plan", "lint"})
   @Parameter(property = "deploy.testDatabaseImage")
   String testDatabaseImage;
 
@@ -198,17 +198,17 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * ({@code postgres://user:password@host:5432/db}) or a key=value string, or a reference to one
    * ({@code env:NAME}, {@code file:PATH}).
    */
-  @Goals({"test-migrate", "migrate", "release", "plan"})
+  @Goals({"test-migrate", "migrate", "release", "plan", "lint"})
   @Parameter(property = "deploy.testDatabaseUrl")
   String testDatabaseUrl;
 
   /** The user for {@code testDatabaseUrl} (or {@code env:NAME}, {@code file:PATH}). */
-  @Goals({"test-migrate", "migrate", "release", "plan"})
+  @Goals({"test-migrate", "migrate", "release", "plan", "lint"})
   @Parameter(property = "deploy.testDatabaseUser")
   String testDatabaseUser;
 
   /** The password for {@code testDatabaseUrl} (or {@code env:NAME}, {@code file:PATH}). */
-  @Goals({"test-migrate", "migrate", "release", "plan"})
+  @Goals({"test-migrate", "migrate", "release", "plan", "lint"})
   @Parameter(property = "deploy.testDatabasePassword")
   String testDatabasePassword;
 
@@ -219,17 +219,17 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * ({@code env:NAME}, {@code file:PATH}, {@code ssm:/path/name}), or {@code embedded:DIR} for a
    * local stand-in kept in DIR. Default: the {@code DATABASE_URL} variable.
    */
-  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan", "lint"})
   @Parameter(property = "deploy.databaseUrl")
   String databaseUrl;
 
   /** The production database user (or {@code env:NAME}, {@code file:PATH}, {@code ssm:/path/name}). */
-  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan", "lint"})
   @Parameter(property = "deploy.databaseUser")
   String databaseUser;
 
   /** The production database password (or {@code env:NAME}, {@code file:PATH}, {@code ssm:/path/name}). */
-  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan", "lint"})
   @Parameter(property = "deploy.databasePassword")
   String databasePassword;
 
@@ -237,12 +237,12 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * The settings.xml {@code <server>} whose username and (decryptable) password are production's,
    * when {@code deploy.databaseUser} / {@code deploy.databasePassword} are not set.
    */
-  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan", "lint"})
   @Parameter(property = "deploy.databaseServerId")
   String databaseServerId;
 
   /** Refuse a remote production database whose connection may fall back to plain text. */
-  @Goals({"migrate", "promote", "release", "rollback", "history", "plan"})
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan", "lint"})
   @Parameter(property = "deploy.requireTls", defaultValue = "false")
   boolean requireTls;
 
@@ -480,7 +480,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * The version of the embedded PostgreSQL's binaries artifact to resolve for this machine; its
    * major version is the throwaway database's.
    */
-  @Goals({"test-migrate", "migrate", "promote", "release", "rollback", "history", "plan"})
+  @Goals({"test-migrate", "migrate", "promote", "release", "rollback", "history", "plan", "lint"})
   @Parameter(property = "deploy.embeddedPostgresVersion")
   String embeddedPostgresVersion;
 

@@ -16,7 +16,8 @@ import java.util.List;
 @interface Goals {
 
   /** Every goal, in the order the reference and the help name them. */
-  List<String> ALL = List.of("build", "test-migrate", "migrate", "promote", "release", "rollback", "history", "plan");
+  List<String> ALL = List.of("build", "test-migrate", "migrate", "promote", "release", "rollback", "history", "plan",
+      "lint");
 
   String[] value();
 }

@@ -33,7 +33,8 @@ public class HelpMojo extends AbstractMojo {
 
   /** Where the goals' parameters are declared: the shared base and each goal's own. */
   static final List<Class<?>> PARAMETERS_IN = List.of(AbstractDeployMojo.class, BuildMojo.class, TestMigrateMojo.class,
-      MigrateMojo.class, PromoteMojo.class, ReleaseMojo.class, RollbackMojo.class, HistoryMojo.class, PlanMojo.class);
+      MigrateMojo.class, PromoteMojo.class, ReleaseMojo.class, RollbackMojo.class, HistoryMojo.class, PlanMojo.class,
+      LintMojo.class);
 
   /** A goal's place in the plugin descriptor: its description and its parameters by name. */
   private record Described(String description, Map<String, String[]> parameters) {}

@@ -65,6 +65,13 @@ class CiWorkflowsTest {
     assertThat(list(test.get("steps"))).as("a fork's pull request has no role to assume")
         .noneMatch(step -> String.valueOf(map(step).get("uses")).startsWith("aws-actions/"));
 
+    Map<String, Object> lint = map(jobs.get("lint"));
+    assertThat((String) lint.get("if")).isEqualTo("github.event_name == 'pull_request'");
+    assertThat(lint).doesNotContainKey("permissions").doesNotContainKey("environment").containsKey("timeout-minutes");
+    assertThat(goals(run(lint))).containsExactly("lint");
+    checksOutEverything(lint); // a shallow clone has no merge base
+    assertThat(list(lint.get("steps"))).noneMatch(step -> String.valueOf(map(step).get("uses")).startsWith("aws-actions/"));
+
     Map<String, Object> release = map(jobs.get("release"));
     assertThat(release.get("needs")).isEqualTo("test-migrate");
     assertThat((String) release.get("if")).contains("github.ref == 'refs/heads/main'")
@@ -120,6 +127,15 @@ class CiWorkflowsTest {
     assertThat(goals(String.join("\n", list(build.get("script")).stream().map(String::valueOf).toList())))
         .containsExactly("build", "test-migrate");
     assertThat(map(build.get("variables")).get("AWS_ROLE_ARN").toString()).startsWith("arn:aws:iam::");
+
+    Map<String, Object> lint = map(pipeline.get("lint"));
+    assertThat(goals(String.join("\n", list(lint.get("script")).stream().map(String::valueOf).toList())))
+        .containsExactly("lint");
+    assertThat(list(lint.get("rules"))).singleElement().satisfies(rule -> assertThat(map(rule).get("if"))
+        .isEqualTo("$CI_PIPELINE_SOURCE == \"merge_request_event\""));
+    assertThat(map(map(map(lint.get("artifacts")).get("reports"))).get("codequality"))
+        .isEqualTo("target/deploy/gl-code-quality-report.json");
+    assertThat(lint).doesNotContainKey("variables"); // no role: it reads no production secret
 
     Map<String, Object> release = map(pipeline.get("release"));
     assertThat(release.get("stage")).isEqualTo("release");

@@ -30,6 +30,9 @@ public final class Linter {
 
   private static final Set<String> SERIAL = Set.of("serial", "bigserial", "smallserial", "serial2", "serial4",
       "serial8");
+  /** What else a migration drops, each with an IF EXISTS; longer names first. */
+  private static final List<String> DROPPABLE = List.of("materialized view", "foreign table", "type", "domain", "view",
+      "sequence", "schema", "function", "procedure", "trigger", "extension");
   /** Words that end a column's DEFAULT expression at the top level. */
   private static final Set<String> COLUMN_CONSTRAINT = Set.of("constraint", "not", "null", "check", "references",
       "unique", "primary", "generated", "collate", "deferrable", "initially");
@@ -56,7 +59,11 @@ public final class Linter {
       "xmlforest", "xmlconcat", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "normalize", "merge_action",
       "collation", "is", "as", "default");
 
-  private Linter(Schema schema, LintSettings settings) {
+  /** Whose schema {@link #schema} is, as findings name it: "production", or "the base" at pull-request time. */
+  private final String holder;
+
+  private Linter(Schema schema, LintSettings settings, String holder) {
+    this.holder = holder;
     this.schema = schema;
     this.settings = settings;
     this.existing = new HashMap<>(schema.tables());
@@ -71,7 +78,12 @@ public final class Linter {
    * most a warning, and the lint goes on with the next migration.
    */
   public static List<Finding> lint(List<Script> scripts, Schema schema, LintSettings settings) {
-    Linter linter = new Linter(schema, settings);
+    return lint(scripts, schema, settings, "production");
+  }
+
+  /** As {@link #lint(List, Schema, LintSettings)}, naming {@code holder} as the one whose schema it is. */
+  public static List<Finding> lint(List<Script> scripts, Schema schema, LintSettings settings, String holder) {
+    Linter linter = new Linter(schema, settings, holder);
     for (Script script : scripts) {
       linter.script(script);
     }
@@ -86,6 +98,8 @@ public final class Linter {
     boolean statementTimeout;
     boolean timeoutReported;
     final Set<String> notValid = new HashSet<>();
+    /** Constraints this migration dropped, as {@code table.constraint}: adding one again after is robust. */
+    final Set<String> dropped = new HashSet<>();
     /** The statement of a BEGIN this migration opened itself and has not committed yet. */
     Statement openedBy;
 
@@ -256,7 +270,7 @@ public final class Linter {
     boolean unique = c.accept("unique");
     if (c.accept("index")) {
       boolean concurrently = c.accept("concurrently");
-      c.accept("if", "not", "exists");
+      boolean ifNotExists = c.accept("if", "not", "exists");
       String index = c.peek("on") ? null : c.name();
       if (!c.accept("on")) {
         return;
@@ -268,23 +282,30 @@ public final class Linter {
       }
       String what = "CREATE " + (unique ? "UNIQUE " : "") + "INDEX" + (concurrently ? " CONCURRENTLY" : "")
           + (index != null ? " " + index.substring(index.indexOf('.') + 1) : "") + " on " + table;
+      if (index != null && !ifNotExists) { // an unnamed one gets a new name each time
+        robust(m, s, what + " without IF NOT EXISTS");
+      }
       if (concurrently && m.inTransaction) {
         report(m, s, Rule.BAN_CONCURRENT_INDEX_CREATION_IN_TRANSACTION, what + " in a transaction");
       }
       if (!concurrently && existing.containsKey(table)) {
-        report(m, s, Rule.REQUIRE_CONCURRENT_INDEX_CREATION, what + ", a table production has");
+        report(m, s, Rule.REQUIRE_CONCURRENT_INDEX_CREATION, what + ", a table " + holder + " has");
         locks(m, s, what);
       }
       return;
     }
+    boolean temporary = false;
     for (String word : List.of("global", "local", "temporary", "temp", "unlogged")) {
-      c.accept(word);
+      temporary |= c.accept(word) && word.startsWith("temp");
     }
     if (c.accept("table")) {
       boolean ifNotExists = c.accept("if", "not", "exists");
       String table = c.name();
       if (table != null && !(ifNotExists && existing.containsKey(table))) {
         existing.remove(table); // new: nothing reads it yet
+      }
+      if (table != null && !ifNotExists && !temporary) { // a re-run's session has no temporary table
+        robust(m, s, "CREATE TABLE " + table + " without IF NOT EXISTS");
       }
     }
   }
@@ -293,26 +314,45 @@ public final class Linter {
     if (c.accept("database")) {
       report(m, s, Rule.BAN_DROP_DATABASE, "DROP DATABASE");
     } else if (c.accept("table")) {
-      c.accept("if", "exists");
-      for (String table : c.names()) {
+      boolean ifExists = c.accept("if", "exists");
+      List<String> tables = c.names();
+      if (!ifExists) {
+        robust(m, s, "DROP TABLE " + String.join(", ", tables) + " without IF EXISTS");
+      }
+      for (String table : tables) {
         if (existing.remove(table) != null) {
-          report(m, s, Rule.BAN_DROP_TABLE, "DROP TABLE " + table + ", a table production has");
+          report(m, s, Rule.BAN_DROP_TABLE, "DROP TABLE " + table + ", a table " + holder + " has");
           locks(m, s, "DROP TABLE " + table);
         }
       }
     } else if (c.accept("index")) {
       boolean concurrently = c.accept("concurrently");
-      c.accept("if", "exists");
-      for (String index : c.names()) {
+      boolean ifExists = c.accept("if", "exists");
+      List<String> dropped = c.names();
+      if (!ifExists) {
+        robust(m, s, "DROP INDEX" + (concurrently ? " CONCURRENTLY " : " ") + String.join(", ", dropped)
+            + " without IF EXISTS");
+      }
+      for (String index : dropped) {
         if (concurrently && m.inTransaction) {
           report(m, s, Rule.BAN_CONCURRENT_INDEX_CREATION_IN_TRANSACTION, "DROP INDEX CONCURRENTLY " + index
               + " in a transaction");
         }
         if (!concurrently && schema.indexes().contains(index) && indexes.contains(index)) {
-          report(m, s, Rule.REQUIRE_CONCURRENT_INDEX_DELETION, "DROP INDEX " + index + ", an index production has");
+          report(m, s, Rule.REQUIRE_CONCURRENT_INDEX_DELETION, "DROP INDEX " + index + ", an index " + holder + " has");
           locks(m, s, "DROP INDEX " + index);
         }
         indexes.remove(index);
+      }
+    } else {
+      for (String kind : DROPPABLE) {
+        if (c.accept(kind.split(" "))) {
+          if (!c.accept("if", "exists")) {
+            String name = List.of("schema", "extension", "trigger").contains(kind) ? c.identifier() : c.name();
+            robust(m, s, "DROP " + kind.toUpperCase(java.util.Locale.ROOT) + " " + name + " without IF EXISTS");
+          }
+          return;
+        }
       }
     }
   }
@@ -334,7 +374,7 @@ public final class Linter {
           if (rows != null) {
             existing.put(renamed, rows);
             report(m, s, Rule.RENAMING_TABLE, "ALTER TABLE " + table + " RENAME TO " + renamed
-                + ", a table production has");
+                + ", a table " + holder + " has");
           }
         } else if (!action.peek("constraint")) {
           action.accept("column");
@@ -348,14 +388,23 @@ public final class Linter {
           addConstraint(m, s, action, table, has);
         } else {
           action.accept("column");
-          action.accept("if", "not", "exists");
-          addColumn(m, s, action, table, has);
+          addColumn(m, s, action, table, has, action.accept("if", "not", "exists"));
         }
       } else if (action.accept("drop")) {
-        if (!action.peek("constraint")) {
+        if (action.accept("constraint")) {
+          boolean ifExists = action.accept("if", "exists");
+          String constraint = action.identifier();
+          m.dropped.add(table + "." + constraint);
+          if (!ifExists) {
+            robust(m, s, "DROP CONSTRAINT " + constraint + " on " + table + " without IF EXISTS");
+          }
+        } else {
           action.accept("column");
-          action.accept("if", "exists");
+          boolean ifExists = action.accept("if", "exists");
           String column = action.identifier();
+          if (!ifExists) {
+            robust(m, s, "DROP COLUMN " + table + "." + column + " without IF EXISTS");
+          }
           if (has && column != null) {
             report(m, s, Rule.BAN_DROP_COLUMN, "DROP COLUMN " + table + "." + column);
           }
@@ -371,7 +420,7 @@ public final class Linter {
           Schema.Table size = existing.get(table);
           if (size.rows() >= LARGE_TABLE_ROWS || (size.rows() < 0 && size.bytes() >= LARGE_TABLE_BYTES)) {
             report(m, s, Rule.ADDING_NOT_NULLABLE_FIELD, "SET NOT NULL on " + table + "." + column + ", "
-                + (size.rows() >= 0 ? "about " + size.rows() + " rows" : size.bytes() / (1 << 20) + " MB") + " in production");
+                + (size.rows() >= 0 ? "about " + size.rows() + " rows" : size.bytes() / (1 << 20) + " MB") + " in " + holder);
           }
         }
       } else if (action.accept("detach", "partition")) {
@@ -402,22 +451,36 @@ public final class Linter {
     String constraint = action.accept("constraint") ? action.identifier() : null;
     String named = constraint != null ? " " + constraint : "";
     boolean notValid = action.containsSequence("not", "valid");
-    if (action.peek("check") || action.peek("foreign")) {
-      if (notValid && constraint != null) {
-        m.notValid.add(constraint);
-      }
-      if (has && !notValid) {
-        report(m, s, Rule.CONSTRAINT_MISSING_NOT_VALID, "ADD CONSTRAINT" + named + " "
-            + (action.peek("check") ? "CHECK" : "FOREIGN KEY") + " on " + table + " without NOT VALID");
-      }
-    } else if ((action.peek("unique") || action.peek("primary")) && has && !action.containsSequence("using", "index")) {
-      report(m, s, Rule.DISALLOWED_UNIQUE_CONSTRAINT, "ADD CONSTRAINT" + named + " "
-          + (action.peek("unique") ? "UNIQUE" : "PRIMARY KEY") + " on " + table);
+    boolean usingIndex = action.containsSequence("using", "index");
+    if (constraint == null || !m.dropped.remove(table + "." + constraint)) {
+      robust(m, s, "ADD CONSTRAINT" + named + " on " + table + (constraint == null ? " without a name to drop first"
+          : " without DROP CONSTRAINT IF EXISTS " + constraint + " before it"));
+    }
+    if ((action.peek("check") || action.peek("foreign")) && notValid && constraint != null) {
+      m.notValid.add(constraint);
+    }
+    if (!has) {
+      return; // a table the pending migrations create: nothing reads it yet
+    }
+    if (action.peek("check") && !notValid) {
+      report(m, s, Rule.CONSTRAINT_MISSING_NOT_VALID, "ADD CONSTRAINT" + named + " CHECK on " + table
+          + " without NOT VALID");
+    } else if (action.peek("foreign") && !notValid) {
+      report(m, s, Rule.ADDING_FOREIGN_KEY_CONSTRAINT, "ADD CONSTRAINT" + named + " FOREIGN KEY on " + table
+          + " referencing " + action.nameAfter("references") + " without NOT VALID");
+    } else if (action.peek("primary") && !usingIndex) {
+      report(m, s, Rule.ADDING_SERIAL_PRIMARY_KEY_FIELD, "ADD CONSTRAINT" + named + " PRIMARY KEY on " + table
+          + " without USING INDEX");
+    } else if (action.peek("unique") && !usingIndex) {
+      report(m, s, Rule.DISALLOWED_UNIQUE_CONSTRAINT, "ADD CONSTRAINT" + named + " UNIQUE on " + table);
     }
   }
 
-  private void addColumn(Migration m, Statement s, Cursor action, String table, boolean has) {
+  private void addColumn(Migration m, Statement s, Cursor action, String table, boolean has, boolean ifNotExists) {
     String column = action.identifier();
+    if (!ifNotExists) {
+      robust(m, s, "ADD COLUMN " + table + "." + column + " without IF NOT EXISTS");
+    }
     if (!has || column == null) {
       return;
     }
@@ -433,13 +496,18 @@ public final class Linter {
       report(m, s, Rule.ADDING_REQUIRED_FIELD, what + " NOT NULL without a default");
     }
     String volatileCall = defaultExpression == null ? null : volatileCall(defaultExpression);
-    if (volatileCall != null || stored || identity || serial) {
-      report(m, s, Rule.ADDING_FIELD_WITH_DEFAULT, what + (volatileCall != null ? " DEFAULT " + volatileCall + "(…)"
-          : stored ? " GENERATED … STORED" : identity ? " GENERATED … AS IDENTITY" : " " + type));
+    String rewrite = volatileCall != null ? " DEFAULT " + volatileCall + "(…)" : stored ? " GENERATED … STORED"
+        : identity ? " GENERATED … AS IDENTITY" : serial ? " " + type : null;
+    if (action.containsSequence("primary", "key")) { // its own rule tells both the rewrite and the index build
+      report(m, s, Rule.ADDING_SERIAL_PRIMARY_KEY_FIELD, what + (rewrite != null ? rewrite : "") + " PRIMARY KEY");
+    } else if (rewrite != null) {
+      report(m, s, Rule.ADDING_FIELD_WITH_DEFAULT, what + rewrite);
     }
-    if (action.containsWord("unique") || action.containsSequence("primary", "key")) {
-      report(m, s, Rule.DISALLOWED_UNIQUE_CONSTRAINT, what + " " + (action.containsWord("unique") ? "UNIQUE"
-          : "PRIMARY KEY"));
+    if (action.containsWord("unique")) {
+      report(m, s, Rule.DISALLOWED_UNIQUE_CONSTRAINT, what + " UNIQUE");
+    }
+    if (action.containsWord("references")) {
+      report(m, s, Rule.ADDING_FOREIGN_KEY_CONSTRAINT, what + " REFERENCES " + action.nameAfter("references"));
     }
   }
 
@@ -464,6 +532,16 @@ public final class Linter {
       }
     }
     return null;
+  }
+
+  /**
+   * A statement that fails when run again after a failure halfway: it matters only outside a
+   * transaction, where the statements before the failure stay done.
+   */
+  private void robust(Migration m, Statement s, String what) {
+    if (!m.inTransaction) {
+      report(m, s, Rule.PREFER_ROBUST_STMTS, what + ", outside a transaction");
+    }
   }
 
   /**
@@ -613,6 +691,22 @@ public final class Linter {
         }
       }
       return false;
+    }
+
+    /** The name right after {@code word} outside parentheses, as {@link #name()} reads it; null when there is none. */
+    String nameAfter(String word) {
+      int depth = 0;
+      for (int i = at; i < tokens.size(); i++) {
+        Token t = tokens.get(i);
+        if (t.isSymbol("(")) {
+          depth++;
+        } else if (t.isSymbol(")")) {
+          depth--;
+        } else if (depth == 0 && t.is(word)) {
+          return new Cursor(tokens.subList(i + 1, tokens.size()), defaultSchema).name();
+        }
+      }
+      return null;
     }
 
     /** The tokens after {@code word} up to one of {@code stop} outside parentheses; null when {@code word} is absent. */

@@ -7,6 +7,7 @@ import dev.closedloop.deploy.database.DatabaseTarget;
 import dev.closedloop.deploy.database.MigrationSet;
 import dev.closedloop.deploy.database.Migrations;
 import dev.closedloop.deploy.lint.Finding;
+import dev.closedloop.deploy.lint.LintSettings;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -31,8 +32,19 @@ public final class MigrationLint {
    * @throws DeployException of kind MIGRATION when a pending file cannot be read or lexed
    */
   public static List<Finding> findings(ReleaseConfig config, MigrationSet set, List<String> pending, Schema schema) {
-    Migrations migrations = config.testMigrate().migrations();
-    if (skipped(config) || pending.isEmpty()) {
+    if (skipped(config)) {
+      return List.of();
+    }
+    return findings(config.testMigrate().migrations(), config.testMigrate().lint(), set, pending, schema, "production");
+  }
+
+  /**
+   * What the rules set in {@code settings} find in the migrations of {@code set} named by
+   * {@code pending}, read from {@code migrations}, against {@code holder}'s schema.
+   */
+  public static List<Finding> findings(Migrations migrations, LintSettings settings, MigrationSet set,
+      List<String> pending, Schema schema, String holder) {
+    if (pending.isEmpty()) {
       return List.of();
     }
     Map<String, MigrationSet.Migration> byLabel = set.migrations().stream()
@@ -49,7 +61,7 @@ public final class MigrationLint {
       scripts.add(new Linter.Script(label, sql, migrations.isGoose()));
     }
     try {
-      return Linter.lint(scripts, schema, config.testMigrate().lint());
+      return Linter.lint(scripts, schema, settings, holder);
     } catch (IllegalArgumentException e) {
       throw new DeployException(DeployException.Kind.MIGRATION, "The migration lint cannot read " + e.getMessage(), e);
     }

@@ -146,14 +146,207 @@ class LinterTest {
   void constraintsWithoutNotValid() {
     assertEquals(List.of("constraint-missing-not-valid"),
         rules("ALTER TABLE orders ADD CONSTRAINT total_positive CHECK (total > 0);"));
-    assertEquals(List.of("constraint-missing-not-valid"),
-        rules("ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers (id);"));
     assertEquals(List.of(), rules("ALTER TABLE orders ADD CONSTRAINT total_positive CHECK (total > 0) NOT VALID;"));
     // validated in the same transaction: the lock is held through the scan
     assertEquals(List.of("constraint-missing-not-valid"),
         rules("ALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\n"
             + "ALTER TABLE orders VALIDATE CONSTRAINT c;"));
     assertEquals(List.of(), rules("ALTER TABLE orders VALIDATE CONSTRAINT c;"));
+  }
+
+  @Test
+  void foreignKeyOnProductionsTable_withoutNotValid_isAddingForeignKeyConstraint_once() {
+    // ALTER TABLE … ADD FOREIGN KEY: SHARE ROW EXCLUSIVE on orders and on customers, then a scan of orders; the
+    // missing NOT VALID is this rule's to say, not constraint-missing-not-valid's too
+    List<Finding> fk = Linter.lint(List.of(new Linter.Script("V9 fk", TIMEOUT + "ALTER TABLE orders ADD CONSTRAINT"
+        + " orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);", false)), PRODUCTION,
+        LintSettings.DEFAULT);
+    assertEquals(List.of("V9 fk (line 2): adding-foreign-key-constraint: ADD CONSTRAINT orders_customer_fk FOREIGN KEY"
+        + " on public.orders referencing public.customers without NOT VALID"),
+        fk.stream().map(f -> f.migration() + " (line " + f.line() + "): " + f.rule().id() + ": " + f.statement())
+            .toList());
+    assertEquals(List.of("adding-foreign-key-constraint"),
+        rules("ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE;"));
+    // a new column's REFERENCES: ACCESS EXCLUSIVE on orders for ADD COLUMN, SHARE ROW EXCLUSIVE on accounts
+    assertEquals(List.of("adding-foreign-key-constraint"),
+        rules("ALTER TABLE orders ADD COLUMN account_id bigint REFERENCES app.accounts (id);"));
+    assertEquals(List.of("adding-foreign-key-constraint"),
+        rules("alter table orders add account_id bigint constraint orders_account_fk references app.accounts;"));
+    // referencing a table a pending migration creates still scans orders
+    assertEquals(List.of("adding-foreign-key-constraint"), rules("CREATE TABLE regions (id int PRIMARY KEY);\n"
+        + "ALTER TABLE orders ADD FOREIGN KEY (region_id) REFERENCES regions (id);"));
+  }
+
+  @Test
+  void foreignKey_notValidOrOnANewTableOrAllowed_staysQuiet() {
+    assertEquals(List.of(), rules("ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id)"
+        + " REFERENCES customers (id) NOT VALID;"));
+    assertEquals(List.of(), rules("CREATE TABLE invoices (id bigint PRIMARY KEY,"
+        + " order_id bigint REFERENCES orders (id),"
+        + " CONSTRAINT invoices_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id));"));
+    assertEquals(List.of(), rules("CREATE TABLE invoices (id bigint, order_id bigint);\n"
+        + "ALTER TABLE invoices ADD FOREIGN KEY (order_id) REFERENCES orders (id);\n"
+        + "ALTER TABLE invoices ADD COLUMN customer_id bigint REFERENCES customers;"));
+    // created by an earlier pending migration: nothing reads it yet either
+    assertEquals(List.of(), Linter.lint(List.of(
+        new Linter.Script("V9 create", "CREATE TABLE invoices (id bigint, order_id bigint);\n", false),
+        new Linter.Script("V10 fk", "ALTER TABLE invoices ADD FOREIGN KEY (order_id) REFERENCES orders (id);\n",
+            false)), PRODUCTION, LintSettings.DEFAULT));
+    assertEquals(List.of(), ids(TIMEOUT + "-- closedloop:allow adding-foreign-key-constraint: customers has 40 rows\n"
+        + "ALTER TABLE customers ADD FOREIGN KEY (account_id) REFERENCES app.accounts (id);"));
+    // NOT VALID then VALIDATE in the transaction that added it: the scan under the lock, said once, by the other rule
+    assertEquals(List.of("constraint-missing-not-valid"), rules("ALTER TABLE orders ADD CONSTRAINT orders_customer_fk"
+        + " FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;\n"
+        + "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;"));
+  }
+
+  @Test
+  void primaryKeyAddedToProductionsTable_isAddingSerialPrimaryKeyField_once() {
+    // ADD COLUMN … PRIMARY KEY: the table rewritten to fill the sequence, then the unique index built, all under
+    // ACCESS EXCLUSIVE; one finding, neither adding-field-with-default nor disallowed-unique-constraint beside it
+    List<Finding> serial = Linter.lint(List.of(new Linter.Script("V9 key", TIMEOUT
+        + "ALTER TABLE events ADD COLUMN id bigserial PRIMARY KEY;", false)), PRODUCTION, LintSettings.DEFAULT);
+    assertEquals(List.of("adding-serial-primary-key-field@2: ADD COLUMN public.events.id bigserial PRIMARY KEY"),
+        serial.stream().map(f -> f.rule().id() + "@" + f.line() + ": " + f.statement()).toList());
+    assertEquals(List.of("adding-serial-primary-key-field"),
+        rules("ALTER TABLE events ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;"));
+    assertEquals(List.of("adding-serial-primary-key-field"),
+        rules("ALTER TABLE events ADD COLUMN id uuid DEFAULT gen_random_uuid() CONSTRAINT events_pkey PRIMARY KEY;"));
+    // ADD PRIMARY KEY (cols) builds the index under ACCESS EXCLUSIVE too
+    assertEquals(List.of("adding-serial-primary-key-field"), rules("ALTER TABLE notes ADD PRIMARY KEY (id);"));
+    assertEquals(List.of("adding-serial-primary-key-field"),
+        rules("ALTER TABLE notes ADD CONSTRAINT notes_pkey PRIMARY KEY (id);"));
+    // a plain key column without a default also fails on a table with rows: that is another finding
+    assertEquals(List.of("adding-required-field", "adding-serial-primary-key-field"),
+        rules("ALTER TABLE notes ADD COLUMN code text PRIMARY KEY;"));
+    // UNIQUE stays disallowed-unique-constraint's; a serial column that is no key is a rewrite only
+    assertEquals(List.of("disallowed-unique-constraint"), rules("ALTER TABLE customers ADD COLUMN code text UNIQUE;"));
+    assertEquals(List.of("adding-field-with-default"), rules("ALTER TABLE events ADD COLUMN seq bigserial;"));
+  }
+
+  @Test
+  void primaryKey_usingIndexOrOnANewTableOrAllowed_staysQuiet() {
+    assertEquals(List.of(), rules("CREATE UNIQUE INDEX CONCURRENTLY notes_id_idx ON notes (id);"));
+    assertEquals(List.of(), rules("ALTER TABLE notes ADD CONSTRAINT notes_pkey PRIMARY KEY USING INDEX notes_id_idx;"));
+    assertEquals(List.of(), rules("CREATE TABLE invoices (id bigserial PRIMARY KEY);"));
+    assertEquals(List.of(), rules("CREATE TABLE invoices (note text);\n"
+        + "ALTER TABLE invoices ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;\n"
+        + "ALTER TABLE invoices ADD PRIMARY KEY (id);"));
+    assertEquals(List.of(), ids(TIMEOUT + "-- closedloop:allow adding-serial-primary-key-field: notes has one page\n"
+        + "ALTER TABLE notes ADD COLUMN id bigserial PRIMARY KEY;"));
+  }
+
+  /** Every rule at deploy.lint's level warn, prefer-robust-stmts named. */
+  private static final LintSettings ROBUST = new LintSettings(CheckLevel.WARN,
+      Map.of(Rule.PREFER_ROBUST_STMTS, CheckLevel.WARN));
+
+  /** What prefer-robust-stmts finds, each finding's statement. */
+  private static List<String> robust(String sql, boolean goose) {
+    return Linter.lint(List.of(new Linter.Script("1 x", sql, goose)), PRODUCTION, ROBUST).stream()
+        .filter(f -> f.rule() == Rule.PREFER_ROBUST_STMTS).map(Finding::statement).toList();
+  }
+
+  private static final String NO_TRANSACTION = "-- +goose NO TRANSACTION\n-- +goose Up\n" + TIMEOUT;
+
+  @Test
+  void preferRobustStmts_isOffUnlessLintRulesNamesIt_evenAtFail() {
+    List<String> problems = new ArrayList<>();
+    assertEquals(CheckLevel.OFF, LintSettings.DEFAULT.level(Rule.PREFER_ROBUST_STMTS));
+    assertEquals(CheckLevel.WARN, LintSettings.DEFAULT.level(Rule.BAN_DROP_TABLE));
+    assertEquals(CheckLevel.OFF, LintSettings.parse("warn", List.of(), problems).level(Rule.PREFER_ROBUST_STMTS));
+    assertEquals(CheckLevel.OFF, LintSettings.parse("fail", List.of(), problems).level(Rule.PREFER_ROBUST_STMTS));
+    assertEquals(CheckLevel.WARN, LintSettings.parse("fail", List.of("prefer-robust-stmts=warn"), problems)
+        .level(Rule.PREFER_ROBUST_STMTS));
+    assertEquals(CheckLevel.FAIL, LintSettings.parse(null, List.of("prefer-robust-stmts=fail"), problems)
+        .level(Rule.PREFER_ROBUST_STMTS));
+    assertEquals(List.of(), problems);
+    assertEquals(List.of(Rule.PREFER_ROBUST_STMTS), java.util.Arrays.stream(Rule.values())
+        .filter(rule -> !rule.onByDefault()).toList());
+
+    String sql = NO_TRANSACTION + "CREATE TABLE invoices (id bigint);\n";
+    assertEquals(List.of(), Linter.lint(List.of(new Linter.Script("1 x", sql, true)), PRODUCTION,
+        LintSettings.DEFAULT));
+    assertEquals(List.of(), Linter.lint(List.of(new Linter.Script("1 x", sql, true)), PRODUCTION,
+        LintSettings.parse("fail", List.of(), problems)));
+    assertEquals(List.of("prefer-robust-stmts@4:warn"), Linter.lint(List.of(new Linter.Script("1 x", sql, true)),
+        PRODUCTION, LintSettings.parse("warn", List.of("prefer-robust-stmts=warn"), problems)).stream()
+        .map(f -> f.rule().id() + "@" + f.line() + ":" + f.level()).toList());
+  }
+
+  @Test
+  void lintOff_readsNothing_unlessLintRulesNamesARule_preferRobustStmtsToo() {
+    List<String> problems = new ArrayList<>();
+    assertTrue(LintSettings.parse("off", List.of(), problems).off());
+    assertTrue(!LintSettings.DEFAULT.off());
+    assertTrue(!LintSettings.parse("fail", List.of(), problems).off());
+    assertTrue(!LintSettings.parse("off", List.of("prefer-robust-stmts=warn"), problems).off());
+    assertTrue(!LintSettings.parse("off", List.of("ban-drop-table=fail"), problems).off());
+    // every rule but prefer-robust-stmts turned off one by one, at warn: nothing left to look for
+    Map<Rule, CheckLevel> allOff = new java.util.EnumMap<>(Rule.class);
+    java.util.Arrays.stream(Rule.values()).filter(Rule::onByDefault).forEach(rule -> allOff.put(rule, CheckLevel.OFF));
+    assertTrue(new LintSettings(CheckLevel.WARN, allOff).off());
+    assertEquals(List.of(), problems);
+  }
+
+  @Test
+  void preferRobustStmts_outsideATransaction_firesOnWhatARerunTripsOver() {
+    assertEquals(List.of(
+        "CREATE TABLE public.invoices without IF NOT EXISTS, outside a transaction",
+        "CREATE INDEX CONCURRENTLY orders_total_idx on public.orders without IF NOT EXISTS, outside a transaction",
+        "ADD COLUMN public.invoices.note without IF NOT EXISTS, outside a transaction",
+        "DROP COLUMN public.invoices.note without IF EXISTS, outside a transaction",
+        "DROP INDEX CONCURRENTLY public.orders_customer_idx without IF EXISTS, outside a transaction",
+        "DROP TABLE public.invoices without IF EXISTS, outside a transaction",
+        "DROP TYPE public.mood without IF EXISTS, outside a transaction",
+        "ADD CONSTRAINT orders_total_check on public.orders without DROP CONSTRAINT IF EXISTS orders_total_check"
+            + " before it, outside a transaction",
+        "DROP CONSTRAINT orders_total_check on public.orders without IF EXISTS, outside a transaction",
+        "ADD CONSTRAINT on public.orders without a name to drop first, outside a transaction"),
+        robust(NO_TRANSACTION
+            + "CREATE TABLE invoices (id bigint);\n"
+            + "CREATE INDEX CONCURRENTLY orders_total_idx ON orders (total);\n"
+            + "ALTER TABLE invoices ADD COLUMN note text;\n"
+            + "ALTER TABLE invoices DROP COLUMN note;\n"
+            + "DROP INDEX CONCURRENTLY orders_customer_idx;\n"
+            + "DROP TABLE invoices;\n"
+            + "DROP TYPE mood;\n"
+            + "ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total > 0) NOT VALID;\n"
+            + "ALTER TABLE orders DROP CONSTRAINT orders_total_check;\n"
+            + "ALTER TABLE orders ADD CHECK (total > 0) NOT VALID;\n", true));
+    // Flyway runs a file with CREATE INDEX CONCURRENTLY outside a transaction: what came before stays done
+    assertEquals(List.of("CREATE TABLE public.invoices without IF NOT EXISTS, outside a transaction",
+        "CREATE INDEX CONCURRENTLY invoices_id on public.invoices without IF NOT EXISTS, outside a transaction"),
+        robust("CREATE TABLE invoices (id bigint);\nCREATE INDEX CONCURRENTLY invoices_id ON invoices (id);\n", false));
+  }
+
+  @Test
+  void preferRobustStmts_robustFormsOrATransactionOrAnAllow_staysQuiet() {
+    assertEquals(List.of(), robust(NO_TRANSACTION
+        + "CREATE TABLE IF NOT EXISTS invoices (id bigint);\n"
+        + "CREATE TEMP TABLE scratch (id int);\n"
+        + "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_total_idx ON orders (total);\n"
+        + "CREATE INDEX CONCURRENTLY ON orders (placed_at);\n" // unnamed: a re-run makes another, never fails
+        + "ALTER TABLE invoices ADD COLUMN IF NOT EXISTS note text;\n"
+        + "ALTER TABLE invoices DROP COLUMN IF EXISTS note;\n"
+        + "DROP INDEX CONCURRENTLY IF EXISTS orders_customer_idx;\n"
+        + "ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_total_check;\n"
+        + "ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total > 0) NOT VALID;\n"
+        + "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;\n"
+        + "DROP TABLE IF EXISTS invoices;\n"
+        + "DROP TYPE IF EXISTS mood;\n"
+        + "-- closedloop:allow prefer-robust-stmts: nothing before it in this file\n"
+        + "CREATE TABLE archive (id bigint);\n", true));
+    // a second ADD after the one DROP … IF EXISTS fails on a re-run again
+    assertEquals(List.of("ADD CONSTRAINT c on public.orders without DROP CONSTRAINT IF EXISTS c before it, outside a"
+        + " transaction"), robust(NO_TRANSACTION + "ALTER TABLE orders DROP CONSTRAINT IF EXISTS c;\n"
+        + "ALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\n"
+        + "ALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\n", true));
+    // in a transaction a failure undoes it all, and the re-run starts clean
+    String fragile = "CREATE TABLE invoices (id bigint);\nALTER TABLE invoices ADD COLUMN note text;\n"
+        + "DROP TYPE mood;\n";
+    assertEquals(List.of(), robust(fragile, false));
+    assertEquals(List.of(), robust("-- +goose Up\n" + fragile, true));
+    assertEquals(List.of(), robust(NO_TRANSACTION + "BEGIN;\n" + fragile + "COMMIT;\n", true));
   }
 
   @Test
