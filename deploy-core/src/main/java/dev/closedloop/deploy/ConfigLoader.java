@@ -301,6 +301,16 @@ final class ConfigLoader {
       Compatibility compatibility = compatibility(problems);
       String resolvedLockName = settings.lockName != null ? settings.lockName
           : imageRef != null ? imageRef.repository() : null;
+      problems.addAll(settings.environmentProblems);
+      if (settings.environment != null && !settings.environments.containsKey(settings.environment)) {
+        problems.add("environment (deploy.environment): '" + settings.environment + "' is not defined; "
+            + (settings.environments.isEmpty() ? "the POM defines no <environments>"
+            : "the environments are " + String.join(", ", settings.environments.keySet())));
+      }
+      if (settings.appliedEnvironment != null && resolvedLockName != null
+          && !settings.environments.get(settings.appliedEnvironment).namesLock()) {
+        resolvedLockName = resolvedLockName + "/" + settings.appliedEnvironment; // its own rows and lock
+      }
       if (problems.isEmpty()) {
         Path context = settings.buildContext.toAbsolutePath().normalize();
         Path file = settings.dockerfile != null ? context.resolve(settings.dockerfile).normalize()
@@ -316,7 +326,8 @@ final class ConfigLoader {
             settings.driftIgnore, compatibility, lint);
         Guards guards = new Guards(settings.branch, settings.allowedBranches, guardOn, mode, timeout, resolvedLockName,
             settings.ledgerSchema, settings.ledgerTable, settings.failWhenSuperseded, migratorSwitch);
-        ProductionSettings productionSettings = new ProductionSettings(production, settings.requireTls, guards);
+        ProductionSettings productionSettings = new ProductionSettings(production, settings.requireTls, guards,
+            settings.appliedEnvironment, List.copyOf(settings.environments.keySet()));
         RegistrySettings registry = new RegistrySettings(settings.dockerHost, credentials, settings.promoteTags, aws,
             insecure, settings.pullCredentials, settings.dockerCli);
         return new Release(new ReleaseConfig(build, testMigrate, productionSettings, registry, rolloutSettings, hooks,

@@ -11,6 +11,7 @@ import dev.closedloop.deploy.internal.step.MigrateStep;
 import dev.closedloop.deploy.internal.step.Planner;
 import dev.closedloop.deploy.internal.step.ProductionGate;
 import dev.closedloop.deploy.internal.step.ProductionSession;
+import dev.closedloop.deploy.internal.step.PromotionSource;
 import dev.closedloop.deploy.internal.step.PromoteStep;
 import dev.closedloop.deploy.internal.step.ReleaseStep;
 import dev.closedloop.deploy.internal.step.RequiredSettings;
@@ -59,6 +60,10 @@ public final class Release {
   /** The configuration's secrets and those its runs add: the configuration itself never changes. */
   private final Secrets secrets;
   private final Events events;
+  /** Loads another environment from the same settings (the one a promotion takes from); set by {@link ReleaseBuilder}. */
+  java.util.function.Function<String, Release> environments = name -> {
+    throw new DeployException(DeployException.Kind.CONFIGURATION, "environment '" + name + "' is not defined");
+  };
 
   Release(ReleaseConfig config) {
     this.config = config;
@@ -127,6 +132,44 @@ public final class Release {
    */
   public ReleaseResult promote() {
     return run("promote", withRollout(Stage.of(PROMOTE)));
+  }
+
+  /**
+   * Releases what environment {@code from} runs to this release's environment ({@code deploy:promote
+   * -Ddeploy.environment=production -Ddeploy.from=staging}): the image digest {@code from}'s ledger
+   * records as released and rolled out successfully, never rebuilt, at that release's commit. The
+   * migrations are proved again on a throwaway database and must be the set {@code from} runs; then,
+   * as a release does, under this environment's branch guard, lock and ledger: production migrated,
+   * the promote tags moved, the rollout followed.
+   *
+   * @throws DeployException of kind GUARD when {@code from}'s latest release did not succeed (its
+   *     rollout included), or its migration set is not the one proved here; nothing is changed then
+   */
+  public ReleaseResult promoteFrom(String from) {
+    String here = config.production().environment();
+    PromotionSource.Released released;
+    try {
+      if (here == null) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, "from (deploy.from) promotes between"
+            + " environments: name the one to promote to with deploy.environment"
+            + (config.production().environments().isEmpty() ? ", defined under <environments> in the POM" : ""));
+      }
+      if (from == null || from.isBlank() || from.trim().equals(here)) {
+        throw new DeployException(DeployException.Kind.CONFIGURATION, "from (deploy.from) must name another"
+            + " environment than " + here + "; the environments are " + String.join(", ",
+            config.production().environments()));
+      }
+      ReleaseConfig source = environments.apply(from.trim()).config();
+      source.redactor().secrets().forEach(events::mask); // its database's password, in what this run prints
+      released = PromotionSource.read(source, events);
+    } catch (DeployException e) {
+      DeployException failure = e.withPartialResult(ReleaseResult.empty(), redactor());
+      report("promote", failure.partialResult().orElseThrow(), failure.kind().name(), failure.getMessage());
+      throw failure;
+    }
+    events.progress(Step.PROMOTE, "promoting " + released.describe() + " (" + released.digest() + ") to " + here);
+    return run("promote", LedgerKind.RELEASE, config.atCommit(released.sha()), context ->
+        context.promoteFrom(released), withRollout(Stage.of(TEST_MIGRATE), Stage.of(MIGRATE), Stage.of(PROMOTE)));
   }
 
   /**
@@ -241,11 +284,18 @@ public final class Release {
   }
 
   private ReleaseResult run(String goal, LedgerKind kind, Stage... stages) {
+    return run(goal, kind, config, context -> { }, stages);
+  }
+
+  /** Runs {@code stages} with {@code runConfig}, after {@code prepare} had the run's context before its first step. */
+  private ReleaseResult run(String goal, LedgerKind kind, ReleaseConfig runConfig, Consumer<RunContext> prepare,
+      Stage... stages) {
     List<Stage> plan = List.of(stages);
-    try (RunContext context = new RunContext(config, events, kind)) {
+    try (RunContext context = new RunContext(runConfig, events, kind)) {
       try {
-        RequiredSettings.check(config, plan.stream().flatMap(stage -> stage.steps().stream()).toList());
-        config.warnings().forEach(events::warn);
+        RequiredSettings.check(runConfig, plan.stream().flatMap(stage -> stage.steps().stream()).toList());
+        runConfig.warnings().forEach(events::warn);
+        prepare.accept(context);
         new StepRunner(context).run(plan);
         ReleaseResult result = result(context);
         report(goal, result, null, null);

@@ -92,8 +92,39 @@ public final class ReleaseBuilder {
   String compatibilityTimeout;
   final List<String> compatibilityEnv = new ArrayList<>();
   final List<String> lintRules = new ArrayList<>();
+  /** Every environment defined, by name, in the order given. */
+  final Map<String, Environment> environments = new LinkedHashMap<>();
+  /** What is wrong with the environments given: a name twice, a name that is no name. */
+  final List<String> environmentProblems = new ArrayList<>();
+  /** The environment selected ({@code deploy.environment}); null for none. */
+  String environment;
+  /** In the copy {@link #load} makes, the environment whose settings replaced the top-level ones. */
+  String appliedEnvironment;
 
   ReleaseBuilder() {}
+
+  /**
+   * Named groups of settings ({@code <environments>} in the POM): each replaces the top-level
+   * settings it gives while {@link #environment} selects it.
+   */
+  public ReleaseBuilder environments(List<Environment> defined) {
+    for (Environment each : defined == null ? List.<Environment>of() : defined) {
+      String name = each.name();
+      if (name == null || !Environment.NAME.matcher(name).matches()) {
+        environmentProblems.add("environments: '" + name + "' is not an environment's name (lowercase letters,"
+            + " digits and dashes)");
+      } else if (environments.putIfAbsent(name, each) != null) {
+        environmentProblems.add("environments: '" + name + "' is defined twice");
+      }
+    }
+    return this;
+  }
+
+  /** The environment to release to ({@code deploy.environment}); null or blank for the top-level settings. */
+  public ReleaseBuilder environment(String name) {
+    this.environment = name == null || name.isBlank() ? null : name.trim();
+    return this;
+  }
 
   /**
    * Hooks as {@code <point>=<command>} ({@code deploy.hooks}): e.g. {@code post-promote=./notify.sh},
@@ -637,6 +668,76 @@ public final class ReleaseBuilder {
    * @throws DeployException of kind CONFIGURATION listing every bad setting in one message
    */
   public Release load() {
-    return new ConfigLoader(this).load();
+    return load(environment);
+  }
+
+  /**
+   * The release in environment {@code name}: its settings over a copy of these, which stay as
+   * they are; the top-level settings alone for null.
+   */
+  Release load(String name) {
+    ReleaseBuilder effective = copy();
+    effective.environment = name;
+    effective.environmentProblems.addAll(sharedTags());
+    Environment selected = name == null ? null : environments.get(name);
+    if (selected != null) {
+      selected.applyTo(effective);
+      effective.appliedEnvironment = name;
+    }
+    Release release = new ConfigLoader(effective).load();
+    ReleaseBuilder topLevel = copy(); // what later changes to this builder do not touch
+    release.environments = other -> topLevel.load(other);
+    return release;
+  }
+
+  /**
+   * Two environments that would move the same tag of the one image repository: a release to one
+   * would put its image live in the other.
+   */
+  private List<String> sharedTags() {
+    List<String> problems = new ArrayList<>();
+    Map<String, String> movedBy = new LinkedHashMap<>();
+    for (Environment each : environments.values()) {
+      for (String tag : each.tagsOver(promoteTags)) {
+        String other = movedBy.putIfAbsent(tag, each.name());
+        if (other != null) {
+          problems.add("environments " + other + " and " + each.name() + " both move the tag '" + tag + "': a release"
+              + " to one would put its image live in the other; give each its own promoteTags");
+        }
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * A copy of every setting, collections copied: an environment's settings replace the copy's, and
+   * a release loads another environment (the one it promotes from) from the same top-level settings.
+   */
+  private ReleaseBuilder copy() {
+    ReleaseBuilder copy = new ReleaseBuilder();
+    try {
+      for (java.lang.reflect.Field field : ReleaseBuilder.class.getDeclaredFields()) {
+        if (java.lang.reflect.Modifier.isStatic(field.getModifiers())) {
+          continue;
+        }
+        Object value = field.get(this);
+        if (!java.lang.reflect.Modifier.isFinal(field.getModifiers())) {
+          field.set(copy, value);
+        } else if (value instanceof java.util.Collection<?> values) {
+          @SuppressWarnings("unchecked")
+          java.util.Collection<Object> into = (java.util.Collection<Object>) field.get(copy);
+          into.clear();
+          into.addAll(values);
+        } else if (value instanceof Map<?, ?> entries) {
+          @SuppressWarnings("unchecked")
+          Map<Object, Object> into = (Map<Object, Object>) field.get(copy);
+          into.clear();
+          into.putAll(entries);
+        }
+      }
+    } catch (IllegalAccessException e) {
+      throw new IllegalStateException(e);
+    }
+    return copy;
   }
 }

@@ -42,6 +42,17 @@ public record ReleaseConfig(
     redactor = redactor == null ? Redactor.none() : redactor;
   }
 
+  /**
+   * The same release at commit {@code sha}, which it does not build (a promotion of what another
+   * environment runs): working-tree changes no longer name its image.
+   */
+  ReleaseConfig atCommit(String sha) {
+    BuildRequest b = buildRequest;
+    return new ReleaseConfig(new BuildRequest(b.repository(), sha, b.context(), b.dockerfile(), b.buildArgs(),
+        b.target(), b.labels(), b.extraTags(), b.force(), null, b.secrets(), b.platforms()), testMigrate, production,
+        registry, rollout, hooks, ci, redactor, listeners, warnings, unresolved, reportFile);
+  }
+
   /** What a log or a debugger may show: no build argument's value, no credential, no URL with a password. */
   @Override
   public String toString() {

@@ -43,6 +43,7 @@ class ApiSurfaceTest {
       "dev.closedloop.deploy.RegistrySettings",
       "dev.closedloop.deploy.Guards",
       "dev.closedloop.deploy.Compatibility",
+      "dev.closedloop.deploy.Environment",
       "dev.closedloop.deploy.ReleaseResult",
       "dev.closedloop.deploy.StepResult",
       "dev.closedloop.deploy.Step",

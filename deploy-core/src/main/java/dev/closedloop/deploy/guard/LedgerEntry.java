@@ -23,12 +23,14 @@ import java.util.Map;
  * @param migrationsPlanned the labels of the migrations it was about to apply, recorded before the first ran
  * @param tagsMoved the promote tags whose move was read back, in order
  * @param rolloutOutcome how its rollout ended, or null (no rollout, or not ended)
+ * @param migrationSet the fingerprint of the migration set its migrate proved and applied; null before it
+ *     migrated, and in rows older closedloop versions wrote
  */
 public record LedgerEntry(long id, String service, String sha, String branch, boolean branchGuardOverridden,
     String ciRunUrl, String imageDigest, LedgerStatus status, List<StatusChange> statusHistory,
     List<String> migrationsApplied, Map<String, String> previousDigests, Instant startedAt, Instant finishedAt,
     String error, Integer backendPid, List<String> migrationsPlanned, List<String> tagsMoved, Long runNumber,
-    String runScope, List<String> ancestry, Rollout.Outcome rolloutOutcome, LedgerKind kind) {
+    String runScope, List<String> ancestry, Rollout.Outcome rolloutOutcome, LedgerKind kind, String migrationSet) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -56,10 +58,21 @@ public record LedgerEntry(long id, String service, String sha, String branch, bo
       String migrationsApplied, String previousDigests, Instant startedAt, Instant finishedAt, String error,
       Integer backendPid, String migrationsPlanned, String tagsMoved, Long runNumber, String runScope,
       String ancestry, String rolloutOutcome, String kind) {
+    return fromColumns(id, service, sha, branch, branchGuardOverridden, ciRunUrl, imageDigest, status, statusHistory,
+        migrationsApplied, previousDigests, startedAt, finishedAt, error, backendPid, migrationsPlanned, tagsMoved,
+        runNumber, runScope, ancestry, rolloutOutcome, kind, null);
+  }
+
+  /** As the other, with the migration set's fingerprint. */
+  public static LedgerEntry fromColumns(long id, String service, String sha, String branch,
+      boolean branchGuardOverridden, String ciRunUrl, String imageDigest, String status, String statusHistory,
+      String migrationsApplied, String previousDigests, Instant startedAt, Instant finishedAt, String error,
+      Integer backendPid, String migrationsPlanned, String tagsMoved, Long runNumber, String runScope,
+      String ancestry, String rolloutOutcome, String kind, String migrationSet) {
     return new LedgerEntry(id, service, sha, branch, branchGuardOverridden, ciRunUrl, imageDigest,
         LedgerStatus.of(status), statusChanges(statusHistory), strings(migrationsApplied), digests(previousDigests),
         startedAt, finishedAt, error, backendPid, strings(migrationsPlanned), strings(tagsMoved), runNumber, runScope,
-        strings(ancestry), Rollout.Outcome.of(rolloutOutcome), LedgerKind.of(kind));
+        strings(ancestry), Rollout.Outcome.of(rolloutOutcome), LedgerKind.of(kind), migrationSet);
   }
 
   /** True for a row of deploy:rollback, not a release. */

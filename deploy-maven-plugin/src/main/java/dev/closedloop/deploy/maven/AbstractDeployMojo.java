@@ -339,6 +339,21 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   @Parameter(property = "deploy.rolloutTimeout", defaultValue = "30m")
   String rolloutTimeout;
 
+  /**
+   * The environment to release to: one of {@code <environments>}, whose settings replace the
+   * top-level ones. Required by the goals that reach production once environments are defined.
+   */
+  @Goals({"migrate", "promote", "release", "rollback", "history", "plan", "lint"})
+  @Parameter(property = "deploy.environment")
+  String environment;
+
+  /**
+   * Named groups of settings ({@code <environment><name>staging</name>…</environment>}): database
+   * URL and credentials, lock name, promote tags, allowed branches, rollout, health check, hooks.
+   */
+  @Parameter
+  List<Environment> environments = List.of();
+
   /** Local rollout: ports to publish, {@code HOSTPORT:CONTAINERPORT}, comma-separated with -D. */
   @Goals({"promote", "release", "rollback", "plan"})
   @Parameter(property = "deploy.localPorts")
@@ -691,8 +706,38 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .compatibilityEnv(compatibilityEnv)
         .lintRules(lintRules)
         .migratorSwitch(migratorSwitch)
+        .environments(environments.stream().map(this::environment).toList())
+        .environment(environment)
         .forPlan(plansOnly())
         .withoutProduction(!reachesProduction());
+  }
+
+  /** An {@code <environment>} as the engine takes it, its database credentials read as the top-level ones are. */
+  private dev.closedloop.deploy.Environment environment(Environment given) {
+    dev.closedloop.deploy.Environment environment = dev.closedloop.deploy.Environment.named(given.name)
+        .requireTls(given.requireTls)
+        .lockName(given.lockName)
+        .promoteTags(given.promoteTags)
+        .allowedBranches(given.allowedBranches)
+        .rollout(given.rollout)
+        .rolloutService(given.rolloutService)
+        .rolloutTimeout(given.rolloutTimeout)
+        .healthUrl(given.healthUrl)
+        .healthExpect(given.healthExpect)
+        .healthCommand(given.healthCommand)
+        .localPorts(given.localPorts)
+        .localEnv(given.localEnv)
+        .hooks(given.hooks)
+        .awsRegion(given.awsRegion);
+    if (given.setsDatabase()) {
+      String serverId = given.databaseServerId != null ? given.databaseServerId : databaseServerId;
+      environment.databaseUrl(given.databaseUrl != null ? given.databaseUrl : databaseUrl,
+          databaseCredential(given.databaseUser != null ? given.databaseUser : databaseUser, serverId,
+              Server::getUsername),
+          databaseCredential(given.databasePassword != null ? given.databasePassword : databasePassword, serverId,
+              Server::getPassword));
+    }
+    return environment;
   }
 
   /**
@@ -737,18 +782,22 @@ abstract class AbstractDeployMojo extends AbstractMojo {
    * {@code <server>}'s (its password decrypted), as Flyway's plugin reads them.
    */
   private String databaseCredential(String value, java.util.function.Function<Server, String> part) {
-    if ((value != null && !value.isBlank()) || databaseServerId == null || databaseServerId.isBlank()
+    return databaseCredential(value, databaseServerId, part);
+  }
+
+  private String databaseCredential(String value, String serverId, java.util.function.Function<Server, String> part) {
+    if ((value != null && !value.isBlank()) || serverId == null || serverId.isBlank()
         || !reachesProduction()) { // a goal that never reaches production reads none of its credentials
       return value;
     }
-    Server server = settings == null ? null : settings.getServer(databaseServerId.trim());
+    Server server = settings == null ? null : settings.getServer(serverId.trim());
     if (server == null) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseServerId (deploy.databaseServerId):"
-          + " settings.xml has no <server> with the id '" + databaseServerId.trim() + "'");
+          + " settings.xml has no <server> with the id '" + serverId.trim() + "'");
     }
     SettingsDecryptionResult decrypted = decrypter.decrypt(new DefaultSettingsDecryptionRequest(server));
     for (SettingsProblem problem : decrypted.getProblems()) {
-      getLog().warn("settings.xml <server> " + databaseServerId.trim() + ": " + problem.getMessage());
+      getLog().warn("settings.xml <server> " + serverId.trim() + ": " + problem.getMessage());
     }
     return part.apply(decrypted.getServer() != null ? decrypted.getServer() : server);
   }

@@ -4,15 +4,26 @@ import dev.closedloop.deploy.Release;
 import dev.closedloop.deploy.ReleaseResult;
 import javax.inject.Inject;
 import org.apache.maven.plugins.annotations.Mojo;
+import org.apache.maven.plugins.annotations.Parameter;
 import org.apache.maven.plugins.annotations.ResolutionScope;
 import org.apache.maven.settings.crypto.SettingsDecrypter;
 
 /**
  * For a split CI job: moves the promote tags to {@code <image>:<sha>}'s digest, once the ledger
- * shows this commit's migrate succeeded and no newer release migrated since.
+ * shows this commit's migrate succeeded and no newer release migrated since. With
+ * {@code -Ddeploy.from=<environment>}: releases what that environment runs to
+ * {@code deploy.environment}, the same digest, its migrations proved again and applied first.
  */
 @Mojo(name = "promote", threadSafe = true, requiresDependencyResolution = ResolutionScope.RUNTIME)
 public class PromoteMojo extends AbstractDeployMojo {
+
+  /**
+   * The environment whose latest successful release to promote to {@code deploy.environment}:
+   * its image digest as its ledger records it, never rebuilt, and its migration set.
+   */
+  @Goals("promote")
+  @Parameter(property = "deploy.from")
+  String from;
 
   @Inject
   public PromoteMojo(SettingsDecrypter decrypter) {
@@ -26,6 +37,6 @@ public class PromoteMojo extends AbstractDeployMojo {
 
   @Override
   ReleaseResult run(Release release) {
-    return release.promote();
+    return from == null || from.isBlank() ? release.promote() : release.promoteFrom(from);
   }
 }

@@ -11,9 +11,10 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * The CI workflows in docs/ci, read as YAML: the classic build, test, deploy pipeline, with
- * test-migrate on every pull request (on GitHub without any secret or role, so forks work), the
- * release on main only, in the production environment, with a timeout, the whole history checked
- * out, AWS reached through OIDC, and one pipeline per change. Only goals that exist are called.
+ * test-migrate and the migration lint on every pull request (on GitHub without any secret or role,
+ * so forks work), releases on main only (on GitHub to staging, then the same image to production
+ * in the production environment), with a timeout, the whole history checked out, AWS reached
+ * through OIDC, and one pipeline per change. Only goals that exist are called.
  */
 class CiWorkflowsTest {
 
@@ -47,7 +48,7 @@ class CiWorkflowsTest {
   }
 
   @Test
-  void gitHubActions_provesEveryPullRequestWithoutSecrets_releasesOnMainOnly_throughOidcInThatJobAlone()
+  void gitHubActions_provesAndLintsEveryPullRequestWithoutSecrets_releasesMainToStagingThenProduction_throughOidc()
       throws Exception {
     Map<String, Object> workflow = read("github-actions.yml");
     // YAML 1.1 reads the key "on" as true
@@ -72,20 +73,30 @@ class CiWorkflowsTest {
     checksOutEverything(lint); // a shallow clone has no merge base
     assertThat(list(lint.get("steps"))).noneMatch(step -> String.valueOf(map(step).get("uses")).startsWith("aws-actions/"));
 
-    Map<String, Object> release = map(jobs.get("release"));
-    assertThat(release.get("needs")).isEqualTo("test-migrate");
-    assertThat((String) release.get("if")).contains("github.ref == 'refs/heads/main'")
-        .contains("github.event_name == 'push'");
-    assertThat(release.get("environment")).isEqualTo("production");
-    assertThat((Integer) release.get("timeout-minutes")).as("past lockTimeout and rolloutTimeout, 30m each")
-        .isGreaterThan(60);
-    assertThat(map(release.get("permissions"))).containsEntry("id-token", "write");
-    assertThat(goals(run(release))).containsExactly("release");
-    checksOutEverything(release);
-    assumesARole(release);
-    assertThat(list(release.get("steps"))).anyMatch(step -> "always()".equals(map(step).get("if"))
-        && String.valueOf(map(step).get("uses")).startsWith("actions/upload-artifact@")
-        && "target/deploy/release.json".equals(map(map(step).get("with")).get("path")));
+    Map<String, Object> staging = map(jobs.get("staging"));
+    assertThat(staging.get("needs")).isEqualTo("test-migrate");
+    assertThat(staging.get("environment")).isEqualTo("staging");
+    assertThat(goals(run(staging))).containsExactly("release");
+    assertThat(run(staging)).contains("-Ddeploy.environment=staging");
+
+    Map<String, Object> production = map(jobs.get("production"));
+    assertThat(production.get("needs")).as("production after staging, and only then").isEqualTo("staging");
+    assertThat(production.get("environment")).isEqualTo("production");
+    assertThat(goals(run(production))).as("never rebuilt: what staging runs").containsExactly("promote");
+    assertThat(run(production)).contains("-Ddeploy.environment=production", "-Ddeploy.from=staging");
+
+    for (Map<String, Object> release : List.of(staging, production)) {
+      assertThat((String) release.get("if")).contains("github.ref == 'refs/heads/main'")
+          .contains("github.event_name == 'push'");
+      assertThat((Integer) release.get("timeout-minutes")).as("past lockTimeout and rolloutTimeout, 30m each")
+          .isGreaterThan(60);
+      assertThat(map(release.get("permissions"))).containsEntry("id-token", "write");
+      checksOutEverything(release);
+      assumesARole(release);
+      assertThat(list(release.get("steps"))).anyMatch(step -> "always()".equals(map(step).get("if"))
+          && String.valueOf(map(step).get("uses")).startsWith("actions/upload-artifact@")
+          && "target/deploy/release.json".equals(map(map(step).get("with")).get("path")));
+    }
   }
 
   private static String run(Map<String, Object> job) {

@@ -82,7 +82,8 @@ final class LedgerTable {
       {"hooks", "jsonb NOT NULL DEFAULT '[]'"},
       {"kind", "text NOT NULL DEFAULT 'release'"},
       {"rollout_revert", "jsonb"},
-      {"migrator", "text"}};
+      {"migrator", "text"},
+      {"migration_set", "text"}};
 
   static boolean exists(Connection c, String sql, String... values) {
     try (PreparedStatement s = c.prepareStatement(sql)) {

@@ -242,6 +242,14 @@ public final class ReleaseLedger {
     update(c, id, "image_digest = ?", "record the image digest", digest);
   }
 
+  /**
+   * Records the fingerprint of the migration set this release proved and applies: what an
+   * environment promoted from runs, compared with the set a promotion would apply.
+   */
+  public void recordMigrationSet(Connection c, long id, String fingerprint) {
+    update(c, id, "migration_set = ?", "record the migration set", fingerprint);
+  }
+
   /** Records what a rollback restores: the commit and digest of the release it goes back to. */
   public void recordRollbackTarget(Connection c, long id, String sha, String digest) {
     update(c, id, "sha = ?, image_digest = ?", "record the rollback's target", sha, digest);
@@ -494,7 +502,7 @@ public final class ReleaseLedger {
         + " status_history::text, migrations_applied::text, previous_digests::text, started_at, finished_at,"
         + " error, backend_pid, migrations_planned::text, tags_moved::text, run_number, run_scope, ancestry::text,"
         + " to_jsonb(" + quoted + ".*) ->> 'rollout_outcome', coalesce(to_jsonb(" + quoted + ".*) ->> 'kind',"
-        + " " + literal(LedgerKind.RELEASE.id()) + ") FROM " + quoted + where;
+        + " " + literal(LedgerKind.RELEASE.id()) + "), to_jsonb(" + quoted + ".*) ->> 'migration_set' FROM " + quoted + where;
     List<LedgerEntry> entries = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       binder.bind(s);
@@ -505,7 +513,7 @@ public final class ReleaseLedger {
               rs.getString(11), rs.getTimestamp(12).toInstant(),
               rs.getTimestamp(13) != null ? rs.getTimestamp(13).toInstant() : null, rs.getString(14),
               (Integer) rs.getObject(15), rs.getString(16), rs.getString(17), (Long) rs.getObject(18),
-              rs.getString(19), rs.getString(20), rs.getString(21), rs.getString(22)));
+              rs.getString(19), rs.getString(20), rs.getString(21), rs.getString(22), rs.getString(23)));
         }
       }
       return entries;

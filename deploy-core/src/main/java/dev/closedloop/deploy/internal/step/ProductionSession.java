@@ -69,6 +69,9 @@ public interface ProductionSession {
   /** Records the migration tool this run migrates production with. */
   void recordMigrator(String migrator);
 
+  /** Records the fingerprint of the migration set this run proved and applies to production. */
+  void recordMigrationSet(String fingerprint);
+
   /** The migration tool of this service's newest release that migrated production, when the ledger says. */
   Optional<String> lastMigrator();
 

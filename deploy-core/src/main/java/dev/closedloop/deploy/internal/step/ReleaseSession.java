@@ -251,6 +251,11 @@ public final class ReleaseSession implements ProductionSession, AutoCloseable {
   }
 
   @Override
+  public void recordMigrationSet(String fingerprint) {
+    ledger.recordMigrationSet(connection, ledgerId, fingerprint);
+  }
+
+  @Override
   public void recordMigrator(String migrator) {
     ledger.recordMigrator(connection, ledgerId, migrator);
   }

@@ -28,6 +28,12 @@ public final class RequiredSettings {
   /** What the ledger needs: production, where it is kept, and the lock's name, whose rows it keeps. */
   static List<String> ledger(ReleaseConfig config) {
     List<String> missing = new ArrayList<>();
+    if (config.production().environment() == null && !config.production().environments().isEmpty()) {
+      // the top-level settings are no environment's: going there by default would be a guess
+      missing.add("environment (deploy.environment, one of " + String.join(", ", config.production().environments())
+          + ")");
+      return missing; // the rest would be that environment's
+    }
     if (config.production().database() == null) {
       missing.add("databaseUrl (deploy.databaseUrl, or under CI the DATABASE_URL variable)");
     }
@@ -45,6 +51,11 @@ public final class RequiredSettings {
   public static void check(ReleaseConfig config, List<? extends ReleaseStep<?>> steps) {
     List<String> missing = steps.stream().flatMap(step -> step.missingSettings(config).stream()).distinct().toList();
     refuseUnlessEmpty(missing, steps.stream().map(ReleaseStep::step).toList().toString());
+  }
+
+  /** Refuses reading the ledger for {@code by} without production and the lock's name. */
+  static void checkLedger(ReleaseConfig config, String by) {
+    refuseUnlessEmpty(ledger(config), "[" + by + "]");
   }
 
   /** Refuses reading the ledger ({@code deploy:history}) without production and the lock's name. */

@@ -60,6 +60,8 @@ public final class RunContext implements AutoCloseable {
   private volatile BuiltImage shaImage;
   /** The image a step is about to put live, named before the act so a failed run still says which. */
   private volatile BuiltImage goingLive;
+  /** For a promotion from another environment: what that environment runs; null otherwise. */
+  private volatile PromotionSource.Released promotingFrom;
 
   public RunContext(ReleaseConfig config, Events events) {
     this(config, events, LedgerKind.RELEASE);
@@ -297,6 +299,32 @@ public final class RunContext implements AutoCloseable {
    */
   void goingLive(BuiltImage image) {
     this.goingLive = image;
+  }
+
+  /**
+   * Makes this run a promotion of what another environment runs: its image by digest (never
+   * rebuilt, never looked up by tag again) and its migration set, which test-migrate must prove
+   * again here before production is migrated.
+   *
+   * @throws DeployException of kind REGISTRY when the registry no longer has that digest
+   */
+  public void promoteFrom(PromotionSource.Released source) {
+    ImageRef byDigest = config.buildRequest().repository().withDigest(source.digest());
+    if (registry().digestOf(byDigest).isEmpty()) {
+      throw new DeployException(DeployException.Kind.REGISTRY, byDigest + ", which " + source.describe() + " runs, is"
+          + " not in the registry any more: nothing to promote");
+    }
+    ImageRef shaRef = config.buildRequest().shaRef();
+    registry().digestOf(shaRef).filter(now -> !now.equals(source.digest())).ifPresent(now -> events.warn(shaRef
+        + " now names " + now + ", not the " + source.digest() + " " + source.describe() + " runs: promoting "
+        + source.digest()));
+    this.promotingFrom = source;
+    goingLive(new BuiltImage(shaRef, source.digest(), List.of(shaRef), true));
+  }
+
+  /** What another environment runs, when this run promotes it. */
+  public Optional<PromotionSource.Released> promotingFrom() {
+    return Optional.ofNullable(promotingFrom);
   }
 
   /**

@@ -131,6 +131,11 @@ final class InMemoryProduction implements ProductionSession {
   }
 
   @Override
+  public void recordMigrationSet(String fingerprint) {
+    journal.add("migration set " + fingerprint);
+  }
+
+  @Override
   public Optional<String> lastMigrator() {
     return Optional.ofNullable(lastMigrator);
   }

@@ -72,8 +72,8 @@ class MigrateStepTest {
       MigrateStep.Migration migration = new MigrateStep().run(context);
 
       assertThat(tool.asked).containsExactly("migrate expecting " + SET.fingerprint());
-      assertThat(fixture.production.journal).containsExactly("verify lock", "verify lock",
-          "migrations_planned [" + V2.label() + "]", "status migrating", "applying " + V2.label(),
+      assertThat(fixture.production.journal).containsExactly("verify lock", "migration set " + SET.fingerprint(),
+          "verify lock", "migrations_planned [" + V2.label() + "]", "status migrating", "applying " + V2.label(),
           "migrations_applied [" + V2.label() + "]");
       assertThat(migration.outcome().applied()).extracting(a -> a.migration().label()).containsExactly(V2.label());
       assertThat(migration.failure()).isNull();
@@ -135,8 +135,8 @@ class MigrateStepTest {
       context.state().put(TestMigrateStep.PROVEN, new MigrationOutcome(SET, List.of(), Duration.ZERO));
 
       assertThatThrownBy(() -> new MigrateStep().run(context)).isSameAs(tool.failure);
-      assertThat(fixture.production.journal).containsExactly("verify lock", "verify lock",
-          "migrations_planned [" + V2.label() + "]", "status migrating", "applying " + V2.label());
+      assertThat(fixture.production.journal).containsExactly("verify lock", "migration set " + SET.fingerprint(),
+          "verify lock", "migrations_planned [" + V2.label() + "]", "status migrating", "applying " + V2.label());
     }
   }
 }

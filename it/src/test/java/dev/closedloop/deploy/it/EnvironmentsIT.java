@@ -1,0 +1,174 @@
+package dev.closedloop.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.database.EphemeralDatabase;
+import dev.closedloop.deploy.internal.Events;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Staging, then production, through the real Maven: two production databases, one registry, one
+ * image repository, the environments defined once in the project's POM.
+ */
+class EnvironmentsIT {
+
+  private static final String LEDGER = "closedloop.release_ledger";
+
+  @TempDir Path work;
+  private Path project;
+  private EphemeralDatabase.Instance staging;
+  private EphemeralDatabase.Instance production;
+  private String repository;
+  private String sha;
+
+  @BeforeEach
+  void twoDatabasesAndOneRepository() throws Exception {
+    project = TestServices.copyProject("environments", work);
+    staging = EphemeralDatabase.embedded().start(Events.none());
+    production = EphemeralDatabase.embedded().start(Events.none());
+    repository = "it/environments-" + TestServices.randomSha().substring(0, 8);
+    sha = TestServices.randomSha();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (EphemeralDatabase.Instance database : new EphemeralDatabase.Instance[] {staging, production}) {
+      if (database != null) {
+        database.close();
+      }
+    }
+  }
+
+  @Test
+  void stagingThenProduction_putsTheSameDigestLive_andEachEnvironmentKeepsItsOwnLedgerAndLock() throws Exception {
+    TestServices.Run toStaging = mvn("deploy:release", "-Ddeploy.environment=staging", "-Ddeploy.sha=" + sha);
+    assertThat(toStaging.exitCode()).as(toStaging.output()).isZero();
+    String digest = TestServices.registryDigest(repository, "staging").orElseThrow();
+    assertThat(TestServices.registryDigest(repository, "latest")).as("staging moves its own tag alone").isEmpty();
+    assertThat(tables(production.target())).as("staging's release never touched production").isEmpty();
+
+    // the production job's checkout may be a later commit: what goes live is what staging runs
+    String later = TestServices.randomSha();
+    TestServices.Run toProduction = mvn("deploy:promote", "-Ddeploy.environment=production", "-Ddeploy.from=staging",
+        "-Ddeploy.sha=" + later);
+
+    assertThat(toProduction.exitCode()).as(toProduction.output()).isZero();
+    assertThat(toProduction.output()).contains("promoting staging's release #1 of " + sha + " (" + digest + ") to"
+        + " production", "--- test-migrate ---", "--- migrate ---", "--- promote ---")
+        .doesNotContain("--- build ---");
+    assertThat(TestServices.registryDigest(repository, "latest")).contains(digest);
+    assertThat(TestServices.registryDigest(repository, sha)).contains(digest);
+    assertThat(TestServices.registryDigest(repository, later)).as("never built").isEmpty();
+    assertThat(ReleaseIT.strings(production.target(), "SELECT count(*) FROM flyway_schema_history WHERE success"))
+        .containsExactly("9");
+    // each ledger holds its own environment's row alone, under its own lock name
+    assertThat(rows(staging.target())).containsExactly(repository + "/staging " + sha + " " + digest + " succeeded");
+    assertThat(rows(production.target())).containsExactly(repository + "/production " + sha + " " + digest
+        + " succeeded");
+    assertThat(ReleaseIT.strings(production.target(), "SELECT migration_set FROM " + LEDGER)).isEqualTo(
+        ReleaseIT.strings(staging.target(), "SELECT migration_set FROM " + LEDGER)).doesNotContainNull();
+
+    TestServices.Run stagingHistory = mvn("deploy:history", "-Ddeploy.environment=staging");
+    assertThat(stagingHistory.exitCode()).as(stagingHistory.output()).isZero();
+    assertThat(stagingHistory.output()).contains(repository + "/staging").doesNotContain(repository + "/production");
+
+    // a rollback in staging moves staging's tag back, in staging's ledger; production stays as it is
+    String next = TestServices.randomSha();
+    TestServices.Run again = mvn("deploy:release", "-Ddeploy.environment=staging", "-Ddeploy.sha=" + next);
+    assertThat(again.exitCode()).as(again.output()).isZero();
+    assertThat(TestServices.registryDigest(repository, "staging")).isNotEqualTo(java.util.Optional.of(digest));
+    TestServices.Run rollback = mvn("deploy:rollback", "-Ddeploy.environment=staging", "-Ddeploy.sha=" + next);
+    assertThat(rollback.exitCode()).as(rollback.output()).isZero();
+    assertThat(TestServices.registryDigest(repository, "staging")).contains(digest);
+    assertThat(TestServices.registryDigest(repository, "latest")).contains(digest);
+    assertThat(rows(staging.target())).hasSize(3);
+    assertThat(rows(production.target())).hasSize(1);
+  }
+
+  @Test
+  void aFailedStaging_blocksThePromotion_andProductionIsNotTouched() throws Exception {
+    ReleaseIT.execute(staging.target(), "CREATE TABLE customers (id int)"); // V1 creates it: staging's migrate fails
+    TestServices.Run toStaging = mvn("deploy:release", "-Ddeploy.environment=staging", "-Ddeploy.sha=" + sha);
+    assertThat(toStaging.exitCode()).as(toStaging.output()).isEqualTo(1);
+
+    TestServices.Run toProduction = mvn("deploy:promote", "-Ddeploy.environment=production", "-Ddeploy.from=staging",
+        "-Ddeploy.sha=" + sha);
+
+    assertOneLineFailure(toProduction, "Refusing to promote: staging's latest release #1 of " + sha + " ended failed");
+    assertThat(toProduction.output()).contains("Nothing was changed");
+    assertThat(tables(production.target())).isEmpty();
+    assertThat(ReleaseIT.strings(production.target(), "SELECT to_regclass('" + LEDGER + "')::text"))
+        .containsOnlyNulls();
+    assertThat(TestServices.registryDigest(repository, "latest")).isEmpty();
+  }
+
+  @Test
+  void aMigrationSetOtherThanStagingsRuns_isRefusedBeforeProductionChanges() throws Exception {
+    TestServices.Run toStaging = mvn("deploy:release", "-Ddeploy.environment=staging", "-Ddeploy.sha=" + sha);
+    assertThat(toStaging.exitCode()).as(toStaging.output()).isZero();
+    Path extra = Files.createDirectories(project.resolve("extra"));
+    Files.writeString(extra.resolve("V100__audit.sql"), "CREATE TABLE audit (id bigint);\n");
+
+    TestServices.Run toProduction = mvn("deploy:promote", "-Ddeploy.environment=production", "-Ddeploy.from=staging",
+        "-Ddeploy.sha=" + sha, "-Ddeploy.migrations=classpath:db/migration,filesystem:extra");
+
+    assertOneLineFailure(toProduction, "Refusing to migrate production: staging's release #1 of " + sha
+        + " runs the migration set sha256:");
+    assertThat(toProduction.output()).contains("the migrations here are not the ones it ran. Nothing was applied");
+    assertThat(tables(production.target())).isEmpty();
+    assertThat(TestServices.registryDigest(repository, "latest")).isEmpty();
+  }
+
+  @Test
+  void withEnvironmentsDefined_aReleaseNamesOne_andAnUnknownOneIsRefused() throws Exception {
+    TestServices.Run unnamed = mvn("deploy:release", "-Ddeploy.sha=" + sha);
+    TestServices.Run unknown = mvn("deploy:migrate", "-Ddeploy.environment=prod", "-Ddeploy.sha=" + sha);
+
+    assertOneLineFailure(unnamed, "environment (deploy.environment, one of staging, production) is required by");
+    assertOneLineFailure(unknown, "environment (deploy.environment): 'prod' is not defined; the environments are"
+        + " staging, production");
+    assertThat(tables(staging.target())).isEmpty();
+    assertThat(tables(production.target())).isEmpty();
+    assertThat(TestServices.registryDigest(repository, sha)).as("refused before the build").isEmpty();
+  }
+
+  private TestServices.Run mvn(String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("-Ddeploy.image=" + TestServices.registry() + "/" + repository, "-Ddeploy.branch=main",
+        "-Dstaging.databaseUrl=" + url(staging), "-Dproduction.databaseUrl=" + url(production)));
+    return TestServices.run(project, java.util.Map.of("DATABASE_URL", ""),
+        TestServices.mvnw(all.toArray(String[]::new)).toArray(String[]::new));
+  }
+
+  private static String url(EphemeralDatabase.Instance database) {
+    return "postgres://postgres@127.0.0.1:" + database.target().port() + "/" + database.target().database();
+  }
+
+  /** Each ledger row as "service sha digest status". */
+  private static List<String> rows(DatabaseTarget target) throws Exception {
+    return ReleaseIT.strings(target, "SELECT service || ' ' || sha || ' ' || image_digest || ' ' || status FROM " + LEDGER
+        + " ORDER BY id");
+  }
+
+  /** The tables a release makes: the service's in public, and the ledger. */
+  private static List<String> tables(DatabaseTarget target) throws Exception {
+    return ReleaseIT.strings(target, "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+        + " WHERE table_schema IN ('public', 'closedloop')");
+  }
+
+  private static void assertOneLineFailure(TestServices.Run run, String message) {
+    assertThat(run.exitCode()).as(run.output()).isEqualTo(1);
+    List<String> errors = run.output().lines().filter(l -> l.startsWith("[ERROR] Failed to execute goal")).toList();
+    assertThat(errors).as(run.output()).hasSize(1);
+    assertThat(errors.get(0)).contains(message);
+    assertThat(run.output()).doesNotContain("\tat ");
+  }
+}
