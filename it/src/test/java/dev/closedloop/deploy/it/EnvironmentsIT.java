@@ -3,10 +3,16 @@ package dev.closedloop.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.closedloop.deploy.database.DatabaseTarget;
+import dev.closedloop.deploy.guard.LedgerStatus;
+import dev.closedloop.deploy.guard.LockMode;
+import dev.closedloop.deploy.internal.guard.ReleaseLedger;
+import dev.closedloop.deploy.internal.guard.ReleaseLock;
 import dev.closedloop.deploy.database.EphemeralDatabase;
 import dev.closedloop.deploy.internal.Events;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -94,6 +100,35 @@ class EnvironmentsIT {
   }
 
   @Test
+  void twoEnvironmentsOnOneDatabase_neverShareALock_norARow() throws Exception {
+    ReleaseLedger ledger = new ReleaseLedger("closedloop", "release_ledger");
+    try (Connection holder = staging.target().connect()) {
+      // a staging release holds staging's lock, and goes on holding it
+      ledger.ensure(holder);
+      long held = ledger.enqueue(holder, new ReleaseLedger.Attempt(repository + "/staging", "0".repeat(40), "main",
+          false, null, null));
+      try (ReleaseLock lock = new ReleaseLock(holder, ledger, repository + "/staging", Events.none())) {
+        lock.acquire(held, LockMode.QUEUE, Duration.ofSeconds(5));
+        ledger.advance(holder, held, LedgerStatus.RUNNING, null);
+
+        TestServices.Run toProduction = mvnOn(staging, "deploy:release", "-Ddeploy.environment=production",
+            "-Ddeploy.sha=" + sha, "-Ddeploy.lockMode=queue", "-Ddeploy.lockTimeout=20s");
+        TestServices.Run toStaging = mvnOn(staging, "deploy:release", "-Ddeploy.environment=staging",
+            "-Ddeploy.sha=" + sha, "-Ddeploy.lockMode=queue", "-Ddeploy.lockTimeout=2s");
+
+        assertThat(toProduction.exitCode()).as("production's lock is its own: " + toProduction.output()).isZero();
+        assertThat(toStaging.exitCode()).as("staging's is held: " + toStaging.output()).isEqualTo(1);
+        assertThat(toStaging.output()).contains(repository + "/staging");
+      }
+    }
+    assertThat(ReleaseIT.strings(staging.target(), "SELECT service FROM " + LEDGER + " ORDER BY id")).containsExactly(
+        repository + "/staging", repository + "/production", repository + "/staging");
+    assertThat(TestServices.registryDigest(repository, "latest")).isPresent();
+    assertThat(TestServices.registryDigest(repository, "staging")).as("staging's release never got its lock")
+        .isEmpty();
+  }
+
+  @Test
   void aFailedStaging_blocksThePromotion_andProductionIsNotTouched() throws Exception {
     ReleaseIT.execute(staging.target(), "CREATE TABLE customers (id int)"); // V1 creates it: staging's migrate fails
     TestServices.Run toStaging = mvn("deploy:release", "-Ddeploy.environment=staging", "-Ddeploy.sha=" + sha);
@@ -141,9 +176,19 @@ class EnvironmentsIT {
   }
 
   private TestServices.Run mvn(String... args) {
+    return run(staging, production, args);
+  }
+
+  /** Both environments on {@code database}. */
+  private TestServices.Run mvnOn(EphemeralDatabase.Instance database, String... args) {
+    return run(database, database, args);
+  }
+
+  private TestServices.Run run(EphemeralDatabase.Instance stagingDatabase, EphemeralDatabase.Instance productionDatabase,
+      String... args) {
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(List.of("-Ddeploy.image=" + TestServices.registry() + "/" + repository, "-Ddeploy.branch=main",
-        "-Dstaging.databaseUrl=" + url(staging), "-Dproduction.databaseUrl=" + url(production)));
+        "-Dstaging.databaseUrl=" + url(stagingDatabase), "-Dproduction.databaseUrl=" + url(productionDatabase)));
     return TestServices.run(project, java.util.Map.of("DATABASE_URL", ""),
         TestServices.mvnw(all.toArray(String[]::new)).toArray(String[]::new));
   }
