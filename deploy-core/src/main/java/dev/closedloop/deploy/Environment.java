@@ -144,6 +144,11 @@ public final class Environment {
     return this;
   }
 
+  /** The lock name it gives; null for {@code <lockName>/<name>}. */
+  String lockName() {
+    return lockName;
+  }
+
   /** True when this environment names its own lock (and so its own ledger rows). */
   boolean namesLock() {
     return lockName != null;

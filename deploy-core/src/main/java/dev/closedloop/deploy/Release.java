@@ -147,7 +147,7 @@ public final class Release {
    */
   public ReleaseResult promoteFrom(String from) {
     String here = config.production().environment();
-    PromotionSource.Released released;
+    PromotionSource promotion;
     try {
       if (here == null) {
         throw new DeployException(DeployException.Kind.CONFIGURATION, "from (deploy.from) promotes between"
@@ -161,15 +161,21 @@ public final class Release {
       }
       ReleaseConfig source = environments.apply(from.trim()).config();
       source.redactor().secrets().forEach(events::mask); // its database's password, in what this run prints
-      released = PromotionSource.read(source, events);
+      promotion = PromotionSource.read(source, events);
     } catch (DeployException e) {
       DeployException failure = e.withPartialResult(ReleaseResult.empty(), redactor());
       report("promote", failure.partialResult().orElseThrow(), failure.kind().name(), failure.getMessage());
       throw failure;
     }
+    PromotionSource.Released released = promotion.released();
     events.progress(Step.PROMOTE, "promoting " + released.describe() + " (" + released.digest() + ") to " + here);
+    String checkout = config.buildRequest().sha();
+    if (checkout != null && !released.sha().startsWith(checkout) && !checkout.startsWith(released.sha())) {
+      events.warn(released.environment() + " runs " + released.sha() + ", not this checkout's " + checkout
+          + ": promoting what " + released.environment() + " runs");
+    }
     return run("promote", LedgerKind.RELEASE, config.atCommit(released.sha()), context ->
-        context.promoteFrom(released), withRollout(Stage.of(TEST_MIGRATE), Stage.of(MIGRATE), Stage.of(PROMOTE)));
+        context.promoteFrom(promotion), withRollout(Stage.of(TEST_MIGRATE), Stage.of(MIGRATE), Stage.of(PROMOTE)));
   }
 
   /**
@@ -298,14 +304,14 @@ public final class Release {
         prepare.accept(context);
         new StepRunner(context).run(plan);
         ReleaseResult result = result(context);
-        report(goal, result, null, null);
+        report(runConfig, goal, result, null, null);
         return result;
       } catch (DeployException e) {
         DeployException failure = e.withPartialResult(result(context), redactor());
-        report(goal, failure.partialResult().orElseThrow(), failure.kind().name(), failure.getMessage());
+        report(runConfig, goal, failure.partialResult().orElseThrow(), failure.kind().name(), failure.getMessage());
         throw failure;
       } catch (RuntimeException | Error e) { // a fault of ours: the report still says the run failed
-        report(goal, result(context), "unexpected", String.valueOf(e));
+        report(runConfig, goal, result(context), "unexpected", String.valueOf(e));
         throw e;
       }
     }
@@ -316,7 +322,12 @@ public final class Release {
    * job summary too; a report that cannot be written is warned about.
    */
   private void report(String goal, ReleaseResult result, String errorKind, String errorMessage) {
-    RunReport.write(config, goal, result, errorKind, errorMessage, redactor(), events::warn);
+    report(config, goal, result, errorKind, errorMessage);
+  }
+
+  private void report(ReleaseConfig runConfig, String goal, ReleaseResult result, String errorKind,
+      String errorMessage) {
+    RunReport.write(runConfig, goal, result, errorKind, errorMessage, redactor(), events::warn);
   }
 
   /** The run's result, from what its steps produced and what its production session decided: built here alone. */

@@ -691,11 +691,19 @@ public final class ReleaseBuilder {
   }
 
   /**
-   * Two environments that would move the same tag of the one image repository: a release to one
-   * would put its image live in the other.
+   * Two environments that would move the same tag of the one image repository (a release to one
+   * would put its image live in the other), or that name the same lock.
    */
   private List<String> sharedTags() {
     List<String> problems = new ArrayList<>();
+    Map<String, String> lockedBy = new LinkedHashMap<>();
+    for (Environment each : environments.values()) {
+      String other = each.namesLock() ? lockedBy.putIfAbsent(each.lockName(), each.name()) : null;
+      if (other != null) {
+        problems.add("environments " + other + " and " + each.name() + " both name the lock '" + each.lockName()
+            + "': each environment keeps its own ledger rows and lock");
+      }
+    }
     Map<String, String> movedBy = new LinkedHashMap<>();
     for (Environment each : environments.values()) {
       for (String tag : each.tagsOver(promoteTags)) {
@@ -733,6 +741,8 @@ public final class ReleaseBuilder {
           Map<Object, Object> into = (Map<Object, Object>) field.get(copy);
           into.clear();
           into.putAll(entries);
+        } else {
+          throw new IllegalStateException("cannot copy the setting " + field.getName()); // a new kind of field
         }
       }
     } catch (IllegalAccessException e) {

@@ -75,6 +75,12 @@ class EnvironmentTest {
         .hasMessageContaining("environments staging and production both move the tag 'latest'")
         .hasMessageContaining("'Prod Env' is not an environment's name")
         .hasMessageContaining("'staging' is defined twice");
+    assertThatThrownBy(() -> Release.configure().image("localhost:5000/shop").sha("abcdef1").buildContext(dir)
+        .ciEnvironment(new CiEnvironment(Map.of(), dir))
+        .environments(List.of(Environment.named("staging").lockName("shop").promoteTags(List.of("staging")),
+            Environment.named("production").lockName("shop")))
+        .environment("staging").load())
+        .hasMessageContaining("environments staging and production both name the lock 'shop'");
   }
 
   @Test

@@ -155,6 +155,15 @@ public record LintReport(String against, List<String> linted, List<Located> find
     }
   }
 
+  /** Removes an earlier run's report at {@code file}, so that it never stands for this run's; a failure is no error. */
+  public static void clear(Path file) {
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      // writing the new one replaces it, or says why it cannot
+    }
+  }
+
   private static String fingerprint(String text) {
     try {
       byte[] hash = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));

@@ -730,14 +730,19 @@ abstract class AbstractDeployMojo extends AbstractMojo {
         .hooks(given.hooks)
         .awsRegion(given.awsRegion);
     if (given.setsDatabase()) {
-      String serverId = given.databaseServerId != null ? given.databaseServerId : databaseServerId;
+      // its own database takes its own credentials: never the top-level ones, which may be another database's.
+      // They are read only for the environments this goal uses, so a runner needs no other environment's server
+      boolean used = given.name != null && environmentsUsed().contains(given.name.trim());
       environment.databaseUrl(given.databaseUrl != null ? given.databaseUrl : databaseUrl,
-          databaseCredential(given.databaseUser != null ? given.databaseUser : databaseUser, serverId,
-              Server::getUsername),
-          databaseCredential(given.databasePassword != null ? given.databasePassword : databasePassword, serverId,
-              Server::getPassword));
+          used ? databaseCredential(given.databaseUser, given.databaseServerId, Server::getUsername) : null,
+          used ? databaseCredential(given.databasePassword, given.databaseServerId, Server::getPassword) : null);
     }
     return environment;
+  }
+
+  /** The environments this goal reads settings of: the one selected, and for a promotion the one it takes from. */
+  java.util.Set<String> environmentsUsed() {
+    return environment == null || environment.isBlank() ? java.util.Set.of() : java.util.Set.of(environment.trim());
   }
 
   /**
@@ -791,6 +796,11 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       return value;
     }
     Server server = settings == null ? null : settings.getServer(serverId.trim());
+    if (server == null && plansOnly()) { // a plan or a lint names what it cannot reach, and goes on
+      getLog().warn("databaseServerId (deploy.databaseServerId): settings.xml has no <server> with the id '"
+          + serverId.trim() + "' here, so production's credentials are not read");
+      return value;
+    }
     if (server == null) {
       throw new DeployException(DeployException.Kind.CONFIGURATION, "databaseServerId (deploy.databaseServerId):"
           + " settings.xml has no <server> with the id '" + serverId.trim() + "'");

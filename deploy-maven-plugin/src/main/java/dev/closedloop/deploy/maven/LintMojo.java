@@ -53,6 +53,9 @@ public class LintMojo extends AbstractDeployMojo {
 
   @Override
   ReleaseResult run(Release release) {
+    if (lintReport != null) {
+      LintReport.clear(lintReport.toPath()); // a lint that fails to run leaves no earlier run's findings behind
+    }
     LintReport report = release.lint(lintBase);
     report.text().forEach(getLog()::info);
     GitHubActions.annotate(release, report, command -> {

@@ -36,6 +36,15 @@ public class PromoteMojo extends AbstractDeployMojo {
   }
 
   @Override
+  java.util.Set<String> environmentsUsed() {
+    java.util.Set<String> used = new java.util.HashSet<>(super.environmentsUsed());
+    if (from != null && !from.isBlank()) {
+      used.add(from.trim());
+    }
+    return used;
+  }
+
+  @Override
   ReleaseResult run(Release release) {
     return from == null || from.isBlank() ? release.promote() : release.promoteFrom(from);
   }

@@ -27,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 class EnvironmentsIT {
 
   private static final String LEDGER = "closedloop.release_ledger";
+  /** In staging's URL (the embedded server trusts any): never printed by production's job. */
+  private static final String STAGING_PASSWORD = "staging-pw-" + Long.toHexString(System.nanoTime());
 
   @TempDir Path work;
   private Path project;
@@ -68,8 +70,12 @@ class EnvironmentsIT {
 
     assertThat(toProduction.exitCode()).as(toProduction.output()).isZero();
     assertThat(toProduction.output()).contains("promoting staging's release #1 of " + sha + " (" + digest + ") to"
-        + " production", "--- test-migrate ---", "--- migrate ---", "--- promote ---")
-        .doesNotContain("--- build ---");
+        + " production", "--- test-migrate ---", "--- migrate ---", "--- promote ---",
+        "[WARNING] staging runs " + sha + ", not this checkout's " + later + ": promoting what staging runs",
+        "the migration set staging's release #1 of " + sha + " runs, proved again here")
+        .doesNotContain("--- build ---").doesNotContain(STAGING_PASSWORD);
+    assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(project.resolve(
+        "target/deploy/release.json").toFile()).get("sha").asText()).as("the commit promoted").isEqualTo(sha);
     assertThat(TestServices.registryDigest(repository, "latest")).contains(digest);
     assertThat(TestServices.registryDigest(repository, sha)).contains(digest);
     assertThat(TestServices.registryDigest(repository, later)).as("never built").isEmpty();
@@ -129,6 +135,59 @@ class EnvironmentsIT {
   }
 
   @Test
+  void aStagingReleasedAgain_whileThePromotionWaitsForProductionsLock_isNotWhatGoesLive() throws Exception {
+    TestServices.Run first = mvn("deploy:release", "-Ddeploy.environment=staging", "-Ddeploy.sha=" + sha);
+    assertThat(first.exitCode()).as(first.output()).isZero();
+    ReleaseLedger ledger = new ReleaseLedger("closedloop", "release_ledger");
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try (Connection holder = production.target().connect()) {
+      // another production release holds production's lock while staging moves on
+      ledger.ensure(holder);
+      long held = ledger.enqueue(holder, new ReleaseLedger.Attempt(repository + "/production", "0".repeat(40), "main",
+          false, null, null));
+      ReleaseLock lock = new ReleaseLock(holder, ledger, repository + "/production", Events.none());
+      lock.acquire(held, LockMode.QUEUE, Duration.ofSeconds(5));
+      ledger.advance(holder, held, LedgerStatus.RUNNING, null);
+      java.util.concurrent.Future<TestServices.Run> promotion = pool.submit(() -> mvn("deploy:promote",
+          "-Ddeploy.environment=production", "-Ddeploy.from=staging", "-Ddeploy.sha=" + sha,
+          "-Ddeploy.lockMode=queue", "-Ddeploy.lockTimeout=2m"));
+      for (int i = 0; i < 600 && ledger.history(holder, repository + "/production").size() < 2; i++) {
+        Thread.sleep(100); // until the promotion waits in the queue
+      }
+      String next = TestServices.randomSha();
+      TestServices.Run second = mvn("deploy:release", "-Ddeploy.environment=staging", "-Ddeploy.sha=" + next);
+      assertThat(second.exitCode()).as(second.output()).isZero();
+      ledger.advance(holder, held, LedgerStatus.SUCCEEDED, null);
+      lock.close();
+
+      TestServices.Run toProduction = promotion.get(3, java.util.concurrent.TimeUnit.MINUTES);
+
+      assertOneLineFailure(toProduction, "Refusing to promote: staging no longer runs release #1 of " + sha
+          + " but #2 of " + next + ", since this promotion began");
+      assertThat(ReleaseIT.strings(production.target(), "SELECT to_regclass('public.flyway_schema_history')::text"))
+          .as("nothing applied").containsOnlyNulls();
+      assertThat(TestServices.registryDigest(repository, "latest")).isEmpty();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void aStagingReleasedBySplitJobs_isPromotedToo() throws Exception {
+    TestServices.Run toStaging = mvn("deploy:build", "deploy:migrate", "deploy:promote", "-Ddeploy.environment=staging",
+        "-Ddeploy.sha=" + sha);
+    assertThat(toStaging.exitCode()).as(toStaging.output()).isZero();
+    String digest = TestServices.registryDigest(repository, "staging").orElseThrow();
+
+    TestServices.Run toProduction = mvn("deploy:promote", "-Ddeploy.environment=production", "-Ddeploy.from=staging",
+        "-Ddeploy.sha=" + sha);
+
+    assertThat(toProduction.exitCode()).as(toProduction.output()).isZero();
+    assertThat(toProduction.output()).contains("promoting staging's release #2 of " + sha);
+    assertThat(TestServices.registryDigest(repository, "latest")).contains(digest);
+  }
+
+  @Test
   void aFailedStaging_blocksThePromotion_andProductionIsNotTouched() throws Exception {
     ReleaseIT.execute(staging.target(), "CREATE TABLE customers (id int)"); // V1 creates it: staging's migrate fails
     TestServices.Run toStaging = mvn("deploy:release", "-Ddeploy.environment=staging", "-Ddeploy.sha=" + sha);
@@ -153,12 +212,15 @@ class EnvironmentsIT {
     Files.writeString(extra.resolve("V100__audit.sql"), "CREATE TABLE audit (id bigint);\n");
 
     TestServices.Run toProduction = mvn("deploy:promote", "-Ddeploy.environment=production", "-Ddeploy.from=staging",
-        "-Ddeploy.sha=" + sha, "-Ddeploy.migrations=classpath:db/migration,filesystem:extra");
+        "-Ddeploy.sha=" + sha, "-Ddeploy.migrations=classpath:db/migration,filesystem:extra",
+        "-Ddeploy.hooks=pre-migrate=touch pre-migrate-ran");
 
     assertOneLineFailure(toProduction, "Refusing to migrate production: staging's release #1 of " + sha
         + " runs the migration set sha256:");
     assertThat(toProduction.output()).contains("the migrations here are not the ones it ran. Nothing was applied");
+    // refused before production's lock and its pre-migrate hooks: not even a ledger row there
     assertThat(tables(production.target())).isEmpty();
+    assertThat(project.resolve("pre-migrate-ran")).doesNotExist();
     assertThat(TestServices.registryDigest(repository, "latest")).isEmpty();
   }
 
@@ -188,7 +250,8 @@ class EnvironmentsIT {
       String... args) {
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(List.of("-Ddeploy.image=" + TestServices.registry() + "/" + repository, "-Ddeploy.branch=main",
-        "-Dstaging.databaseUrl=" + url(stagingDatabase), "-Dproduction.databaseUrl=" + url(productionDatabase)));
+        "-Dstaging.databaseUrl=" + url(stagingDatabase).replace("postgres@", "postgres:" + STAGING_PASSWORD + "@"),
+        "-Dproduction.databaseUrl=" + url(productionDatabase)));
     return TestServices.run(project, java.util.Map.of("DATABASE_URL", ""),
         TestServices.mvnw(all.toArray(String[]::new)).toArray(String[]::new));
   }

@@ -473,6 +473,18 @@ public final class ReleaseLedger {
     return found.stream().findFirst();
   }
 
+  /**
+   * The newest row of {@code service} that did not end superseded (a superseded release changed
+   * nothing); empty when there is none, or no ledger yet. Reads only.
+   */
+  public Optional<LedgerEntry> latestNotSuperseded(Connection c, String service) {
+    if (!present(c)) {
+      return Optional.empty();
+    }
+    return select(c, " WHERE service = ? AND status <> " + literal(LedgerStatus.SUPERSEDED.id())
+        + " ORDER BY id DESC LIMIT 1", s -> s.setString(1, service)).stream().findFirst();
+  }
+
   /** Every row of {@code service}, oldest first. */
   public List<LedgerEntry> history(Connection c, String service) {
     return select(c, " WHERE service = ? ORDER BY id", s -> s.setString(1, service));

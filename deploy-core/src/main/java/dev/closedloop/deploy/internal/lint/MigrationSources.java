@@ -60,7 +60,7 @@ public final class MigrationSources {
           throw new DeployException(DeployException.Kind.CONFIGURATION, "deploy:lint reads the migrations' files"
               + " from git, and the location " + location + " (deploy.migrations) is outside the repository at " + root);
         }
-        directories.add(dir);
+        directories.add(real); // as git names the repository's top: a path through a symlink would not be under it
         continue;
       }
       String wanted = location.substring(location.indexOf(':') + 1).replaceAll("^/+|/+$", "");
@@ -214,8 +214,10 @@ public final class MigrationSources {
       for (int i = 0; i < directories.size(); i++) {
         String dir = root.relativize(directories.get(i)).toString().replace('\\', '/');
         Path target = Files.createDirectories(into.resolve(String.valueOf(i)));
+        // a directory the base does not have lists nothing; a failure is no empty base
         List<String> paths = git(root, "ls-tree", "-r", "-z", "--name-only", base.sha(), "--", dir.isEmpty() ? "."
-            : dir).map(out -> List.of(out.split("\0"))).orElse(List.of());
+            : dir).map(out -> List.of(out.split("\0"))).orElseThrow(() -> new DeployException(
+                DeployException.Kind.CONFIGURATION, "Cannot list " + dir + " at " + base.shortSha() + " with git"));
         for (String path : paths) {
           if (path.isEmpty()) {
             continue;
@@ -255,7 +257,9 @@ public final class MigrationSources {
     List<String> command = new ArrayList<>(List.of("git", "-C", dir.toString()));
     command.addAll(List.of(args));
     try {
-      Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
+      builder.environment().put("GIT_TERMINAL_PROMPT", "0"); // a partial clone's fetch never waits on a terminal
+      Process process = builder.start();
       try (OutputStream in = process.getOutputStream()) {
         // git reads nothing: its input is closed at once
       }

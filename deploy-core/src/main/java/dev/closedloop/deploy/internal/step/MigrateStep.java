@@ -79,24 +79,39 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
     new ProductionGate(context.config()).refuseUncommittedUnderCi();
   }
 
+  /**
+   * A promotion applies only the migration set the environment it promotes from runs: refused
+   * before the pre-migrate hooks run and production's lock is taken, so production is not touched.
+   */
+  @Override
+  public void check(RunContext context) {
+    MigrationSet proven = context.state().get(TestMigrateStep.PROVEN).map(outcome -> outcome.set()).orElse(null);
+    context.promotion().ifPresent(promotion -> {
+      PromotionSource.Released source = promotion.released();
+      if (proven != null && !source.migrationSet().equals(proven.fingerprint())) {
+        throw new DeployException(DeployException.Kind.GUARD, "Refusing to migrate production: " + source.describe()
+            + " runs the migration set " + source.migrationSet() + ", and the one test-migrate proved here is "
+            + proven.fingerprint() + ": the migrations here are not the ones it ran. Nothing was applied; promote"
+            + " from a checkout of " + source.sha() + ", or release " + source.environment() + " again");
+      }
+      if (proven != null) {
+        context.events().progress(Step.MIGRATE, "the migration set " + source.describe() + " runs, proved again"
+            + " here: " + Summaries.shortFingerprint(proven));
+      }
+    });
+  }
+
   @Override
   public Migration run(RunContext context) {
     MigrationSet proven = context.state().get(TestMigrateStep.PROVEN).map(outcome -> outcome.set()).orElseThrow(() ->
         new DeployException(DeployException.Kind.GUARD, "Refusing to migrate production: test-migrate has not"
             + " proved the migrations in this run"));
-    context.promotingFrom().filter(source -> !source.migrationSet().equals(proven.fingerprint())).ifPresent(source -> {
-      throw new DeployException(DeployException.Kind.GUARD, "Refusing to migrate production: " + source.describe()
-          + " runs the migration set " + source.migrationSet() + ", and the one test-migrate proved here is "
-          + proven.fingerprint() + ": the migrations here are not the ones it ran. Nothing was applied; promote from"
-          + " a checkout of " + source.sha() + ", or release " + source.environment() + " again");
-    });
-    context.promotingFrom().ifPresent(source -> context.events().progress(Step.MIGRATE, "the migration set "
-        + source.describe() + " runs, proved again here: " + Summaries.shortFingerprint(proven)));
     ProductionSession session = context.lockProduction(Step.MIGRATE);
     if (session.superseded()) {
       return null;
     }
     session.verifyLock();
+    context.promotion().ifPresent(promotion -> promotion.stillRuns(context.events())); // it may have changed while we waited
     session.recordMigrationSet(proven.fingerprint()); // what this release runs, for a promotion from its environment
     MigratorSwitch.check(context, session);
     MigratorSwitch.record(context, session); // the fact first: the next release checks against it

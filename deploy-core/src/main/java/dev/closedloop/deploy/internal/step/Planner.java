@@ -80,6 +80,11 @@ public final class Planner {
   private Plan make(List<String> steps) {
     Plan.Ci ci = new Plan.Ci(config.ci().system().orElse(null),
         config.ci().runUrl().map(redactor()::redact).orElse(null));
+    if (config.production().environment() == null && !config.production().environments().isEmpty()) {
+      notes.blocker("environment (deploy.environment) is not named, and the environments " + String.join(", ",
+          config.production().environments()) + " are defined: this plan read the top-level settings, which"
+          + " release refuses to use");
+    }
     branchGuard();
     PlanImage image;
     PlanMigrations migrations;

@@ -98,6 +98,9 @@ public final class PromoteStep implements ReleaseStep<PromoteStep.Promotion> {
     if (splitJob) {
       LedgerEntry migrated = migratedRow(config, session);
       migratedBy = migrated.id();
+      if (migrated.migrationSet() != null) { // this row is the release now: what it runs, for a promotion from here
+        session.recordMigrationSet(migrated.migrationSet());
+      }
       image = tested(context, session, context.resolveImage(), migrated.imageDigest());
     } else {
       image = context.resolveImage();

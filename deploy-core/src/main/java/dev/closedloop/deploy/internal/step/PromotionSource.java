@@ -9,7 +9,6 @@ import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.rollout.Rollout;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -19,10 +18,13 @@ import java.util.Optional;
  */
 public final class PromotionSource {
 
-  /** How many of its newest rows are looked through for its latest release. */
-  private static final int LOOKED_AT = 50;
+  private final ReleaseConfig source;
+  private final Released released;
 
-  private PromotionSource() { }
+  private PromotionSource(ReleaseConfig source, Released released) {
+    this.source = source;
+    this.released = released;
+  }
 
   /**
    * The release an environment runs.
@@ -39,33 +41,61 @@ public final class PromotionSource {
     }
   }
 
+  /** What the environment ran when this promotion began. */
+  public Released released() {
+    return released;
+  }
+
   /**
    * The newest release of {@code source}'s environment, when it succeeded there (its rollout too).
    *
    * @throws DeployException of kind GUARD when it did not, is still running, was rolled back, or
    *     recorded no migration set; CONFIGURATION or DATABASE when the ledger cannot be read
    */
-  public static Released read(ReleaseConfig source, Events events) {
+  public static PromotionSource read(ReleaseConfig source, Events events) {
+    return new PromotionSource(source, latest(source, events));
+  }
+
+  /**
+   * Refuses, holding this environment's lock, when the environment promoted from no longer runs
+   * what this promotion began with: it was rolled back, or released again, while this one waited.
+   *
+   * @throws DeployException of kind GUARD then; nothing was applied yet
+   */
+  public void stillRuns(Events events) {
+    Released now = latest(source, events);
+    if (now.id() != released.id()) {
+      throw refusal(released.environment() + " no longer runs release #" + released.id() + " of " + released.sha()
+          + " but #" + now.id() + " of " + now.sha() + ", since this promotion began: run it again to promote what "
+          + released.environment() + " runs now");
+    }
+  }
+
+  private static Released latest(ReleaseConfig source, Events events) {
     String environment = source.production().environment();
     RequiredSettings.checkLedger(source, "deploy.from=" + environment);
     String service = source.production().guards().lockName();
     ReleaseLedger ledger = ReleaseLedger.of(source.production());
-    List<LedgerEntry> recent;
+    Optional<LedgerEntry> latest;
+    boolean dead = false;
     if (!source.production().database().exists()) {
-      recent = List.of();
+      latest = Optional.empty();
     } else {
       try (var database = source.production().database().open(events)) {
         new ProductionGate(source).beforeConnecting(database.target()).enforce(events);
         try (Connection c = database.target().readOnly().connect()) {
-          recent = ledger.recent(c, service, LOOKED_AT);
+          // a superseded row changed nothing there: the environment runs what came before it
+          latest = ledger.latestNotSuperseded(c, service);
+          if (latest.isPresent() && latest.get().status().inFlight()) {
+            long id = latest.get().id();
+            dead = ledger.alive(c, service).stream().noneMatch(row -> row.id() == id);
+          }
         }
       } catch (SQLException e) {
         throw new DeployException(DeployException.Kind.DATABASE, "Cannot read " + environment + "'s ledger "
             + ledger.table() + ": " + e.getMessage(), e);
       }
     }
-    // a superseded row changed nothing there: the environment runs what came before it
-    Optional<LedgerEntry> latest = recent.stream().filter(row -> row.status() != LedgerStatus.SUPERSEDED).findFirst();
     LedgerEntry row = latest.orElseThrow(() -> refusal(environment + " has no release of " + service + " in "
         + ledger.table() + " to promote"));
     String what = environment + "'s latest " + (row.rollback() ? "entry, rollback #" : "release #") + row.id()
@@ -75,7 +105,8 @@ public final class PromotionSource {
     }
     if (row.status() != LedgerStatus.SUCCEEDED) {
       throw refusal(what + " " + (row.status().terminal() ? "ended " + row.status() + (row.error() == null ? ""
-          : " (" + row.error() + ")") : "is still " + row.status() + ": wait for it to end"));
+          : " (" + row.error() + ")") : dead ? "stopped at " + row.status() + ": its process died; release "
+          + environment + " again" : "is still " + row.status() + ": wait for it to end"));
     }
     if (row.rolloutOutcome() != null && row.rolloutOutcome() != Rollout.Outcome.SUCCEEDED) {
       throw refusal(what + " rolled out " + row.rolloutOutcome().id());

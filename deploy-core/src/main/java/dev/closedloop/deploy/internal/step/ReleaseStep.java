@@ -63,6 +63,12 @@ public interface ReleaseStep<T> {
    */
   default void preflight(RunContext context) { }
 
+  /**
+   * Refuses, once the steps before it ran and before its pre-hooks run or its lock is taken, what
+   * those steps found that it must not act on.
+   */
+  default void check(RunContext context) { }
+
   /** The hook point that runs right before this step; null for none. */
   default HookPoint hookBefore() {
     return null;

@@ -61,7 +61,7 @@ public final class RunContext implements AutoCloseable {
   /** The image a step is about to put live, named before the act so a failed run still says which. */
   private volatile BuiltImage goingLive;
   /** For a promotion from another environment: what that environment runs; null otherwise. */
-  private volatile PromotionSource.Released promotingFrom;
+  private volatile PromotionSource promotion;
 
   public RunContext(ReleaseConfig config, Events events) {
     this(config, events, LedgerKind.RELEASE);
@@ -308,7 +308,8 @@ public final class RunContext implements AutoCloseable {
    *
    * @throws DeployException of kind REGISTRY when the registry no longer has that digest
    */
-  public void promoteFrom(PromotionSource.Released source) {
+  public void promoteFrom(PromotionSource promotion) {
+    PromotionSource.Released source = promotion.released();
     ImageRef byDigest = config.buildRequest().repository().withDigest(source.digest());
     if (registry().digestOf(byDigest).isEmpty()) {
       throw new DeployException(DeployException.Kind.REGISTRY, byDigest + ", which " + source.describe() + " runs, is"
@@ -318,13 +319,13 @@ public final class RunContext implements AutoCloseable {
     registry().digestOf(shaRef).filter(now -> !now.equals(source.digest())).ifPresent(now -> events.warn(shaRef
         + " now names " + now + ", not the " + source.digest() + " " + source.describe() + " runs: promoting "
         + source.digest()));
-    this.promotingFrom = source;
+    this.promotion = promotion;
     goingLive(new BuiltImage(shaRef, source.digest(), List.of(shaRef), true));
   }
 
   /** What another environment runs, when this run promotes it. */
-  public Optional<PromotionSource.Released> promotingFrom() {
-    return Optional.ofNullable(promotingFrom);
+  public Optional<PromotionSource> promotion() {
+    return Optional.ofNullable(promotion);
   }
 
   /**

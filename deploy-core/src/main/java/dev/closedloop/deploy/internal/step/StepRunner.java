@@ -105,6 +105,7 @@ public final class StepRunner {
     Events.StepTimer timer = context.events().start(step.step());
     T result;
     try {
+      step.check(context);
       before(step);
       result = step.run(context);
       context.state().put(step.result(), result); // a failed step's value too: the partial result shows it
