@@ -68,6 +68,8 @@ public class HelpMojo extends AbstractMojo {
       }
       getLog().info("");
     }
+    getLog().info("<environments> in the plugin's <configuration> defines named groups of these settings (staging,"
+        + " production), selected with -Ddeploy.environment: docs/configuration.md#environments");
     if (!detail) {
       getLog().info("-Dgoal=<goal> shows one goal; -Ddetail adds what each parameter means. Every parameter:"
           + " docs/configuration.md");
