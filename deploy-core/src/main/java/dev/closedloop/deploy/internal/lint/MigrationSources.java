@@ -2,10 +2,8 @@ package dev.closedloop.deploy.internal.lint;
 
 import dev.closedloop.deploy.DeployException;
 import dev.closedloop.deploy.database.Migrations;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +13,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The migrations' source directories in the git repository, and their files as a base commit has
@@ -252,31 +253,43 @@ public final class MigrationSources {
     return gitBytes(dir, args).map(bytes -> new String(bytes, StandardCharsets.UTF_8));
   }
 
-  /** git's standard output when it exits 0; empty when it fails or is not installed. */
+  /**
+   * git's standard output when it exits 0; empty when it fails, is not installed, or takes longer
+   * than a minute (it is stopped then).
+   */
   private static Optional<byte[]> gitBytes(Path dir, String... args) {
     List<String> command = new ArrayList<>(List.of("git", "-C", dir.toString()));
     command.addAll(List.of(args));
+    Process process;
     try {
       ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
       builder.environment().put("GIT_TERMINAL_PROMPT", "0"); // a partial clone's fetch never waits on a terminal
-      Process process = builder.start();
-      try (OutputStream in = process.getOutputStream()) {
-        // git reads nothing: its input is closed at once
-      }
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      try (InputStream stdout = process.getInputStream()) {
-        stdout.transferTo(out);
-      }
-      if (!process.waitFor(GIT_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        return Optional.empty();
-      }
-      return process.exitValue() == 0 ? Optional.of(out.toByteArray()) : Optional.empty();
+      process = builder.start();
+      process.getOutputStream().close(); // git reads nothing
     } catch (IOException e) {
       return Optional.empty();
+    }
+    // read beside the wait, so that a git that hangs is stopped, not waited on forever
+    CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> {
+      try (InputStream stdout = process.getInputStream()) {
+        return stdout.readAllBytes();
+      } catch (IOException e) {
+        return null;
+      }
+    });
+    try {
+      if (!process.waitFor(GIT_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+        return Optional.empty();
+      }
+      byte[] bytes = out.get(GIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      return process.exitValue() == 0 && bytes != null ? Optional.of(bytes) : Optional.empty();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Optional.empty();
+    } catch (ExecutionException | TimeoutException e) {
+      return Optional.empty();
+    } finally {
+      process.destroyForcibly(); // gone already when it exited; stopped when it did not
     }
   }
 }
