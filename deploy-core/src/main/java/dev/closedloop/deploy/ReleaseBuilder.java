@@ -696,12 +696,21 @@ public final class ReleaseBuilder {
    */
   private List<String> sharedTags() {
     List<String> problems = new ArrayList<>();
+    String topLock = lockName;
+    if (topLock == null && image != null) {
+      try {
+        topLock = dev.closedloop.deploy.image.ImageRef.parse(image).repository();
+      } catch (DeployException e) {
+        topLock = null; // the image's own problem is reported with the other settings
+      }
+    }
     Map<String, String> lockedBy = new LinkedHashMap<>();
     for (Environment each : environments.values()) {
-      String other = each.namesLock() ? lockedBy.putIfAbsent(each.lockName(), each.name()) : null;
+      String lock = each.namesLock() ? each.lockName() : topLock == null ? null : topLock + "/" + each.name();
+      String other = lock == null ? null : lockedBy.putIfAbsent(lock, each.name());
       if (other != null) {
-        problems.add("environments " + other + " and " + each.name() + " both name the lock '" + each.lockName()
-            + "': each environment keeps its own ledger rows and lock");
+        problems.add("environments " + other + " and " + each.name() + " both use the lock '" + lock + "': each"
+            + " environment keeps its own ledger rows and lock");
       }
     }
     Map<String, String> movedBy = new LinkedHashMap<>();
@@ -740,7 +749,7 @@ public final class ReleaseBuilder {
           @SuppressWarnings("unchecked")
           Map<Object, Object> into = (Map<Object, Object>) field.get(copy);
           into.clear();
-          into.putAll(entries);
+          entries.forEach((key, entry) -> into.put(key, entry instanceof List<?> list ? new ArrayList<>(list) : entry));
         } else {
           throw new IllegalStateException("cannot copy the setting " + field.getName()); // a new kind of field
         }

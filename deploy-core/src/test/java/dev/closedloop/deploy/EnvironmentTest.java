@@ -80,7 +80,13 @@ class EnvironmentTest {
         .environments(List.of(Environment.named("staging").lockName("shop").promoteTags(List.of("staging")),
             Environment.named("production").lockName("shop")))
         .environment("staging").load())
-        .hasMessageContaining("environments staging and production both name the lock 'shop'");
+        .hasMessageContaining("environments staging and production both use the lock 'shop'");
+    assertThatThrownBy(() -> Release.configure().image("localhost:5000/shop").sha("abcdef1").buildContext(dir)
+        .ciEnvironment(new CiEnvironment(Map.of(), dir))
+        .environments(List.of(Environment.named("staging").promoteTags(List.of("staging")),
+            Environment.named("production").lockName("shop/staging")))
+        .environment("production").load())
+        .as("a name given against one derived").hasMessageContaining("both use the lock 'shop/staging'");
   }
 
   @Test

@@ -507,6 +507,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   private static final java.io.PrintStream RAW_OUT = new java.io.PrintStream(
       new java.io.FileOutputStream(java.io.FileDescriptor.out), false, java.nio.charset.StandardCharsets.UTF_8);
 
+  /** The settings.xml servers a plan or a lint found missing, each warned about once. */
+  private final java.util.Set<String> unreadServers = new java.util.HashSet<>();
+
   /** The CI system's groups and annotations; nothing outside CI. */
   private final CiLog ci = CiLog.of(System.getenv());
 
@@ -521,6 +524,7 @@ abstract class AbstractDeployMojo extends AbstractMojo {
       return;
     }
     useMavensProxy();
+    beforeConfiguring();
     if (startsEmbeddedPostgres()) {
       EmbeddedPostgresBinaries.addIfMissing(repositorySystem, repositorySession,
           project.getRemotePluginRepositories(), plugin.getClassRealm(),
@@ -596,6 +600,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
   /** The goal's name, for messages. */
   abstract String goal();
 
+  /** What a goal does before its settings are read, which may fail: clearing what an earlier run left. */
+  void beforeConfiguring() { }
+
   /** False for a goal that only reads: it neither writes release.json nor removes the last goal's. */
   boolean writesReport() {
     return true;
@@ -667,8 +674,9 @@ abstract class AbstractDeployMojo extends AbstractMojo {
                 ? FlywaySettings.parse(placeholders, flywayProperties()) : null)
             .relativeTo(project.getBasedir().toPath())
             .withClassLoader(projectClassLoader()))
-        .databaseUrl(databaseUrl, databaseCredential(databaseUser, Server::getUsername),
-            databaseCredential(databasePassword, Server::getPassword))
+        .databaseUrl(databaseUrl, topLevelDatabaseUsed() ? databaseCredential(databaseUser, Server::getUsername)
+            : databaseUser, topLevelDatabaseUsed() ? databaseCredential(databasePassword, Server::getPassword)
+            : databasePassword)
         .requireTls(requireTls)
         .promoteTags(promoteTags)
         .insecureRegistries(insecureRegistries != null ? insecureRegistries : List.of())
@@ -740,6 +748,16 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     return environment;
   }
 
+  /**
+   * False when every environment this goal uses gives its own database: the top-level
+   * credentials' settings.xml server is then not read, so a runner needs none of it.
+   */
+  private boolean topLevelDatabaseUsed() {
+    java.util.Set<String> used = environmentsUsed();
+    return used.isEmpty() || used.stream().anyMatch(name -> environments.stream().noneMatch(given ->
+        given.name != null && given.name.trim().equals(name) && given.setsDatabase()));
+  }
+
   /** The environments this goal reads settings of: the one selected, and for a promotion the one it takes from. */
   java.util.Set<String> environmentsUsed() {
     return environment == null || environment.isBlank() ? java.util.Set.of() : java.util.Set.of(environment.trim());
@@ -797,8 +815,10 @@ abstract class AbstractDeployMojo extends AbstractMojo {
     }
     Server server = settings == null ? null : settings.getServer(serverId.trim());
     if (server == null && plansOnly()) { // a plan or a lint names what it cannot reach, and goes on
-      getLog().warn("databaseServerId (deploy.databaseServerId): settings.xml has no <server> with the id '"
-          + serverId.trim() + "' here, so production's credentials are not read");
+      if (unreadServers.add(serverId.trim())) {
+        getLog().warn("databaseServerId: settings.xml has no <server> with the id '" + serverId.trim() + "' here,"
+            + " so the database credentials it holds are not read");
+      }
       return value;
     }
     if (server == null) {

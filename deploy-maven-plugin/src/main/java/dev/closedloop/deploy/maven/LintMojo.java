@@ -51,11 +51,16 @@ public class LintMojo extends AbstractDeployMojo {
     return true;
   }
 
+  /** A lint that fails to run leaves no earlier run's findings behind for GitLab to show. */
+  @Override
+  void beforeConfiguring() {
+    if (lintReport != null) {
+      LintReport.clear(lintReport.toPath());
+    }
+  }
+
   @Override
   ReleaseResult run(Release release) {
-    if (lintReport != null) {
-      LintReport.clear(lintReport.toPath()); // a lint that fails to run leaves no earlier run's findings behind
-    }
     LintReport report = release.lint(lintBase);
     report.text().forEach(getLog()::info);
     GitHubActions.annotate(release, report, command -> {

@@ -150,7 +150,7 @@ class EnvironmentsIT {
       ledger.advance(holder, held, LedgerStatus.RUNNING, null);
       java.util.concurrent.Future<TestServices.Run> promotion = pool.submit(() -> mvn("deploy:promote",
           "-Ddeploy.environment=production", "-Ddeploy.from=staging", "-Ddeploy.sha=" + sha,
-          "-Ddeploy.lockMode=queue", "-Ddeploy.lockTimeout=2m"));
+          "-Ddeploy.lockMode=queue", "-Ddeploy.lockTimeout=2m", "-Ddeploy.hooks=pre-migrate=touch pre-migrate-ran"));
       for (int i = 0; i < 600 && ledger.history(holder, repository + "/production").size() < 2; i++) {
         Thread.sleep(100); // until the promotion waits in the queue
       }
@@ -166,6 +166,7 @@ class EnvironmentsIT {
           + " but #2 of " + next + ", since this promotion began");
       assertThat(ReleaseIT.strings(production.target(), "SELECT to_regclass('public.flyway_schema_history')::text"))
           .as("nothing applied").containsOnlyNulls();
+      assertThat(project.resolve("pre-migrate-ran")).as("refused before production's hooks").doesNotExist();
       assertThat(TestServices.registryDigest(repository, "latest")).isEmpty();
     } finally {
       pool.shutdownNow();
@@ -173,14 +174,16 @@ class EnvironmentsIT {
   }
 
   @Test
-  void aStagingReleasedBySplitJobs_isPromotedToo() throws Exception {
+  void aStagingReleasedBySplitJobs_isPromotedToo_andNoTopLevelServerIsRead() throws Exception {
+    // a top-level settings.xml server this runner does not have: each environment gives its own database, so it
+    // is never read
     TestServices.Run toStaging = mvn("deploy:build", "deploy:migrate", "deploy:promote", "-Ddeploy.environment=staging",
-        "-Ddeploy.sha=" + sha);
+        "-Ddeploy.sha=" + sha, "-Ddeploy.databaseServerId=no-such-server");
     assertThat(toStaging.exitCode()).as(toStaging.output()).isZero();
     String digest = TestServices.registryDigest(repository, "staging").orElseThrow();
 
     TestServices.Run toProduction = mvn("deploy:promote", "-Ddeploy.environment=production", "-Ddeploy.from=staging",
-        "-Ddeploy.sha=" + sha);
+        "-Ddeploy.sha=" + sha, "-Ddeploy.databaseServerId=no-such-server");
 
     assertThat(toProduction.exitCode()).as(toProduction.output()).isZero();
     assertThat(toProduction.output()).contains("promoting staging's release #2 of " + sha);

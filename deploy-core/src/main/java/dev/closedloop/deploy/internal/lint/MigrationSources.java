@@ -50,14 +50,14 @@ public final class MigrationSources {
     if (top.isEmpty()) {
       return Optional.empty();
     }
-    Path root = Path.of(top.get()).toAbsolutePath().normalize();
+    Path root = realPath(Path.of(top.get()).toAbsolutePath().normalize());
     List<String> files = null;
     Set<Path> directories = new LinkedHashSet<>();
     for (String location : migrations.locations()) {
       if (location.startsWith("filesystem:")) {
         Path dir = Path.of(location.substring("filesystem:".length())).toAbsolutePath().normalize();
         Path real = realPath(dir);
-        if (!real.startsWith(realPath(root))) {
+        if (!real.startsWith(root)) {
           throw new DeployException(DeployException.Kind.CONFIGURATION, "deploy:lint reads the migrations' files"
               + " from git, and the location " + location + " (deploy.migrations) is outside the repository at " + root);
         }
@@ -67,7 +67,8 @@ public final class MigrationSources {
       String wanted = location.substring(location.indexOf(':') + 1).replaceAll("^/+|/+$", "");
       if (files == null) {
         files = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").map(out ->
-            List.of(out.split("\0"))).orElse(List.of());
+            List.of(out.split("\0"))).orElseThrow(() -> new DeployException(DeployException.Kind.CONFIGURATION,
+                "Cannot list the files of the repository at " + root + " with git"));
       }
       directories.add(classpathDirectory(root, start, location, wanted, files));
     }
@@ -263,21 +264,27 @@ public final class MigrationSources {
     Process process;
     try {
       ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
-      builder.environment().put("GIT_TERMINAL_PROMPT", "0"); // a partial clone's fetch never waits on a terminal
+      // a partial clone's fetch never waits on a terminal: not for a password, not for ssh
+      builder.environment().put("GIT_TERMINAL_PROMPT", "0");
+      builder.environment().putIfAbsent("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+      builder.environment().put("GCM_INTERACTIVE", "never");
       process = builder.start();
-      process.getOutputStream().close(); // git reads nothing
     } catch (IOException e) {
       return Optional.empty();
     }
     // read beside the wait, so that a git that hangs is stopped, not waited on forever
-    CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> {
+    CompletableFuture<byte[]> out = new CompletableFuture<>();
+    Thread reader = new Thread(() -> {
       try (InputStream stdout = process.getInputStream()) {
-        return stdout.readAllBytes();
+        out.complete(stdout.readAllBytes());
       } catch (IOException e) {
-        return null;
+        out.complete(null);
       }
-    });
+    }, "closedloop-git");
+    reader.setDaemon(true);
+    reader.start();
     try {
+      process.getOutputStream().close(); // git reads nothing
       if (!process.waitFor(GIT_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
         return Optional.empty();
       }
@@ -286,10 +293,12 @@ public final class MigrationSources {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Optional.empty();
-    } catch (ExecutionException | TimeoutException e) {
+    } catch (IOException | ExecutionException | TimeoutException e) {
       return Optional.empty();
     } finally {
-      process.destroyForcibly(); // gone already when it exited; stopped when it did not
+      // gone already when it exited; stopped when it did not, with what it started (a fetch, ssh)
+      process.descendants().forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
     }
   }
 }

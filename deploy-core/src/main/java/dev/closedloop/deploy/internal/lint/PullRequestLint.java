@@ -82,6 +82,12 @@ public final class PullRequestLint {
 
   /** Production's pending migrations and catalog; empty, with a note why, when production cannot be read. */
   private Optional<LintReport> againstProduction(Migrations head, MigrationSources sources) {
+    if (config.production().environment() == null && !config.production().environments().isEmpty()) {
+      notes.add("Production is not read: environments are defined (" + String.join(", ",
+          config.production().environments()) + ") and deploy.environment names none, so the schema comes from"
+          + " the base");
+      return Optional.empty();
+    }
     ProductionDatabase database = config.production().database();
     if (database == null) {
       notes.add("Production is not set here" + (config.unresolved().isEmpty() ? "" : " (not resolved: "

@@ -88,16 +88,18 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
     MigrationSet proven = context.state().get(TestMigrateStep.PROVEN).map(outcome -> outcome.set()).orElse(null);
     context.promotion().ifPresent(promotion -> {
       PromotionSource.Released source = promotion.released();
-      if (proven != null && !source.migrationSet().equals(proven.fingerprint())) {
+      if (proven == null) {
+        throw new DeployException(DeployException.Kind.GUARD, "Refusing to migrate production: test-migrate has not"
+            + " proved the migrations of " + source.describe() + " in this run");
+      }
+      if (!source.migrationSet().equals(proven.fingerprint())) {
         throw new DeployException(DeployException.Kind.GUARD, "Refusing to migrate production: " + source.describe()
             + " runs the migration set " + source.migrationSet() + ", and the one test-migrate proved here is "
             + proven.fingerprint() + ": the migrations here are not the ones it ran. Nothing was applied; promote"
             + " from a checkout of " + source.sha() + ", or release " + source.environment() + " again");
       }
-      if (proven != null) {
-        context.events().progress(Step.MIGRATE, "the migration set " + source.describe() + " runs, proved again"
-            + " here: " + Summaries.shortFingerprint(proven));
-      }
+      context.events().progress(Step.MIGRATE, "the migration set " + source.describe() + " runs, proved again"
+          + " here: " + Summaries.shortFingerprint(proven));
     });
   }
 
@@ -111,7 +113,6 @@ public final class MigrateStep implements ReleaseStep<MigrateStep.Migration> {
       return null;
     }
     session.verifyLock();
-    context.promotion().ifPresent(promotion -> promotion.stillRuns(context.events())); // it may have changed while we waited
     session.recordMigrationSet(proven.fingerprint()); // what this release runs, for a promotion from its environment
     MigratorSwitch.check(context, session);
     MigratorSwitch.record(context, session); // the fact first: the next release checks against it

@@ -65,9 +65,10 @@ public final class PromotionSource {
   public void stillRuns(Events events) {
     Released now = latest(source, events);
     if (now.id() != released.id()) {
-      throw refusal(released.environment() + " no longer runs release #" + released.id() + " of " + released.sha()
-          + " but #" + now.id() + " of " + now.sha() + ", since this promotion began: run it again to promote what "
-          + released.environment() + " runs now");
+      throw new DeployException(DeployException.Kind.GUARD, "Refusing to promote: " + released.environment()
+          + " no longer runs release #" + released.id() + " of " + released.sha() + " but #" + now.id() + " of "
+          + now.sha() + ", since this promotion began. Nothing was applied (this environment's ledger records the"
+          + " refusal); run it again to promote what " + released.environment() + " runs now");
     }
   }
 

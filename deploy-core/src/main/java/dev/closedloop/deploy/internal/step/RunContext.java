@@ -259,6 +259,10 @@ public final class RunContext implements AutoCloseable {
     if (session == null) {
       session = own(production.apply(this, step));
       tried = session;
+      if (promotion != null && !session.superseded()) {
+        // before anything acts holding the lock (pre-migrate hooks included): it may have changed while we waited
+        promotion.stillRuns(events);
+      }
     }
     return session;
   }
