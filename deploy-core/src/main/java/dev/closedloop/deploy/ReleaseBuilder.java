@@ -678,7 +678,7 @@ public final class ReleaseBuilder {
   Release load(String name) {
     ReleaseBuilder effective = copy();
     effective.environment = name;
-    effective.environmentProblems.addAll(sharedTags());
+    effective.environmentProblems.addAll(clashes());
     Environment selected = name == null ? null : environments.get(name);
     if (selected != null) {
       selected.applyTo(effective);
@@ -694,7 +694,7 @@ public final class ReleaseBuilder {
    * Two environments that would move the same tag of the one image repository (a release to one
    * would put its image live in the other), or that name the same lock.
    */
-  private List<String> sharedTags() {
+  private List<String> clashes() {
     List<String> problems = new ArrayList<>();
     String topLock = lockName;
     if (topLock == null && image != null) {
