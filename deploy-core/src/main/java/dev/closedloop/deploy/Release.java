@@ -220,17 +220,10 @@ public final class Release {
     }
     RequiredSettings.checkHistory(config);
     ReleaseLedger ledger = ReleaseLedger.of(config.production());
-    if (!config.production().database().exists()) { // a local stand-in no release has made yet: nothing to read, nothing made
-      return new History(config.production().guards().lockName(), ledger.table(), List.of(),
-          redactor());
-    }
-    try (var production = config.production().database().open(events)) {
-      new ProductionGate(config).beforeConnecting(production.target()).enforce(events);
-      // read-only as the plan reads production: reading is all history may do
-      try (java.sql.Connection c = production.target().readOnly().connect()) {
-        return new History(config.production().guards().lockName(), ledger.table(),
-            ledger.recent(c, config.production().guards().lockName(), limit), redactor());
-      }
+    String service = config.production().guards().lockName();
+    try { // read-only as the plan reads production: reading is all history may do
+      return new History(service, ledger.table(), new ProductionGate(config).readOnly(events, List.of(),
+          c -> ledger.recent(c, service, limit)), redactor());
     } catch (java.sql.SQLException e) { // masked like every other failure, also in the cause chain -X prints
       throw new DeployException(DeployException.Kind.DATABASE, "Cannot read the ledger: " + e.getMessage(), e)
           .withPartialResult(ReleaseResult.empty(), redactor());

@@ -678,6 +678,17 @@ public final class Linter {
 
     /** Whether {@code first} followed by {@code second} (when not null) is among the remaining tokens outside parentheses. */
     boolean containsSequence(String first, String second) {
+      return indexOf(first, second) >= 0;
+    }
+
+    /** The name right after {@code word} outside parentheses, as {@link #name()} reads it; null when there is none. */
+    String nameAfter(String word) {
+      int i = indexOf(word, null);
+      return i < 0 ? null : new Cursor(tokens.subList(i + 1, tokens.size()), defaultSchema).name();
+    }
+
+    /** Where {@code first} followed by {@code second} (when not null) is among the remaining tokens outside parentheses; -1 when not. */
+    private int indexOf(String first, String second) {
       int depth = 0;
       for (int i = at; i < tokens.size(); i++) {
         Token t = tokens.get(i);
@@ -687,26 +698,10 @@ public final class Linter {
           depth--;
         } else if (depth == 0 && t.is(first)
             && (second == null || (i + 1 < tokens.size() && tokens.get(i + 1).is(second)))) {
-          return true;
+          return i;
         }
       }
-      return false;
-    }
-
-    /** The name right after {@code word} outside parentheses, as {@link #name()} reads it; null when there is none. */
-    String nameAfter(String word) {
-      int depth = 0;
-      for (int i = at; i < tokens.size(); i++) {
-        Token t = tokens.get(i);
-        if (t.isSymbol("(")) {
-          depth++;
-        } else if (t.isSymbol(")")) {
-          depth--;
-        } else if (depth == 0 && t.is(word)) {
-          return new Cursor(tokens.subList(i + 1, tokens.size()), defaultSchema).name();
-        }
-      }
-      return null;
+      return -1;
     }
 
     /** The tokens after {@code word} up to one of {@code stop} outside parentheses; null when {@code word} is absent. */

@@ -94,6 +94,30 @@ public final class ProductionGate {
         target.poolerProblem());
   }
 
+  /** What reads production over a connection. */
+  public interface Reading<T> {
+    T read(java.sql.Connection connection) throws java.sql.SQLException;
+  }
+
+  /**
+   * Reads production as every read-only goal does (history, a promotion's source): past the checks
+   * a release makes before it connects, over a read-only connection; nothing is created.
+   *
+   * @param absent what a local stand-in no release has made yet reads as: it is not created
+   * @throws java.sql.SQLException as {@code reading} throws it, for the caller to name what it read
+   */
+  public <T> T readOnly(Events events, T absent, Reading<T> reading) throws java.sql.SQLException {
+    if (!config.production().database().exists()) {
+      return absent;
+    }
+    try (var production = config.production().database().open(events)) {
+      beforeConnecting(production.target()).enforce(events);
+      try (java.sql.Connection c = production.target().readOnly().connect()) {
+        return reading.read(c);
+      }
+    }
+  }
+
   /**
    * Asks the server whether two sessions of ours share one backend (a transaction pooler the
    * connection string does not show). Connects: only after {@link #beforeConnecting} let it.

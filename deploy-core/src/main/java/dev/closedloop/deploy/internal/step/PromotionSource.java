@@ -7,7 +7,6 @@ import dev.closedloop.deploy.guard.LedgerStatus;
 import dev.closedloop.deploy.internal.Events;
 import dev.closedloop.deploy.internal.guard.ReleaseLedger;
 import dev.closedloop.deploy.rollout.Rollout;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Optional;
 
@@ -77,27 +76,21 @@ public final class PromotionSource {
     RequiredSettings.checkLedger(source, "deploy.from=" + environment);
     String service = source.production().guards().lockName();
     ReleaseLedger ledger = ReleaseLedger.of(source.production());
-    Optional<LedgerEntry> latest;
-    boolean dead = false;
-    if (!source.production().database().exists()) {
-      latest = Optional.empty();
-    } else {
-      try (var database = source.production().database().open(events)) {
-        new ProductionGate(source).beforeConnecting(database.target()).enforce(events);
-        try (Connection c = database.target().readOnly().connect()) {
-          // a superseded row changed nothing there: the environment runs what came before it
-          latest = ledger.latestNotSuperseded(c, service);
-          if (latest.isPresent() && latest.get().status().inFlight()) {
-            long id = latest.get().id();
-            dead = ledger.alive(c, service).stream().noneMatch(row -> row.id() == id);
-          }
-        }
-      } catch (SQLException e) {
-        throw new DeployException(DeployException.Kind.DATABASE, "Cannot read " + environment + "'s ledger "
-            + ledger.table() + ": " + e.getMessage(), e);
-      }
+    Latest latest;
+    try {
+      latest = new ProductionGate(source).readOnly(events, new Latest(Optional.empty(), false), c -> {
+        // a superseded row changed nothing there: the environment runs what came before it
+        Optional<LedgerEntry> found = ledger.latestNotSuperseded(c, service);
+        boolean dead = found.isPresent() && found.get().status().inFlight()
+            && ledger.alive(c, service).stream().noneMatch(alive -> alive.id() == found.get().id());
+        return new Latest(found, dead);
+      });
+    } catch (SQLException e) {
+      throw new DeployException(DeployException.Kind.DATABASE, "Cannot read " + environment + "'s ledger "
+          + ledger.table() + ": " + e.getMessage(), e);
     }
-    LedgerEntry row = latest.orElseThrow(() -> refusal(environment + " has no release of " + service + " in "
+    boolean dead = latest.dead();
+    LedgerEntry row = latest.row().orElseThrow(() -> refusal(environment + " has no release of " + service + " in "
         + ledger.table() + " to promote"));
     String what = environment + "'s latest " + (row.rollback() ? "entry, rollback #" : "release #") + row.id()
         + " of " + row.sha();
@@ -118,6 +111,9 @@ public final class PromotionSource {
     }
     return new Released(environment, row.id(), row.sha(), row.imageDigest(), row.migrationSet());
   }
+
+  /** The environment's newest row that was not superseded, and whether it is in flight with its process gone. */
+  private record Latest(Optional<LedgerEntry> row, boolean dead) { }
 
   private static DeployException refusal(String why) {
     return new DeployException(DeployException.Kind.GUARD, "Refusing to promote: " + why + ". Nothing was changed");
